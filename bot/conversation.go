@@ -1,0 +1,117 @@
+package bot
+
+import (
+	"time"
+
+	"portabot/fsm"
+)
+
+// Conversation is what the bot remembers about one client between turns.
+type Conversation struct {
+	// Key is the client's WhatsApp id.
+	Key  string
+	Lang Lang
+	// LangChosen is set once the client picked a language explicitly, so that
+	// later messages in another language do not switch it back.
+	LangChosen bool
+	State      fsm.State
+	// Back is where fsm.Back transitions lead: the check a blocked client
+	// resumes at, the state an agent hands back, the step a retry re-runs.
+	Back fsm.State
+	// CaseID is the client's current case, empty before they start a port.
+	CaseID string
+	// Step refines State where one state asks more than one thing (the PIN
+	// and its confirmation, the optional source WABA id, a language pick).
+	Step string
+	// PinHash is the salted hash of the first PIN entry, kept only until the
+	// client confirms it; the PIN itself is never stored.
+	PinHash string
+	// Misses counts questions in a row the FAQ could not answer.
+	Misses    int
+	Created   time.Time
+	Updated   time.Time
+	LastSeen  time.Time
+	Delivered int // messages processed, for the audit and stats
+}
+
+// Check names a prerequisite.
+type Check string
+
+// The four prerequisites, in the order they are asked.
+const (
+	CheckBM          Check = "bm_access"
+	Check2FA         Check = "2fa"
+	CheckReception   Check = "reception"
+	CheckDisplayName Check = "display_name"
+)
+
+// Case is one number port.
+type Case struct {
+	ID     string
+	Client string // WhatsApp id of the client who asked for the port
+	Lang   Lang
+	State  fsm.State
+	// Phone is the number being ported, E.164 ("+5511987654321"); CC and
+	// National are the parts Graph wants.
+	Phone    string
+	CC       string
+	National string
+	// WABA is the destination WhatsApp Business Account; SourceWABA the
+	// origin's, when the client knows it (needed to trigger the template copy).
+	WABA          string
+	SourceWABA    string
+	PhoneNumberID string
+	// Confirmed lists the prerequisites the client has confirmed.
+	Confirmed []Check
+	// Blocked is the prerequisite that stops the port while State is blocked.
+	Blocked Check
+	Method  string // SMS or VOICE
+	// CodeRequests counts request_code calls made; CodeRequestedAt is the
+	// last one, for the resend cool-down.
+	CodeRequests    int
+	CodeRequestedAt time.Time
+	WrongCodes      int
+	// InFlight names a Graph step that must not run twice, recorded before
+	// its call and cleared when its outcome is stored.
+	InFlight      string
+	RegisterCalls int
+	Kept          *Kept
+	Templates     *TemplateResult
+	// Problem is the last error worth an agent's eye, in plain words; TraceID
+	// is Meta's fbtrace_id for it, which Meta support asks for.
+	Problem string
+	TraceID string
+	Created time.Time
+	Updated time.Time
+	Closed  time.Time
+}
+
+// Kept is what survived the port, read from the number after registration.
+type Kept struct {
+	DisplayName      string
+	QualityRating    string
+	MessagingLimit   string
+	OfficialBusiness bool
+}
+
+// Confirms reports whether the client confirmed prerequisite c.
+func (c *Case) Confirms(ch Check) bool {
+	for _, x := range c.Confirmed {
+		if x == ch {
+			return true
+		}
+	}
+	return false
+}
+
+// AuditEvent is one line of a case's append-only history.
+type AuditEvent struct {
+	CaseID string
+	At     time.Time
+	// Actor is "client", "bot", "graph" or an agent's id.
+	Actor  string
+	Kind   string
+	From   fsm.State
+	To     fsm.State
+	Detail string
+}
