@@ -1,0 +1,165 @@
+// Package storage keeps portabot's conversations, cases and audit trail. It
+// implements bot.Store on bbolt, the embedded default: one process, one file,
+// nothing to install. Every backend passes the same contract tests, so the bot
+// cannot tell which one it runs on.
+//
+// The bbolt file holds these buckets:
+//
+//	meta           "schema" -> format version, so an older binary refuses a newer file
+//	conversations  client WhatsApp id -> JSON bot.Conversation
+//	cases          8-byte big-endian case number -> JSON bot.Case
+//	audit          case number + 8-byte big-endian sequence -> JSON bot.AuditEvent
+//	processed      inbound message id -> RFC 3339 time the message was committed
+//
+// Case numbers are stored big-endian so that byte order is numeric order: case
+// 10 sorts after case 9, and the 8-byte prefix of an audit key can never match
+// another case's (case 2's trail never picks up case 20's events).
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// schemaVersion is the layout this code reads and writes. Raise it with a
+// migration in Open whenever a stored format changes incompatibly.
+const schemaVersion = 1
+
+var (
+	bucketMeta          = []byte("meta")
+	bucketConversations = []byte("conversations")
+	bucketCases         = []byte("cases")
+	bucketAudit         = []byte("audit")
+	bucketProcessed     = []byte("processed")
+
+	keySchema = []byte("schema")
+)
+
+// ErrLocked is matched (with errors.Is) by the error Open returns when another
+// process, or another DB in this one, holds the file.
+var ErrLocked = errors.New("storage: database file is locked")
+
+type lockedError struct {
+	path    string
+	timeout time.Duration
+}
+
+func (e *lockedError) Error() string {
+	return fmt.Sprintf("storage: %s is in use by another portabot process (bbolt lock not acquired within %v)", e.path, e.timeout)
+}
+
+func (e *lockedError) Is(target error) bool { return target == ErrLocked }
+
+// DB is the bbolt store. It is safe for concurrent use.
+type DB struct {
+	bolt *bolt.DB
+	path string
+	now  func() time.Time
+}
+
+type options struct {
+	lockTimeout time.Duration
+	now         func() time.Time
+}
+
+// An Option changes how Open opens the file.
+type Option func(*options)
+
+// WithLockTimeout sets how long Open waits for another process to release
+// the file (default one second). Zero is refused: bbolt would wait forever,
+// and a second instance would hang without a word.
+func WithLockTimeout(d time.Duration) Option {
+	return func(o *options) { o.lockTimeout = d }
+}
+
+// WithClock replaces time.Now for the times the store sets itself (SetWABA's
+// Case.Updated and audit entry, the processed marker).
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// Open opens the bbolt file at path, creating it (mode 0600) if it does not
+// exist. It fails after the lock timeout, with an error matching ErrLocked,
+// when the file is held elsewhere, and refuses a file written by a newer
+// portabot.
+func Open(path string, opts ...Option) (*DB, error) {
+	o := options{lockTimeout: time.Second, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.lockTimeout <= 0 {
+		return nil, fmt.Errorf("storage: lock timeout must be positive, got %v", o.lockTimeout)
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.lockTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, &lockedError{path: path, timeout: o.lockTimeout}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	db := &DB{bolt: bdb, path: path, now: o.now}
+	if err := db.init(); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// init checks the schema version and creates the buckets, so that no other
+// method has to cope with a missing one.
+func (db *DB) init() error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return fmt.Errorf("storage: create meta bucket: %w", err)
+		}
+		if v := meta.Get(keySchema); v != nil {
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				return fmt.Errorf("storage: %s has an unreadable schema version %q", db.path, v)
+			}
+			if n > schemaVersion {
+				return fmt.Errorf("storage: %s has schema version %d, newer than the %d this portabot understands; upgrade portabot or restore a backup", db.path, n, schemaVersion)
+			}
+		} else if err := meta.Put(keySchema, []byte(strconv.Itoa(schemaVersion))); err != nil {
+			return fmt.Errorf("storage: write schema version: %w", err)
+		}
+		for _, name := range [][]byte{bucketConversations, bucketCases, bucketAudit, bucketProcessed} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("storage: create %s bucket: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Close releases the file and its lock. Calling it again does nothing.
+func (db *DB) Close() error {
+	if err := db.bolt.Close(); err != nil {
+		return fmt.Errorf("storage: close %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Path returns the file the store was opened on.
+func (db *DB) Path() string { return db.path }
+
+// Backup writes a consistent copy of the whole file to w. It reads a snapshot,
+// so the bot keeps committing while the copy is made; the copy opens with Open
+// like any other file.
+func (db *DB) Backup(w io.Writer) error {
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("storage: backup %s: %w", db.path, err)
+	}
+	return nil
+}

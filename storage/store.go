@@ -1,0 +1,323 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"portabot/bot"
+)
+
+var _ bot.Store = (*DB)(nil)
+
+// Conversation returns the conversation with the client whose WhatsApp id is
+// key, or an error matching bot.ErrNotFound.
+func (db *DB) Conversation(ctx context.Context, key string) (bot.Conversation, error) {
+	var c bot.Conversation
+	if err := ctx.Err(); err != nil {
+		return c, fmt.Errorf("storage: conversation: %w", err)
+	}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketConversations).Get([]byte(key))
+		if v == nil || key == "" {
+			// The key is a phone number, so it stays out of the error text,
+			// which may end up in a log.
+			return fmt.Errorf("storage: conversation: %w", bot.ErrNotFound)
+		}
+		return decode(v, &c, "conversation")
+	})
+	return c, err
+}
+
+// Case returns the case with id, or an error matching bot.ErrNotFound. An id
+// this store never issued (such as "abc" or "007") is simply not found.
+func (db *DB) Case(ctx context.Context, id string) (bot.Case, error) {
+	var c bot.Case
+	if err := ctx.Err(); err != nil {
+		return c, fmt.Errorf("storage: case %s: %w", id, err)
+	}
+	key, ok := caseKey(id)
+	if !ok {
+		return c, fmt.Errorf("storage: case %q: %w", id, bot.ErrNotFound)
+	}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketCases).Get(key)
+		if v == nil {
+			return fmt.Errorf("storage: case %s: %w", id, bot.ErrNotFound)
+		}
+		return decode(v, &c, "case "+id)
+	})
+	return c, err
+}
+
+// Cases returns every case in the order NewCaseID issued their ids, which is
+// the order they were opened.
+func (db *DB) Cases(ctx context.Context) ([]bot.Case, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: cases: %w", err)
+	}
+	var cases []bot.Case
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+			var c bot.Case
+			if err := decode(v, &c, "case "+caseID(k)); err != nil {
+				return err
+			}
+			cases = append(cases, c)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cases, nil
+}
+
+// Audit returns the history of case caseID, oldest first; it is empty, not an
+// error, for a case without events or one that does not exist.
+func (db *DB) Audit(ctx context.Context, caseID string) ([]bot.AuditEvent, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: audit of case %s: %w", caseID, err)
+	}
+	prefix, ok := caseKey(caseID)
+	if !ok {
+		return nil, nil
+	}
+	var events []bot.AuditEvent
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var e bot.AuditEvent
+			if err := decode(v, &e, "audit event of case "+caseID); err != nil {
+				return err
+			}
+			events = append(events, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return events, nil
+}
+
+// NewCaseID returns the next case number. Each call costs a durable commit,
+// and a number handed out but never committed is not reused, so ids may have
+// gaps.
+func (db *DB) NewCaseID(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("storage: new case id: %w", err)
+	}
+	var n uint64
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.Bucket(bucketCases).NextSequence()
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("storage: new case id: %w", err)
+	}
+	return strconv.FormatUint(n, 10), nil
+}
+
+// Commit writes t in one transaction: the conversation, the case when t.Case
+// is not nil, the audit events appended to their cases' trails, and the
+// message marked processed. When t.MessageID was committed before it writes
+// nothing and returns an error matching bot.ErrDuplicate.
+//
+// An audit event without a CaseID belongs to the turn's case (t.Case, else
+// the conversation's). An event for a case that neither exists nor is written
+// by the turn is refused, and so is the whole turn: a trail nobody can read
+// back is a bug worth surfacing.
+func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: commit: %w", err)
+	}
+	if t.Conversation.Key == "" {
+		return errors.New("storage: commit: conversation has no key")
+	}
+	var ck []byte
+	if t.Case != nil {
+		var ok bool
+		if ck, ok = caseKey(t.Case.ID); !ok {
+			return fmt.Errorf("storage: commit: case id %q was not issued by NewCaseID", t.Case.ID)
+		}
+	}
+	events := make([]bot.AuditEvent, len(t.Audit))
+	eventKeys := make([][]byte, len(t.Audit))
+	for i, e := range t.Audit {
+		if e.CaseID == "" {
+			if t.Case != nil {
+				e.CaseID = t.Case.ID
+			} else {
+				e.CaseID = t.Conversation.CaseID
+			}
+		}
+		k, ok := caseKey(e.CaseID)
+		if !ok {
+			return fmt.Errorf("storage: commit: audit event %q has no valid case id (%q)", e.Kind, e.CaseID)
+		}
+		events[i], eventKeys[i] = e, k
+	}
+
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		processed := tx.Bucket(bucketProcessed)
+		if t.MessageID != "" && processed.Get([]byte(t.MessageID)) != nil {
+			return fmt.Errorf("storage: commit: %w", bot.ErrDuplicate)
+		}
+		if err := put(tx.Bucket(bucketConversations), []byte(t.Conversation.Key), t.Conversation, "conversation"); err != nil {
+			return err
+		}
+		if t.Case != nil {
+			if err := putCase(tx.Bucket(bucketCases), ck, t.Case); err != nil {
+				return err
+			}
+		}
+		cases := tx.Bucket(bucketCases)
+		for i, e := range events {
+			if cases.Get(eventKeys[i]) == nil {
+				return fmt.Errorf("storage: commit: audit event %q for case %s: %w", e.Kind, e.CaseID, bot.ErrNotFound)
+			}
+			if err := appendAudit(tx, eventKeys[i], e); err != nil {
+				return err
+			}
+		}
+		if t.MessageID != "" {
+			at := db.now().UTC().Format(time.RFC3339Nano)
+			if err := processed.Put([]byte(t.MessageID), []byte(at)); err != nil {
+				return fmt.Errorf("storage: commit: mark processed: %w", err)
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// Processed reports whether a turn for message messageID was committed.
+func (db *DB) Processed(ctx context.Context, messageID string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("storage: processed: %w", err)
+	}
+	if messageID == "" {
+		return false, nil
+	}
+	var seen bool
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		seen = tx.Bucket(bucketProcessed).Get([]byte(messageID)) != nil
+		return nil
+	})
+	return seen, err
+}
+
+// SetWABA sets the destination WABA of case caseID and records who did it,
+// in one transaction. It returns an error matching bot.ErrNotFound for an
+// unknown case.
+func (db *DB) SetWABA(ctx context.Context, caseID, waba, actor string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: set waba of case %s: %w", caseID, err)
+	}
+	key, ok := caseKey(caseID)
+	if !ok {
+		return fmt.Errorf("storage: set waba of case %q: %w", caseID, bot.ErrNotFound)
+	}
+	// Truncated to microseconds so the same value survives PostgreSQL, and
+	// stripped of the monotonic reading, which JSON drops anyway.
+	now := db.now().UTC().Truncate(time.Microsecond)
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		cases := tx.Bucket(bucketCases)
+		v := cases.Get(key)
+		if v == nil {
+			return fmt.Errorf("storage: set waba of case %s: %w", caseID, bot.ErrNotFound)
+		}
+		var c bot.Case
+		if err := decode(v, &c, "case "+caseID); err != nil {
+			return err
+		}
+		c.WABA = waba
+		c.Updated = now
+		if err := putCase(cases, key, &c); err != nil {
+			return err
+		}
+		return appendAudit(tx, key, bot.AuditEvent{
+			CaseID: caseID,
+			At:     now,
+			Actor:  actor,
+			Kind:   "waba_set",
+			Detail: waba,
+		})
+	})
+}
+
+const (
+	caseKeyLen  = 8
+	auditKeyLen = caseKeyLen + 8
+)
+
+// caseKey turns a public case id into its bucket key. Only the canonical
+// decimal form NewCaseID produces is accepted, so "7" and "007" can never name
+// two different records.
+func caseKey(id string) ([]byte, bool) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || n == 0 || strconv.FormatUint(n, 10) != id {
+		return nil, false
+	}
+	return binary.BigEndian.AppendUint64(make([]byte, 0, caseKeyLen), n), true
+}
+
+func caseID(key []byte) string {
+	return strconv.FormatUint(binary.BigEndian.Uint64(key), 10)
+}
+
+// putCase writes c and moves the id sequence past its number, so that a case
+// committed under an id NewCaseID did not issue (an import, a restore) can
+// never be handed out again.
+func putCase(cases *bolt.Bucket, key []byte, c *bot.Case) error {
+	if err := put(cases, key, c, "case "+c.ID); err != nil {
+		return err
+	}
+	if n := binary.BigEndian.Uint64(key); n > cases.Sequence() {
+		if err := cases.SetSequence(n); err != nil {
+			return fmt.Errorf("storage: advance case sequence: %w", err)
+		}
+	}
+	return nil
+}
+
+// appendAudit adds e at the end of its case's trail. The sequence is shared by
+// all cases; only its order within one case matters.
+func appendAudit(tx *bolt.Tx, caseKey []byte, e bot.AuditEvent) error {
+	audit := tx.Bucket(bucketAudit)
+	seq, err := audit.NextSequence()
+	if err != nil {
+		return fmt.Errorf("storage: audit sequence: %w", err)
+	}
+	key := binary.BigEndian.AppendUint64(append(make([]byte, 0, auditKeyLen), caseKey...), seq)
+	return put(audit, key, e, "audit event of case "+e.CaseID)
+}
+
+func put(b *bolt.Bucket, key []byte, v any, what string) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("storage: encode %s: %w", what, err)
+	}
+	if err := b.Put(key, data); err != nil {
+		return fmt.Errorf("storage: write %s: %w", what, err)
+	}
+	return nil
+}
+
+// decode copies v out of the mmap as it parses it, so nothing returned from
+// a transaction points into pages bbolt may reuse.
+func decode(v []byte, dst any, what string) error {
+	if err := json.Unmarshal(v, dst); err != nil {
+		return fmt.Errorf("storage: decode %s: %w", what, err)
+	}
+	return nil
+}
