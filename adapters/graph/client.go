@@ -1,0 +1,321 @@
+// Package graph is portabot's client for the Meta Graph API: the endpoints
+// that move a WhatsApp Business number from one WABA to another (add with
+// migrate_phone_number, request and verify the ownership code, register,
+// copy templates, read the number's status) and the messages endpoint the
+// bot replies through.
+//
+// Calls whose repetition changes nothing (reading a number, verifying a code,
+// copying templates) are retried on network errors, 429 and 5xx. Calls with a
+// side effect a client would notice or a quota to protect (adding the number,
+// requesting a code, which sends an SMS, registering, which Meta allows 10
+// times in 72 hours, sending a message) are made exactly once; the caller
+// decides what to do next.
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"portabot/bot"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultBaseURL = "https://graph.facebook.com"
+	DefaultVersion = "v25.0"
+	// DefaultTimeout bounds one attempt. Meta cuts template copies off at
+	// about 30 s, so a shorter timeout would abandon calls Meta still runs.
+	DefaultTimeout      = 40 * time.Second
+	DefaultRetryWait    = 500 * time.Millisecond
+	DefaultRetryMaxWait = 5 * time.Second
+)
+
+// retries is how many times a repeatable call is tried again: enough to ride
+// over a blip, few enough that a real outage surfaces within seconds.
+const retries = 3
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is Graph's origin; DefaultBaseURL when empty.
+	BaseURL string
+	// Version is the Graph API version in the path ("v25.0").
+	Version string
+	// Token is the system-user access token. It travels only in the
+	// Authorization header.
+	Token string
+	// Timeout bounds each attempt; the caller's context bounds the whole call.
+	Timeout time.Duration
+	// HTTPClient, when set, supplies the transport. It is copied, not
+	// modified.
+	HTTPClient *http.Client
+	// Logger receives debug lines about calls; nothing when nil.
+	Logger *slog.Logger
+	// RetryWait and RetryMaxWait bound the pause between attempts of a
+	// repeatable call. A Retry-After longer than RetryMaxWait is not waited
+	// for: the error is returned with GraphError.RetryAfter set instead.
+	RetryWait    time.Duration
+	RetryMaxWait time.Duration
+}
+
+// Client calls Meta's Graph API. It is safe for concurrent use.
+type Client struct {
+	// once makes a single attempt; retry repeats on transport errors, 429 and
+	// 5xx. Two resty clients because resty's retry count is per client.
+	once    *resty.Client
+	retry   *resty.Client
+	version string
+	maxWait time.Duration
+	log     *slog.Logger
+}
+
+var _ bot.Graph = (*Client)(nil)
+
+// New returns a Client for cfg.
+func New(cfg Config) *Client {
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	if cfg.Version == "" {
+		cfg.Version = DefaultVersion
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.RetryWait <= 0 {
+		cfg.RetryWait = DefaultRetryWait
+	}
+	if cfg.RetryMaxWait <= 0 {
+		cfg.RetryMaxWait = DefaultRetryMaxWait
+	}
+	if cfg.RetryMaxWait < cfg.RetryWait {
+		cfg.RetryMaxWait = cfg.RetryWait
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	// A private copy: resty's SetTimeout writes into the http.Client, and
+	// the caller's client must not change under it. No cookie jar either:
+	// Graph sets none worth keeping.
+	hc := &http.Client{}
+	if cfg.HTTPClient != nil {
+		*hc = *cfg.HTTPClient
+		hc.Jar = nil
+	}
+	c := &Client{
+		version: strings.Trim(cfg.Version, "/"),
+		maxWait: cfg.RetryMaxWait,
+		log:     log,
+	}
+	base := func() *resty.Client {
+		return resty.NewWithClient(hc).
+			SetBaseURL(strings.TrimRight(cfg.BaseURL, "/")).
+			SetAuthToken(cfg.Token).
+			SetTimeout(cfg.Timeout).
+			SetHeader("Accept", "application/json").
+			SetResponseBodyLimit(maxBody).
+			// resty's own logger prints whole URLs on every failed attempt.
+			SetLogger(restyLogger{log: log, token: cfg.Token}).
+			SetDebug(false)
+	}
+	c.once = base()
+	c.retry = base().
+		SetRetryCount(retries).
+		SetRetryWaitTime(cfg.RetryWait).
+		SetRetryMaxWaitTime(cfg.RetryMaxWait).
+		// A condition replaces resty's built-in "retry on transport error"
+		// rule, so err != nil has to be part of it.
+		AddRetryCondition(func(r *resty.Response, err error) bool {
+			if err != nil {
+				return true
+			}
+			s := r.StatusCode()
+			return s == http.StatusTooManyRequests || s >= 500
+		}).
+		SetRetryAfter(c.retryAfter)
+	return c
+}
+
+// maxBody caps a response: the largest legitimate one, a page of 500
+// template ids, is a few tens of kilobytes.
+const maxBody = 4 << 20
+
+// errWaitTooLong stops resty's retries when Meta asks for a longer pause than
+// the client will sleep through; the response is then reported as is.
+var errWaitTooLong = errors.New("graph: retry-after exceeds the retry budget")
+
+func (c *Client) retryAfter(_ *resty.Client, r *resty.Response) (time.Duration, error) {
+	d := parseRetryAfter(r.Header().Get("Retry-After"), time.Now())
+	if d > c.maxWait {
+		return 0, errWaitTooLong
+	}
+	// Zero lets resty fall back to its jittered backoff.
+	return d, nil
+}
+
+// parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now).Round(time.Second)
+	}
+	return 0
+}
+
+// request describes one Graph call.
+type request struct {
+	op     string // names the call in errors and logs: "request_code"
+	method string
+	path   string // below the version: "/{id}/request_code"
+	ids    map[string]string
+	query  map[string]string
+	form   map[string]string
+	json   any // marshalled again on every attempt, unlike an io.Reader
+	out    any // decoded from a 2xx body
+	retry  bool
+}
+
+func (c *Client) do(ctx context.Context, q request) error {
+	for name, id := range q.ids {
+		if !isID(id) {
+			return fmt.Errorf("graph: %s: %s %q is not a Graph id", q.op, name, id)
+		}
+	}
+	rc := c.once
+	if q.retry {
+		rc = c.retry
+	}
+	req := rc.R().SetContext(ctx).SetPathParams(q.ids).SetQueryParams(q.query)
+	switch {
+	case q.form != nil:
+		req.SetFormData(q.form)
+	case q.json != nil:
+		req.SetHeader("Content-Type", "application/json").SetBody(q.json)
+	}
+	start := time.Now()
+	resp, err := req.Execute(q.method, "/"+c.version+q.path)
+	answered := resp != nil && resp.RawResponse != nil
+	if err != nil && !(errors.Is(err, errWaitTooLong) && answered) {
+		c.log.DebugContext(ctx, "graph call failed", "op", q.op, "attempts", attempts(resp), "error", redact(err.Error(), ""))
+		return &opError{op: q.op, unavailable: true, err: transportCause(err)}
+	}
+	c.log.DebugContext(ctx, "graph call", "op", q.op, "status", resp.StatusCode(),
+		"attempts", attempts(resp), "elapsed", time.Since(start).Round(time.Millisecond))
+	if resp.StatusCode() >= 400 {
+		ge := decodeError(resp.StatusCode(), resp.Header(), resp.Body())
+		unavailable := ge.HTTPStatus == http.StatusTooManyRequests || ge.HTTPStatus >= 500
+		return &opError{op: q.op, unavailable: unavailable, err: ge}
+	}
+	if q.out != nil {
+		// Decoded by hand rather than with resty's SetResult: Graph has been
+		// known to label JSON as text/javascript, which resty would skip.
+		if err := json.Unmarshal(resp.Body(), q.out); err != nil {
+			return fmt.Errorf("graph: %s: decode response: %w", q.op, err)
+		}
+	}
+	return nil
+}
+
+func attempts(resp *resty.Response) int {
+	if resp == nil || resp.Request == nil {
+		return 0
+	}
+	return resp.Request.Attempt
+}
+
+// transportCause drops the *url.Error wrapper, whose text repeats the whole
+// request URL, and keeps what went wrong.
+func transportCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// opError is what every call returns on failure. It unwraps to the
+// *bot.GraphError when Meta answered, and to bot.ErrUnavailable when Meta
+// could not be reached or is failing (429, 5xx).
+type opError struct {
+	op          string
+	unavailable bool
+	err         error
+}
+
+func (e *opError) Error() string {
+	// GraphError's own text starts with "graph: "; don't say it twice.
+	msg := strings.TrimPrefix(e.err.Error(), "graph: ")
+	if e.unavailable {
+		return "graph: " + e.op + ": " + bot.ErrUnavailable.Error() + ": " + msg
+	}
+	return "graph: " + e.op + ": " + msg
+}
+
+func (e *opError) Unwrap() []error {
+	if e.unavailable {
+		return []error{bot.ErrUnavailable, e.err}
+	}
+	return []error{e.err}
+}
+
+func isID(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigits(s string, min, max int) bool {
+	return len(s) >= min && len(s) <= max && isID(s)
+}
+
+// restyLogger receives resty's own warnings (one per failed attempt, with the
+// request URL) and passes them on at debug level with URLs and the token
+// removed.
+type restyLogger struct {
+	log   *slog.Logger
+	token string
+}
+
+func (l restyLogger) Errorf(format string, v ...any) { l.emit(format, v) }
+func (l restyLogger) Warnf(format string, v ...any)  { l.emit(format, v) }
+func (l restyLogger) Debugf(format string, v ...any) { l.emit(format, v) }
+
+func (l restyLogger) emit(format string, v []any) {
+	l.log.Debug("graph http client", "detail", redact(fmt.Sprintf(format, v...), l.token))
+}
+
+var urlPattern = regexp.MustCompile(`https?://[^\s"]+`)
+
+// redact removes URLs and the token from text bound for a log.
+func redact(s, token string) string {
+	if token != "" {
+		s = strings.ReplaceAll(s, token, "[redacted]")
+	}
+	return urlPattern.ReplaceAllString(s, "[url]")
+}

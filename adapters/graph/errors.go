@@ -1,0 +1,111 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"portabot/bot"
+)
+
+// envelope is Meta's error body. Fields Meta has been seen to send with other
+// JSON types (numbers as strings, error_data as a string) are decoded
+// leniently, so one odd field does not lose the rest of the error.
+type envelope struct {
+	Error *struct {
+		Message   string          `json:"message"`
+		Type      string          `json:"type"`
+		Code      flexInt         `json:"code"`
+		Subcode   flexInt         `json:"error_subcode"`
+		UserTitle string          `json:"error_user_title"`
+		UserMsg   string          `json:"error_user_msg"`
+		Data      json.RawMessage `json:"error_data"`
+		Transient flexBool        `json:"is_transient"`
+		TraceID   string          `json:"fbtrace_id"`
+	} `json:"error"`
+}
+
+// rateLimited are the codes Meta uses for "slow down": app (4), user (17),
+// application (341), WABA (80007) and Cloud API throughput (130429).
+var rateLimited = map[int]bool{4: true, 17: true, 341: true, 80007: true, 130429: true}
+
+// decodeError turns an error response into a *bot.GraphError. It never
+// fails: a body that is not Meta's envelope still yields the HTTP status.
+func decodeError(status int, h http.Header, body []byte) *bot.GraphError {
+	ge := &bot.GraphError{HTTPStatus: status}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err == nil && env.Error != nil {
+		e := env.Error
+		ge.Code = int(e.Code)
+		ge.Subcode = int(e.Subcode)
+		ge.Type = e.Type
+		ge.Message = e.Message
+		ge.UserTitle = e.UserTitle
+		ge.UserMsg = e.UserMsg
+		ge.Details = details(e.Data)
+		ge.Transient = bool(e.Transient)
+		ge.TraceID = e.TraceID
+	} else {
+		// An HTML error page from a proxy or load balancer: its text helps
+		// nobody, the status says what happened.
+		ge.Message = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+		ge.Transient = status == http.StatusTooManyRequests || status >= 500
+	}
+	if status == http.StatusTooManyRequests || rateLimited[ge.Code] {
+		ge.RetryAfter = parseRetryAfter(h.Get("Retry-After"), time.Now())
+	}
+	return ge
+}
+
+// details reads error_data.details. error_data is usually an object, but
+// older Graph answers carry it as a string, sometimes holding JSON itself.
+func details(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return ""
+	}
+	var obj struct {
+		Details string `json:"details"`
+	}
+	if raw[0] == '{' {
+		if json.Unmarshal(raw, &obj) == nil {
+			return obj.Details
+		}
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	if json.Unmarshal([]byte(s), &obj) == nil {
+		return obj.Details
+	}
+	return s
+}
+
+// flexInt accepts 100 and "100".
+type flexInt int
+
+func (n *flexInt) UnmarshalJSON(b []byte) error {
+	b = bytes.Trim(b, `"`)
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	v, err := strconv.Atoi(string(b))
+	if err != nil {
+		return nil // unreadable: leave zero rather than lose the envelope
+	}
+	*n = flexInt(v)
+	return nil
+}
+
+// flexBool accepts true and "true".
+type flexBool bool
+
+func (v *flexBool) UnmarshalJSON(b []byte) error {
+	*v = string(bytes.Trim(b, `"`)) == "true"
+	return nil
+}

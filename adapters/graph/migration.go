@@ -1,0 +1,221 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"portabot/bot"
+)
+
+// phoneFields are the fields of bot.PhoneNumber; without them Graph returns
+// only a handful.
+const phoneFields = "id,display_phone_number,verified_name,name_status,code_verification_status," +
+	"status,quality_rating,platform_type,messaging_limit_tier,is_official_business_account,account_mode"
+
+// AddPhoneNumber starts the migration of +cc national into waba
+// (migrate_phone_number=true) and returns the new phone number id. It is
+// made once: a second add of the same number answers 2388012.
+func (c *Client) AddPhoneNumber(ctx context.Context, waba, cc, national string) (string, error) {
+	const op = "phone_numbers"
+	if !isDigits(cc, 1, 3) || !isDigits(national, 4, 14) {
+		return "", fmt.Errorf("graph: %s: want country code and national number in digits", op)
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	err := c.do(ctx, request{
+		op:     op,
+		method: http.MethodPost,
+		path:   "/{waba}/phone_numbers",
+		ids:    map[string]string{"waba": waba},
+		// Form fields, as in Meta's migration guide.
+		form: map[string]string{"cc": cc, "phone_number": national, "migrate_phone_number": "true"},
+		out:  &out,
+	})
+	if err != nil {
+		return "", err
+	}
+	if out.ID == "" {
+		return "", fmt.Errorf("graph: %s: answer has no id", op)
+	}
+	return out.ID, nil
+}
+
+// RequestCode has Meta send the ownership code by "SMS" or "VOICE", worded
+// in lang. Made once: every call sends the client another SMS or call.
+func (c *Client) RequestCode(ctx context.Context, phoneID, method string, lang bot.Lang) error {
+	const op = "request_code"
+	method = strings.ToUpper(strings.TrimSpace(method))
+	if method != "SMS" && method != "VOICE" {
+		return fmt.Errorf("graph: %s: code method %q: want SMS or VOICE", op, method)
+	}
+	return c.do(ctx, request{
+		op:     op,
+		method: http.MethodPost,
+		path:   "/{id}/request_code",
+		ids:    map[string]string{"id": phoneID},
+		form:   map[string]string{"code_method": method, "language": locale(lang)},
+	})
+}
+
+// locale is the language Meta words the SMS or call in.
+func locale(l bot.Lang) string {
+	switch l {
+	case bot.Portuguese:
+		return "pt_BR"
+	case bot.Spanish:
+		return "es_ES"
+	default:
+		return "en_US"
+	}
+}
+
+// VerifyCode checks the code the client read back. Retried on 429 and 5xx:
+// verifying a verified number succeeds again.
+func (c *Client) VerifyCode(ctx context.Context, phoneID, code string) error {
+	const op = "verify_code"
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return fmt.Errorf("graph: %s: empty code", op)
+	}
+	return c.do(ctx, request{
+		op:     op,
+		method: http.MethodPost,
+		path:   "/{id}/verify_code",
+		ids:    map[string]string{"id": phoneID},
+		form:   map[string]string{"code": code},
+		retry:  true,
+	})
+}
+
+// Register registers the number on Cloud API with pin as its new two-step
+// PIN. Made once: Meta allows 10 registrations per number in 72 hours, so
+// a PIN Meta would refuse is refused here without spending one of them.
+func (c *Client) Register(ctx context.Context, phoneID, pin string) error {
+	const op = "register"
+	if !isDigits(pin, 6, 6) {
+		return fmt.Errorf("graph: %s: the PIN must be 6 digits", op)
+	}
+	return c.do(ctx, request{
+		op:     op,
+		method: http.MethodPost,
+		path:   "/{id}/register",
+		ids:    map[string]string{"id": phoneID},
+		json: struct {
+			MessagingProduct string `json:"messaging_product"`
+			PIN              string `json:"pin"`
+		}{"whatsapp", pin},
+	})
+}
+
+// templatePage is the most templates Meta copies in one call.
+const templatePage = 500
+
+// maxTemplatePages stops a server that always answers a full page from
+// keeping the client busy forever; a destination holds at most 250
+// templates, so real copies end on the first page.
+const maxTemplatePages = 20
+
+// MigrateTemplates copies the templates of source into dest, page by page
+// while pages come back full, and merges the pages' results. On an error
+// it returns what earlier pages copied along with it. Retried on 429 and
+// 5xx: a repeated copy leaves the destination as one copy would.
+func (c *Client) MigrateTemplates(ctx context.Context, dest, source string) (bot.TemplateResult, error) {
+	const op = "migrate_message_templates"
+	var res bot.TemplateResult
+	if !isID(source) {
+		return res, fmt.Errorf("graph: %s: source %q is not a Graph id", op, source)
+	}
+	for page := 0; page < maxTemplatePages; page++ {
+		var out bot.TemplateResult
+		err := c.do(ctx, request{
+			op:     op,
+			method: http.MethodPost,
+			path:   "/{dest}/migrate_message_templates",
+			ids:    map[string]string{"dest": dest},
+			json: struct {
+				Source string `json:"source_waba_id"`
+				Page   int    `json:"page_number"`
+				Count  int    `json:"count"`
+			}{source, page, templatePage},
+			out:   &out,
+			retry: true,
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Migrated = append(res.Migrated, out.Migrated...)
+		for id, reason := range out.Failed {
+			if res.Failed == nil {
+				res.Failed = make(map[string]string)
+			}
+			res.Failed[id] = reason
+		}
+		if len(out.Migrated)+len(out.Failed) < templatePage {
+			break
+		}
+	}
+	return res, nil
+}
+
+// PhoneNumber reads where the number stands. Retried on transport errors,
+// 429 and 5xx.
+func (c *Client) PhoneNumber(ctx context.Context, phoneID string) (bot.PhoneNumber, error) {
+	var pn bot.PhoneNumber
+	err := c.do(ctx, request{
+		op:     "phone_number",
+		method: http.MethodGet,
+		path:   "/{id}",
+		ids:    map[string]string{"id": phoneID},
+		query:  map[string]string{"fields": phoneFields},
+		out:    &pn,
+		retry:  true,
+	})
+	return pn, err
+}
+
+// maxPhonePages bounds the walk through a WABA's phone list.
+const maxPhonePages = 50
+
+// PhoneNumbers lists the numbers in waba, following Graph's paging. It is
+// how to find a number's id again when adding it answers 2388012 (already
+// in this WABA).
+func (c *Client) PhoneNumbers(ctx context.Context, waba string) ([]bot.PhoneNumber, error) {
+	var all []bot.PhoneNumber
+	after := ""
+	for range maxPhonePages {
+		var out struct {
+			Data   []bot.PhoneNumber `json:"data"`
+			Paging struct {
+				Cursors struct {
+					After string `json:"after"`
+				} `json:"cursors"`
+				Next string `json:"next"`
+			} `json:"paging"`
+		}
+		query := map[string]string{"fields": phoneFields, "limit": "100"}
+		if after != "" {
+			query["after"] = after
+		}
+		err := c.do(ctx, request{
+			op:     "list_phone_numbers",
+			method: http.MethodGet,
+			path:   "/{waba}/phone_numbers",
+			ids:    map[string]string{"waba": waba},
+			query:  query,
+			out:    &out,
+			retry:  true,
+		})
+		if err != nil {
+			return all, err
+		}
+		all = append(all, out.Data...)
+		if out.Paging.Next == "" || out.Paging.Cursors.After == "" {
+			break
+		}
+		after = out.Paging.Cursors.After
+	}
+	return all, nil
+}
