@@ -1,0 +1,381 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"portabot/faq"
+	"portabot/fsm"
+)
+
+// Config holds what the engine needs to know about the deployment.
+type Config struct {
+	// DestWABA is the destination WhatsApp Business Account for new cases;
+	// empty means an agent sets it per case and the client waits in
+	// await_waba.
+	DestWABA string
+	// Region reads numbers typed without a country code ("BR").
+	Region string
+	// Lang is spoken until the client's first message shows theirs.
+	Lang Lang
+	// ResendCooldown is how long a client waits between code requests:
+	// codes take minutes to arrive, and every request is an SMS or a call.
+	ResendCooldown time.Duration
+	// MaxWrongCodes wrong codes in a row hand the client to a person.
+	MaxWrongCodes int
+	// Now is the clock; tests set it.
+	Now func() time.Time
+}
+
+func (c *Config) defaults() {
+	if c.Region == "" {
+		c.Region = "BR"
+	}
+	if c.Lang == "" {
+		c.Lang = English
+	}
+	if c.ResendCooldown == 0 {
+		c.ResendCooldown = time.Minute
+	}
+	if c.MaxWrongCodes == 0 {
+		c.MaxWrongCodes = 3
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// maxText bounds how much of one message the engine reads: no answer needs
+// more, and it keeps a 5,000-character paste from costing the matcher.
+const maxText = 1000
+
+// Bot is the engine. It is safe for concurrent use: messages of one client
+// are handled one at a time, different clients in parallel.
+type Bot struct {
+	store Store
+	graph Graph
+	faq   *faq.Matcher
+	cfg   Config
+	log   *slog.Logger
+
+	mu    sync.Mutex // protects locks
+	locks map[string]*keyLock
+}
+
+type keyLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// New returns an engine over store and graph.
+func New(store Store, graph Graph, answers *faq.Matcher, cfg Config, log *slog.Logger) *Bot {
+	cfg.defaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Bot{store: store, graph: graph, faq: answers, cfg: cfg, log: log, locks: map[string]*keyLock{}}
+}
+
+// lock serialises the turns of one client, so two deliveries of their
+// messages can never interleave their reads and writes.
+func (b *Bot) lock(key string) func() {
+	b.mu.Lock()
+	l := b.locks[key]
+	if l == nil {
+		l = &keyLock{}
+		b.locks[key] = l
+	}
+	l.refs++
+	b.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		b.mu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(b.locks, key)
+		}
+		b.mu.Unlock()
+	}
+}
+
+// Handle processes one inbound message and returns the replies for the
+// client. A message whose ID was processed before returns no replies and
+// changes nothing. Errors are the store's: the message was not processed and
+// may be delivered again.
+func (b *Bot) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
+	if in.From == "" {
+		return nil, errors.New("bot: message without sender")
+	}
+	unlock := b.lock(in.From)
+	defer unlock()
+	if in.ID != "" {
+		done, err := b.store.Processed(ctx, in.ID)
+		if err != nil {
+			return nil, fmt.Errorf("bot: %w", err)
+		}
+		if done {
+			return nil, nil
+		}
+	}
+	tr, err := b.load(ctx, in.From)
+	if err != nil {
+		return nil, err
+	}
+	tr.in = in
+	tr.msgID = in.ID
+	if fsm.IsTransient(tr.conv.State) {
+		tr.recover()
+		// The client's message was written before they saw what the
+		// recovery says; only a code still makes sense to act on.
+		if _, letters := sixDigits(in.Text); tr.conv.State == fsm.AwaitCode && !letters && in.Text != "" {
+			tr.dispatch()
+		}
+	} else {
+		tr.dispatch()
+	}
+	tr.commit()
+	if tr.err != nil {
+		if errors.Is(tr.err, ErrDuplicate) {
+			return nil, nil
+		}
+		return nil, tr.err
+	}
+	return tr.replies, nil
+}
+
+// Outgoing is a set of replies for one client that no inbound message asked
+// for: what the engine says after resuming an interrupted step.
+type Outgoing struct {
+	To      string
+	Replies []Reply
+}
+
+// Recover resumes every case left in a transient state by a stopped
+// process. It asks Meta where each number stands instead of repeating a step
+// that must not run twice, and returns what to tell each client.
+func (b *Bot) Recover(ctx context.Context) ([]Outgoing, error) {
+	cases, err := b.store.Cases(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bot: recover: %w", err)
+	}
+	var out []Outgoing
+	for _, c := range cases {
+		if !fsm.IsTransient(c.State) {
+			continue
+		}
+		replies, err := b.recoverOne(ctx, c.Client)
+		if err != nil {
+			return out, err
+		}
+		if len(replies) > 0 {
+			out = append(out, Outgoing{To: c.Client, Replies: replies})
+		}
+	}
+	return out, nil
+}
+
+func (b *Bot) recoverOne(ctx context.Context, key string) ([]Reply, error) {
+	unlock := b.lock(key)
+	defer unlock()
+	tr, err := b.load(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if !fsm.IsTransient(tr.conv.State) {
+		return nil, nil
+	}
+	tr.recover()
+	tr.commit()
+	return tr.replies, tr.err
+}
+
+func (b *Bot) load(ctx context.Context, key string) (*turn, error) {
+	now := b.cfg.Now()
+	tr := &turn{b: b, ctx: ctx, now: now}
+	conv, err := b.store.Conversation(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		conv = Conversation{Key: key, Lang: b.cfg.Lang, State: fsm.New, Created: now}
+	case err != nil:
+		return nil, fmt.Errorf("bot: load conversation: %w", err)
+	}
+	if !fsm.Known(conv.State) {
+		// A record from a newer or damaged build: start the client over
+		// rather than refuse to talk to them.
+		b.log.Warn("unknown stored state, conversation reset", "state", conv.State)
+		conv.State, conv.Back, conv.Step = fsm.Menu, "", ""
+	}
+	tr.conv = conv
+	if conv.CaseID != "" {
+		c, err := b.store.Case(ctx, conv.CaseID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("bot: load case: %w", err)
+		}
+		if err == nil {
+			tr.cas = &c
+		}
+	}
+	return tr, nil
+}
+
+// turn is the work of one message: what was loaded, what changes, what is
+// said. Secrets live only here, in memory, for the length of the turn.
+type turn struct {
+	b   *Bot
+	ctx context.Context
+	now time.Time
+
+	in    Inbound
+	msgID string
+	conv  Conversation
+	cas   *Case
+
+	replies []Reply
+	audit   []AuditEvent
+	err     error
+
+	code string // the one-time code being verified
+	pin  string // the new PIN being registered
+	// first marks the client's very first message, which gets the welcome.
+	first bool
+	// lastTopics are the FAQ's closest topics for a question it could not
+	// answer, offered as choices.
+	lastTopics []faq.Topic
+}
+
+func (t *turn) lang() Lang { return t.conv.Lang }
+
+// say adds text to the replies, joining it to a previous plain text so the
+// client gets fewer, fuller messages.
+func (t *turn) say(m msg, args ...any) {
+	t.sayText(render(t.lang(), m, args...))
+}
+
+
+func (t *turn) sayText(s string) {
+	if n := len(t.replies); n > 0 && len(t.replies[n-1].Buttons) == 0 {
+		t.replies[n-1].Text += "\n\n" + s
+		return
+	}
+	t.replies = append(t.replies, Reply{Text: s})
+}
+
+// ask adds text with choices; a preceding plain text joins the same message
+// when WhatsApp's 1,024-character body limit allows.
+func (t *turn) ask(m msg, buttons []Button, args ...any) {
+	s := render(t.lang(), m, args...)
+	if n := len(t.replies); n > 0 && len(t.replies[n-1].Buttons) == 0 &&
+		utf8.RuneCountInString(t.replies[n-1].Text)+2+utf8.RuneCountInString(s) <= 1024 {
+		t.replies[n-1].Text += "\n\n" + s
+		t.replies[n-1].Buttons = buttons
+		return
+	}
+	t.replies = append(t.replies, Reply{Text: s, Buttons: buttons})
+}
+
+func (t *turn) button(id string, m msg) Button {
+	return Button{ID: id, Title: render(t.lang(), m)}
+}
+
+func (t *turn) record(kind, detail string) {
+	id := ""
+	if t.cas != nil {
+		id = t.cas.ID
+	}
+	if id == "" {
+		return
+	}
+	actor := "bot"
+	if kind == "client_message" {
+		actor = "client"
+	}
+	t.audit = append(t.audit, AuditEvent{CaseID: id, At: t.now, Actor: actor, Kind: kind, Detail: detail})
+}
+
+// fire applies ev. An event the table refuses is a bug in the engine, not
+// the client's fault: it is logged and the conversation stays put.
+func (t *turn) fire(ev fsm.Event) bool {
+	f, err := fsm.Restore(t.conv.State, t.conv.Back)
+	if err != nil {
+		t.b.log.Error("restore flow", "error", err)
+		return false
+	}
+	from := t.conv.State
+	to, err := f.Fire(t.ctx, ev)
+	if err != nil {
+		t.b.log.Error("transition refused", "event", ev, "from_state", from, "error", err)
+		return false
+	}
+	t.conv.State = to
+	if t.cas != nil && to != fsm.Menu {
+		t.cas.State = to
+		t.cas.Updated = t.now
+		if fsm.IsFinal(to) {
+			t.cas.Closed = t.now
+		}
+		t.audit = append(t.audit, AuditEvent{CaseID: t.cas.ID, At: t.now, Actor: "bot", Kind: "transition",
+			From: from, To: to, Detail: string(ev)})
+	}
+	return true
+}
+
+// goTo fires ev and then does what the new state asks.
+func (t *turn) goTo(ev fsm.Event) {
+	if t.fire(ev) {
+		t.enter()
+	}
+}
+
+// commit writes the turn so far. The first commit also marks the inbound
+// message processed, so a re-delivery after this point changes nothing.
+func (t *turn) commit() bool {
+	if t.err != nil {
+		return false
+	}
+	t.conv.Updated = t.now
+	var c *Case
+	if t.cas != nil {
+		cp := *t.cas
+		c = &cp
+	}
+	err := t.b.store.Commit(t.ctx, Turn{MessageID: t.msgID, Conversation: t.conv, Case: c, Audit: t.audit})
+	if err != nil {
+		if errors.Is(err, ErrDuplicate) {
+			t.err = err
+		} else {
+			t.err = fmt.Errorf("bot: save: %w", err)
+		}
+		return false
+	}
+	t.msgID = ""
+	t.audit = nil
+	return true
+}
+
+// newCase opens a case for the client.
+func (t *turn) newCase() bool {
+	id, err := t.b.store.NewCaseID(t.ctx)
+	if err != nil {
+		t.err = fmt.Errorf("bot: new case: %w", err)
+		return false
+	}
+	t.cas = &Case{ID: id, Client: t.conv.Key, Lang: t.lang(), State: t.conv.State,
+		WABA: t.b.cfg.DestWABA, Created: t.now, Updated: t.now}
+	t.conv.CaseID = id
+	t.conv.Back = ""
+	t.conv.Step = ""
+	t.conv.PinHash = ""
+	t.audit = append(t.audit, AuditEvent{CaseID: id, At: t.now, Actor: "client", Kind: "case_opened"})
+	return true
+}
+
+// openCase reports whether the client has a port under way.
+func (t *turn) openCase() bool {
+	return t.cas != nil && !fsm.IsFinal(t.cas.State)
+}

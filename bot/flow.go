@@ -1,0 +1,575 @@
+package bot
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"portabot/faq"
+	"portabot/fsm"
+)
+
+// Steps inside a state (Conversation.Step).
+const (
+	stepSourceWABA = "source_waba"
+	stepPinConfirm = "pin_confirm"
+)
+
+// choiceWords maps the ids of the bot's buttons to the words they stand for.
+var choiceWords = map[string]word{
+	"start": wordStart, "continue": wordStart, "yes": wordYes, "no": wordNo, "fixed": wordFixed,
+	"sms": wordSMS, "voice": wordVoice, "resend": wordResend, "skip": wordSkip, "agent": wordAgent,
+	"menu": wordMenu, "cancel": wordCancel, "retry": wordRetry,
+}
+
+// dispatch handles the inbound message of the turn.
+func (t *turn) dispatch() {
+	in := t.in
+	if t.cas != nil && in.Text != "" {
+		t.record("client_message", "")
+	}
+	if t.conv.State == fsm.Handoff {
+		// An agent holds the conversation: the bot says nothing at all.
+		return
+	}
+	text := strings.TrimSpace(in.Text)
+	truncated := false
+	if utf8.RuneCountInString(text) > maxText {
+		text = string([]rune(text)[:maxText])
+		truncated = true
+	}
+	if t.conv.State == fsm.New {
+		t.greet(text)
+		if in.Unsupported != "" || text == "" || in.Choice != "" {
+			return
+		}
+	}
+	if in.Unsupported != "" {
+		t.say(msgTextOnly)
+		t.prompt()
+		return
+	}
+	if text == "" && in.Choice == "" {
+		t.say(msgEmpty)
+		t.prompt()
+		return
+	}
+	if truncated {
+		t.say(msgTooLong)
+	}
+
+	w := wordNone
+	switch {
+	case strings.HasPrefix(in.Choice, "lang:"):
+		if l, ok := ParseLang(strings.TrimPrefix(in.Choice, "lang:")); ok {
+			t.setLang(l)
+			return
+		}
+	case strings.HasPrefix(in.Choice, "faq:"):
+		t.answerIntent(strings.TrimPrefix(in.Choice, "faq:"))
+		return
+	case in.Choice == "question":
+		t.say(msgAskQuestion)
+		return
+	case in.Choice != "":
+		w = choiceWords[in.Choice]
+	default:
+		if strings.TrimSpace(text) == "👍" {
+			w = wordYes
+		} else {
+			w = wordOf(text)
+		}
+		if l, ok := langWord(text); ok {
+			t.setLang(l)
+			return
+		}
+	}
+	if t.global(w) {
+		return
+	}
+	if t.state(w, text) {
+		return
+	}
+	if in.Choice != "" {
+		t.say(msgStaleButton)
+		t.prompt()
+		return
+	}
+	t.fallback(text)
+}
+
+// greet welcomes a first-time client in the language of their message.
+func (t *turn) greet(text string) {
+	if l, ok := faq.DetectLang(text); ok && !t.conv.LangChosen {
+		if pl, ok := ParseLang(l); ok {
+			t.conv.Lang = pl
+		}
+	}
+	t.first = true
+	t.fire(fsm.Greet)
+	t.say(msgWelcome)
+	if text == "" || t.in.Unsupported != "" || t.in.Choice != "" {
+		t.prompt()
+	}
+}
+
+// global handles the words that work in every state.
+func (t *turn) global(w word) bool {
+	switch w {
+	case wordMenu:
+		t.toMenu()
+	case wordCancel:
+		if !t.openCase() {
+			t.say(msgCaseClosedMenu)
+			t.toMenu()
+			return true
+		}
+		t.conv.Step, t.conv.PinHash = "", ""
+		if t.conv.State == fsm.Menu {
+			// The case waits where it was; cancel it there.
+			t.conv.State = t.cas.State
+		}
+		t.goTo(fsm.Cancel)
+	case wordAgent:
+		t.handoff()
+	case wordLanguage:
+		t.ask(msgChooseLang, []Button{
+			{ID: "lang:en", Title: "English"}, {ID: "lang:pt", Title: "Português"}, {ID: "lang:es", Title: "Español"},
+		})
+	case wordHelp:
+		t.say(msgHelp)
+		t.prompt()
+	default:
+		return false
+	}
+	return true
+}
+
+func (t *turn) toMenu() {
+	st := t.conv.State
+	if st == fsm.Menu {
+		t.prompt()
+		return
+	}
+	if t.openCase() && st != fsm.New {
+		t.conv.Back = st
+	} else {
+		t.conv.Back = ""
+	}
+	t.conv.Step, t.conv.PinHash = "", ""
+	t.goTo(fsm.ToMenu)
+}
+
+// handoff hands the conversation to a person. A client without a port
+// under way still gets a case, so agents have something to pick up.
+func (t *turn) handoff() {
+	st := t.conv.State
+	if !t.openCase() {
+		if !t.newCase() {
+			return
+		}
+		st = fsm.Menu
+	}
+	switch {
+	case st == fsm.Menu && t.conv.Back != "":
+		// Agents hand back to the port's step, not to the menu.
+	case st == fsm.Menu || st == fsm.New:
+		t.conv.Back = fsm.Menu
+	case fsm.IsTransient(st):
+		t.conv.Back = fsm.AwaitCode
+	default:
+		t.conv.Back = st
+	}
+	if t.conv.State == fsm.Menu && t.cas.State != fsm.Menu && !fsm.IsFinal(t.cas.State) && t.cas.State != "" {
+		// Show agents the step the port is at, not the menu.
+		t.conv.State = t.cas.State
+	}
+	t.conv.Step, t.conv.PinHash = "", ""
+	t.goTo(fsm.Agent)
+}
+
+func (t *turn) setLang(l Lang) {
+	t.conv.Lang = l
+	t.conv.LangChosen = true
+	if t.cas != nil {
+		t.cas.Lang = l
+	}
+	t.say(msgLangSet)
+	t.prompt()
+}
+
+// state handles w or text as the current state expects; false means the
+// input did not fit.
+func (t *turn) state(w word, text string) bool {
+	switch st := t.conv.State; {
+	case st == fsm.Menu:
+		switch w {
+		case wordStart:
+			t.start()
+			return true
+		}
+	case fsm.IsCheck(st):
+		switch w {
+		case wordYes:
+			t.cas.Confirmed = appendCheck(t.cas.Confirmed, checkOf(st))
+			t.goTo(fsm.Confirm)
+			return true
+		case wordNo:
+			t.cas.Blocked = checkOf(st)
+			t.conv.Back = st
+			t.goTo(fsm.Deny)
+			return true
+		}
+	case st == fsm.Blocked:
+		switch w {
+		case wordFixed, wordYes:
+			t.cas.Blocked = ""
+			t.goTo(fsm.Fixed)
+			return true
+		case wordNo:
+			t.say(msgNotFixedYet)
+			return true
+		}
+	case st == fsm.AskPhone:
+		return t.onPhone(w, text)
+	case st == fsm.AwaitWABA:
+		if t.cas.WABA != "" {
+			t.goTo(fsm.AddNumber)
+			return true
+		}
+	case st == fsm.ChooseMethod:
+		switch w {
+		case wordSMS, wordRetry:
+			t.cas.Method = "SMS"
+			t.goTo(fsm.RequestCode)
+			return true
+		case wordVoice:
+			t.cas.Method = "VOICE"
+			t.goTo(fsm.RequestCode)
+			return true
+		}
+	case st == fsm.AwaitCode:
+		return t.onCode(w, text)
+	case st == fsm.AskPin:
+		return t.onPin(text)
+	case st == fsm.Done, st == fsm.Cancelled:
+		if w == wordStart {
+			t.toMenu()
+			t.start()
+			return true
+		}
+	}
+	return false
+}
+
+func checkOf(s fsm.State) Check {
+	switch s {
+	case fsm.CheckBMAccess:
+		return CheckBM
+	case fsm.Check2FA:
+		return Check2FA
+	case fsm.CheckReception:
+		return CheckReception
+	default:
+		return CheckDisplayName
+	}
+}
+
+func appendCheck(cs []Check, c Check) []Check {
+	for _, x := range cs {
+		if x == c {
+			return cs
+		}
+	}
+	return append(cs, c)
+}
+
+func dropCheck(cs []Check, c Check) []Check {
+	var out []Check
+	for _, x := range cs {
+		if x != c {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// start begins a port, or continues the one under way.
+func (t *turn) start() {
+	if t.openCase() && t.conv.Back != "" && t.conv.Back != fsm.Menu {
+		t.goTo(fsm.Resume)
+		return
+	}
+	if !t.newCase() {
+		return
+	}
+	t.goTo(fsm.Start)
+}
+
+func (t *turn) onPhone(w word, text string) bool {
+	c := t.cas
+	if t.conv.Step == stepSourceWABA {
+		switch {
+		case w == wordSkip:
+			t.afterPhone()
+			return true
+		case isWABAID(text):
+			c.SourceWABA = digitsOnly(text)
+			t.afterPhone()
+			return true
+		}
+	}
+	if w == wordRetry && c.Phone != "" {
+		t.afterPhone()
+		return true
+	}
+	p, err := ParsePhone(text, t.b.cfg.Region)
+	switch {
+	case err == nil:
+		c.Phone, c.CC, c.National = p.E164, p.CC, p.National
+		t.record("phone_set", MaskPhone(p.E164))
+		t.say(msgPhoneOK, p.E164)
+		if p.Region == "BR" && p.Mobile {
+			t.say(msgBrazilNine)
+		}
+		t.conv.Step = stepSourceWABA
+		t.ask(msgAskSourceWABA, []Button{t.button("skip", msgBtnSkip)})
+		return true
+	case strings.IndexFunc(text, unicode.IsLetter) >= 0:
+		return false // a question, most likely
+	case err == ErrPhoneNeedsCode:
+		t.say(msgPhoneNeedsCode, t.b.cfg.Region)
+		return true
+	case t.conv.Step == stepSourceWABA:
+		t.say(msgSourceWABAInvalid)
+		return true
+	default:
+		t.say(msgPhoneInvalid)
+		return true
+	}
+}
+
+// isWABAID reports digits long enough to be an account id and too long to
+// be a phone number.
+func isWABAID(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) < 14 || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func digitsOnly(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// afterPhone moves on once the number (and optionally the source account)
+// is known.
+func (t *turn) afterPhone() {
+	t.conv.Step = ""
+	if t.cas.WABA == "" {
+		t.cas.WABA = t.b.cfg.DestWABA
+	}
+	if t.cas.WABA == "" {
+		t.goTo(fsm.NeedWABA)
+		return
+	}
+	t.goTo(fsm.AddNumber)
+}
+
+func (t *turn) onCode(w word, text string) bool {
+	c := t.cas
+	code, letters := sixDigits(text)
+	switch {
+	case code != "":
+		t.code = code
+		t.goTo(fsm.Verify)
+		return true
+	case w == wordResend || w == wordRetry:
+		t.resend(c.Method)
+		return true
+	case w == wordVoice:
+		t.resend("VOICE")
+		return true
+	case w == wordSMS:
+		t.resend("SMS")
+		return true
+	case strings.IndexFunc(text, unicode.IsDigit) >= 0:
+		if letters {
+			t.say(msgCodeLetters)
+		} else {
+			t.say(msgCodeFormat)
+		}
+		return true
+	}
+	return false
+}
+
+// resend asks Meta for a new code unless the last one is too recent.
+func (t *turn) resend(method string) {
+	c := t.cas
+	wait := c.CodeRequestedAt.Add(t.b.cfg.ResendCooldown).Sub(t.now)
+	if wait > 0 {
+		t.say(msgCooldown, int(wait.Seconds())+1)
+		return
+	}
+	if method == "" {
+		method = "SMS"
+	}
+	c.Method = method
+	t.goTo(fsm.RequestCode)
+}
+
+func (t *turn) onPin(text string) bool {
+	pin, letters := sixDigits(text)
+	if pin == "" {
+		if letters && strings.IndexFunc(text, unicode.IsDigit) < 0 {
+			return false // words: a question or a command
+		}
+		t.say(msgPinFormat)
+		return true
+	}
+	if t.conv.Step == stepPinConfirm {
+		ok := pinMatches(t.conv.PinHash, pin)
+		t.conv.Step, t.conv.PinHash = "", ""
+		if !ok {
+			t.say(msgPinMismatch)
+			return true
+		}
+		t.pin = pin
+		t.goTo(fsm.Register)
+		return true
+	}
+	if weakPIN(pin) {
+		t.say(msgPinWeak)
+		return true
+	}
+	h, err := hashPIN(pin)
+	if err != nil {
+		t.err = err
+		return true
+	}
+	t.conv.PinHash = h
+	t.conv.Step = stepPinConfirm
+	t.say(msgAskPinAgain)
+	return true
+}
+
+// fallback answers what fits no state: a question for the FAQ, else advice
+// on what the state expects.
+func (t *turn) fallback(text string) {
+	if t.answer(text) {
+		return
+	}
+	switch st := t.conv.State; {
+	case fsm.IsCheck(st):
+		t.say(msgYesNo)
+		t.prompt()
+	case st == fsm.Blocked:
+		t.prompt()
+	case st == fsm.AwaitWABA:
+		t.say(msgAwaitWABA)
+	case st == fsm.AskPhone && t.conv.Step == "":
+		t.say(msgPhoneInvalid)
+	case st == fsm.AwaitCode:
+		t.say(msgCodeFormat)
+		t.prompt()
+	case st == fsm.AskPin:
+		t.say(msgPinFormat)
+	case t.first:
+		t.prompt()
+	default:
+		t.notUnderstood()
+	}
+}
+
+// answer replies from the FAQ and reminds the client where they were.
+// false means the FAQ had no confident answer.
+func (t *turn) answer(text string) bool {
+	if t.b.faq == nil {
+		return false
+	}
+	res := t.b.faq.Ask(text, string(t.lang()))
+	if res.Intent == "" || res.Intent == "none" {
+		t.lastTopics = res.Closest
+		return false
+	}
+	t.conv.Misses = 0
+	t.record("faq", res.Intent)
+	t.sayText(res.Answer)
+	t.remind()
+	return true
+}
+
+func (t *turn) answerIntent(intent string) {
+	if t.b.faq == nil {
+		t.prompt()
+		return
+	}
+	a, ok := t.b.faq.Answer(intent, string(t.lang()))
+	if !ok {
+		t.say(msgStaleButton)
+		t.prompt()
+		return
+	}
+	t.conv.Misses = 0
+	t.record("faq", intent)
+	t.sayText(a)
+	t.remind()
+}
+
+// remind re-asks the current step after an answer, so a question never
+// costs the client their place.
+func (t *turn) remind() {
+	switch t.conv.State {
+	case fsm.Menu, fsm.New, fsm.Done, fsm.Cancelled, fsm.Failed:
+		if t.first {
+			t.prompt()
+		}
+		return
+	}
+	t.say(msgBackTo)
+	t.prompt()
+}
+
+// notUnderstood offers the closest topics, and a person first after two
+// misses in a row.
+func (t *turn) notUnderstood() {
+	t.conv.Misses++
+	var buttons []Button
+	person := t.button("agent", msgBtnPerson)
+	if t.conv.Misses >= 2 {
+		buttons = append(buttons, person)
+	}
+	for _, tp := range t.lastTopics {
+		if len(buttons) >= 3+boolInt(t.conv.Misses >= 2) {
+			break
+		}
+		buttons = append(buttons, Button{ID: "faq:" + tp.Intent, Title: tp.Title})
+	}
+	if t.conv.Misses < 2 {
+		buttons = append(buttons, person)
+	}
+	m := msgNotUnderstood
+	if t.conv.Misses >= 2 {
+		m = msgNotUnderstoodPerson
+	}
+	t.ask(m, buttons)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

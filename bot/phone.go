@@ -1,0 +1,92 @@
+package bot
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Phone is a number a client wants to port, split the way Graph wants it.
+type Phone struct {
+	E164     string // "+5511987654321"
+	CC       string // "55"
+	National string // "11987654321"
+	Region   string // "BR"
+	Mobile   bool
+}
+
+// Why a typed number was refused; the engine turns these into advice.
+var (
+	ErrPhoneEmpty     = errors.New("no phone number")
+	ErrPhoneInvalid   = errors.New("not a valid phone number")
+	ErrPhoneNeedsCode = errors.New("number needs its country code")
+)
+
+// maxPhoneInput bounds what is handed to the parser: a phone number with
+// spaces and punctuation never needs more.
+const maxPhoneInput = 40
+
+// ParsePhone reads a number as clients type it ("+55 11 98765-4321",
+// "5511987654321", "(11) 98765-4321"). Numbers without a "+" are first read
+// in region; if that fails and the digits start with a country code, they
+// are read as international.
+func ParsePhone(text, region string) (Phone, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return Phone{}, ErrPhoneEmpty
+	}
+	if len(text) > maxPhoneInput || strings.IndexFunc(text, unicode.IsLetter) >= 0 {
+		return Phone{}, ErrPhoneInvalid
+	}
+	if p, ok := parseIn(text, region); ok {
+		return p, nil
+	}
+	if !strings.HasPrefix(text, "+") {
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, text)
+		if strings.HasPrefix(digits, "00") {
+			digits = digits[2:]
+		}
+		if p, ok := parseIn("+"+digits, ""); ok {
+			return p, nil
+		}
+		// A number that is valid nowhere when read as local but has enough
+		// digits to be foreign most likely lacks its country code.
+		if len(digits) >= 8 {
+			return Phone{}, ErrPhoneNeedsCode
+		}
+	}
+	return Phone{}, ErrPhoneInvalid
+}
+
+func parseIn(text, region string) (Phone, bool) {
+	n, err := phonenumbers.Parse(text, region)
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return Phone{}, false
+	}
+	t := phonenumbers.GetNumberType(n)
+	return Phone{
+		E164:     phonenumbers.Format(n, phonenumbers.E164),
+		CC:       strconv.Itoa(int(n.GetCountryCode())),
+		National: phonenumbers.GetNationalSignificantNumber(n),
+		Region:   phonenumbers.GetRegionCodeForNumber(n),
+		Mobile:   t == phonenumbers.MOBILE || t == phonenumbers.FIXED_LINE_OR_MOBILE,
+	}, true
+}
+
+// MaskPhone hides the middle of a number for logs and Slack:
+// "+5511987654321" becomes "+55*******4321".
+func MaskPhone(s string) string {
+	digits := strings.TrimPrefix(s, "+")
+	if len(digits) <= 6 {
+		return "+" + strings.Repeat("*", len(digits))
+	}
+	return "+" + digits[:2] + strings.Repeat("*", len(digits)-6) + digits[len(digits)-4:]
+}

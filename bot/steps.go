@@ -1,0 +1,476 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"portabot/fsm"
+)
+
+// enter does what arriving in the current state asks: a question for the
+// client, or the Graph call of a transient state.
+func (t *turn) enter() {
+	c := t.cas
+	switch st := t.conv.State; {
+	case fsm.IsCheck(st):
+		if c.Confirms(checkOf(st)) {
+			// Confirmed before a block sent the client back: move on.
+			t.goTo(fsm.Confirm)
+			return
+		}
+		t.prompt()
+	case st == fsm.Blocked:
+		t.say(blockedText(c.Blocked))
+		t.prompt()
+	case st == fsm.AskPhone:
+		if c.Phone != "" {
+			// Back from a block with the number already known.
+			t.afterPhone()
+			return
+		}
+		t.say(msgChecksOK)
+		t.prompt()
+	case st == fsm.AwaitWABA:
+		if c.WABA != "" {
+			t.goTo(fsm.AddNumber)
+			return
+		}
+		t.prompt()
+	case st == fsm.AddingNumber:
+		t.addNumber()
+	case st == fsm.RequestingCode:
+		t.requestCode()
+	case st == fsm.Verifying:
+		t.verify()
+	case st == fsm.Registering:
+		t.register()
+	case st == fsm.MigratingTemplates:
+		t.migrateTemplates()
+	case st == fsm.Done:
+		t.summary()
+	case st == fsm.Cancelled:
+		t.say(msgCancelled)
+	case st == fsm.Handoff:
+		t.say(msgHandoff)
+		t.say(msgHandoffCase, c.ID)
+	case st == fsm.Failed, st == fsm.AwaitCode:
+		// What to say was said by the step that led here.
+	default:
+		t.prompt()
+	}
+}
+
+func blockedText(c Check) msg {
+	switch c {
+	case CheckBM:
+		return msgBlockedBM
+	case Check2FA:
+		return msgBlocked2FA
+	case CheckReception:
+		return msgBlockedReception
+	default:
+		return msgBlockedDisplayName
+	}
+}
+
+// prompt asks what the current state waits for, with no side effects.
+func (t *turn) prompt() {
+	yesNo := []Button{t.button("yes", msgBtnYes), t.button("no", msgBtnNo)}
+	c := t.cas
+	switch t.conv.State {
+	case fsm.New, fsm.Menu:
+		first := t.button("start", msgBtnStart)
+		if t.openCase() && t.conv.Back != "" && t.conv.Back != fsm.Menu {
+			first = t.button("continue", msgBtnContinue)
+		}
+		t.ask(msgMenu, []Button{first, t.button("question", msgBtnQuestion), t.button("agent", msgBtnPerson)})
+	case fsm.CheckBMAccess:
+		t.ask(msgCheckBM, yesNo)
+	case fsm.Check2FA:
+		t.ask(msgCheck2FA, yesNo)
+	case fsm.CheckReception:
+		t.ask(msgCheckReception, yesNo)
+	case fsm.CheckDisplayName:
+		t.ask(msgCheckDisplayName, yesNo)
+	case fsm.Blocked:
+		t.ask(msgBlockedFooter, []Button{t.button("fixed", msgBtnFixed), t.button("agent", msgBtnPerson)})
+	case fsm.AskPhone:
+		if t.conv.Step == stepSourceWABA {
+			t.ask(msgAskSourceWABA, []Button{t.button("skip", msgBtnSkip)})
+			return
+		}
+		t.say(msgAskPhone)
+	case fsm.AwaitWABA:
+		t.say(msgAwaitWABA)
+	case fsm.ChooseMethod:
+		t.ask(msgChooseMethod, []Button{t.button("sms", msgBtnSMS), t.button("voice", msgBtnVoice)}, c.Phone)
+	case fsm.AwaitCode:
+		t.ask(msgAwaitCode, []Button{t.button("resend", msgBtnResend), t.button("voice", msgBtnVoice)}, c.Phone)
+	case fsm.AskPin:
+		if t.conv.Step == stepPinConfirm {
+			t.say(msgAskPinAgain)
+			return
+		}
+		t.say(msgAskPin)
+	case fsm.Done:
+		t.say(msgCaseDone)
+	case fsm.Cancelled:
+		t.say(msgCaseClosedMenu)
+	case fsm.Failed:
+		t.say(msgFailedRetry)
+	}
+}
+
+func (t *turn) graphLog(step string, err error) {
+	c := t.cas
+	if err == nil {
+		t.audit = append(t.audit, AuditEvent{CaseID: c.ID, At: t.now, Actor: "graph", Kind: step, Detail: "ok"})
+		return
+	}
+	t.audit = append(t.audit, AuditEvent{CaseID: c.ID, At: t.now, Actor: "graph", Kind: step, Detail: err.Error()})
+	t.b.log.Warn("graph call failed", "step", step, "case", c.ID, "phone", MaskPhone(c.Phone), "error", err)
+}
+
+func (t *turn) addNumber() {
+	c := t.cas
+	c.InFlight = "add_number"
+	if !t.commit() {
+		return
+	}
+	id, err := t.b.graph.AddPhoneNumber(t.ctx, c.WABA, c.CC, c.National)
+	c.InFlight = ""
+	t.graphLog("add_number", err)
+	if err != nil {
+		t.graphFailed(err)
+		return
+	}
+	c.PhoneNumberID = id
+	t.say(msgAdding)
+	t.goTo(fsm.NumberAdded)
+	t.prompt()
+}
+
+func (t *turn) requestCode() {
+	c := t.cas
+	if c.Method == "" {
+		c.Method = "SMS"
+	}
+	// Recorded before the call: after a crash the bot must know an SMS may
+	// have gone out, and never send a second one blindly.
+	c.InFlight = "request_code"
+	if !t.commit() {
+		return
+	}
+	err := t.b.graph.RequestCode(t.ctx, c.PhoneNumberID, c.Method, t.lang())
+	c.InFlight = ""
+	t.graphLog("request_code", err)
+	if err != nil {
+		t.graphFailed(err)
+		return
+	}
+	c.CodeRequests++
+	c.CodeRequestedAt = t.now
+	if c.Method == "VOICE" {
+		t.say(msgCodeSentVoice, c.Phone)
+	} else {
+		t.say(msgCodeSentSMS, c.Phone)
+	}
+	t.goTo(fsm.CodeSent)
+}
+
+func (t *turn) verify() {
+	c := t.cas
+	err := t.b.graph.VerifyCode(t.ctx, c.PhoneNumberID, t.code)
+	t.code = ""
+	t.graphLog("verify_code", err)
+	if err == nil {
+		c.WrongCodes = 0
+		t.say(msgVerified)
+		t.goTo(fsm.Verified)
+		return
+	}
+	if classify(err) != failWrongCode {
+		t.graphFailed(err)
+		return
+	}
+	c.WrongCodes++
+	if c.WrongCodes >= t.b.cfg.MaxWrongCodes {
+		c.Problem = fmt.Sprintf("the client's code was refused %d times", c.WrongCodes)
+		t.conv.Back = fsm.AwaitCode
+		t.say(msgCodeTooManyWrong)
+		if t.fire(fsm.Agent) {
+			t.say(msgHandoffCase, c.ID)
+		}
+		return
+	}
+	t.say(msgCodeWrong, t.b.cfg.MaxWrongCodes-c.WrongCodes)
+	t.goTo(fsm.CodeRejected)
+}
+
+func (t *turn) register() {
+	c := t.cas
+	// Meta allows 10 registrations in 72 hours: the attempt is on record
+	// before it is made, so no crash can make the bot loop on it.
+	c.InFlight = "register"
+	c.RegisterCalls++
+	if !t.commit() {
+		return
+	}
+	err := t.b.graph.Register(t.ctx, c.PhoneNumberID, t.pin)
+	t.pin = ""
+	c.InFlight = ""
+	t.graphLog("register", err)
+	if err != nil {
+		t.graphFailed(err)
+		return
+	}
+	t.say(msgRegistered)
+	t.goTo(fsm.Registered)
+}
+
+func (t *turn) migrateTemplates() {
+	c := t.cas
+	if c.SourceWABA != "" && c.Templates == nil {
+		res, err := t.b.graph.MigrateTemplates(t.ctx, c.WABA, c.SourceWABA)
+		t.graphLog("migrate_templates", err)
+		if err != nil {
+			// The number is already ours; Meta copies high-quality templates
+			// by itself, so a failed manual copy is for agents to retry.
+			c.Problem = "template copy failed: " + err.Error()
+		} else {
+			c.Templates = &res
+		}
+	}
+	if pn, err := t.b.graph.PhoneNumber(t.ctx, c.PhoneNumberID); err == nil {
+		c.Kept = &Kept{DisplayName: pn.VerifiedName, QualityRating: pn.QualityRating,
+			MessagingLimit: pn.MessagingLimitTier, OfficialBusiness: pn.OfficialBusiness}
+	} else {
+		t.graphLog("phone_status", err)
+	}
+	t.goTo(fsm.TemplatesMigrated)
+}
+
+// summary tells the client what the port kept and which templates failed.
+func (t *turn) summary() {
+	c := t.cas
+	k := c.Kept
+	if k == nil {
+		k = &Kept{}
+	}
+	unknown := map[Lang]string{English: "unchanged", Portuguese: "sem alteração", Spanish: "sin cambios"}[t.lang()]
+	orUnknown := func(s string) string {
+		if s == "" {
+			return unknown
+		}
+		return s
+	}
+	badge := map[Lang][2]string{English: {"no", "yes"}, Portuguese: {"não", "sim"}, Spanish: {"no", "sí"}}[t.lang()][boolInt(k.OfficialBusiness)]
+	var b strings.Builder
+	b.WriteString(render(t.lang(), msgDone, c.Phone, orUnknown(k.DisplayName), orUnknown(k.QualityRating), orUnknown(k.MessagingLimit), badge))
+	b.WriteString("\n")
+	if c.Templates != nil {
+		b.WriteString(render(t.lang(), msgDoneTemplates, len(c.Templates.Migrated)))
+		if len(c.Templates.Failed) > 0 {
+			ids := make([]string, 0, len(c.Templates.Failed))
+			for id := range c.Templates.Failed {
+				ids = append(ids, id)
+			}
+			sort.Strings(ids)
+			b.WriteString("\n\n" + render(t.lang(), msgDoneTemplatesFailed))
+			for _, id := range ids {
+				fmt.Fprintf(&b, "\n• %s: %s", id, c.Templates.Failed[id])
+			}
+		}
+	} else {
+		b.WriteString(render(t.lang(), msgDoneNoSource))
+	}
+	t.sayText(b.String())
+	t.say(msgDoneFooter)
+}
+
+// failure is what a Graph error means for the conversation.
+type failure int
+
+const (
+	failOther failure = iota
+	failUnavailable
+	failTwoFA
+	failDisplayName
+	failAlreadyOnWABA
+	failNoWebhooks
+	failAlreadyVerified
+	failWrongCode
+	failWrongPIN
+	failRegisterLimit
+	failNotVerified
+	failSetup
+)
+
+// classify maps a Graph error to what the bot does about it. Several
+// migration failures share one code, so the text decides between them.
+func classify(err error) failure {
+	if errors.Is(err, ErrUnavailable) {
+		return failUnavailable
+	}
+	var ge *GraphError
+	if !errors.As(err, &ge) {
+		return failUnavailable
+	}
+	text := strings.ToLower(ge.Message + " " + ge.UserTitle + " " + ge.UserMsg + " " + ge.Details)
+	switch {
+	case strings.Contains(text, "two-step") || strings.Contains(text, "two step"):
+		return failTwoFA
+	case strings.Contains(text, "registered name") || strings.Contains(text, "display name"):
+		return failDisplayName
+	case ge.Code == 2388012 || ge.Subcode == 2388012:
+		return failAlreadyOnWABA
+	case strings.Contains(text, "cannot migrate phone number"):
+		return failNoWebhooks
+	case ge.Code == 136024:
+		return failAlreadyVerified
+	case ge.Code == 136025:
+		return failWrongCode
+	case ge.Code == 133005 || ge.Code == 131031:
+		return failWrongPIN
+	case ge.Code == 133016:
+		return failRegisterLimit
+	case ge.Code == 133006:
+		return failNotVerified
+	case ge.HTTPStatus == 429 || ge.HTTPStatus >= 500 || ge.Transient:
+		return failUnavailable
+	}
+	switch ge.Code {
+	case 1, 2, 4, 17, 341, 80007, 130429, 133004, 133015, 2494100:
+		return failUnavailable
+	case 0, 3, 10, 190, 131005, 368, 131042:
+		return failSetup
+	}
+	if ge.Code >= 200 && ge.Code <= 299 {
+		return failSetup
+	}
+	return failOther
+}
+
+// graphFailed tells the client what a failed Graph call means and moves the
+// conversation where it can go on from.
+func (t *turn) graphFailed(err error) {
+	c := t.cas
+	var ge *GraphError
+	if errors.As(err, &ge) && ge.TraceID != "" {
+		c.TraceID = ge.TraceID
+	}
+	switch classify(err) {
+	case failTwoFA:
+		t.say(msgTwoFAStillOn)
+		t.blockOn(Check2FA, fsm.Check2FA)
+	case failDisplayName:
+		t.say(msgDisplayNamePending)
+		t.blockOn(CheckDisplayName, fsm.CheckDisplayName)
+	case failAlreadyVerified:
+		t.goTo(fsm.Verified)
+	case failWrongPIN:
+		t.say(msgPinRejected)
+		t.goTo(fsm.PinRejected)
+	case failUnavailable:
+		if ge != nil && ge.RetryAfter > 0 {
+			t.say(msgRetryLaterIn, humanWait(ge.RetryAfter, t.lang()))
+		} else {
+			t.say(msgRetryLater)
+		}
+		t.goTo(fsm.Postpone)
+		t.say(msgRetryHint)
+	case failAlreadyOnWABA:
+		t.fail(msgAlreadyOnWABA, "number already on the destination WABA", err)
+	case failNoWebhooks:
+		t.fail(msgNoWebhooks, "destination WABA has no app subscribed to its webhooks (POST /{waba}/subscribed_apps)", err)
+	case failRegisterLimit:
+		t.fail(msgRegisterLimit, "registration blocked by Meta for 72 hours (10 attempts in 72 h)", err)
+	case failSetup:
+		t.fail(msgFailed, "token or permission problem on our side", err)
+	default:
+		t.fail(msgFailed, "unexpected Graph error", err)
+	}
+}
+
+// blockOn sends the client back to a prerequisite Meta says is not met.
+func (t *turn) blockOn(ch Check, check fsm.State) {
+	c := t.cas
+	c.Confirmed = dropCheck(c.Confirmed, ch)
+	c.Blocked = ch
+	t.conv.Back = check
+	t.goTo(fsm.Block)
+}
+
+func (t *turn) fail(m msg, problem string, err error) {
+	c := t.cas
+	c.Problem = problem + ": " + err.Error()
+	t.conv.Back = t.conv.State
+	t.say(m)
+	t.fire(fsm.Fail)
+}
+
+func humanWait(d time.Duration, l Lang) string {
+	if d < time.Minute {
+		n := int(d.Seconds() + 0.5)
+		return fmt.Sprintf(map[Lang]string{English: "%d seconds", Portuguese: "%d segundos", Spanish: "%d segundos"}[l], n)
+	}
+	n := int(d.Minutes() + 0.5)
+	return fmt.Sprintf(map[Lang]string{English: "%d minutes", Portuguese: "%d minutos", Spanish: "%d minutos"}[l], n)
+}
+
+// recover resumes a step a stopped process left in flight. Steps that must
+// not run twice are settled by asking Meta where the number stands.
+func (t *turn) recover() {
+	c := t.cas
+	if c == nil {
+		t.conv.State = fsm.Menu
+		return
+	}
+	t.record("recovered", string(t.conv.State))
+	switch t.conv.State {
+	case fsm.AddingNumber:
+		// Adding twice is refused by Meta (2388012), never doubled.
+		t.addNumber()
+	case fsm.RequestingCode:
+		if c.PhoneNumberID != "" {
+			if pn, err := t.b.graph.PhoneNumber(t.ctx, c.PhoneNumberID); err == nil && pn.CodeVerificationStatus == "VERIFIED" {
+				c.InFlight = ""
+				t.goTo(fsm.Verified)
+				return
+			}
+		}
+		// The code may be on its way: count it, start the cool-down, and
+		// let the client say whether it came.
+		c.InFlight = ""
+		c.CodeRequests++
+		c.CodeRequestedAt = t.now
+		if t.fire(fsm.CodeSent) {
+			t.ask(msgResumeAfterCrashCode, []Button{t.button("resend", msgBtnResend), t.button("voice", msgBtnVoice)})
+		}
+	case fsm.Verifying:
+		t.say(msgVerifyAgain)
+		t.fire(fsm.Postpone)
+	case fsm.Registering:
+		pn, err := t.b.graph.PhoneNumber(t.ctx, c.PhoneNumberID)
+		if err != nil {
+			t.graphLog("phone_status", err)
+			t.say(msgRetryLater)
+			return
+		}
+		c.InFlight = ""
+		if pn.Status == "CONNECTED" {
+			t.say(msgRegistered)
+			t.goTo(fsm.Registered)
+			return
+		}
+		t.say(msgResumeAfterCrashPin)
+		if t.fire(fsm.Postpone) {
+			t.prompt()
+		}
+	case fsm.MigratingTemplates:
+		t.migrateTemplates()
+	}
+}

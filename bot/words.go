@@ -1,0 +1,115 @@
+package bot
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// word is a command or answer the bot recognises in any of its languages.
+type word int
+
+const (
+	wordNone word = iota
+	wordMenu
+	wordCancel
+	wordAgent
+	wordLanguage
+	wordHelp
+	wordYes
+	wordNo
+	wordFixed
+	wordResend
+	wordVoice
+	wordSMS
+	wordSkip
+	wordStart
+	wordRetry
+)
+
+// vocabulary maps folded phrases (lower case, no accents, no punctuation)
+// to words. Clients answer buttons by typing too, so the button titles are
+// here as well.
+var vocabulary = map[string]word{}
+
+func init() {
+	add := func(w word, phrases ...string) {
+		for _, p := range phrases {
+			vocabulary[fold(p)] = w
+		}
+	}
+	add(wordMenu, "menu", "menú", "main menu", "menu principal", "inicio", "início", "start over", "recomeçar", "empezar de nuevo")
+	add(wordCancel, "cancel", "cancelar", "cancela", "cancele", "cancelar portabilidade", "cancelar portabilidad", "cancel the port")
+	add(wordAgent, "agent", "human", "person", "a person", "talk to a person", "operator", "support",
+		"atendente", "humano", "pessoa", "uma pessoa", "falar com atendente", "falar com uma pessoa", "suporte",
+		"agente", "persona", "una persona", "asesor", "hablar con alguien", "hablar con una persona", "soporte")
+	add(wordLanguage, "language", "idioma", "lingua", "língua", "change language", "mudar idioma", "cambiar idioma")
+	add(wordHelp, "help", "ajuda", "ayuda", "?")
+	add(wordYes, "yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "of course", "i do", "it's off", "yes it is",
+		"sim", "s", "claro", "sim tenho", "sim esta", "sim está", "com certeza",
+		"si", "sí", "por supuesto", "si tengo", "si esta", "sí está")
+	add(wordNo, "no", "n", "nope", "no it isn't", "i don't", "not yet", "nao", "não", "ainda nao", "ainda não", "nao tenho", "não tenho", "todavia no", "todavía no", "no tengo")
+	add(wordFixed, "done", "fixed", "ready", "it's done", "all set", "sorted", "solved", "resolved",
+		"pronto", "resolvido", "feito", "ja resolvi", "já resolvi", "resolvi", "ja esta", "já está", "consegui",
+		"listo", "resuelto", "hecho", "arreglado", "ya esta", "ya está", "lo hice")
+	add(wordResend, "resend", "send again", "new code", "another code", "reenviar", "novo codigo", "novo código", "outro codigo", "outro código", "reenviar codigo", "nuevo codigo", "nuevo código", "otro codigo", "otro código")
+	add(wordVoice, "voice", "voice call", "call", "call me", "ligacao", "ligação", "voz", "ligar", "llamada", "llamar", "llamame", "llámame")
+	add(wordSMS, "sms", "text", "text message", "mensagem", "mensaje")
+	add(wordSkip, "skip", "pular", "nao sei", "não sei", "omitir", "no se", "no sé", "i don't know", "dont know")
+	add(wordStart, "start", "start the port", "begin", "port", "port my number", "iniciar", "comecar", "começar", "portar", "portar meu numero", "portar meu número", "iniciar portabilidad", "empezar", "continue", "continue my port", "continuar")
+	add(wordRetry, "retry", "try again", "tentar de novo", "tentar novamente", "de novo", "reintentar", "intentar de nuevo", "otra vez")
+}
+
+var foldAccents = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+
+// fold lower-cases s, drops accents and punctuation, and squeezes spaces.
+func fold(s string) string {
+	s, _, err := transform.String(foldAccents, strings.ToLower(s))
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\'' || r == '?':
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(r)
+		default:
+			space = true
+		}
+	}
+	out := b.String()
+	if out != "?" {
+		out = strings.Trim(out, "?")
+		out = strings.TrimSpace(out)
+	}
+	return out
+}
+
+// wordOf returns the word text means as a whole, or wordNone.
+func wordOf(text string) word {
+	if len(text) > 60 {
+		return wordNone
+	}
+	return vocabulary[fold(text)]
+}
+
+// langWord returns the language a client names ("português", "english").
+func langWord(text string) (Lang, bool) {
+	switch fold(text) {
+	case "english", "ingles", "en":
+		return English, true
+	case "portugues", "portuguese", "pt", "portugues do brasil":
+		return Portuguese, true
+	case "espanol", "spanish", "espanhol", "es":
+		return Spanish, true
+	}
+	return "", false
+}
