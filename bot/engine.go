@@ -257,7 +257,6 @@ func (t *turn) say(m msg, args ...any) {
 	t.sayText(render(t.lang(), m, args...))
 }
 
-
 func (t *turn) sayText(s string) {
 	if n := len(t.replies); n > 0 && len(t.replies[n-1].Buttons) == 0 {
 		t.replies[n-1].Text += "\n\n" + s

@@ -150,7 +150,6 @@ func (t *turn) addNumber() {
 	c.PhoneNumberID = id
 	t.say(msgAdding)
 	t.goTo(fsm.NumberAdded)
-	t.prompt()
 }
 
 func (t *turn) requestCode() {
@@ -206,7 +205,7 @@ func (t *turn) verify() {
 		}
 		return
 	}
-	t.say(msgCodeWrong, t.b.cfg.MaxWrongCodes-c.WrongCodes)
+	t.ask(msgCodeWrong, []Button{t.button("resend", msgBtnResend), t.button("voice", msgBtnVoice)}, t.b.cfg.MaxWrongCodes-c.WrongCodes)
 	t.goTo(fsm.CodeRejected)
 }
 

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"portabot/adapters/graph"
+	"portabot/adapters/metasim"
+	"portabot/adapters/terminal"
+	"portabot/bot"
+	"portabot/faq"
+	"portabot/storage"
+)
+
+// sandboxWABA is the destination account the simulator knows, used by chat
+// when PORTABOT_DEST_WABA_ID is not set so a port can run to the end.
+const sandboxWABA = metasim.SandboxWABA
+
+func runChat(ctx context.Context, env environment, args []string) error {
+	fs := newFlags("chat", env.stderr)
+	db := fs.String("db", dbPath(env.getenv), "bbolt file")
+	langFlag := fs.String("lang", "", "language before the first message shows the client's (en, pt, es)")
+	phone := fs.String("phone", "+5511999990001", "the simulated client's WhatsApp number")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	lang := bot.English
+	if *langFlag != "" {
+		l, ok := bot.ParseLang(*langFlag)
+		if !ok {
+			return fmt.Errorf("%w: --lang must be en, pt or es", errUsage)
+		}
+		lang = l
+	}
+	from := strings.TrimPrefix(strings.TrimSpace(*phone), "+")
+	if from == "" || strings.Trim(from, "0123456789") != "" {
+		return fmt.Errorf("%w: --phone must be a number like +5511999990001", errUsage)
+	}
+
+	st, err := storage.Open(*db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log := newLogger(env.stderr, slog.LevelWarn)
+
+	token := randomHex(16)
+	sim, err := metasim.New(metasim.Options{
+		Token:     token,
+		OTP:       env.getenv("PORTABOT_SANDBOX_OTP"),
+		Deliver:   metasim.PrintTo(env.stdout),
+		StatePath: *db + ".sim.json",
+		Logger:    log,
+	})
+	if err != nil {
+		return err
+	}
+	base, stop, err := listenLocal(sim)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	version := env.getenv("PORTABOT_GRAPH_VERSION")
+	if version == "" {
+		version = "v25.0"
+	}
+	gc := graph.New(graph.Config{BaseURL: base, Version: version, Token: token, Timeout: 10 * time.Second, Logger: log})
+	waba := env.getenv("PORTABOT_DEST_WABA_ID")
+	if waba == "" {
+		waba = sandboxWABA
+	}
+	b := bot.New(st, gc, faq.Default(), bot.Config{
+		DestWABA: waba,
+		Region:   env.getenv("PORTABOT_DEFAULT_REGION"),
+		Lang:     lang,
+	}, log)
+
+	c := &terminal.Chat{Bot: b, From: from, In: env.stdin, Out: env.stdout}
+	if env.interactive {
+		c.Prompt = "you: "
+		fmt.Fprintln(env.stdout, "portabot chat: sandbox mode, Meta is simulated. Type hi to start, help for the words I know, Ctrl-D to leave.")
+	}
+	outs, err := b.Recover(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range outs {
+		if o.To == from {
+			c.Print(o.Replies)
+		}
+	}
+	return c.Run(ctx)
+}
+
+// listenLocal serves h on a loopback port and returns its base URL.
+func listenLocal(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("simulator stopped", "error", err)
+		}
+	}()
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

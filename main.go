@@ -1,0 +1,203 @@
+// Command portabot moves WhatsApp Business numbers between BSPs: clients
+// chat with it on WhatsApp, agents steer it from Slack. This file owns the
+// command line: it reads the configuration, opens the store and wires the
+// adapters to the engine.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"portabot/bot"
+	"portabot/fsm"
+	"portabot/storage"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := environment{args: os.Args[1:], getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		env.interactive = true
+	}
+	if err := run(ctx, env); err != nil {
+		fmt.Fprintln(os.Stderr, "portabot:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// environment is everything the process gets from outside, so tests can run
+// the whole command in-process.
+type environment struct {
+	args   []string
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	// interactive is set when stdin is a terminal (prompts are shown).
+	interactive bool
+}
+
+var errUsage = errors.New("usage")
+
+const usage = `portabot moves a WhatsApp Business number from another BSP to us.
+
+Usage:
+  portabot chat [--db FILE] [--lang en|pt|es] [--phone +NUMBER]   the whole bot in a terminal (simulated Meta)
+  portabot faq ask [--json] [--lang en|pt|es] QUESTION            answer one question
+  portabot faq eval FILE                                          accuracy over JSON lines {"q":..,"intent":..}
+  portabot cases [--json] [--db FILE]                             list cases
+  portabot flow                                                   the conversation as a Mermaid diagram
+  portabot version
+
+Configuration comes from PORTABOT_* environment variables (see README.md).
+`
+
+func run(ctx context.Context, env environment) error {
+	if len(env.args) == 0 {
+		fmt.Fprint(env.stderr, usage)
+		return errUsage
+	}
+	cmd, args := env.args[0], env.args[1:]
+	switch cmd {
+	case "chat":
+		return runChat(ctx, env, args)
+	case "faq":
+		return runFAQ(env, args)
+	case "cases":
+		return runCases(ctx, env, args)
+	case "flow":
+		fmt.Fprint(env.stdout, fsm.Mermaid())
+		return nil
+	case "version":
+		fmt.Fprintln(env.stdout, "portabot", buildVersion())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(env.stdout, usage)
+		return nil
+	}
+	fmt.Fprint(env.stderr, usage)
+	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+}
+
+// newFlags returns a flag set that reports errors as usage errors rather
+// than exiting.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+// caseView is a case as `portabot cases` shows it: the phone masked,
+// nothing a client typed.
+type caseView struct {
+	ID       string    `json:"id"`
+	State    fsm.State `json:"state"`
+	Phone    string    `json:"phone"`
+	WABA     string    `json:"waba"`
+	Blocked  string    `json:"blocked,omitempty"`
+	Problem  string    `json:"problem,omitempty"`
+	TraceID  string    `json:"fbtrace_id,omitempty"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+	Closed   time.Time `json:"closed,omitzero"`
+	Language bot.Lang  `json:"lang"`
+}
+
+func runCases(ctx context.Context, env environment, args []string) error {
+	fs := newFlags("cases", env.stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	db := fs.String("db", dbPath(env.getenv), "bbolt file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := storage.Open(*db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cases, err := st.Cases(ctx)
+	if err != nil {
+		return err
+	}
+	views := make([]caseView, 0, len(cases))
+	for _, c := range cases {
+		phone := ""
+		if c.Phone != "" {
+			phone = bot.MaskPhone(c.Phone)
+		}
+		views = append(views, caseView{ID: c.ID, State: c.State, Phone: phone, WABA: c.WABA, Blocked: string(c.Blocked),
+			Problem: c.Problem, TraceID: c.TraceID, Created: c.Created, Updated: c.Updated, Closed: c.Closed, Language: c.Lang})
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(views)
+	}
+	if len(views) == 0 {
+		fmt.Fprintln(env.stdout, "no cases")
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tPHONE\tWABA\tCREATED\tUPDATED")
+	for _, v := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.State, v.Phone, v.WABA,
+			v.Created.Local().Format(time.DateTime), v.Updated.Local().Format(time.DateTime))
+	}
+	return tw.Flush()
+}
+
+func dbPath(getenv func(string) string) string {
+	if p := getenv("PORTABOT_DB"); p != "" {
+		return p
+	}
+	return "portabot.db"
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
