@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -45,19 +46,29 @@ func runChat(ctx context.Context, env environment, args []string) error {
 		return fmt.Errorf("%w: --phone must be a number like +5511999990001", errUsage)
 	}
 
+	simState := *db + ".sim.json"
+	if _, err := os.Stat(*db); errors.Is(err, os.ErrNotExist) {
+		// A new database starts a new story: a simulated Meta that still
+		// remembered numbers from an old one would refuse to add them again.
+		_ = os.Remove(simState)
+	}
 	st, err := storage.Open(*db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	log := newLogger(env.stderr, slog.LevelWarn)
+	level, err := logLevel(env.getenv, slog.LevelWarn)
+	if err != nil {
+		return err
+	}
+	log := newLogger(env.stderr, level)
 
 	token := randomHex(16)
 	sim, err := metasim.New(metasim.Options{
 		Token:     token,
 		OTP:       env.getenv("PORTABOT_SANDBOX_OTP"),
 		Deliver:   metasim.PrintTo(env.stdout),
-		StatePath: *db + ".sim.json",
+		StatePath: simState,
 		Logger:    log,
 	})
 	if err != nil {

@@ -201,3 +201,16 @@ func dbPath(getenv func(string) string) string {
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
+
+// logLevel reads PORTABOT_LOG_LEVEL.
+func logLevel(getenv func(string) string, def slog.Level) (slog.Level, error) {
+	v := getenv("PORTABOT_LOG_LEVEL")
+	if v == "" {
+		return def, nil
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		return def, fmt.Errorf("PORTABOT_LOG_LEVEL must be debug, info, warn or error, not %q", v)
+	}
+	return l, nil
+}

@@ -129,6 +129,7 @@ func (b *Bot) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	}
 	tr.in = in
 	tr.msgID = in.ID
+	from := tr.conv.State
 	if fsm.IsTransient(tr.conv.State) {
 		tr.recover()
 		// The client's message was written before they saw what the
@@ -146,6 +147,8 @@ func (b *Bot) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 		}
 		return nil, tr.err
 	}
+	b.log.Info("turn", "client", MaskPhone(in.From), "case", tr.conv.CaseID,
+		"from_state", from, "to_state", tr.conv.State, "replies", len(tr.replies))
 	return tr.replies, nil
 }
 
