@@ -1,0 +1,354 @@
+package metasim
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Meta's limits, as the simulator applies them.
+const (
+	// CodeTTL is how long a requested code can be verified.
+	CodeTTL = 10 * time.Minute
+	// MaxWrongCodes wrong codes in a row lock verification for LockDuration.
+	MaxWrongCodes = 5
+	LockDuration  = time.Hour
+	// RegisterLimit register calls per number in RegisterWindow; the next
+	// one blocks registration for RegisterWindow.
+	RegisterLimit  = 10
+	RegisterWindow = 72 * time.Hour
+)
+
+// Accounts the sandbox uses: any numeric id works as a WABA, these are
+// the ones portabot chat and serve use when none is configured.
+const (
+	SandboxWABA       = "100200300400500"
+	SandboxSourceWABA = "500400300200100"
+)
+
+// Endpoint names for Calls.
+const (
+	EndpointAddNumber   = "phone_numbers"
+	EndpointRequestCode = "request_code"
+	EndpointVerifyCode  = "verify_code"
+	EndpointRegister    = "register"
+	EndpointTemplates   = "migrate_message_templates"
+	EndpointPhoneNumber = "phone_number" // GET /{id}
+	EndpointMessages    = "messages"
+)
+
+// Options configures a Sim.
+type Options struct {
+	// Token is the bearer token every request must carry. Required.
+	Token string
+	// OTP, when set, is the code every request_code sends (scripted runs);
+	// otherwise each code is 6 random digits.
+	OTP string
+	// Deliver is how a code reaches the number's owner: phoneE164 is
+	// "+5511987654321", method "SMS" or "VOICE". Called before the
+	// request_code answer is written, never with the simulator locked.
+	Deliver func(phoneE164, method, code string)
+	// StatePath, when set, is a JSON file the state is saved to after every
+	// change and loaded from by New.
+	StatePath string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Logger receives one debug line per request; numbers are masked and
+	// codes, PINs and tokens never logged.
+	Logger *slog.Logger
+}
+
+// Sim simulates Meta's Graph API. It is safe for concurrent use.
+type Sim struct {
+	token   string
+	otp     string
+	deliver func(phoneE164, method, code string)
+	path    string
+	now     func() time.Time
+	log     *slog.Logger
+
+	mu sync.Mutex // guards st and the file at path
+	st *state
+}
+
+// New returns a simulator, continuing from the state at opts.StatePath when
+// that file exists.
+func New(opts Options) (*Sim, error) {
+	if opts.Token == "" {
+		return nil, errors.New("metasim: a token is required")
+	}
+	if opts.OTP != "" && !digits(opts.OTP, 6, 6) {
+		return nil, errors.New("metasim: the fixed code must be 6 digits")
+	}
+	s := &Sim{
+		token:   opts.Token,
+		otp:     opts.OTP,
+		deliver: opts.Deliver,
+		path:    opts.StatePath,
+		now:     opts.Now,
+		log:     opts.Logger,
+	}
+	if s.deliver == nil {
+		s.deliver = func(string, string, string) {}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	st, err := load(s.path)
+	if err != nil {
+		return nil, err
+	}
+	s.st = st
+	return s, nil
+}
+
+// PrintTo returns a Deliver func that prints each code as the phone would
+// show it: "SMS to +5511987654321: 123456", or "Voice call to ..." for VOICE.
+func PrintTo(w io.Writer) func(phoneE164, method, code string) {
+	var mu sync.Mutex
+	return func(phone, method, code string) {
+		mu.Lock()
+		defer mu.Unlock()
+		kind := "SMS"
+		if method == "VOICE" {
+			kind = "Voice call"
+		}
+		fmt.Fprintf(w, "%s to %s: %s\n", kind, phone, code)
+	}
+}
+
+// Calls reports how many requests endpoint (one of the Endpoint names)
+// received for phone: the number (E.164, "+5511987654321") for number endpoints,
+// the recipient for messages, the destination WABA id for templates.
+// Requests refused before the number was known (bad token, bad path) are
+// not counted.
+func (s *Sim) Calls(endpoint, phone string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	calls := s.st.Calls[endpoint]
+	phone = strings.TrimSpace(phone)
+	if n, ok := calls[phone]; ok {
+		return n
+	}
+	return calls["+"+phone] // a number given without its "+"
+}
+
+// Message is a message sent through the messages endpoint.
+type Message struct {
+	ID   string    `json:"id"`   // wamid
+	From string    `json:"from"` // sender's phone number id
+	To   string    `json:"to"`   // recipient, E.164
+	Type string    `json:"type"` // text, interactive, ...
+	Text string    `json:"text"` // body text, when the type has one
+	At   time.Time `json:"at"`
+}
+
+// Sent returns the messages sent so far, oldest first (the most recent
+// maxMessages are kept).
+func (s *Sim) Sent() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.st.Messages...)
+}
+
+var versionPath = regexp.MustCompile(`^/v\d+\.\d+/(.+)$`)
+
+// maxBody bounds a request body; the largest real one is a list of 500
+// template ids.
+const maxBody = 1 << 20
+
+// ServeHTTP answers one Graph request.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	status, body, who, done := s.serve(r)
+	if done != nil {
+		done()
+	}
+	if e, ok := body.(*apiError); ok {
+		if e.retryAfter > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(int(e.retryAfter/time.Second)))
+		}
+		body = e.envelope()
+	}
+	s.log.Debug("metasim", "method", r.Method, "endpoint", endpointName(r.URL.Path), "phone", mask(who), "status", status)
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// serve routes r and returns the answer, the number it concerned (for the
+// log), and what to do once the state is unlocked (deliver a code).
+func (s *Sim) serve(r *http.Request) (status int, body any, who string, then func()) {
+	m := versionPath.FindStringSubmatch(r.URL.Path)
+	if m == nil {
+		return fail(errUnknownVersion())
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return fail(errParam(err.Error()))
+	}
+	if !s.authorized(r, p) {
+		return fail(errToken())
+	}
+	parts := strings.Split(strings.TrimSuffix(m[1], "/"), "/")
+	if !digits(parts[0], 1, 32) {
+		return fail(errNoObject(r.Method, parts[0]))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var a answer
+	switch {
+	case len(parts) == 1 && r.Method == http.MethodGet:
+		a = s.phoneNumber(parts[0], p)
+	case len(parts) != 2:
+		return fail(errNoObject(r.Method, m[1]))
+	case r.Method == http.MethodGet && parts[1] == "phone_numbers":
+		a = s.listNumbers(parts[0], p)
+	case r.Method != http.MethodPost:
+		return fail(errNoObject(r.Method, m[1]))
+	case parts[1] == "phone_numbers":
+		a = s.addNumber(parts[0], p)
+	case parts[1] == "request_code":
+		a = s.requestCode(parts[0], p)
+	case parts[1] == "verify_code":
+		a = s.verifyCode(parts[0], p)
+	case parts[1] == "register":
+		a = s.register(parts[0], p)
+	case parts[1] == "migrate_message_templates":
+		a = s.migrateTemplates(parts[0], p)
+	case parts[1] == "messages":
+		a = s.sendMessage(parts[0], p)
+	default:
+		return fail(errNoObject(r.Method, m[1]))
+	}
+	if a.changed {
+		if err := s.st.save(s.path); err != nil {
+			// The answer stands: like Meta, the simulator has already acted.
+			s.log.Error("metasim: saving state", "error", err)
+		}
+	}
+	if a.err != nil {
+		return a.err.status, a.err, a.who, a.then
+	}
+	return http.StatusOK, a.body, a.who, a.then
+}
+
+// answer is what a handler decided.
+type answer struct {
+	body    any
+	err     *apiError
+	changed bool   // the state must be saved
+	then    func() // runs after the state is unlocked
+	who     string // the number concerned, E.164, for the log
+}
+
+func fail(e *apiError) (int, any, string, func()) { return e.status, e, "", nil }
+
+func (s *Sim) authorized(r *http.Request, p params) bool {
+	got := p.get("access_token")
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return false
+		}
+		got = strings.TrimSpace(tok)
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) == 1
+}
+
+// params are a request's parameters from the query string and a form or
+// JSON body, the way Graph accepts them. JSON values that are not strings
+// keep their JSON text ("true", "500", `{"body":"hi"}`).
+type params map[string]string
+
+func (p params) get(name string) string { return p[name] }
+
+func readParams(r *http.Request) (params, error) {
+	p := params{}
+	for k, v := range r.URL.Query() {
+		p[k] = v[0]
+	}
+	if r.Body == nil {
+		return p, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, errors.New("unreadable request body")
+	}
+	if len(body) > maxBody {
+		return nil, errors.New("request body too large")
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return p, nil
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(body, &fields); err != nil {
+			return nil, errors.New("request body is not a JSON object")
+		}
+		for k, raw := range fields {
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				p[k] = s
+			} else {
+				p[k] = string(raw)
+			}
+		}
+	case "application/x-www-form-urlencoded", "":
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, errors.New("malformed form body")
+		}
+		for k, v := range form {
+			p[k] = v[0]
+		}
+	default:
+		return nil, fmt.Errorf("unsupported content type %s", ct)
+	}
+	return p, nil
+}
+
+func digits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// mask hides a number's middle digits: +55******4321.
+func mask(e164 string) string {
+	if e164 == "" {
+		return ""
+	}
+	if len(e164) < 8 {
+		return "****"
+	}
+	return e164[:3] + strings.Repeat("*", len(e164)-7) + e164[len(e164)-4:]
+}
+
+// endpointName is the last path element, or "node" for GET /{id}.
+func endpointName(p string) string {
+	if i := strings.LastIndex(p, "/"); i >= 0 && !digits(p[i+1:], 1, 32) {
+		return p[i+1:]
+	}
+	return "node"
+}
