@@ -30,6 +30,9 @@ type Config struct {
 	MaxWrongCodes int
 	// Now is the clock; tests set it.
 	Now func() time.Time
+	// Outbox has every turn write its replies as outbox rows in the same
+	// transaction as the state, for a Dispatcher to send.
+	Outbox bool
 }
 
 func (c *Config) defaults() {
@@ -129,6 +132,10 @@ func (b *Bot) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	}
 	tr.in = in
 	tr.msgID = in.ID
+	tr.conv.LastSeen = in.At
+	if in.At.IsZero() {
+		tr.conv.LastSeen = tr.now
+	}
 	from := tr.conv.State
 	if fsm.IsTransient(tr.conv.State) {
 		tr.recover()
@@ -240,8 +247,10 @@ type turn struct {
 	cas   *Case
 
 	replies []Reply
-	audit   []AuditEvent
-	err     error
+	// queued counts the replies already written to the outbox.
+	queued int
+	audit  []AuditEvent
+	err    error
 
 	code string // the one-time code being verified
 	pin  string // the new PIN being registered
@@ -346,7 +355,14 @@ func (t *turn) commit() bool {
 		cp := *t.cas
 		c = &cp
 	}
-	err := t.b.store.Commit(t.ctx, Turn{MessageID: t.msgID, Conversation: t.conv, Case: c, Audit: t.audit})
+	var out []Outbound
+	if t.b.cfg.Outbox {
+		for _, r := range t.replies[t.queued:] {
+			out = append(out, Outbound{To: t.conv.Key, Reply: r, InReplyTo: t.in.ID, LastInbound: t.conv.LastSeen,
+				Created: t.now, NextAttempt: t.now, State: OutboundPending})
+		}
+	}
+	err := t.b.store.Commit(t.ctx, Turn{MessageID: t.msgID, Conversation: t.conv, Case: c, Audit: t.audit, Outbox: out})
 	if err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			t.err = err
@@ -357,6 +373,7 @@ func (t *turn) commit() bool {
 	}
 	t.msgID = ""
 	t.audit = nil
+	t.queued = len(t.replies)
 	return true
 }
 
@@ -380,4 +397,68 @@ func (t *turn) newCase() bool {
 // openCase reports whether the client has a port under way.
 func (t *turn) openCase() bool {
 	return t.cas != nil && !fsm.IsFinal(t.cas.State)
+}
+
+// Flag puts a problem on the client's case for agents to see, with an audit
+// entry. A client without a case has nothing to flag.
+func (b *Bot) Flag(ctx context.Context, key, problem string) {
+	unlock := b.lock(key)
+	defer unlock()
+	tr, err := b.load(ctx, key)
+	if err != nil || tr.cas == nil {
+		return
+	}
+	tr.cas.Problem = problem
+	tr.cas.Updated = tr.now
+	tr.record("flagged", problem)
+	tr.commit()
+	if tr.err != nil {
+		b.log.Error("flag case", "case", tr.cas.ID, "error", tr.err)
+	}
+}
+
+// Recheck retries the port of a case blocked on two-step verification when
+// Meta reports a change to the number's PIN settings (the security
+// webhook). Adding the number again is the test: Meta refuses it while
+// two-step verification is on. phone is the number as Meta shows it.
+func (b *Bot) Recheck(ctx context.Context, phone string) error {
+	p, err := ParsePhone("+"+digitsOnly(phone), "")
+	if err != nil {
+		return nil
+	}
+	cases, err := b.store.Cases(ctx)
+	if err != nil {
+		return fmt.Errorf("bot: recheck: %w", err)
+	}
+	for _, c := range cases {
+		if c.Phone != p.E164 || c.State != fsm.Blocked || c.Blocked != Check2FA {
+			continue
+		}
+		if err := b.recheckOne(ctx, c.Client); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Bot) recheckOne(ctx context.Context, key string) error {
+	unlock := b.lock(key)
+	defer unlock()
+	tr, err := b.load(ctx, key)
+	if err != nil {
+		return err
+	}
+	c := tr.cas
+	if c == nil || tr.conv.State != fsm.Blocked || c.Blocked != Check2FA {
+		return nil
+	}
+	tr.record("recheck", "security webhook")
+	c.Blocked = ""
+	c.Confirmed = appendCheck(c.Confirmed, Check2FA)
+	tr.say(msgTwoFAOff)
+	// Back to the 2FA check, which is now confirmed: the flow runs on
+	// through the confirmed checks to adding the number again.
+	tr.goTo(fsm.Fixed)
+	tr.commit()
+	return tr.err
 }

@@ -24,6 +24,9 @@ type Turn struct {
 	// Case is written when not nil.
 	Case  *Case
 	Audit []AuditEvent
+	// Outbox rows are the replies of the turn, to be sent once it is
+	// stored; empty when the caller delivers replies itself (the terminal).
+	Outbox []Outbound
 }
 
 // Store keeps conversations, cases and their audit trail.

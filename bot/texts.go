@@ -70,6 +70,7 @@ const (
 	msgRetryLater
 	msgRetryLaterIn
 	msgTwoFAStillOn
+	msgTwoFAOff
 	msgDisplayNamePending
 	msgAlreadyOnWABA
 	msgNoWebhooks
@@ -371,6 +372,11 @@ var texts = map[msg][3]string{
 		"Meta says two-step verification is still *on* for this number, so it can't move yet.",
 		"A Meta informa que a verificação em duas etapas ainda está *ativada* neste número, então ele ainda não pode mudar.",
 		"Meta indica que la verificación en dos pasos sigue *activada* en este número, así que aún no puede moverse.",
+	},
+	msgTwoFAOff: {
+		"Meta reports a change to the number's two-step verification. Let me try again…",
+		"A Meta informou uma mudança na verificação em duas etapas do número. Vou tentar de novo…",
+		"Meta informa un cambio en la verificación en dos pasos del número. Lo intento de nuevo…",
 	},
 	msgDisplayNamePending: {
 		"Meta says the display name is not approved yet or has a change pending.",

@@ -1,0 +1,279 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// turnTimeout bounds one message's processing, Graph calls included; a
+// shutdown lets the turn in progress finish within it.
+const turnTimeout = 2 * time.Minute
+
+// idlePoll is how often idle workers look for work they were not woken for
+// (messages left by a previous process, a lease that expired).
+const idlePoll = 200 * time.Millisecond
+
+// Runner takes messages from the inbox and runs them through the engine:
+// each conversation strictly in order, different conversations in parallel
+// on a bounded number of workers.
+type Runner struct {
+	bot     *Bot
+	inbox   Inbox
+	workers int
+	log     *slog.Logger
+	wake    chan struct{}
+	beat    atomic.Int64 // unix nanos of the last loop, for readiness
+}
+
+// NewRunner returns a runner with the given number of workers (at least 1).
+func NewRunner(b *Bot, inbox Inbox, workers int) *Runner {
+	if workers < 1 {
+		workers = 1
+	}
+	return &Runner{bot: b, inbox: inbox, workers: workers, log: b.log, wake: make(chan struct{}, workers)}
+}
+
+// Notify tells idle workers that messages are waiting.
+func (r *Runner) Notify() {
+	for range r.workers {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+			return
+		}
+	}
+}
+
+// Alive reports whether the workers looped recently.
+func (r *Runner) Alive(now time.Time) bool {
+	return now.Sub(time.Unix(0, r.beat.Load())) < 5*idlePoll+turnTimeout
+}
+
+// Run works until ctx ends, then lets the turns in progress finish.
+func (r *Runner) Run(ctx context.Context) {
+	r.beat.Store(time.Now().UnixNano())
+	var wg sync.WaitGroup
+	for range r.workers {
+		wg.Go(func() { r.work(ctx) })
+	}
+	wg.Wait()
+}
+
+func (r *Runner) work(ctx context.Context) {
+	for ctx.Err() == nil {
+		r.beat.Store(time.Now().UnixNano())
+		key, msgs, release, ok, err := r.inbox.Claim(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Error("claim inbox", "error", err)
+			}
+			r.idle(ctx)
+			continue
+		}
+		if !ok {
+			r.idle(ctx)
+			continue
+		}
+		r.process(ctx, key, msgs)
+		release()
+	}
+}
+
+func (r *Runner) idle(ctx context.Context) {
+	t := time.NewTimer(idlePoll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-r.wake:
+	case <-t.C:
+	}
+}
+
+// process handles one conversation's waiting messages in order. A message
+// that fails stays in the inbox, and so do the ones after it, so order
+// holds when it is tried again.
+func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) {
+	for _, m := range msgs {
+		if ctx.Err() != nil {
+			return
+		}
+		// The turn runs to its end even if shutdown starts meanwhile: a
+		// Graph call half-made is worse than a shutdown a moment later.
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), turnTimeout)
+		_, err := r.bot.Handle(tctx, m)
+		cancel()
+		if err != nil {
+			r.log.Error("process message", "client", MaskPhone(key), "wa_message_id", m.ID, "error", err)
+			return
+		}
+	}
+}
+
+// Dispatcher sends outbox rows through a Sender: retries what Meta could
+// not take now, parks what the 24-hour window no longer allows, never sends
+// a row again once Meta accepted it.
+type Dispatcher struct {
+	bot    *Bot
+	outbox Outbox
+	sender Sender
+	log    *slog.Logger
+	// Parallel is how many clients are sent to at once.
+	Parallel int
+	// MaxAttempts before a row is given up as failed.
+	MaxAttempts int
+	// Backoff is the first retry's wait; it doubles per attempt up to MaxBackoff.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+
+	wake chan struct{}
+	beat atomic.Int64
+
+	mu   sync.Mutex // protects read
+	read map[string]bool
+	// Parked counts rows parked outside the customer window.
+	Parked atomic.Int64
+}
+
+// NewDispatcher returns a dispatcher with sensible limits.
+func NewDispatcher(b *Bot, outbox Outbox, sender Sender) *Dispatcher {
+	return &Dispatcher{bot: b, outbox: outbox, sender: sender, log: b.log, Parallel: 8, MaxAttempts: 8,
+		Backoff: time.Second, MaxBackoff: 5 * time.Minute, wake: make(chan struct{}, 1), read: map[string]bool{}}
+}
+
+// Notify tells the dispatcher that rows are waiting.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Alive reports whether the dispatcher looped recently.
+func (d *Dispatcher) Alive(now time.Time) bool {
+	return now.Sub(time.Unix(0, d.beat.Load())) < 5*idlePoll+turnTimeout
+}
+
+// Run sends until ctx ends; sends in progress finish.
+func (d *Dispatcher) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		d.beat.Store(time.Now().UnixNano())
+		rows, release, err := d.outbox.ClaimOutbound(ctx, d.bot.cfg.Now(), d.Parallel)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Error("claim outbox", "error", err)
+			}
+			d.idle(ctx)
+			continue
+		}
+		if len(rows) == 0 {
+			release()
+			d.idle(ctx)
+			continue
+		}
+		var wg sync.WaitGroup
+		for _, row := range rows {
+			wg.Go(func() { d.deliver(context.WithoutCancel(ctx), row) })
+		}
+		wg.Wait()
+		release()
+	}
+}
+
+func (d *Dispatcher) idle(ctx context.Context) {
+	t := time.NewTimer(idlePoll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-d.wake:
+	case <-t.C:
+	}
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, row Outbound) {
+	now := d.bot.cfg.Now()
+	if !row.LastInbound.IsZero() && now.Sub(row.LastInbound) > CustomerWindow {
+		row.State = OutboundParked
+		row.Error = "outside the 24-hour customer service window"
+		d.mark(ctx, row)
+		d.Parked.Add(1)
+		d.bot.Flag(ctx, row.To, "a reply was not sent: the client's 24-hour window had closed (a template is needed)")
+		return
+	}
+	if row.InReplyTo != "" && d.firstRead(row.InReplyTo) {
+		if err := d.sender.MarkRead(ctx, row.InReplyTo); err != nil {
+			d.log.Debug("mark read", "wa_message_id", row.InReplyTo, "error", err)
+		}
+	}
+	row.Attempts++
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	id, err := d.sender.Send(sctx, row.To, row.Reply)
+	cancel()
+	if err == nil {
+		row.State, row.MetaID, row.Error = OutboundSent, id, ""
+		d.mark(ctx, row)
+		return
+	}
+	row.Error = err.Error()
+	wait, retry := d.retryAfter(err, row.Attempts)
+	if retry && row.Attempts < d.MaxAttempts {
+		row.NextAttempt = now.Add(wait)
+		d.mark(ctx, row)
+		return
+	}
+	row.State = OutboundFailed
+	d.mark(ctx, row)
+	d.log.Warn("reply failed for good", "client", MaskPhone(row.To), "error", err)
+	d.bot.Flag(ctx, row.To, "a reply could not be delivered: "+err.Error())
+}
+
+func (d *Dispatcher) mark(ctx context.Context, row Outbound) {
+	if err := d.outbox.MarkOutbound(ctx, row); err != nil {
+		d.log.Error("mark outbox row", "client", MaskPhone(row.To), "error", err)
+	}
+}
+
+// firstRead reports whether messageID has not been marked read yet by this
+// process; one receipt per inbound message is enough.
+func (d *Dispatcher) firstRead(messageID string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.read[messageID] {
+		return false
+	}
+	if len(d.read) > 10_000 {
+		d.read = map[string]bool{}
+	}
+	d.read[messageID] = true
+	return true
+}
+
+// retryAfter decides whether a failed send is worth another try, and when.
+func (d *Dispatcher) retryAfter(err error, attempts int) (time.Duration, bool) {
+	wait := d.Backoff << min(attempts-1, 16)
+	if wait > d.MaxBackoff || wait <= 0 {
+		wait = d.MaxBackoff
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return wait, true
+	}
+	var ge *GraphError
+	if !errors.As(err, &ge) {
+		return wait, true
+	}
+	if ge.RetryAfter > 0 {
+		return ge.RetryAfter, true
+	}
+	switch {
+	case ge.HTTPStatus == 429, ge.HTTPStatus >= 500, ge.Transient:
+		return wait, true
+	}
+	switch ge.Code {
+	case 1, 2, 4, 80007, 130429, 131000, 131056, 133004:
+		return wait, true
+	}
+	return 0, false
+}
