@@ -25,6 +25,9 @@ type Graph interface {
 	MigrateTemplates(ctx context.Context, dest, source string) (TemplateResult, error)
 	// PhoneNumber reads where the number stands.
 	PhoneNumber(ctx context.Context, phoneID string) (PhoneNumber, error)
+	// PhoneNumbers lists the numbers of a WABA: how the id of a number
+	// added by a process that stopped before storing it is found again.
+	PhoneNumbers(ctx context.Context, waba string) ([]PhoneNumber, error)
 }
 
 // PhoneNumber is Meta's view of a number (GET /{phone-number-id}).

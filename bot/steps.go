@@ -252,6 +252,23 @@ func (t *turn) migrateTemplates() {
 	t.goTo(fsm.TemplatesMigrated)
 }
 
+// findAdded returns the id of the case's number in its destination WABA,
+// or "" when it is not there (or Meta cannot say now).
+func (t *turn) findAdded() string {
+	c := t.cas
+	nums, err := t.b.graph.PhoneNumbers(t.ctx, c.WABA)
+	if err != nil {
+		t.graphLog("phone_numbers", err)
+		return ""
+	}
+	for _, n := range nums {
+		if digitsOnly(n.DisplayPhoneNumber) == c.CC+c.National {
+			return n.ID
+		}
+	}
+	return ""
+}
+
 // summary tells the client what the port kept and which templates failed.
 func (t *turn) summary() {
 	c := t.cas
@@ -431,7 +448,16 @@ func (t *turn) recover() {
 	t.record("recovered", string(t.conv.State))
 	switch t.conv.State {
 	case fsm.AddingNumber:
-		// Adding twice is refused by Meta (2388012), never doubled.
+		// Meta refuses a second add (2388012) rather than doubling it; if
+		// the stopped process got that far, the number is in the WABA's
+		// list and its id is read from there.
+		if id := t.findAdded(); id != "" {
+			c.InFlight = ""
+			c.PhoneNumberID = id
+			t.say(msgAdding)
+			t.goTo(fsm.NumberAdded)
+			return
+		}
 		t.addNumber()
 	case fsm.RequestingCode:
 		if c.PhoneNumberID != "" {
