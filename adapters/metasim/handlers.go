@@ -424,6 +424,7 @@ func (s *Sim) sendMessage(from string, p params) answer {
 		typ = "text"
 	}
 	var text string
+	var choices []Choice
 	switch typ {
 	case "text":
 		var t struct {
@@ -440,6 +441,14 @@ func (s *Sim) sendMessage(from string, p params) answer {
 			Body struct {
 				Text string `json:"text"`
 			} `json:"body"`
+			Action struct {
+				Buttons []struct {
+					Reply Choice `json:"reply"`
+				} `json:"buttons"`
+				Sections []struct {
+					Rows []Choice `json:"rows"`
+				} `json:"sections"`
+			} `json:"action"`
 		}
 		if json.Unmarshal([]byte(p.get("interactive")), &in) != nil || in.Body.Text == "" {
 			a.err = &apiError{status: 400, code: 131009, message: "(#131009) Parameter value is not valid",
@@ -447,8 +456,14 @@ func (s *Sim) sendMessage(from string, p params) answer {
 			return a
 		}
 		text = in.Body.Text
+		for _, b := range in.Action.Buttons {
+			choices = append(choices, b.Reply)
+		}
+		for _, sec := range in.Action.Sections {
+			choices = append(choices, sec.Rows...)
+		}
 	}
-	m := Message{ID: "wamid." + rand.Text(), From: from, To: recipient, Type: typ, Text: text, At: s.now()}
+	m := Message{ID: "wamid." + rand.Text(), From: from, To: recipient, Type: typ, Text: text, Choices: choices, At: s.now()}
 	s.st.Messages = append(s.st.Messages, m)
 	if n := len(s.st.Messages); n > maxMessages {
 		s.st.Messages = append([]Message(nil), s.st.Messages[n-maxMessages:]...)

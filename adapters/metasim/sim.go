@@ -148,12 +148,20 @@ func (s *Sim) Calls(endpoint, phone string) int {
 
 // Message is a message sent through the messages endpoint.
 type Message struct {
-	ID   string    `json:"id"`   // wamid
-	From string    `json:"from"` // sender's phone number id
-	To   string    `json:"to"`   // recipient, E.164
-	Type string    `json:"type"` // text, interactive, ...
-	Text string    `json:"text"` // body text, when the type has one
-	At   time.Time `json:"at"`
+	ID   string `json:"id"`   // wamid
+	From string `json:"from"` // sender's phone number id
+	To   string `json:"to"`   // recipient, E.164
+	Type string `json:"type"` // text, interactive, ...
+	Text string `json:"text"` // body text, when the type has one
+	// Choices are the reply buttons or list rows of an interactive message.
+	Choices []Choice  `json:"choices,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// Choice is one reply button or list row.
+type Choice struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
 }
 
 // Sent returns the messages sent so far, oldest first (the most recent
