@@ -81,6 +81,10 @@ type Case struct {
 	// is Meta's fbtrace_id for it, which Meta support asks for.
 	Problem string
 	TraceID string
+	// Thread is the agents' thread about the case (Slack's message ts).
+	Thread string
+	// Agent is who holds the case in handoff, when an agent took it over.
+	Agent   string
 	Created time.Time
 	Updated time.Time
 	Closed  time.Time

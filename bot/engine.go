@@ -33,6 +33,8 @@ type Config struct {
 	// Outbox has every turn write its replies as outbox rows in the same
 	// transaction as the state, for a Dispatcher to send.
 	Outbox bool
+	// Notify has turns queue notices for agents.
+	Notify bool
 }
 
 func (c *Config) defaults() {
@@ -248,9 +250,10 @@ type turn struct {
 
 	replies []Reply
 	// queued counts the replies already written to the outbox.
-	queued int
-	audit  []AuditEvent
-	err    error
+	queued  int
+	audit   []AuditEvent
+	notices []Notice
+	err     error
 
 	code string // the one-time code being verified
 	pin  string // the new PIN being registered
@@ -332,6 +335,7 @@ func (t *turn) fire(ev fsm.Event) bool {
 		}
 		t.audit = append(t.audit, AuditEvent{CaseID: t.cas.ID, At: t.now, Actor: "bot", Kind: "transition",
 			From: from, To: to, Detail: string(ev)})
+		t.noticeFor(from, to)
 	}
 	return true
 }
@@ -362,7 +366,8 @@ func (t *turn) commit() bool {
 				Created: t.now, NextAttempt: t.now, State: OutboundPending})
 		}
 	}
-	err := t.b.store.Commit(t.ctx, Turn{MessageID: t.msgID, Conversation: t.conv, Case: c, Audit: t.audit, Outbox: out})
+	err := t.b.store.Commit(t.ctx, Turn{MessageID: t.msgID, Conversation: t.conv, Case: c, Audit: t.audit,
+		Outbox: out, Notices: t.notices})
 	if err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			t.err = err
@@ -373,6 +378,7 @@ func (t *turn) commit() bool {
 	}
 	t.msgID = ""
 	t.audit = nil
+	t.notices = nil
 	t.queued = len(t.replies)
 	return true
 }
@@ -391,6 +397,7 @@ func (t *turn) newCase() bool {
 	t.conv.Step = ""
 	t.conv.PinHash = ""
 	t.audit = append(t.audit, AuditEvent{CaseID: id, At: t.now, Actor: "client", Kind: "case_opened"})
+	t.notice(NoticeStarted, "New case from client "+MaskPhone(t.conv.Key)+".")
 	return true
 }
 
@@ -411,6 +418,7 @@ func (b *Bot) Flag(ctx context.Context, key, problem string) {
 	tr.cas.Problem = problem
 	tr.cas.Updated = tr.now
 	tr.record("flagged", problem)
+	tr.notice(NoticeFlagged, problem)
 	tr.commit()
 	if tr.err != nil {
 		b.log.Error("flag case", "case", tr.cas.ID, "error", tr.err)

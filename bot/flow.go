@@ -29,7 +29,16 @@ func (t *turn) dispatch() {
 		t.record("client_message", "")
 	}
 	if t.conv.State == fsm.Handoff {
-		// An agent holds the conversation: the bot says nothing at all.
+		// An agent holds the conversation: the bot says nothing at all,
+		// and the agents see what the client wrote (codes hidden).
+		what := hideCodes(strings.TrimSpace(in.Text))
+		if in.Unsupported != "" {
+			what = "[" + in.Unsupported + "]"
+		}
+		if r := []rune(what); len(r) > 2000 {
+			what = string(r[:2000]) + "…"
+		}
+		t.notice(NoticeClientMessage, "Client: "+what)
 		return
 	}
 	text := strings.TrimSpace(in.Text)
@@ -120,7 +129,11 @@ func (t *turn) global(w word) bool {
 		t.toMenu()
 	case wordCancel:
 		if !t.openCase() {
-			t.say(msgCaseClosedMenu)
+			if t.cas != nil && t.cas.State == fsm.Cancelled {
+				t.say(msgCaseClosedMenu)
+			} else {
+				t.say(msgNothingToCancel)
+			}
 			t.toMenu()
 			return true
 		}
@@ -165,6 +178,9 @@ func (t *turn) toMenu() {
 func (t *turn) handoff() {
 	st := t.conv.State
 	if !t.openCase() {
+		// A finished port is handed over from the menu: done and cancelled
+		// are final, the new case starts where new cases do.
+		t.conv.State = fsm.Menu
 		if !t.newCase() {
 			return
 		}
@@ -223,6 +239,9 @@ func (t *turn) state(w word, text string) bool {
 	case st == fsm.Blocked:
 		switch w {
 		case wordFixed, wordYes:
+			// The case, not Back, knows the check: a trip to the menu or to
+			// an agent moves Back to the blocked state itself.
+			t.conv.Back = stateOf(t.cas.Blocked)
 			t.cas.Blocked = ""
 			t.goTo(fsm.Fixed)
 			return true
@@ -275,6 +294,20 @@ func checkOf(s fsm.State) Check {
 	}
 }
 
+// stateOf is the state that asks check c; the first check when c is unset.
+func stateOf(c Check) fsm.State {
+	switch c {
+	case Check2FA:
+		return fsm.Check2FA
+	case CheckReception:
+		return fsm.CheckReception
+	case CheckDisplayName:
+		return fsm.CheckDisplayName
+	default:
+		return fsm.CheckBMAccess
+	}
+}
+
 func appendCheck(cs []Check, c Check) []Check {
 	for _, x := range cs {
 		if x == c {
@@ -297,7 +330,16 @@ func dropCheck(cs []Check, c Check) []Check {
 // start begins a port, or continues the one under way.
 func (t *turn) start() {
 	if t.openCase() && t.conv.Back != "" && t.conv.Back != fsm.Menu {
-		t.goTo(fsm.Resume)
+		if !t.fire(fsm.Resume) {
+			return
+		}
+		if st := t.conv.State; st == fsm.AwaitCode || st == fsm.Failed {
+			// Arriving there says nothing (the step that led there spoke);
+			// a client coming back from the menu needs the question again.
+			t.prompt()
+			return
+		}
+		t.enter()
 		return
 	}
 	if !t.newCase() {

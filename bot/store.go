@@ -27,6 +27,9 @@ type Turn struct {
 	// Outbox rows are the replies of the turn, to be sent once it is
 	// stored; empty when the caller delivers replies itself (the terminal).
 	Outbox []Outbound
+	// Notices for agents, sent by a NoticeDispatcher once the turn is
+	// stored.
+	Notices []Notice
 }
 
 // Store keeps conversations, cases and their audit trail.

@@ -70,6 +70,8 @@ const (
 	msgRetryLater
 	msgRetryLaterIn
 	msgTwoFAStillOn
+	msgAgentJoined
+	msgAgentLeft
 	msgTwoFAOff
 	msgDisplayNamePending
 	msgAlreadyOnWABA
@@ -92,6 +94,7 @@ const (
 	msgVerifyAgain
 	msgCaseDone
 	msgCaseClosedMenu
+	msgNothingToCancel
 )
 
 // texts is every message in English, Portuguese (Brazil) and Spanish, in
@@ -373,6 +376,16 @@ var texts = map[msg][3]string{
 		"A Meta informa que a verificação em duas etapas ainda está *ativada* neste número, então ele ainda não pode mudar.",
 		"Meta indica que la verificación en dos pasos sigue *activada* en este número, así que aún no puede moverse.",
 	},
+	msgAgentJoined: {
+		"A person from our team has joined this chat and will help you from here.",
+		"Uma pessoa da nossa equipe entrou nesta conversa e vai ajudar você a partir de agora.",
+		"Una persona de nuestro equipo se unió a este chat y te ayudará desde aquí.",
+	},
+	msgAgentLeft: {
+		"Our team member has handed the chat back to me. Let's carry on where we were.",
+		"Nossa equipe devolveu a conversa para mim. Vamos continuar de onde paramos.",
+		"Nuestro equipo me devolvió el chat. Sigamos donde estábamos.",
+	},
 	msgTwoFAOff: {
 		"Meta reports a change to the number's two-step verification. Let me try again…",
 		"A Meta informou uma mudança na verificação em duas etapas do número. Vou tentar de novo…",
@@ -482,6 +495,11 @@ var texts = map[msg][3]string{
 		"This port was cancelled. Send *menu* to start again.",
 		"Esta portabilidade foi cancelada. Envie *menu* para recomeçar.",
 		"Esta portabilidad fue cancelada. Envía *menú* para empezar de nuevo.",
+	},
+	msgNothingToCancel: {
+		"There's no port under way, so there's nothing to cancel.",
+		"Não há nenhuma portabilidade em andamento, então não há nada para cancelar.",
+		"No hay ninguna portabilidad en curso, así que no hay nada que cancelar.",
 	},
 }
 

@@ -1,0 +1,291 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"portabot/fsm"
+)
+
+// Errors of agent actions; their text is shown to the agent as is.
+var (
+	ErrNotInHandoff = errors.New("the case is not held by an agent")
+	ErrNotFailed    = errors.New("the case has not failed; nothing to retry")
+	ErrClosed       = errors.New("the case is already closed")
+	ErrNotWaiting   = errors.New("the case is not waiting for a destination WABA")
+	ErrEmptyText    = errors.New("nothing to send")
+)
+
+// notice queues a notice about the turn's case.
+func (t *turn) notice(kind NoticeKind, text string) {
+	if !t.b.cfg.Notify || t.cas == nil {
+		return
+	}
+	t.notices = append(t.notices, Notice{CaseID: t.cas.ID, Kind: kind, Text: text, Created: t.now,
+		NextAttempt: t.now, State: OutboundPending})
+}
+
+// noticeFor tells agents about the transitions that need them.
+func (t *turn) noticeFor(from, to fsm.State) {
+	c := t.cas
+	who := "Case #" + c.ID
+	if c.Phone != "" {
+		who += " (" + MaskPhone(c.Phone) + ")"
+	}
+	switch to {
+	case fsm.Blocked:
+		t.notice(NoticeBlocked, fmt.Sprintf("%s is blocked: %s.", who, blockedReason(c.Blocked)))
+	case fsm.AwaitWABA:
+		t.notice(NoticeAwaitWABA, fmt.Sprintf("%s needs its destination WABA: /porta waba %s <waba_id>", who, c.ID))
+	case fsm.Handoff:
+		if from == fsm.Verifying {
+			t.notice(NoticeWrongCodes, fmt.Sprintf("%s: the code was refused %d times; the client waits for a person.", who, c.WrongCodes))
+		} else if c.Agent == "" {
+			t.notice(NoticeAgentAsked, fmt.Sprintf("%s asks for a person (was at %s).", who, t.conv.Back))
+		}
+	case fsm.Failed:
+		msg := fmt.Sprintf("%s failed at %s: %s", who, from, c.Problem)
+		if c.TraceID != "" {
+			msg += " (fbtrace_id " + c.TraceID + ")"
+		}
+		t.notice(NoticeFailed, msg+". /porta retry "+c.ID+" when fixed.")
+	case fsm.Done:
+		t.notice(NoticeDone, who+" is done: the number is ours.")
+	case fsm.Cancelled:
+		t.notice(NoticeCancelled, who+" was cancelled.")
+	}
+}
+
+func blockedReason(c Check) string {
+	switch c {
+	case CheckBM:
+		return "no admin access to the Business Manager"
+	case Check2FA:
+		return "two-step verification is on"
+	case CheckReception:
+		return "the number cannot receive the SMS or voice call"
+	case CheckDisplayName:
+		return "display name not approved (the origin BSP must act)"
+	}
+	return "a prerequisite is not met"
+}
+
+// hideCodes masks runs of 4 to 8 digits, which in a client's message may be
+// a one-time code or a PIN, before the text goes to agents' channel.
+func hideCodes(s string) string {
+	var b strings.Builder
+	run := 0
+	flush := func(digits string) {
+		if len(digits) >= 4 && len(digits) <= 8 {
+			b.WriteString(strings.Repeat("•", len(digits)))
+		} else {
+			b.WriteString(digits)
+		}
+	}
+	start := 0
+	for i, r := range s {
+		if unicode.IsDigit(r) {
+			if run == 0 {
+				start = i
+			}
+			run++
+			continue
+		}
+		if run > 0 {
+			flush(s[start:i])
+			run = 0
+		}
+		b.WriteRune(r)
+	}
+	if run > 0 {
+		flush(s[start:])
+	}
+	return b.String()
+}
+
+// agentTurn loads the conversation of a case for an agent's action.
+func (b *Bot) agentTurn(ctx context.Context, caseID string) (*turn, func(), error) {
+	c, err := b.store.Case(ctx, caseID)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock := b.lock(c.Client)
+	tr, err := b.load(ctx, c.Client)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	if tr.cas == nil || tr.cas.ID != caseID {
+		// The client has moved on to a newer case; act on this one alone.
+		tr.cas = &c
+	}
+	return tr, unlock, nil
+}
+
+func (t *turn) agentRecord(agent, kind, detail string) {
+	t.audit = append(t.audit, AuditEvent{CaseID: t.cas.ID, At: t.now, Actor: agent, Kind: kind, Detail: detail})
+}
+
+func (t *turn) finish() error {
+	t.commit()
+	return t.err
+}
+
+// TakeOver hands a case's conversation to an agent: the bot goes quiet
+// and the client is told a person is with them.
+func (b *Bot) TakeOver(ctx context.Context, caseID, agent string) error {
+	t, unlock, err := b.agentTurn(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if fsm.IsFinal(t.cas.State) {
+		return ErrClosed
+	}
+	t.cas.Agent = agent
+	t.agentRecord(agent, "takeover", "")
+	if t.conv.State != fsm.Handoff {
+		st := t.conv.State
+		switch {
+		case st == fsm.Menu && t.conv.Back != "":
+		case fsm.IsTransient(st):
+			t.conv.Back = fsm.AwaitCode
+		default:
+			t.conv.Back = st
+		}
+		if st == fsm.Menu && t.cas.State != "" && !fsm.IsFinal(t.cas.State) {
+			t.conv.State = t.cas.State
+		}
+		t.conv.Step, t.conv.PinHash = "", ""
+		t.fire(fsm.Agent)
+	}
+	t.say(msgAgentJoined)
+	return t.finish()
+}
+
+// Release gives a case's conversation back to the bot at the step it left.
+func (b *Bot) Release(ctx context.Context, caseID, agent string) error {
+	t, unlock, err := b.agentTurn(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if t.conv.State != fsm.Handoff {
+		return ErrNotInHandoff
+	}
+	t.cas.Agent = ""
+	t.cas.WrongCodes = 0
+	t.agentRecord(agent, "release", string(t.conv.Back))
+	if t.conv.Back == "" {
+		t.conv.Back = fsm.Menu
+	}
+	t.say(msgAgentLeft)
+	if t.fire(fsm.Release) {
+		t.prompt()
+	}
+	return t.finish()
+}
+
+// Say sends an agent's text to the client as is.
+func (b *Bot) Say(ctx context.Context, caseID, agent, text string) error {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return ErrEmptyText
+	}
+	t, unlock, err := b.agentTurn(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	t.agentRecord(agent, "say", fmt.Sprintf("%d characters", len([]rune(text))))
+	t.sayText(text)
+	return t.finish()
+}
+
+// Retry re-runs the Graph step a failed case stopped at. Steps that must
+// not run twice start from a status check, as after a crash.
+func (b *Bot) Retry(ctx context.Context, caseID, agent string) error {
+	t, unlock, err := b.agentTurn(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if t.conv.State != fsm.Failed {
+		return ErrNotFailed
+	}
+	t.agentRecord(agent, "retry", string(t.conv.Back))
+	t.cas.Problem, t.cas.TraceID = "", ""
+	if !t.fire(fsm.Retry) {
+		return fmt.Errorf("bot: cannot retry from %s", t.conv.Back)
+	}
+	switch t.conv.State {
+	case fsm.RequestingCode, fsm.Registering, fsm.AddingNumber:
+		t.recover()
+	case fsm.Verifying:
+		t.fire(fsm.Postpone)
+		t.say(msgVerifyAgain)
+	default:
+		t.enter()
+	}
+	return t.finish()
+}
+
+// CancelCase cancels a case for the client.
+func (b *Bot) CancelCase(ctx context.Context, caseID, agent string) error {
+	t, unlock, err := b.agentTurn(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if fsm.IsFinal(t.cas.State) {
+		return ErrClosed
+	}
+	t.agentRecord(agent, "cancel", "")
+	if t.conv.CaseID == caseID {
+		if fsm.IsTransient(t.conv.State) || t.conv.State == fsm.Menu {
+			t.conv.State = fsm.Failed
+		}
+		t.conv.Step, t.conv.PinHash = "", ""
+		t.goTo(fsm.Cancel)
+	} else {
+		t.cas.State, t.cas.Closed = fsm.Cancelled, t.now
+	}
+	return t.finish()
+}
+
+// SetWABA sets the destination WABA of a case and, when the client was
+// waiting for it, goes on with the port.
+func (b *Bot) SetWABA(ctx context.Context, caseID, waba, agent string) error {
+	if !isDigits(waba) {
+		return fmt.Errorf("a WABA id is digits only, not %q", waba)
+	}
+	t, unlock, err := b.agentTurn(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if fsm.IsFinal(t.cas.State) {
+		return ErrClosed
+	}
+	t.cas.WABA = waba
+	t.agentRecord(agent, "waba_set", waba)
+	if t.conv.CaseID == caseID && t.conv.State == fsm.AwaitWABA {
+		t.goTo(fsm.AddNumber)
+	}
+	return t.finish()
+}
+
+func isDigits(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
