@@ -1,0 +1,122 @@
+package bot
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// NoticeDispatcher delivers queued notices to agents, retrying with backoff
+// while Slack is unreachable: notices wait in the store, the clients'
+// conversations never wait for Slack.
+type NoticeDispatcher struct {
+	notices  Notices
+	store    Store
+	notifier Notifier
+	log      *slog.Logger
+	now      func() time.Time
+	// MaxAttempts before a notice is given up; Backoff doubles per attempt
+	// up to MaxBackoff.
+	MaxAttempts int
+	Backoff     time.Duration
+	MaxBackoff  time.Duration
+
+	wake chan struct{}
+	// Sent and Failed count deliveries, for metrics.
+	Sent   atomic.Int64
+	Failed atomic.Int64
+}
+
+// NewNoticeDispatcher returns a dispatcher of notices to notifier.
+func NewNoticeDispatcher(b *Bot, notices Notices, notifier Notifier) *NoticeDispatcher {
+	return &NoticeDispatcher{notices: notices, store: b.store, notifier: notifier, log: b.log, now: b.cfg.Now,
+		MaxAttempts: 50, Backoff: 2 * time.Second, MaxBackoff: 5 * time.Minute, wake: make(chan struct{}, 1)}
+}
+
+// Notify wakes the dispatcher.
+func (d *NoticeDispatcher) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends.
+func (d *NoticeDispatcher) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		rows, release, err := d.notices.ClaimNotices(ctx, d.now(), 8)
+		if err != nil || len(rows) == 0 {
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("claim notices", "error", err)
+			}
+			if release != nil {
+				release()
+			}
+			d.idle(ctx)
+			continue
+		}
+		var wg sync.WaitGroup
+		for _, n := range rows {
+			wg.Go(func() { d.deliver(context.WithoutCancel(ctx), n) })
+		}
+		wg.Wait()
+		release()
+	}
+}
+
+func (d *NoticeDispatcher) idle(ctx context.Context) {
+	t := time.NewTimer(idlePoll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-d.wake:
+	case <-t.C:
+	}
+}
+
+func (d *NoticeDispatcher) deliver(ctx context.Context, n Notice) {
+	c, err := d.store.Case(ctx, n.CaseID)
+	if err != nil {
+		d.log.Error("notice for unknown case", "case", n.CaseID, "error", err)
+		n.State = OutboundFailed
+		n.Error = err.Error()
+		d.mark(ctx, n)
+		return
+	}
+	n.Attempts++
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	thread, err := d.notifier.Notify(sctx, c, n)
+	cancel()
+	if err != nil {
+		n.Error = err.Error()
+		if n.Attempts >= d.MaxAttempts {
+			n.State = OutboundFailed
+			d.Failed.Add(1)
+		} else {
+			wait := d.Backoff << min(n.Attempts-1, 16)
+			if wait > d.MaxBackoff || wait <= 0 {
+				wait = d.MaxBackoff
+			}
+			n.NextAttempt = d.now().Add(wait)
+		}
+		d.log.Warn("notify agents", "case", n.CaseID, "attempt", n.Attempts, "error", err)
+		d.mark(ctx, n)
+		return
+	}
+	if c.Thread == "" && thread != "" {
+		if err := d.notices.SetThread(ctx, c.ID, thread); err != nil {
+			d.log.Error("store case thread", "case", c.ID, "error", err)
+		}
+	}
+	n.State, n.Error = OutboundSent, ""
+	d.Sent.Add(1)
+	d.mark(ctx, n)
+}
+
+func (d *NoticeDispatcher) mark(ctx context.Context, n Notice) {
+	if err := d.notices.MarkNotice(ctx, n); err != nil {
+		d.log.Error("mark notice", "case", n.CaseID, "error", err)
+	}
+}
