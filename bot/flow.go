@@ -2,6 +2,7 @@ package bot
 
 import (
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -374,6 +375,11 @@ func (t *turn) onPhone(w word, text string) bool {
 		if p.Region == "BR" && p.Mobile {
 			t.say(msgBrazilNine)
 		}
+		if !p.Mobile && p.Region == t.b.cfg.Region && !strings.HasPrefix(text, "+") {
+			// Read as a local landline: a foreign number typed without its
+			// country code reads that way too, and must not be ported.
+			t.say(msgPhoneReadLocal, p.Region)
+		}
 		t.conv.Step = stepSourceWABA
 		t.ask(msgAskSourceWABA, []Button{t.button("skip", msgBtnSkip)})
 		return true
@@ -462,7 +468,7 @@ func (t *turn) resend(method string) {
 	c := t.cas
 	wait := c.CodeRequestedAt.Add(t.b.cfg.ResendCooldown).Sub(t.now)
 	if wait > 0 {
-		t.say(msgCooldown, int(wait.Seconds())+1)
+		t.say(msgCooldown, int((wait+time.Second-1)/time.Second))
 		return
 	}
 	if method == "" {

@@ -51,9 +51,7 @@ func ParsePhone(text, region string) (Phone, error) {
 			}
 			return -1
 		}, text)
-		if strings.HasPrefix(digits, "00") {
-			digits = digits[2:]
-		}
+		digits = strings.TrimPrefix(digits, "00")
 		if p, ok := parseIn("+"+digits, ""); ok {
 			return p, nil
 		}

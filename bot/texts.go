@@ -95,6 +95,7 @@ const (
 	msgCaseDone
 	msgCaseClosedMenu
 	msgNothingToCancel
+	msgPhoneReadLocal
 )
 
 // texts is every message in English, Portuguese (Brazil) and Spanish, in
@@ -196,6 +197,11 @@ var texts = map[msg][3]string{
 		"I couldn't read that number for %s. If it's from another country, type it with *+* and the country code, e.g. +1 415 555 0100.",
 		"Não reconheci esse número para %s. Se ele for de outro país, digite com *+* e o código do país, por exemplo +1 415 555 0100.",
 		"No reconocí ese número para %s. Si es de otro país, escríbelo con *+* y el código de país, por ejemplo +1 415 555 0100.",
+	},
+	msgPhoneReadLocal: {
+		"I read it as a landline in %s. If the number is from another country, type it with *+* and the country code, e.g. +1 415 555 0100.",
+		"Li como um telefone fixo de %s. Se o número for de outro país, digite com *+* e o código do país, por exemplo +1 415 555 0100.",
+		"Lo leí como un fijo de %s. Si el número es de otro país, escríbelo con *+* y el código de país, por ejemplo +1 415 555 0100.",
 	},
 	msgPhoneOK: {
 		"Got it: %s.",

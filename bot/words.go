@@ -63,11 +63,15 @@ func init() {
 	add(wordRetry, "retry", "try again", "tentar de novo", "tentar novamente", "de novo", "reintentar", "intentar de nuevo", "otra vez")
 }
 
-var foldAccents = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// foldAccents returns a new accent remover for each call: a transform
+// chain keeps state between calls and must not be shared by goroutines.
+func foldAccents() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}
 
 // fold lower-cases s, drops accents and punctuation, and squeezes spaces.
 func fold(s string) string {
-	s, _, err := transform.String(foldAccents, strings.ToLower(s))
+	s, _, err := transform.String(foldAccents(), strings.ToLower(s))
 	if err != nil {
 		return ""
 	}

@@ -1,0 +1,438 @@
+package bot_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"portabot/adapters/graph"
+	"portabot/adapters/metasim"
+	"portabot/bot"
+	"portabot/faq"
+	"portabot/fsm"
+	"portabot/storage"
+)
+
+// Values the tests share.
+const (
+	token  = "test-token"
+	otp    = "246810"
+	client = "5511912345678"  // the client's own WhatsApp id
+	phone  = "+5511987654321" // the number being ported
+	typed  = "+55 11 98765-4321"
+	pin    = "472913"
+)
+
+// options shape one harness; the zero value is a configured destination
+// WABA, Brazil as the default region, English, and the fixed code.
+type options struct {
+	noDestWABA bool
+	region     string
+	lang       bot.Lang
+	cooldown   time.Duration
+	// phone is the number the conversation ports, E.164; typed is how the
+	// client types it. Both default to the constants above.
+	phone string
+	typed string
+}
+
+// harness is one client talking to a real engine over a real bbolt file,
+// with a simulated Meta behind a real Graph client.
+type harness struct {
+	t     *testing.T
+	bot   *bot.Bot
+	db    *storage.DB
+	path  string
+	sim   *metasim.Sim
+	graph *graph.Client
+	opts  options
+
+	clock *clock
+	logs  *syncBuffer // the engine's log, debug level
+	glogs *syncBuffer // the Graph client's log, debug level
+
+	mu         sync.Mutex
+	deliveries []delivery // codes the simulator sent
+
+	n    int         // messages sent, for their ids
+	last []bot.Reply // the bot's last replies, for tap
+}
+
+type delivery struct{ phone, method, code string }
+
+// clock is a fake time source the tests move by hand.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// syncBuffer is a bytes.Buffer several goroutines may log into.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func debugLogger(w *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func newHarness(t *testing.T, opts options) *harness {
+	t.Helper()
+	if opts.region == "" {
+		opts.region = "BR"
+	}
+	if opts.phone == "" {
+		opts.phone, opts.typed = phone, typed
+	}
+	if opts.typed == "" {
+		opts.typed = opts.phone
+	}
+	h := &harness{
+		t:     t,
+		opts:  opts,
+		path:  filepath.Join(t.TempDir(), "portabot.db"),
+		clock: &clock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
+		logs:  &syncBuffer{},
+		glogs: &syncBuffer{},
+	}
+	sim, err := metasim.New(metasim.Options{
+		Token: token,
+		OTP:   otp,
+		Deliver: func(phone, method, code string) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.deliveries = append(h.deliveries, delivery{phone, method, code})
+		},
+		Logger: debugLogger(h.glogs),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.sim = sim
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	h.graph = graph.New(graph.Config{
+		BaseURL:      srv.URL,
+		Token:        token,
+		Timeout:      5 * time.Second,
+		RetryWait:    time.Millisecond,
+		RetryMaxWait: 5 * time.Millisecond,
+		Logger:       debugLogger(h.glogs),
+	})
+	h.open()
+	return h
+}
+
+// open opens the store and builds an engine over it, as a process start does.
+func (h *harness) open() {
+	h.t.Helper()
+	db, err := storage.Open(h.path)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.db = db
+	h.t.Cleanup(func() { db.Close() })
+	dest := metasim.SandboxWABA
+	if h.opts.noDestWABA {
+		dest = ""
+	}
+	h.bot = bot.New(db, h.graph, faq.Default(), bot.Config{
+		DestWABA:       dest,
+		Region:         h.opts.region,
+		Lang:           h.opts.lang,
+		ResendCooldown: h.opts.cooldown,
+		Now:            h.clock.Now,
+	}, debugLogger(h.logs))
+}
+
+// restart closes the store and opens it again with a new engine: what a
+// process restart leaves behind.
+func (h *harness) restart() {
+	h.t.Helper()
+	if err := h.db.Close(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.open()
+}
+
+func (h *harness) nextID() string {
+	h.n++
+	return fmt.Sprintf("wamid.%s.%d", h.t.Name(), h.n)
+}
+
+// deliver hands in to the engine and fails the test on a store error.
+func (h *harness) deliver(in bot.Inbound) []bot.Reply {
+	h.t.Helper()
+	if in.From == "" {
+		in.From = client
+	}
+	if in.ID == "" {
+		in.ID = h.nextID()
+	}
+	in.At = h.clock.Now()
+	replies, err := h.bot.Handle(context.Background(), in)
+	if err != nil {
+		h.t.Fatalf("Handle(%q): %v", in.Text, err)
+	}
+	h.last = replies
+	return replies
+}
+
+// send types text to the bot and returns its replies.
+func (h *harness) send(text string) []bot.Reply {
+	h.t.Helper()
+	return h.deliver(bot.Inbound{Text: text})
+}
+
+// tap taps the button id of the last replies (or a stale one: its id is
+// then also its title, as a client's old message would show).
+func (h *harness) tap(id string) []bot.Reply {
+	h.t.Helper()
+	title := id
+	for _, r := range h.last {
+		for _, b := range r.Buttons {
+			if b.ID == id {
+				title = b.Title
+			}
+		}
+	}
+	return h.deliver(bot.Inbound{Text: title, Choice: id})
+}
+
+// conv reads the stored conversation.
+func (h *harness) conv() bot.Conversation {
+	h.t.Helper()
+	c, err := h.db.Conversation(context.Background(), client)
+	if err != nil {
+		h.t.Fatalf("conversation: %v", err)
+	}
+	return c
+}
+
+// state is where the stored conversation stands.
+func (h *harness) state() fsm.State {
+	h.t.Helper()
+	return h.conv().State
+}
+
+// kase reads the client's stored case.
+func (h *harness) kase() bot.Case {
+	h.t.Helper()
+	id := h.conv().CaseID
+	if id == "" {
+		h.t.Fatal("the conversation has no case")
+	}
+	c, err := h.db.Case(context.Background(), id)
+	if err != nil {
+		h.t.Fatalf("case %s: %v", id, err)
+	}
+	return c
+}
+
+// calls is how many requests Meta got at endpoint for the ported number
+// (for the destination WABA, for templates).
+func (h *harness) calls(endpoint string) int {
+	key := h.opts.phone
+	if endpoint == metasim.EndpointTemplates {
+		key = metasim.SandboxWABA
+	}
+	return h.sim.Calls(endpoint, key)
+}
+
+func (h *harness) sent() []delivery {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]delivery(nil), h.deliveries...)
+}
+
+// wantState fails the test unless the conversation stands at want.
+func (h *harness) wantState(want fsm.State) {
+	h.t.Helper()
+	if got := h.state(); got != want {
+		h.t.Fatalf("state = %s, want %s\nlast replies:\n%s", got, want, text(h.last))
+	}
+}
+
+// text is all the replies' text and button titles, for matching.
+func text(replies []bot.Reply) string {
+	var b strings.Builder
+	for _, r := range replies {
+		b.WriteString(r.Text)
+		for _, bt := range r.Buttons {
+			fmt.Fprintf(&b, "\n[%s|%s]", bt.ID, bt.Title)
+		}
+		b.WriteString("\n---\n")
+	}
+	return b.String()
+}
+
+// says fails the test unless the replies contain every phrase
+// (case-insensitive).
+func says(t *testing.T, replies []bot.Reply, phrases ...string) {
+	t.Helper()
+	all := strings.ToLower(text(replies))
+	for _, p := range phrases {
+		if !strings.Contains(all, strings.ToLower(p)) {
+			t.Errorf("replies lack %q:\n%s", p, text(replies))
+		}
+	}
+}
+
+// silent fails the test unless the replies contain none of the phrases.
+func lacks(t *testing.T, replies []bot.Reply, phrases ...string) {
+	t.Helper()
+	all := strings.ToLower(text(replies))
+	for _, p := range phrases {
+		if strings.Contains(all, strings.ToLower(p)) {
+			t.Errorf("replies contain %q:\n%s", p, text(replies))
+		}
+	}
+}
+
+// buttons returns the ids of the buttons of the replies.
+func buttons(replies []bot.Reply) []string {
+	var ids []string
+	for _, r := range replies {
+		for _, b := range r.Buttons {
+			ids = append(ids, b.ID)
+		}
+	}
+	return ids
+}
+
+// greetings open a conversation in each language.
+var greetings = map[bot.Lang]string{
+	bot.English:    "Hi, I want to port my number",
+	bot.Portuguese: "Olá, quero portar meu número",
+	bot.Spanish:    "Hola, quiero portar mi número",
+}
+
+// optionsFor returns the options a conversation needs to reach target:
+// await_waba needs no destination WABA configured, failed a number Meta
+// refuses.
+func optionsFor(target fsm.State, lang bot.Lang) options {
+	o := options{lang: lang}
+	switch target {
+	case fsm.AwaitWABA:
+		o.noDestWABA = true
+	case fsm.Failed:
+		o.phone = metasim.AlreadyOnWABA
+	}
+	return o
+}
+
+// driveTo plays the conversation from its first message until it stands at
+// target, checking every state on the way. Blocked is reached by a "no" at
+// the 2FA check, handoff and cancelled from the first check, failed with a
+// number already on the destination WABA.
+func (h *harness) driveTo(target fsm.State) {
+	h.t.Helper()
+	at := func(want fsm.State) bool {
+		h.t.Helper()
+		h.wantState(want)
+		return want == target
+	}
+	lang := h.opts.lang
+	if lang == "" {
+		lang = bot.English
+	}
+	h.send(greetings[lang])
+	if at(fsm.Menu) {
+		return
+	}
+	h.tap("start")
+	switch target {
+	case fsm.Handoff, fsm.Cancelled:
+		h.send(map[fsm.State]string{fsm.Handoff: "agent", fsm.Cancelled: "cancel"}[target])
+		h.wantState(target)
+		return
+	}
+	if at(fsm.CheckBMAccess) {
+		return
+	}
+	h.tap("yes")
+	if target == fsm.Blocked {
+		h.tap("no")
+		h.wantState(fsm.Blocked)
+		return
+	}
+	if at(fsm.Check2FA) {
+		return
+	}
+	h.tap("yes")
+	if at(fsm.CheckReception) {
+		return
+	}
+	h.tap("yes")
+	if at(fsm.CheckDisplayName) {
+		return
+	}
+	h.tap("yes")
+	if at(fsm.AskPhone) {
+		return
+	}
+	h.send(h.opts.typed)
+	h.wantState(fsm.AskPhone)
+	h.send(metasim.SandboxSourceWABA)
+	switch target {
+	case fsm.AwaitWABA, fsm.Failed:
+		h.wantState(target)
+		return
+	}
+	if at(fsm.ChooseMethod) {
+		return
+	}
+	h.tap("sms")
+	if at(fsm.AwaitCode) {
+		return
+	}
+	h.send(otp)
+	if at(fsm.AskPin) {
+		return
+	}
+	h.send(pin)
+	h.send(pin)
+	if at(fsm.Done) {
+		return
+	}
+	h.t.Fatalf("driveTo(%s): not a state a conversation rests in", target)
+}
+
+// reach returns a conversation standing at target, in lang.
+func reach(t *testing.T, target fsm.State, lang bot.Lang) *harness {
+	t.Helper()
+	h := newHarness(t, optionsFor(target, lang))
+	h.driveTo(target)
+	return h
+}

@@ -1,0 +1,447 @@
+package bot_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"portabot/adapters/metasim"
+	"portabot/bot"
+	"portabot/fsm"
+)
+
+// stable are the states a conversation rests in between messages.
+var stable = []fsm.State{
+	fsm.Menu, fsm.CheckBMAccess, fsm.Check2FA, fsm.CheckReception, fsm.CheckDisplayName, fsm.Blocked,
+	fsm.AskPhone, fsm.AwaitWABA, fsm.ChooseMethod, fsm.AwaitCode, fsm.AskPin, fsm.Done, fsm.Cancelled,
+	fsm.Failed, fsm.Handoff,
+}
+
+// phrases are key phrases of the bot's messages, by language.
+type phrases map[bot.Lang]string
+
+var (
+	saysMenu      = phrases{bot.English: "What would you like to do?", bot.Portuguese: "O que você gostaria de fazer?", bot.Spanish: "¿Qué te gustaría hacer?"}
+	saysCancelled = phrases{bot.English: "Nothing else will happen with your number", bot.Portuguese: "Nada mais será feito com o seu número", bot.Spanish: "No se hará nada más con tu número"}
+	saysCaseNo    = phrases{bot.English: "Your case number is #", bot.Portuguese: "O número do seu atendimento é #", bot.Spanish: "Tu número de caso es #"}
+	saysHandoff   = phrases{bot.English: "I've asked one of our agents", bot.Portuguese: "Chamei um dos nossos atendentes", bot.Spanish: "Pedí a uno de nuestros agentes"}
+	saysWhichLang = phrases{bot.English: "Which language do you prefer?", bot.Portuguese: "Qual idioma você prefere?", bot.Spanish: "¿Qué idioma prefieres?"}
+	saysLangSet   = phrases{bot.English: "English it is", bot.Portuguese: "vamos falar em português", bot.Spanish: "seguimos en español"}
+	saysHelp      = phrases{bot.English: "I understand these words at any time", bot.Portuguese: "Eu entendo estas palavras a qualquer momento", bot.Spanish: "Entiendo estas palabras en cualquier momento"}
+	saysNoPort    = phrases{bot.English: "This port was cancelled", bot.Portuguese: "Esta portabilidade foi cancelada", bot.Spanish: "Esta portabilidad fue cancelada"}
+)
+
+// globalWords are the words that work in every state, as each language
+// types them.
+var globalWords = map[bot.Lang]map[string]string{
+	bot.English:    {"menu": "menu", "cancel": "cancel", "agent": "agent", "language": "language", "help": "help"},
+	bot.Portuguese: {"menu": "Menu", "cancel": "cancelar", "agent": "atendente", "language": "idioma", "help": "ajuda"},
+	bot.Spanish:    {"menu": "menú", "cancel": "Cancelar", "agent": "agente", "language": "idioma", "help": "ayuda"},
+}
+
+// nextLang is the language a test switches to from l.
+func nextLang(l bot.Lang) bot.Lang {
+	i := slices.Index(bot.Langs, l)
+	return bot.Langs[(i+1)%len(bot.Langs)]
+}
+
+// portUnderWay reports whether a conversation at s has a port that can be
+// cancelled or continued.
+func portUnderWay(s fsm.State) bool {
+	return s != fsm.Menu && s != fsm.Done && s != fsm.Cancelled
+}
+
+func TestGlobalWordsInEveryState(t *testing.T) {
+	for _, st := range stable {
+		for _, lang := range bot.Langs {
+			for _, kind := range []string{"menu", "cancel", "agent", "language", "help"} {
+				word := globalWords[lang][kind]
+				t.Run(fmt.Sprintf("%s/%s/%s", st, lang, word), func(t *testing.T) {
+					t.Parallel()
+					h := reach(t, st, lang)
+					before := h.conv()
+					r := h.send(word)
+					if st == fsm.Handoff {
+						// An agent holds the conversation: the bot says nothing.
+						if len(r) != 0 {
+							t.Errorf("bot spoke during a handoff:\n%s", text(r))
+						}
+						h.wantState(fsm.Handoff)
+						return
+					}
+					switch kind {
+					case "cancel":
+						if !portUnderWay(st) {
+							// Nothing to cancel: no state change to speak of, and never a
+							// claim that a finished port was cancelled.
+							h.wantState(fsm.Menu)
+							says(t, r, saysMenu[lang])
+							if st != fsm.Cancelled {
+								lacks(t, r, saysNoPort[lang], saysCancelled[lang])
+							}
+							return
+						}
+						h.wantState(fsm.Cancelled)
+						says(t, r, saysCancelled[lang])
+						if c := h.kase(); c.State != fsm.Cancelled || c.Closed.IsZero() {
+							t.Errorf("case state %s closed %v, want cancelled and closed", c.State, c.Closed)
+						}
+					case "agent":
+						h.wantState(fsm.Handoff)
+						c := h.kase()
+						says(t, r, saysHandoff[lang], saysCaseNo[lang]+c.ID)
+						if c.State != fsm.Handoff {
+							t.Errorf("case state = %s, want handoff", c.State)
+						}
+						// From now on the bot is silent.
+						if r := h.send(globalWords[lang]["help"]); len(r) != 0 {
+							t.Errorf("bot spoke after the handoff:\n%s", text(r))
+						}
+					case "menu":
+						h.wantState(fsm.Menu)
+						says(t, r, saysMenu[lang])
+						if !portUnderWay(st) {
+							if slices.Contains(buttons(r), "continue") {
+								t.Errorf("menu offers to continue a port that is over: %v", buttons(r))
+							}
+							return
+						}
+						if !slices.Contains(buttons(r), "continue") {
+							t.Fatalf("menu does not offer to continue: %v", buttons(r))
+						}
+						r = h.tap("continue")
+						h.wantState(st)
+						if len(r) == 0 {
+							t.Errorf("continue at %s got no reply", st)
+						}
+					case "language":
+						h.wantState(st)
+						says(t, r, saysWhichLang[lang])
+						if got, want := buttons(r), []string{"lang:en", "lang:pt", "lang:es"}; !slices.Equal(got, want) {
+							t.Fatalf("buttons = %v, want %v", got, want)
+						}
+						to := nextLang(lang)
+						r = h.tap("lang:" + string(to))
+						h.wantState(st)
+						says(t, r, saysLangSet[to])
+						if got := h.conv().Lang; got != to {
+							t.Errorf("conversation language = %s, want %s", got, to)
+						}
+						r = h.send(globalWords[to]["help"])
+						says(t, r, saysHelp[to])
+						h.wantState(st)
+					case "help":
+						h.wantState(st)
+						says(t, r, saysHelp[lang])
+						if after := h.conv(); after.CaseID != before.CaseID || after.Back != before.Back {
+							t.Errorf("help changed the conversation: case %q→%q back %q→%q",
+								before.CaseID, after.CaseID, before.Back, after.Back)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestPrerequisiteAnsweredNo(t *testing.T) {
+	tests := []struct {
+		check fsm.State
+		want  bot.Check
+		why   phrases // the explanation, in each language
+	}{
+		{fsm.CheckBMAccess, bot.CheckBM, phrases{
+			bot.English:    "they cannot recover it, and neither can we directly",
+			bot.Portuguese: "ele não consegue recuperar o acesso, e nós também não diretamente",
+			bot.Spanish:    "no puede recuperarlo, y nosotros tampoco directamente",
+		}},
+		{fsm.Check2FA, bot.Check2FA, phrases{
+			bot.English:    "ask them to turn it off.\n• If you have access to that WhatsApp account: WhatsApp Manager",
+			bot.Portuguese: "peça a ele para desativar.\n• Se você tem acesso a essa conta do WhatsApp: WhatsApp Manager",
+			bot.Spanish:    "pídele que la desactive.\n• Si tienes acceso a esa cuenta de WhatsApp: WhatsApp Manager",
+		}},
+		{fsm.CheckReception, bot.CheckReception, phrases{
+			bot.English:    "by SMS or by an international voice call",
+			bot.Portuguese: "por SMS ou por ligação internacional",
+			bot.Spanish:    "por SMS o por llamada internacional",
+		}},
+		{fsm.CheckDisplayName, bot.CheckDisplayName, phrases{
+			bot.English:    "Only your *current provider* can get it approved or changed",
+			bot.Portuguese: "Só o seu *provedor atual* pode aprovar ou alterar o nome",
+			bot.Spanish:    "Solo tu *proveedor actual* puede aprobarlo o cambiarlo",
+		}},
+	}
+	no := map[bot.Lang]string{bot.English: "no", bot.Portuguese: "não", bot.Spanish: "no"}
+	fixed := map[bot.Lang][]string{bot.English: {"done", "fixed"}, bot.Portuguese: {"pronto"}, bot.Spanish: {"listo"}}
+	for _, tt := range tests {
+		for _, lang := range bot.Langs {
+			for _, done := range fixed[lang] {
+				t.Run(fmt.Sprintf("%s/%s/%s", tt.check, lang, done), func(t *testing.T) {
+					t.Parallel()
+					h := reach(t, tt.check, lang)
+					question := text(h.last)
+					r := h.send(no[lang])
+					h.wantState(fsm.Blocked)
+					says(t, r, tt.why[lang])
+					if got := h.kase().Blocked; got != tt.want {
+						t.Errorf("case blocked on %q, want %q", got, tt.want)
+					}
+					// Not yet: the bot waits.
+					r = h.send(no[lang])
+					h.wantState(fsm.Blocked)
+					if len(r) == 0 {
+						t.Error("no reply to a second no")
+					}
+					r = h.send(done)
+					h.wantState(tt.check)
+					if got := text(r); got != question {
+						t.Errorf("resumed with\n%s\nwant the check's question again:\n%s", got, question)
+					}
+					if got := h.kase().Blocked; got != "" {
+						t.Errorf("case still blocked on %q", got)
+					}
+				})
+			}
+		}
+	}
+}
+
+// A client who leaves a block for the menu or a person comes back to the
+// check that blocked, not to the block forever.
+func TestBlockedResumesAtItsCheckAfterDetours(t *testing.T) {
+	h := reach(t, fsm.CheckReception, bot.English)
+	h.send("no")
+	h.wantState(fsm.Blocked)
+	h.send("menu")
+	r := h.tap("continue")
+	h.wantState(fsm.Blocked)
+	says(t, r, "international voice call")
+	h.send("menu")
+	h.tap("continue")
+	h.send("done")
+	h.wantState(fsm.CheckReception)
+	h.send("yes")
+	h.wantState(fsm.CheckDisplayName)
+}
+
+func TestPhoneInput(t *testing.T) {
+	for _, in := range []string{"+55 11 98765-4321", "5511987654321", "(11) 98765-4321", "+55 (11) 98765 4321"} {
+		t.Run("accepts "+in, func(t *testing.T) {
+			t.Parallel()
+			h := reach(t, fsm.AskPhone, bot.English)
+			r := h.send(in)
+			h.wantState(fsm.AskPhone)
+			says(t, r, "Got it: +5511987654321", "Brazilian mobile", "*exactly*", "Optional: do you know the ID")
+			c := h.kase()
+			if c.Phone != "+5511987654321" || c.CC != "55" || c.National != "11987654321" {
+				t.Errorf("case phone %q cc %q national %q, want +5511987654321 55 11987654321", c.Phone, c.CC, c.National)
+			}
+		})
+	}
+	for _, in := range []string{"12345", "+55 11 1234", "+999 1234567", "11 9876", "000"} {
+		t.Run("refuses "+in, func(t *testing.T) {
+			t.Parallel()
+			h := reach(t, fsm.AskPhone, bot.English)
+			r := h.send(in)
+			h.wantState(fsm.AskPhone)
+			says(t, r, "with the country code, e.g. +55 11 98765-4321")
+			if c := h.kase(); c.Phone != "" {
+				t.Errorf("case phone = %q, want none", c.Phone)
+			}
+			// The next, valid number is taken.
+			h.send(typed)
+			if c := h.kase(); c.Phone != phone {
+				t.Errorf("case phone = %q, want %s", c.Phone, phone)
+			}
+		})
+	}
+	t.Run("foreign number without country code", func(t *testing.T) {
+		t.Parallel()
+		h := reach(t, fsm.AskPhone, bot.English)
+		r := h.send("415 555 0100")
+		h.wantState(fsm.AskPhone)
+		says(t, r, "type it with *+* and the country code")
+		lacks(t, r, "Brazilian mobile")
+		// Typed again with its country code, it is a US number.
+		r = h.send("+1 415 555 0100")
+		says(t, r, "Got it: +14155550100")
+		lacks(t, r, "Brazilian mobile")
+		if c := h.kase(); c.Phone != "+14155550100" || c.CC != "1" || c.National != "4155550100" {
+			t.Errorf("case phone %q cc %q national %q, want +14155550100 1 4155550100", c.Phone, c.CC, c.National)
+		}
+	})
+	t.Run("region", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, options{region: "US"})
+		h.driveTo(fsm.AskPhone)
+		h.send("(415) 555-0100")
+		if c := h.kase(); c.Phone != "+14155550100" {
+			t.Errorf("case phone = %q, want +14155550100 read in the US", c.Phone)
+		}
+	})
+}
+
+func TestCodeInput(t *testing.T) {
+	for _, in := range []string{otp, "246-810", "246 810", " 246.810 "} {
+		t.Run("accepts "+in, func(t *testing.T) {
+			t.Parallel()
+			h := reach(t, fsm.AwaitCode, bot.English)
+			r := h.send(in)
+			h.wantState(fsm.AskPin)
+			says(t, r, "Code confirmed")
+			if got := h.calls(metasim.EndpointVerifyCode); got != 1 {
+				t.Errorf("verify_code called %d times, want 1", got)
+			}
+		})
+	}
+	for _, in := range []string{"24681O", "abc246810", "2468l0"} {
+		t.Run("letters "+in, func(t *testing.T) {
+			t.Parallel()
+			h := reach(t, fsm.AwaitCode, bot.English)
+			r := h.send(in)
+			h.wantState(fsm.AwaitCode)
+			says(t, r, "The code has only digits")
+			if got := h.calls(metasim.EndpointVerifyCode); got != 0 {
+				t.Errorf("verify_code called %d times, want 0", got)
+			}
+		})
+	}
+	for _, in := range []string{"24681", "2468100"} {
+		t.Run("length "+in, func(t *testing.T) {
+			t.Parallel()
+			h := reach(t, fsm.AwaitCode, bot.English)
+			r := h.send(in)
+			h.wantState(fsm.AwaitCode)
+			says(t, r, "exactly 6 digits")
+			if got := h.calls(metasim.EndpointVerifyCode); got != 0 {
+				t.Errorf("verify_code called %d times, want 0", got)
+			}
+		})
+	}
+	t.Run("three wrong codes", func(t *testing.T) {
+		t.Parallel()
+		h := reach(t, fsm.AwaitCode, bot.English)
+		r := h.send("111111")
+		h.wantState(fsm.AwaitCode)
+		says(t, r, "That code didn't work", "2 attempt(s) left")
+		r = h.send("222222")
+		says(t, r, "1 attempt(s) left")
+		r = h.send("333333")
+		h.wantState(fsm.Handoff)
+		c := h.kase()
+		says(t, r, "didn't work three times", "Your case number is #"+c.ID)
+		if c.WrongCodes != 3 || !strings.Contains(c.Problem, "3 times") {
+			t.Errorf("case wrong codes %d problem %q", c.WrongCodes, c.Problem)
+		}
+		if r := h.send(otp); len(r) != 0 {
+			t.Errorf("bot spoke during the handoff:\n%s", text(r))
+		}
+		if got := h.calls(metasim.EndpointVerifyCode); got != 3 {
+			t.Errorf("verify_code called %d times, want 3", got)
+		}
+	})
+	t.Run("a right code after a wrong one", func(t *testing.T) {
+		t.Parallel()
+		h := reach(t, fsm.AwaitCode, bot.English)
+		h.send("111111")
+		h.send(otp)
+		h.wantState(fsm.AskPin)
+		if c := h.kase(); c.WrongCodes != 0 {
+			t.Errorf("wrong codes = %d after a right one, want 0", c.WrongCodes)
+		}
+	})
+}
+
+func TestResendCooldown(t *testing.T) {
+	h := reach(t, fsm.AwaitCode, bot.English)
+	h.clock.advance(20 * time.Second)
+	r := h.send("resend")
+	h.wantState(fsm.AwaitCode)
+	says(t, r, "You can ask for a new one in 40 seconds")
+	r = h.tap("voice")
+	says(t, r, "in 40 seconds")
+	if got := h.calls(metasim.EndpointRequestCode); got != 1 {
+		t.Fatalf("request_code called %d times within the cool-down, want 1", got)
+	}
+
+	h.clock.advance(41 * time.Second)
+	r = h.send("resend")
+	h.wantState(fsm.AwaitCode)
+	says(t, r, "An SMS is on its way")
+	// Right after, the cool-down starts again.
+	r = h.send("voice")
+	says(t, r, "in 60 seconds")
+
+	h.clock.advance(time.Minute)
+	r = h.tap("voice")
+	h.wantState(fsm.AwaitCode)
+	says(t, r, "will get a voice call with the code")
+	if got := h.calls(metasim.EndpointRequestCode); got != 3 {
+		t.Errorf("request_code called %d times, want 3", got)
+	}
+	want := []delivery{{phone, "SMS", otp}, {phone, "SMS", otp}, {phone, "VOICE", otp}}
+	if got := h.sent(); !slices.Equal(got, want) {
+		t.Errorf("codes sent = %v, want %v", got, want)
+	}
+	if c := h.kase(); c.Method != "VOICE" || c.CodeRequests != 3 {
+		t.Errorf("case method %q code requests %d, want VOICE and 3", c.Method, c.CodeRequests)
+	}
+	// The voice code works like the SMS one.
+	h.send(otp)
+	h.wantState(fsm.AskPin)
+}
+
+func TestPIN(t *testing.T) {
+	for _, weak := range []string{"000000", "123456", "111111", "654321", "121212", "123123", "890123"} {
+		t.Run("weak "+weak, func(t *testing.T) {
+			t.Parallel()
+			h := reach(t, fsm.AskPin, bot.English)
+			r := h.send(weak)
+			h.wantState(fsm.AskPin)
+			says(t, r, "too easy to guess")
+			if c := h.conv(); c.PinHash != "" {
+				t.Error("a weak PIN was kept for confirmation")
+			}
+			// The next, good PIN is asked to be confirmed.
+			r = h.send(pin)
+			says(t, r, "Type the same PIN again")
+		})
+	}
+	for _, bad := range []string{"12345", "1234567", "12a456"} {
+		t.Run("format "+bad, func(t *testing.T) {
+			t.Parallel()
+			h := reach(t, fsm.AskPin, bot.English)
+			r := h.send(bad)
+			h.wantState(fsm.AskPin)
+			says(t, r, "exactly 6 digits")
+		})
+	}
+	t.Run("mismatch starts over", func(t *testing.T) {
+		t.Parallel()
+		h := reach(t, fsm.AskPin, bot.English)
+		h.send(pin)
+		r := h.send("472914")
+		h.wantState(fsm.AskPin)
+		says(t, r, "don't match", "type your new 6-digit PIN")
+		if c := h.conv(); c.PinHash != "" {
+			t.Error("the first PIN's hash outlived the mismatch")
+		}
+		// The first PIN alone no longer registers: it is asked again.
+		r = h.send(pin)
+		says(t, r, "Type the same PIN again")
+		if got := h.calls(metasim.EndpointRegister); got != 0 {
+			t.Fatalf("register called %d times before a confirmed PIN", got)
+		}
+		r = h.send(pin)
+		h.wantState(fsm.Done)
+		says(t, r, "Registered!")
+		if got := h.calls(metasim.EndpointRegister); got != 1 {
+			t.Errorf("register called %d times, want 1", got)
+		}
+		if c := h.kase(); c.RegisterCalls != 1 {
+			t.Errorf("case counts %d register calls, want 1", c.RegisterCalls)
+		}
+	})
+}
