@@ -113,7 +113,7 @@ func TestMetaFailureScenarios(t *testing.T) {
 			h.addNumber()
 			r := h.tap("sms")
 			h.wantState(fsm.ChooseMethod)
-			says(t, r, "Meta asked us to slow down", "try again in 1 second", "*retry*")
+			says(t, r, "Meta asked us to slow down", "try again in 1 second.", "*retry*")
 			if got := len(h.sent()); got != 0 {
 				t.Errorf("%d codes sent, want none", got)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"portabot/adapters/metasim"
 	"portabot/bot"
+	"portabot/faq"
 	"portabot/fsm"
 )
 
@@ -444,4 +445,169 @@ func TestPIN(t *testing.T) {
 			t.Errorf("case counts %d register calls, want 1", c.RegisterCalls)
 		}
 	})
+}
+
+// sameCase fails the test if anything the client gave so far was lost.
+func sameCase(t *testing.T, before, after bot.Case) {
+	t.Helper()
+	if after.State != before.State || after.Phone != before.Phone || after.PhoneNumberID != before.PhoneNumberID ||
+		!slices.Equal(after.Confirmed, before.Confirmed) || after.Method != before.Method ||
+		after.CodeRequests != before.CodeRequests || after.RegisterCalls != before.RegisterCalls {
+		t.Errorf("case changed:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
+
+func TestBadInputKeepsThePlace(t *testing.T) {
+	long := strings.Repeat("I have a question about my number. ", 143) // 5,005 characters
+	inputs := []struct {
+		name string
+		in   bot.Inbound
+		want string // a phrase of the reply, "" for any helpful reply
+	}{
+		{"empty", bot.Inbound{Text: ""}, "I didn't get any text"},
+		{"blank", bot.Inbound{Text: "   \n "}, "I didn't get any text"},
+		{"emoji", bot.Inbound{Text: "🙂🙂🎉"}, ""},
+		{"5,000 characters", bot.Inbound{Text: long}, "I read only its first part"},
+		{"image", bot.Inbound{Unsupported: "image"}, "I can only read text messages"},
+		{"voice note", bot.Inbound{Unsupported: "audio"}, "I can only read text messages"},
+		{"stale button", bot.Inbound{Text: "Skip", Choice: "skip"}, "That button is from an earlier step"},
+		{"unknown button", bot.Inbound{Text: "Old option", Choice: "no-such-button"}, "That button is from an earlier step"},
+		{"unknown words", bot.Inbound{Text: "blorp zzz"}, ""},
+	}
+	// What each state asks, so the reply can be seen to ask it again.
+	asks := map[fsm.State]string{
+		fsm.Check2FA:     "Check 2/4",
+		fsm.AskPhone:     "country code",
+		fsm.ChooseMethod: "",
+		fsm.AwaitCode:    "code",
+		fsm.AskPin:       "PIN",
+	}
+	for st, ask := range asks {
+		for _, tt := range inputs {
+			t.Run(fmt.Sprintf("%s/%s", st, tt.name), func(t *testing.T) {
+				t.Parallel()
+				h := reach(t, st, bot.English)
+				before, beforeConv := h.kase(), h.conv()
+				r := h.deliver(tt.in)
+				h.wantState(st)
+				if len(r) == 0 || strings.TrimSpace(text(r)) == "" {
+					t.Fatal("no reply")
+				}
+				if tt.want != "" {
+					says(t, r, tt.want)
+				}
+				if tt.want != "I read only its first part" && ask != "" && tt.name != "unknown words" && tt.name != "emoji" {
+					says(t, r, ask)
+				}
+				sameCase(t, before, h.kase())
+				if c := h.conv(); c.Step != beforeConv.Step || c.Back != beforeConv.Back || c.Lang != beforeConv.Lang {
+					t.Errorf("conversation changed: %+v → %+v", beforeConv, c)
+				}
+				// The step still works.
+				switch st {
+				case fsm.Check2FA:
+					h.tap("yes")
+					h.wantState(fsm.CheckReception)
+				case fsm.AskPhone:
+					h.send(typed)
+					h.send("skip")
+					h.wantState(fsm.ChooseMethod)
+				case fsm.ChooseMethod:
+					h.tap("sms")
+					h.wantState(fsm.AwaitCode)
+				case fsm.AwaitCode:
+					h.send(otp)
+					h.wantState(fsm.AskPin)
+				case fsm.AskPin:
+					h.send(pin)
+					h.send(pin)
+					h.wantState(fsm.Done)
+				}
+			})
+		}
+	}
+}
+
+func TestYesInAnyLanguageAtTheChecks(t *testing.T) {
+	h := reach(t, fsm.CheckBMAccess, bot.English)
+	for _, step := range []struct {
+		yes  string
+		want fsm.State
+	}{
+		{"sim", fsm.Check2FA},
+		{"Sí", fsm.CheckReception},
+		{"Yes!", fsm.CheckDisplayName},
+		{"👍", fsm.AskPhone},
+	} {
+		h.send(step.yes)
+		h.wantState(step.want)
+	}
+	// The conversation stays in the language the client started in.
+	says(t, h.last, "Which number do you want to move?")
+}
+
+func TestQuestionMidFlowKeepsThePlace(t *testing.T) {
+	questions := map[bot.Lang][]string{
+		bot.English:    {"how long does it take?", "what is kept after the port?", "I never got the code"},
+		bot.Portuguese: {"quanto tempo demora?", "o que é mantido?"},
+		bot.Spanish:    {"¿cuánto tarda?", "¿qué se mantiene?"},
+	}
+	back := phrases{bot.English: "Back to where we were", bot.Portuguese: "Voltando para onde estávamos", bot.Spanish: "Volvamos a donde estábamos"}
+	codePrompt := phrases{bot.English: "Type the 6-digit code", bot.Portuguese: "Digite o código de 6 dígitos", bot.Spanish: "Escribe el código de 6 dígitos"}
+	for _, lang := range bot.Langs {
+		t.Run(string(lang), func(t *testing.T) {
+			t.Parallel()
+			// A question the knowledge base answers, so the test does not
+			// hang on the matcher's tuning.
+			var q string
+			var res faq.Result
+			for _, c := range questions[lang] {
+				if res = faq.Default().Ask(c, string(lang)); res.Intent != "" && res.Intent != "none" {
+					q = c
+					break
+				}
+			}
+			if q == "" {
+				t.Skipf("the FAQ answers none of %q", questions[lang])
+			}
+			h := reach(t, fsm.AwaitCode, lang)
+			r := h.send(q)
+			h.wantState(fsm.AwaitCode)
+			says(t, r, res.Answer, back[lang], codePrompt[lang])
+			if got := h.calls(metasim.EndpointVerifyCode); got != 0 {
+				t.Errorf("a question was sent to Meta as a code (%d verify calls)", got)
+			}
+			h.send(otp)
+			h.wantState(fsm.AskPin)
+		})
+	}
+}
+
+// Without a configured destination WABA the client waits until an agent
+// sets one, then the port goes on with their next message.
+func TestAwaitWABA(t *testing.T) {
+	h := reach(t, fsm.AwaitWABA, bot.English)
+	says(t, h.last, "finishing the set-up of your new WhatsApp Business Account")
+	r := h.send("is it ready?")
+	h.wantState(fsm.AwaitWABA)
+	if len(r) == 0 {
+		t.Error("no reply while waiting for the WABA")
+	}
+	if got := h.calls(metasim.EndpointAddNumber); got != 0 {
+		t.Fatalf("number added %d times without a WABA", got)
+	}
+	if err := h.db.SetWABA(t.Context(), h.kase().ID, metasim.SandboxWABA, "U123"); err != nil {
+		t.Fatal(err)
+	}
+	r = h.send("ok")
+	h.wantState(fsm.ChooseMethod)
+	says(t, r, "How should it arrive?")
+	h.tap("sms")
+	h.send(otp)
+	h.send(pin)
+	h.send(pin)
+	h.wantState(fsm.Done)
+	if got := h.calls(metasim.EndpointTemplates); got != 1 {
+		t.Errorf("templates copied %d times into %s, want 1", got, metasim.SandboxWABA)
+	}
 }

@@ -430,10 +430,16 @@ func (t *turn) fail(m msg, problem string, err error) {
 
 func humanWait(d time.Duration, l Lang) string {
 	if d < time.Minute {
-		n := int(d.Seconds() + 0.5)
+		n := max(int(d.Seconds()+0.5), 1)
+		if n == 1 {
+			return map[Lang]string{English: "1 second", Portuguese: "1 segundo", Spanish: "1 segundo"}[l]
+		}
 		return fmt.Sprintf(map[Lang]string{English: "%d seconds", Portuguese: "%d segundos", Spanish: "%d segundos"}[l], n)
 	}
 	n := int(d.Minutes() + 0.5)
+	if n == 1 {
+		return map[Lang]string{English: "1 minute", Portuguese: "1 minuto", Spanish: "1 minuto"}[l]
+	}
 	return fmt.Sprintf(map[Lang]string{English: "%d minutes", Portuguese: "%d minutos", Spanish: "%d minutos"}[l], n)
 }
 

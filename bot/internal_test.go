@@ -1,0 +1,266 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestSixDigits(t *testing.T) {
+	tests := []struct {
+		in      string
+		code    string
+		letters bool
+	}{
+		{"123456", "123456", false},
+		{"123-456", "123456", false},
+		{"123 456", "123456", false},
+		{"123.456", "123456", false},
+		{"  123456\n", "123456", false},
+		{"1 2 3 4 5 6", "123456", false},
+		{"12345", "", false},
+		{"1234567", "", false},
+		{"", "", false},
+		{"12a456", "", true},
+		{"code 123456", "", true},
+		{"12345O", "", true},
+		{"123456!", "", true},
+	}
+	for _, tt := range tests {
+		code, letters := sixDigits(tt.in)
+		if code != tt.code || letters != tt.letters {
+			t.Errorf("sixDigits(%q) = %q, %v; want %q, %v", tt.in, code, letters, tt.code, tt.letters)
+		}
+	}
+}
+
+func TestWeakPIN(t *testing.T) {
+	for _, pin := range []string{"000000", "111111", "999999", "123456", "654321", "234567", "890123", "109876", "121212", "909090", "123123", "007007"} {
+		if !weakPIN(pin) {
+			t.Errorf("weakPIN(%q) = false, want true", pin)
+		}
+	}
+	for _, pin := range []string{"472913", "112358", "120945", "830271", "121213", "123465"} {
+		if weakPIN(pin) {
+			t.Errorf("weakPIN(%q) = true, want false", pin)
+		}
+	}
+}
+
+func TestPINHash(t *testing.T) {
+	h1, err := hashPIN("472913")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, err := hashPIN("472913")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h1 == h2 {
+		t.Error("two hashes of one PIN are equal: no salt")
+	}
+	if strings.Contains(h1, "472913") {
+		t.Errorf("hash %q holds the PIN", h1)
+	}
+	if !pinMatches(h1, "472913") || !pinMatches(h2, "472913") {
+		t.Error("the PIN does not match its own hash")
+	}
+	for _, other := range []string{"472914", "", "4729130"} {
+		if pinMatches(h1, other) {
+			t.Errorf("pinMatches(hash of 472913, %q) = true", other)
+		}
+	}
+	for _, stored := range []string{"", "472913", "a$b", "$", "!!$!!"} {
+		if pinMatches(stored, "472913") {
+			t.Errorf("pinMatches(%q, ...) = true for a malformed hash", stored)
+		}
+	}
+}
+
+func TestFold(t *testing.T) {
+	tests := map[string]string{
+		"  Menú!! ":            "menu",
+		"NÃO":                  "nao",
+		"já   resolvi.":        "ja resolvi",
+		"it's done":            "it's done",
+		"?":                    "?",
+		"help?":                "help",
+		"¿Ayuda?":              "ayuda",
+		"Falar com  atendente": "falar com atendente",
+		"":                     "",
+		"🙂":                    "",
+	}
+	for in, want := range tests {
+		if got := fold(in); got != want {
+			t.Errorf("fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Clients are served in parallel, so folding must be safe from many
+// goroutines (the race detector watches this test).
+func TestFoldConcurrently(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			for range 200 {
+				in, want := "Não, OBRIGADO", "nao obrigado"
+				if i%2 == 0 {
+					in, want = "¿Menú?", "menu"
+				}
+				if got := fold(in); got != want {
+					t.Errorf("fold(%q) = %q, want %q", in, got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestWordOf(t *testing.T) {
+	tests := map[string]word{
+		"menu": wordMenu, "Menú": wordMenu, "MENU PRINCIPAL": wordMenu,
+		"cancel": wordCancel, "Cancelar": wordCancel,
+		"agent": wordAgent, "atendente": wordAgent, "agente": wordAgent, "Talk to a person": wordAgent,
+		"language": wordLanguage, "idioma": wordLanguage,
+		"help": wordHelp, "ajuda": wordHelp, "ayuda": wordHelp, "?": wordHelp,
+		"yes": wordYes, "Sim": wordYes, "sí": wordYes, "si": wordYes, "ok": wordYes,
+		"no": wordNo, "não": wordNo, "nao": wordNo, "todavía no": wordNo,
+		"done": wordFixed, "fixed": wordFixed, "pronto": wordFixed, "listo": wordFixed, "Já resolvi": wordFixed,
+		"resend": wordResend, "reenviar": wordResend,
+		"voice": wordVoice, "ligação": wordVoice, "llamada": wordVoice,
+		"skip": wordSkip, "pular": wordSkip, "omitir": wordSkip,
+		"retry": wordRetry, "tentar de novo": wordRetry, "reintentar": wordRetry,
+		// Only a whole message is a word.
+		"I want to cancel my order": wordNone,
+		"yes but first a question":  wordNone,
+		strings.Repeat("menu ", 13): wordNone,
+		"":                          wordNone,
+	}
+	for in, want := range tests {
+		if got := wordOf(in); got != want {
+			t.Errorf("wordOf(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+// Clients type button titles as often as they tap them: every title must
+// mean what its button means.
+func TestButtonTitlesAreWords(t *testing.T) {
+	buttons := map[msg]word{
+		msgBtnStart: wordStart, msgBtnContinue: wordStart, msgBtnPerson: wordAgent, msgBtnYes: wordYes,
+		msgBtnNo: wordNo, msgBtnFixed: wordFixed, msgBtnSkip: wordSkip, msgBtnSMS: wordSMS,
+		msgBtnVoice: wordVoice, msgBtnResend: wordResend,
+	}
+	for m, want := range buttons {
+		for _, l := range Langs {
+			title := render(l, m)
+			if got := wordOf(title); got != want {
+				t.Errorf("%s title %q means word %d, want %d", l, title, got, want)
+			}
+			if n := len([]rune(title)); n > 20 {
+				t.Errorf("%s title %q has %d characters; WhatsApp buttons take 20", l, title, n)
+			}
+		}
+	}
+}
+
+var verb = regexp.MustCompile(`%[a-z]`)
+
+// Every message exists in the three languages with the same arguments.
+func TestTexts(t *testing.T) {
+	last := msg(0)
+	for m := range texts {
+		last = max(last, m)
+	}
+	for m := msg(0); m <= last; m++ {
+		tx, ok := texts[m]
+		if !ok {
+			t.Errorf("message %d has no texts", m)
+			continue
+		}
+		want := strings.Join(verb.FindAllString(tx[0], -1), " ")
+		for i, s := range tx {
+			if strings.TrimSpace(s) == "" {
+				t.Errorf("message %d is empty in language %d", m, i)
+			}
+			if got := strings.Join(verb.FindAllString(s, -1), " "); got != want {
+				t.Errorf("message %d takes %q in language %d, %q in English", m, got, i, want)
+			}
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want failure
+	}{
+		{"two-step on", &GraphError{HTTPStatus: 400, Code: 100,
+			Message: "(#100) Two-step authentication must be disabled for this phone number."}, failTwoFA},
+		{"display name", &GraphError{HTTPStatus: 400, Code: 100, Subcode: 2388103, Message: "Invalid parameter",
+			UserTitle: "Display name not approved", UserMsg: "Registered name should be present and approved"}, failDisplayName},
+		{"already on the WABA", &GraphError{HTTPStatus: 400, Code: 100, Subcode: 2388012, Message: "Invalid parameter"}, failAlreadyOnWABA},
+		{"no webhooks", &GraphError{HTTPStatus: 400, Code: 100, Subcode: 2388103, Message: "Invalid parameter",
+			UserTitle: "Cannot migrate phone number", UserMsg: "Cannot migrate phone number"}, failNoWebhooks},
+		{"already verified", &GraphError{HTTPStatus: 400, Code: 136024}, failAlreadyVerified},
+		{"wrong code", &GraphError{HTTPStatus: 400, Code: 136025, UserTitle: "Wrong code"}, failWrongCode},
+		{"wrong PIN", &GraphError{HTTPStatus: 400, Code: 133005}, failWrongPIN},
+		{"register limit", &GraphError{HTTPStatus: 400, Code: 133016}, failRegisterLimit},
+		{"not verified", &GraphError{HTTPStatus: 400, Code: 133006}, failNotVerified},
+		{"rate limited", &GraphError{HTTPStatus: 429, Code: 80007, RetryAfter: time.Second}, failUnavailable},
+		{"server error", &GraphError{HTTPStatus: 500, Code: 2, Transient: true}, failUnavailable},
+		{"throttled with 400", &GraphError{HTTPStatus: 400, Code: 130429}, failUnavailable},
+		{"bad token", &GraphError{HTTPStatus: 401, Code: 190}, failSetup},
+		{"permission", &GraphError{HTTPStatus: 403, Code: 200}, failSetup},
+		{"unknown", &GraphError{HTTPStatus: 400, Code: 131000}, failOther},
+		{"no answer", fmt.Errorf("graph: request_code: %w", ErrUnavailable), failUnavailable},
+		{"wrapped", fmt.Errorf("step: %w", &GraphError{HTTPStatus: 400, Code: 133016}), failRegisterLimit},
+		{"foreign error", errors.New("connection reset"), failUnavailable},
+	}
+	for _, tt := range tests {
+		if got := classify(tt.err); got != tt.want {
+			t.Errorf("%s: classify(%v) = %d, want %d", tt.name, tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestHumanWait(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		l    Lang
+		want string
+	}{
+		{30 * time.Second, English, "30 seconds"},
+		{30 * time.Second, Portuguese, "30 segundos"},
+		{5 * time.Minute, Spanish, "5 minutos"},
+		{90 * time.Second, English, "2 minutes"},
+		{time.Second, English, "1 second"},
+		{200 * time.Millisecond, Spanish, "1 segundo"},
+		{70 * time.Second, Portuguese, "1 minuto"},
+	}
+	for _, tt := range tests {
+		if got := humanWait(tt.d, tt.l); got != tt.want {
+			t.Errorf("humanWait(%v, %s) = %q, want %q", tt.d, tt.l, got, tt.want)
+		}
+	}
+}
+
+func TestMaskPhone(t *testing.T) {
+	tests := map[string]string{
+		"+5511987654321": "+55*******4321",
+		"5511987654321":  "+55*******4321",
+		"+123":           "+***",
+	}
+	for in, want := range tests {
+		if got := MaskPhone(in); got != want {
+			t.Errorf("MaskPhone(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
