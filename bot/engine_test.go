@@ -360,6 +360,45 @@ func TestRecoverAfterCrash(t *testing.T) {
 			t.Errorf("request_code called %d times, want 1", got)
 		}
 	})
+	t.Run("adding_number, number added", func(t *testing.T) {
+		t.Parallel()
+		h := reach(t, fsm.ChooseMethod, bot.English)
+		id := h.kase().PhoneNumberID
+		// Meta added the number; the process stopped before storing its id.
+		conv, c := h.conv(), h.kase()
+		conv.State, c.State, c.InFlight, c.PhoneNumberID = fsm.AddingNumber, fsm.AddingNumber, "add_number", ""
+		if err := h.db.Commit(context.Background(), bot.Turn{Conversation: conv, Case: &c}); err != nil {
+			t.Fatal(err)
+		}
+		h.restart()
+		r := h.recover()
+		h.wantState(fsm.ChooseMethod)
+		says(t, r, "How should it arrive?")
+		if c := h.kase(); c.PhoneNumberID != id || c.InFlight != "" {
+			t.Errorf("case phone number id %q in flight %q, want %s and none", c.PhoneNumberID, c.InFlight, id)
+		}
+		if got := h.calls(metasim.EndpointAddNumber); got != 1 {
+			t.Errorf("number added %d times, want 1", got)
+		}
+	})
+	t.Run("adding_number, before Meta heard of it", func(t *testing.T) {
+		t.Parallel()
+		h := reach(t, fsm.AskPhone, bot.English)
+		h.send(typed)
+		conv, c := h.conv(), h.kase()
+		conv.State, conv.Step, c.State, c.InFlight = fsm.AddingNumber, "", fsm.AddingNumber, "add_number"
+		if err := h.db.Commit(context.Background(), bot.Turn{Conversation: conv, Case: &c}); err != nil {
+			t.Fatal(err)
+		}
+		h.restart()
+		r := h.recover()
+		h.wantState(fsm.ChooseMethod)
+		says(t, r, "How should it arrive?")
+		if got := h.calls(metasim.EndpointAddNumber); got != 1 {
+			t.Errorf("number added %d times, want 1", got)
+		}
+		h.finish()
+	})
 	t.Run("verifying", func(t *testing.T) {
 		t.Parallel()
 		h := reach(t, fsm.AwaitCode, bot.English)
@@ -418,9 +457,13 @@ func TestRecoverAfterCrash(t *testing.T) {
 		h.crashAt(fsm.MigratingTemplates, "")
 		r := h.recover()
 		h.wantState(fsm.Done)
-		says(t, r, "has moved")
+		says(t, r, "has moved", "Templates copied: 5")
 		if got := h.calls(metasim.EndpointRegister); got != 1 {
 			t.Errorf("register called %d times, want 1", got)
+		}
+		// The copy was stored before the stop: it is not made twice.
+		if got := h.calls(metasim.EndpointTemplates); got != 1 {
+			t.Errorf("templates copied %d times, want 1", got)
 		}
 	})
 }

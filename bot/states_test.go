@@ -611,3 +611,22 @@ func TestAwaitWABA(t *testing.T) {
 		t.Errorf("templates copied %d times into %s, want 1", got, metasim.SandboxWABA)
 	}
 }
+
+// A client can name a language at any step, in any language.
+func TestLanguageByName(t *testing.T) {
+	h := reach(t, fsm.AwaitCode, bot.English)
+	r := h.send("Português")
+	h.wantState(fsm.AwaitCode)
+	says(t, r, saysLangSet[bot.Portuguese], "Digite o código de 6 dígitos")
+	r = h.send("espanhol")
+	says(t, r, saysLangSet[bot.Spanish], "Escribe el código de 6 dígitos")
+	if c := h.kase(); c.Lang != bot.Spanish {
+		t.Errorf("case language = %s, want es", c.Lang)
+	}
+	// A chosen language sticks, whatever the next message is written in.
+	r = h.send("help")
+	h.wantState(fsm.AwaitCode)
+	says(t, r, saysHelp[bot.Spanish])
+	h.send(otp)
+	says(t, h.last, "El número está verificado")
+}
