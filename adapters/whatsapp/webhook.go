@@ -1,0 +1,205 @@
+package whatsapp
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"portabot/bot"
+)
+
+// DefaultMaxBody bounds a webhook body. Meta batches at most about 3 MB of
+// updates, but a bot number's deliveries are a handful of messages and
+// statuses; anything near the limit is not a real delivery.
+const DefaultMaxBody = 1 << 20
+
+// WebhookConfig configures a Webhook.
+type WebhookConfig struct {
+	// AppSecret keys the X-Hub-Signature-256 HMAC. Empty refuses every POST.
+	AppSecret string
+	// VerifyToken is the string set in the App Dashboard for the
+	// subscription handshake. Empty refuses every handshake.
+	VerifyToken string
+	// MaxBody bounds a POST body in bytes; DefaultMaxBody when zero.
+	MaxBody int64
+	// PhoneNumberID, when set, is the only business number whose messages
+	// and statuses are taken; the rest are acknowledged and dropped. An app
+	// subscribed to several WABAs receives their numbers' traffic on the
+	// same URL, and the bot must not answer clients of other numbers.
+	PhoneNumberID string
+}
+
+// Sink is where the webhook puts what Meta delivered.
+type Sink interface {
+	// Enqueue stores msgs durably in one transaction, skipping ids already
+	// seen, and returns how many were new. An error makes the webhook answer
+	// 500, so Meta delivers again.
+	Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error)
+	// OutboundStatus records a status for the sent message metaID. It
+	// returns an error wrapping bot.ErrNotFound when no reply sent it.
+	OutboundStatus(ctx context.Context, metaID, status, detail string) error
+	// Security reports a two-step verification change on displayPhone.
+	Security(ctx context.Context, displayPhone, event string) error
+	// Notify wakes whatever processes the inbox; it must not block.
+	Notify()
+}
+
+// Webhook is the http.Handler for /webhooks/whatsapp: GET answers Meta's
+// subscription handshake, POST receives signed deliveries.
+type Webhook struct {
+	secret  string
+	token   string
+	maxBody int64
+	phoneID string
+	sink    Sink
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// NewWebhook returns the handler. log may be nil.
+func NewWebhook(cfg WebhookConfig, sink Sink, log *slog.Logger) *Webhook {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Webhook{
+		secret:  cfg.AppSecret,
+		token:   cfg.VerifyToken,
+		maxBody: cfg.MaxBody,
+		phoneID: cfg.PhoneNumberID,
+		sink:    sink,
+		log:     log,
+		now:     time.Now,
+	}
+}
+
+// ServeHTTP answers one request from Meta.
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		h.handshake(w, r)
+	case http.MethodPost:
+		h.receive(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// handshake answers the GET Meta sends when the callback URL or verify
+// token is saved in the App Dashboard.
+func (h *Webhook) handshake(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if h.token == "" || q.Get("hub.mode") != "subscribe" || !sameSecret(q.Get("hub.verify_token"), h.token) {
+		h.log.WarnContext(r.Context(), "webhook handshake refused", "mode", q.Get("hub.mode"))
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	h.log.InfoContext(r.Context(), "webhook handshake accepted")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	// The challenge is echoed verbatim; nosniff keeps a browser from
+	// treating the reflected value as anything but text.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = io.WriteString(w, q.Get("hub.challenge"))
+}
+
+// sameSecret compares digests, so neither the content nor the length of the
+// configured token leaks through timing.
+func sameSecret(got, want string) bool {
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			h.log.WarnContext(ctx, "webhook body too large", "limit", h.maxBody)
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		h.log.WarnContext(ctx, "webhook body unreadable", "error", err)
+		http.Error(w, "unreadable body", http.StatusBadRequest)
+		return
+	}
+	if !validSignature(h.secret, r.Header.Get(SignatureHeader), body) {
+		h.log.WarnContext(ctx, "webhook signature refused", "has_signature", r.Header.Get(SignatureHeader) != "", "bytes", len(body))
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return
+	}
+	d, err := decode(body, h.phoneID)
+	if err != nil {
+		// Signed by Meta yet unreadable: a 400 makes Meta retry for a while,
+		// which is what a change in payload format deserves until fixed.
+		h.log.ErrorContext(ctx, "webhook payload unreadable", "error", err, "bytes", len(body))
+		http.Error(w, "malformed payload", http.StatusBadRequest)
+		return
+	}
+
+	// Meta's time is when the client sent; receipt time is the next best.
+	now := h.now().UTC()
+	for i := range d.Messages {
+		if d.Messages[i].At.IsZero() {
+			d.Messages[i].At = now
+		}
+		m := d.Messages[i]
+		h.log.DebugContext(ctx, "webhook message", "client", bot.MaskPhone(m.From), "wa_message_id", m.ID, "kind", kind(m))
+	}
+	fresh := 0
+	if len(d.Messages) > 0 {
+		fresh, err = h.sink.Enqueue(ctx, d.Messages)
+		if err != nil {
+			h.log.ErrorContext(ctx, "webhook enqueue failed; Meta will deliver again", "messages", len(d.Messages), "error", err)
+			http.Error(w, "try again", http.StatusInternalServerError)
+			return
+		}
+	}
+	// Statuses and security events are advice, not work the bot owes a
+	// client: a failure to record one is logged, and not turned into a 5xx
+	// that would make Meta redeliver (and, if it persisted, disable) the
+	// whole subscription.
+	for _, st := range d.Statuses {
+		err := h.sink.OutboundStatus(ctx, st.MetaID, st.Status, st.Detail)
+		switch {
+		case err == nil:
+		case errors.Is(err, bot.ErrNotFound):
+			// A status for a message sent by another system on this number,
+			// or for a row already gone.
+			h.log.DebugContext(ctx, "status for an unknown message", "wa_message_id", st.MetaID, "status", st.Status)
+		default:
+			h.log.WarnContext(ctx, "record message status", "wa_message_id", st.MetaID, "status", st.Status, "error", err)
+		}
+	}
+	for _, ev := range d.Security {
+		h.log.InfoContext(ctx, "security webhook", "phone", bot.MaskPhone(ev.DisplayPhone), "event", ev.Event)
+		if err := h.sink.Security(ctx, ev.DisplayPhone, ev.Event); err != nil && !errors.Is(err, bot.ErrNotFound) {
+			h.log.WarnContext(ctx, "record security event", "phone", bot.MaskPhone(ev.DisplayPhone), "event", ev.Event, "error", err)
+		}
+	}
+	h.log.DebugContext(ctx, "webhook delivery", "messages", len(d.Messages), "new", fresh,
+		"statuses", len(d.Statuses), "security", len(d.Security), "ignored", d.Ignored)
+	w.WriteHeader(http.StatusOK)
+	if fresh > 0 {
+		h.sink.Notify()
+	}
+}
+
+// kind names a message for the log without its content.
+func kind(m bot.Inbound) string {
+	switch {
+	case m.Unsupported != "":
+		return m.Unsupported
+	case m.Choice != "":
+		return "choice"
+	default:
+		return "text"
+	}
+}

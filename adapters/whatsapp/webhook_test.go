@@ -1,0 +1,423 @@
+package whatsapp
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"portabot/bot"
+)
+
+const testSecret = "app-secret-for-tests"
+
+// sign returns the X-Hub-Signature-256 value for body, computed here
+// independently of SignBody so that a bug in one does not hide in the other.
+func sign(t testing.TB, secret string, body []byte) string {
+	t.Helper()
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// fakeSink records what the webhook hands over.
+type fakeSink struct {
+	mu         sync.Mutex
+	enqueued   [][]bot.Inbound
+	statuses   []string // "metaID status detail"
+	security   []string // "phone event"
+	notified   int
+	enqueueErr error
+	statusErr  error
+	// seen makes Enqueue count only new ids, like the inbox.
+	seen map[string]bool
+}
+
+func (s *fakeSink) Enqueue(_ context.Context, msgs []bot.Inbound) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.enqueued = append(s.enqueued, msgs)
+	if s.enqueueErr != nil {
+		return 0, s.enqueueErr
+	}
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	n := 0
+	for _, m := range msgs {
+		if !s.seen[m.ID] {
+			s.seen[m.ID] = true
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *fakeSink) OutboundStatus(_ context.Context, metaID, status, detail string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.statuses = append(s.statuses, strings.TrimSpace(metaID+" "+status+" "+detail))
+	return s.statusErr
+}
+
+func (s *fakeSink) Security(_ context.Context, phone, event string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.security = append(s.security, phone+" "+event)
+	return nil
+}
+
+func (s *fakeSink) Notify() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notified++
+}
+
+func (s *fakeSink) calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.enqueued) + len(s.statuses) + len(s.security) + s.notified
+}
+
+func newTestWebhook(t testing.TB, sink Sink) *Webhook {
+	t.Helper()
+	return NewWebhook(WebhookConfig{AppSecret: testSecret, VerifyToken: "verify-me"}, sink,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func post(h http.Handler, body []byte, signature string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	if signature != "" {
+		r.Header.Set(SignatureHeader, signature)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestSignBodyKnownAnswer(t *testing.T) {
+	const want = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+	body := []byte("Hello, World!")
+	if got := SignBody("It's a Secret to Everybody", body); got != want {
+		t.Errorf("SignBody = %s, want %s", got, want)
+	}
+	if got := sign(t, "It's a Secret to Everybody", body); got != want {
+		t.Errorf("sign = %s, want %s", got, want)
+	}
+	if !validSignature("It's a Secret to Everybody", want, body) {
+		t.Error("validSignature refused the known answer")
+	}
+	if validSignature("It's a Secret to Everybody", strings.ToUpper(want[:7])+want[7:], body) {
+		t.Error("validSignature accepted an upper-case algorithm name")
+	}
+}
+
+func TestWebhookSignature(t *testing.T) {
+	const secret = "It's a Secret to Everybody"
+	body := []byte("Hello, World!")
+	good := "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+	flipped := bytes.Clone(body)
+	flipped[0] ^= 0x01
+	sha1mac := hmac.New(sha1.New, []byte(secret))
+	sha1mac.Write(body)
+
+	tests := []struct {
+		name   string
+		body   []byte
+		header string
+		want   int
+	}{
+		// The body is not a webhook, so a valid signature gets as far as
+		// the decoder: 400, not 401.
+		{"known answer accepted", body, good, http.StatusBadRequest},
+		{"flipped body byte", flipped, good, http.StatusUnauthorized},
+		{"flipped signature digit", body, good[:len(good)-1] + "f", http.StatusUnauthorized},
+		{"missing header", body, "", http.StatusUnauthorized},
+		{"sha1 header", body, "sha1=" + hex.EncodeToString(sha1mac.Sum(nil)), http.StatusUnauthorized},
+		{"bad hex", body, "sha256=zz" + good[9:], http.StatusUnauthorized},
+		{"truncated", body, good[:20], http.StatusUnauthorized},
+		{"empty digest", body, "sha256=", http.StatusUnauthorized},
+		{"other secret", body, sign(t, "another secret", body), http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := &fakeSink{}
+			h := NewWebhook(WebhookConfig{AppSecret: secret}, sink, nil)
+			w := post(h, tt.body, tt.header)
+			if w.Code != tt.want {
+				t.Errorf("status = %d, want %d", w.Code, tt.want)
+			}
+			if n := sink.calls(); n != 0 {
+				t.Errorf("sink called %d times, want 0", n)
+			}
+		})
+	}
+}
+
+func TestWebhookEmptySecretRefusesAll(t *testing.T) {
+	sink := &fakeSink{}
+	h := NewWebhook(WebhookConfig{}, sink, nil)
+	body := fixture(t, "text.json")
+	if w := post(h, body, sign(t, "", body)); w.Code != http.StatusUnauthorized {
+		t.Errorf("status = %d, want 401", w.Code)
+	}
+	if sink.calls() != 0 {
+		t.Error("sink called")
+	}
+}
+
+func TestWebhookHandshake(t *testing.T) {
+	tests := []struct {
+		name       string
+		configured string
+		query      url.Values
+		want       int
+		wantBody   string
+	}{
+		{"right token", "verify-me", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"verify-me"}, "hub.challenge": {"1158201444"}},
+			http.StatusOK, "1158201444"},
+		{"wrong token", "verify-me", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"verify-you"}, "hub.challenge": {"1158201444"}},
+			http.StatusForbidden, ""},
+		{"token prefix", "verify-me", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"verify"}, "hub.challenge": {"1"}},
+			http.StatusForbidden, ""},
+		{"wrong mode", "verify-me", url.Values{"hub.mode": {"unsubscribe"}, "hub.verify_token": {"verify-me"}, "hub.challenge": {"1"}},
+			http.StatusForbidden, ""},
+		{"no parameters", "verify-me", url.Values{}, http.StatusForbidden, ""},
+		{"empty configured token", "", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {""}, "hub.challenge": {"1"}},
+			http.StatusForbidden, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := &fakeSink{}
+			h := NewWebhook(WebhookConfig{AppSecret: testSecret, VerifyToken: tt.configured}, sink, nil)
+			r := httptest.NewRequest(http.MethodGet, "/webhooks/whatsapp?"+tt.query.Encode(), nil)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.want {
+				t.Fatalf("status = %d, want %d", w.Code, tt.want)
+			}
+			if tt.want == http.StatusOK {
+				if got := w.Body.String(); got != tt.wantBody {
+					t.Errorf("body = %q, want %q", got, tt.wantBody)
+				}
+				if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+					t.Errorf("Content-Type = %q, want text/plain", ct)
+				}
+			}
+			if sink.calls() != 0 {
+				t.Error("sink called on a handshake")
+			}
+		})
+	}
+}
+
+func TestWebhookMethodNotAllowed(t *testing.T) {
+	h := newTestWebhook(t, &fakeSink{})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPut, "/webhooks/whatsapp", nil))
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, POST" {
+		t.Errorf("PUT = %d Allow %q, want 405 Allow \"GET, POST\"", w.Code, w.Header().Get("Allow"))
+	}
+}
+
+func TestWebhookMessage(t *testing.T) {
+	sink := &fakeSink{}
+	h := newTestWebhook(t, sink)
+	body := fixture(t, "text.json")
+	if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200", w.Code)
+	}
+	want := [][]bot.Inbound{{{
+		ID: "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUZCRjA0NDI4NjA0QjY0QzhDNQA=", From: "16505551234",
+		Text: "I want to move my number", At: unix(1714510003),
+	}}}
+	if diff := cmp.Diff(want, sink.enqueued); diff != "" {
+		t.Errorf("Enqueue calls mismatch (-want +got):\n%s", diff)
+	}
+	if sink.notified != 1 {
+		t.Errorf("Notify called %d times, want 1", sink.notified)
+	}
+}
+
+func TestWebhookOneEnqueuePerDelivery(t *testing.T) {
+	for _, file := range []string{"two_entries.json", "duplicate.json", "unsupported.json"} {
+		t.Run(file, func(t *testing.T) {
+			sink := &fakeSink{}
+			h := newTestWebhook(t, sink)
+			body := fixture(t, file)
+			want, err := Decode(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusOK {
+				t.Fatalf("status = %d, want 200", w.Code)
+			}
+			if len(sink.enqueued) != 1 {
+				t.Fatalf("Enqueue called %d times, want 1", len(sink.enqueued))
+			}
+			if diff := cmp.Diff(want.Messages, sink.enqueued[0]); diff != "" {
+				t.Errorf("enqueued mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWebhookRedelivery(t *testing.T) {
+	sink := &fakeSink{}
+	h := newTestWebhook(t, sink)
+	body := fixture(t, "button_reply.json")
+	for range 2 {
+		if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusOK {
+			t.Fatalf("status = %d, want 200", w.Code)
+		}
+	}
+	// Both deliveries reach the inbox, which drops the second; only news
+	// wakes the runner.
+	if len(sink.enqueued) != 2 || sink.notified != 1 {
+		t.Errorf("Enqueue %d, Notify %d; want 2, 1", len(sink.enqueued), sink.notified)
+	}
+}
+
+func TestWebhookStatuses(t *testing.T) {
+	for _, statusErr := range []error{nil, fmt.Errorf("outbox: %w", bot.ErrNotFound), errors.New("disk full")} {
+		t.Run(fmt.Sprint(statusErr), func(t *testing.T) {
+			sink := &fakeSink{statusErr: statusErr}
+			h := newTestWebhook(t, sink)
+			body := fixture(t, "statuses.json")
+			if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusOK {
+				t.Fatalf("status = %d, want 200", w.Code)
+			}
+			want := []string{
+				"wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA sent",
+				"wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA delivered",
+				"wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA read",
+				"wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBIzQUI3MjM0RDlCNjEzQTBDRTUA failed 131047: Re-engagement message " +
+					"(Message failed to send because more than 24 hours have passed since the customer last replied to this number.)",
+			}
+			if diff := cmp.Diff(want, sink.statuses); diff != "" {
+				t.Errorf("OutboundStatus calls mismatch (-want +got):\n%s", diff)
+			}
+			if len(sink.enqueued) != 0 || sink.notified != 0 {
+				t.Errorf("Enqueue %d, Notify %d; want 0, 0", len(sink.enqueued), sink.notified)
+			}
+		})
+	}
+}
+
+func TestWebhookSecurity(t *testing.T) {
+	sink := &fakeSink{}
+	h := newTestWebhook(t, sink)
+	body := fixture(t, "security.json")
+	if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200", w.Code)
+	}
+	if diff := cmp.Diff([]string{"15550783881 PIN_CHANGED"}, sink.security); diff != "" {
+		t.Errorf("Security calls mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestWebhookEnqueueFails(t *testing.T) {
+	sink := &fakeSink{enqueueErr: errors.New("database is locked")}
+	h := newTestWebhook(t, sink)
+	body := fixture(t, "text.json")
+	if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusInternalServerError {
+		t.Fatalf("status = %d, want 500", w.Code)
+	}
+	if sink.notified != 0 {
+		t.Error("Notify called after a failed Enqueue")
+	}
+}
+
+func TestWebhookTooLarge(t *testing.T) {
+	sink := &fakeSink{}
+	h := newTestWebhook(t, sink)
+	body := bytes.Repeat([]byte(" "), DefaultMaxBody+1)
+	if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status = %d, want 413", w.Code)
+	}
+	if sink.calls() != 0 {
+		t.Error("sink called")
+	}
+	// Exactly at the limit is read (and is not JSON).
+	body = bytes.Repeat([]byte(" "), DefaultMaxBody)
+	if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusBadRequest {
+		t.Fatalf("status at the limit = %d, want 400", w.Code)
+	}
+}
+
+func TestWebhookMalformed(t *testing.T) {
+	sink := &fakeSink{}
+	h := newTestWebhook(t, sink)
+	body := []byte(`{"object":"whatsapp_business_account","entry":[`)
+	if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusBadRequest {
+		t.Fatalf("status = %d, want 400", w.Code)
+	}
+	if sink.calls() != 0 {
+		t.Error("sink called")
+	}
+}
+
+func TestWebhookReceiptTime(t *testing.T) {
+	sink := &fakeSink{}
+	h := newTestWebhook(t, sink)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	h.now = func() time.Time { return now }
+	body := []byte(`{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"from":"5511987654321","id":"x1","type":"text","text":{"body":"oi"}}]}}]}]}`)
+	if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200", w.Code)
+	}
+	if got := sink.enqueued[0][0].At; !got.Equal(now) {
+		t.Errorf("At = %v, want the receipt time %v", got, now)
+	}
+}
+
+func TestWebhookOtherNumber(t *testing.T) {
+	sink := &fakeSink{}
+	h := NewWebhook(WebhookConfig{AppSecret: testSecret, PhoneNumberID: "999999"}, sink, nil)
+	body := fixture(t, "text.json")
+	if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200", w.Code)
+	}
+	if sink.calls() != 0 {
+		t.Error("a message for another business number reached the sink")
+	}
+}
+
+// TestWebhookLogs checks that even at debug level the log holds neither
+// the text a client typed nor a whole phone number.
+func TestWebhookLogs(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	for _, sink := range []*fakeSink{{}, {enqueueErr: errors.New("boom")}} {
+		h := NewWebhook(WebhookConfig{AppSecret: testSecret}, sink, log)
+		for _, file := range []string{"text.json", "text_unicode.json", "button_reply.json", "security.json"} {
+			body := fixture(t, file)
+			post(h, body, sign(t, testSecret, body))
+		}
+	}
+	out := buf.String()
+	for _, secret := range []string{"16505551234", "5511987654321", "15550783881", "I want to move", "Quero portar", "Yes, it's off", testSecret} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log contains %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "+16*****1234") {
+		t.Errorf("log lacks the masked number:\n%s", out)
+	}
+}
