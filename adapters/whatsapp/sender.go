@@ -1,0 +1,427 @@
+package whatsapp
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"portabot/bot"
+)
+
+// Defaults for SenderConfig fields left zero.
+const (
+	DefaultBaseURL = "https://graph.facebook.com"
+	DefaultVersion = "v25.0"
+	// DefaultTimeout bounds one call; Meta answers a send in well under a
+	// second when it is healthy.
+	DefaultTimeout = 15 * time.Second
+)
+
+// SenderConfig configures a Sender.
+type SenderConfig struct {
+	// BaseURL is Graph's origin; DefaultBaseURL when empty.
+	BaseURL string
+	// Version is the Graph API version in the path; DefaultVersion when
+	// empty.
+	Version string
+	// Token is the access token with whatsapp_business_messaging. It travels
+	// only in the Authorization header.
+	Token string
+	// PhoneNumberID is the bot's own business number id: replies come from
+	// it.
+	PhoneNumberID string
+	// Timeout bounds each call to Meta; DefaultTimeout when zero. The
+	// caller's context bounds a whole Send.
+	Timeout time.Duration
+	// HTTPClient, when set, supplies the transport. It is copied, not
+	// modified.
+	HTTPClient *http.Client
+	// Logger receives debug lines about calls; nothing when nil.
+	Logger *slog.Logger
+	// ListLabel names the button that opens a list of 4 to 10 choices (at
+	// most 20 characters). When nil, the label is "Options", "Opções" or
+	// "Opciones", whichever language the reply appears to be written in.
+	ListLabel func(bot.Reply) string
+}
+
+// Sender delivers replies through the Cloud API messages endpoint. It is
+// safe for concurrent use.
+type Sender struct {
+	rc    *resty.Client
+	path  string
+	label func(bot.Reply) string
+	log   *slog.Logger
+	now   func() time.Time
+
+	mu      sync.Mutex // guards partial
+	partial map[[sha256.Size]byte]progress
+}
+
+// progress remembers how far a reply sent as several messages got before a
+// part failed, so the dispatcher's retry sends only what the client has not
+// received yet, instead of repeating the first parts.
+type progress struct {
+	next  int    // index of the first part not sent
+	first string // Meta's id of the first part
+	at    time.Time
+}
+
+// Bounds on the partial-send memory: retries come within minutes, and a
+// reply that needs more than an hour is better repeated than half-resumed.
+const (
+	progressTTL = time.Hour
+	maxProgress = 1024
+)
+
+var _ bot.Sender = (*Sender)(nil)
+
+// NewSender returns a Sender for cfg.
+func NewSender(cfg SenderConfig) *Sender {
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	if cfg.Version == "" {
+		cfg.Version = DefaultVersion
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	label := cfg.ListLabel
+	if label == nil {
+		label = guessListLabel
+	}
+	// A private copy: resty's SetTimeout writes into the http.Client, and
+	// the caller's client must not change under it. No cookie jar: Meta
+	// sets none worth keeping.
+	hc := &http.Client{}
+	if cfg.HTTPClient != nil {
+		*hc = *cfg.HTTPClient
+		hc.Jar = nil
+	}
+	rc := resty.NewWithClient(hc).
+		SetBaseURL(strings.TrimRight(cfg.BaseURL, "/")).
+		SetAuthToken(cfg.Token).
+		SetTimeout(cfg.Timeout).
+		SetHeader("Accept", "application/json").
+		SetResponseBodyLimit(maxResponse).
+		// resty's own logger prints whole URLs on every failed attempt.
+		SetLogger(restyLogger{log: log, token: cfg.Token}).
+		SetDebug(false)
+	// No retry count and no retry conditions: a repeated POST /messages
+	// reaches the client twice, and the dispatcher owns retries and backoff.
+	return &Sender{
+		rc:      rc,
+		path:    "/" + strings.Trim(cfg.Version, "/") + "/" + url.PathEscape(cfg.PhoneNumberID) + "/messages",
+		label:   label,
+		log:     log,
+		now:     time.Now,
+		partial: map[[sha256.Size]byte]progress{},
+	}
+}
+
+// maxResponse caps an answer from the messages endpoint, which is a few
+// hundred bytes.
+const maxResponse = 1 << 20
+
+// Send delivers reply to the client to (digits, with or without "+") and
+// returns Meta's id for the first message sent.
+//
+// A reply without buttons is sent as text, cut into messages of at most
+// 4,096 characters at paragraph, line or word boundaries. One to three
+// buttons make an interactive button message, four to ten a list; more
+// than ten are cut to the first ten. Text too long for the interactive body
+// goes first as text messages, and its last paragraphs become the body.
+//
+// Errors are *bot.GraphError when Meta refused the message, and also wrap
+// bot.ErrUnavailable when it could not be reached, timed out, or answered
+// 429 or 5xx. When a later part of a multi-message reply fails, a retry of
+// the same reply to the same client resumes with that part.
+func (s *Sender) Send(ctx context.Context, to string, reply bot.Reply) (string, error) {
+	msgs := s.plan(to, reply)
+	key := planKey(msgs)
+	start, first := s.resume(key)
+	for i := start; i < len(msgs); i++ {
+		op := "send"
+		if len(msgs) > 1 {
+			op = fmt.Sprintf("send part %d of %d", i+1, len(msgs))
+		}
+		var out struct {
+			Messages []struct {
+				ID string `json:"id"`
+			} `json:"messages"`
+		}
+		if err := s.post(ctx, op, msgs[i], &out); err != nil {
+			if i > 0 {
+				s.remember(key, progress{next: i, first: first, at: s.now()})
+			}
+			s.log.DebugContext(ctx, "whatsapp send failed", "client", bot.MaskPhone(to), "part", i+1, "parts", len(msgs), "error", err)
+			return "", err
+		}
+		id := ""
+		if len(out.Messages) > 0 {
+			id = out.Messages[0].ID
+		}
+		if id == "" {
+			// Meta took the message (2xx) but its answer has no id: the
+			// client has it, only status updates cannot be matched.
+			s.log.WarnContext(ctx, "whatsapp send answer without a message id", "client", bot.MaskPhone(to))
+		}
+		if i == 0 {
+			first = id
+		}
+	}
+	if start > 0 {
+		s.forget(key)
+	}
+	s.log.DebugContext(ctx, "whatsapp sent", "client", bot.MaskPhone(to), "parts", len(msgs)-start, "wa_message_id", first)
+	return first, nil
+}
+
+// MarkRead marks the inbound message id read, which shows the client blue
+// ticks on it and on the messages before it.
+func (s *Sender) MarkRead(ctx context.Context, id string) error {
+	if id == "" {
+		return errors.New("whatsapp: mark read: no message id")
+	}
+	return s.post(ctx, "mark read", markRead{MessagingProduct: "whatsapp", Status: "read", MessageID: id}, nil)
+}
+
+// post makes one call to the messages endpoint and decodes a 2xx answer
+// into out.
+func (s *Sender) post(ctx context.Context, op string, body, out any) error {
+	resp, err := s.rc.R().SetContext(ctx).
+		SetHeader("Content-Type", "application/json").
+		SetBody(body).
+		Post(s.path)
+	if err != nil {
+		return fmt.Errorf("whatsapp: %s: %w: %w", op, bot.ErrUnavailable, transportCause(err))
+	}
+	if st := resp.StatusCode(); st < 200 || st > 299 {
+		ge := decodeError(st, resp.Header(), resp.Body())
+		if unavailable(st) {
+			return fmt.Errorf("whatsapp: %s: %w: %w", op, bot.ErrUnavailable, ge)
+		}
+		return fmt.Errorf("whatsapp: %s: %w", op, ge)
+	}
+	if out != nil {
+		// Decoded by hand rather than with resty's SetResult, which skips
+		// bodies not labelled as JSON.
+		if err := json.Unmarshal(resp.Body(), out); err != nil {
+			s.log.WarnContext(ctx, "whatsapp answer unreadable", "op", op, "error", err)
+		}
+	}
+	return nil
+}
+
+// plan turns a reply into the messages that carry it, in sending order.
+func (s *Sender) plan(to string, r bot.Reply) []any {
+	to = "+" + strings.TrimPrefix(strings.TrimSpace(to), "+")
+	buttons := r.Buttons
+	if len(buttons) > maxRows {
+		// Meta takes at most ten rows; the rest could not be shown anyway.
+		s.log.Warn("whatsapp reply has too many choices; sending the first ten", "choices", len(buttons))
+		buttons = buttons[:maxRows]
+	}
+	text := func(body string) outMessage {
+		return outMessage{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Type: "text",
+			Text: &textBody{Body: body}}
+	}
+	var msgs []any
+	if len(buttons) == 0 {
+		for _, part := range splitText(r.Text, maxText) {
+			msgs = append(msgs, text(part))
+		}
+		return msgs
+	}
+	bodyMax := maxText
+	if len(buttons) <= maxButtons {
+		bodyMax = maxButtonBody
+	}
+	head, body := splitTail(r.Text, bodyMax)
+	if head != "" {
+		for _, part := range splitText(head, maxText) {
+			msgs = append(msgs, text(part))
+		}
+	}
+	in := &interactive{Body: textField{Text: body}}
+	if len(buttons) <= maxButtons {
+		in.Type = "button"
+		for i, title := range uniqueTitles(buttons, maxButtonTitle) {
+			in.Action.Buttons = append(in.Action.Buttons, replyButton{Type: "reply", Reply: choice{ID: buttons[i].ID, Title: title}})
+		}
+	} else {
+		in.Type = "list"
+		in.Action.Button = truncate(s.label(r), maxListLabel)
+		var rows []row
+		for i, title := range uniqueTitles(buttons, maxRowTitle) {
+			rw := row{ID: buttons[i].ID, Title: title}
+			if full := buttonTitle(buttons[i]); full != title {
+				// The row shows its description under the title: the place
+				// for the words the title had no room for.
+				rw.Description = truncate(full, maxRowDesc)
+			}
+			rows = append(rows, rw)
+		}
+		in.Action.Sections = []section{{Rows: rows}}
+	}
+	return append(msgs, outMessage{MessagingProduct: "whatsapp", RecipientType: "individual", To: to,
+		Type: "interactive", Interactive: in})
+}
+
+// buttonTitle is what a button shows: its title, or its id when the title
+// is empty (Meta refuses an empty title, and an id beats no reply).
+func buttonTitle(b bot.Button) string {
+	if t := strings.TrimSpace(b.Title); t != "" {
+		return t
+	}
+	return b.ID
+}
+
+// uniqueTitles shortens the buttons' titles to max characters and keeps
+// them distinct, as Meta requires: a title that would repeat an earlier one
+// (after shortening, ignoring case) gets " (2)", " (3)", ...
+func uniqueTitles(buttons []bot.Button, max int) []string {
+	seen := map[string]bool{}
+	titles := make([]string, len(buttons))
+	for i, b := range buttons {
+		full := buttonTitle(b)
+		t := truncate(full, max)
+		for n := 2; seen[strings.ToLower(t)]; n++ {
+			suffix := fmt.Sprintf(" (%d)", n)
+			t = truncate(full, max-len(suffix)) + suffix
+		}
+		seen[strings.ToLower(t)] = true
+		titles[i] = t
+	}
+	return titles
+}
+
+func planKey(msgs []any) [sha256.Size]byte {
+	b, _ := json.Marshal(msgs)
+	return sha256.Sum256(b)
+}
+
+func (s *Sender) resume(key [sha256.Size]byte) (next int, first string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.partial[key]
+	if !ok || s.now().Sub(p.at) > progressTTL {
+		return 0, ""
+	}
+	return p.next, p.first
+}
+
+func (s *Sender) remember(key [sha256.Size]byte, p progress) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.partial) >= maxProgress {
+		for k, old := range s.partial {
+			if p.at.Sub(old.at) > progressTTL {
+				delete(s.partial, k)
+			}
+		}
+	}
+	if len(s.partial) >= maxProgress {
+		return // a retry repeats the first parts: a duplicate, not a loss
+	}
+	s.partial[key] = p
+}
+
+func (s *Sender) forget(key [sha256.Size]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.partial, key)
+}
+
+// The messages endpoint's request bodies.
+type (
+	outMessage struct {
+		MessagingProduct string       `json:"messaging_product"`
+		RecipientType    string       `json:"recipient_type"`
+		To               string       `json:"to"`
+		Type             string       `json:"type"`
+		Text             *textBody    `json:"text,omitempty"`
+		Interactive      *interactive `json:"interactive,omitempty"`
+	}
+	textBody struct {
+		// PreviewURL stays false: a link preview fetched by WhatsApp adds
+		// nothing to the bot's instructions and can mislead.
+		PreviewURL bool   `json:"preview_url"`
+		Body       string `json:"body"`
+	}
+	interactive struct {
+		Type   string    `json:"type"` // button or list
+		Body   textField `json:"body"`
+		Action action    `json:"action"`
+	}
+	textField struct {
+		Text string `json:"text"`
+	}
+	action struct {
+		Buttons  []replyButton `json:"buttons,omitempty"`
+		Button   string        `json:"button,omitempty"` // list label
+		Sections []section     `json:"sections,omitempty"`
+	}
+	replyButton struct {
+		Type  string `json:"type"`
+		Reply choice `json:"reply"`
+	}
+	choice struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	}
+	section struct {
+		Title string `json:"title,omitempty"`
+		Rows  []row  `json:"rows"`
+	}
+	row struct {
+		ID          string `json:"id"`
+		Title       string `json:"title"`
+		Description string `json:"description,omitempty"`
+	}
+	markRead struct {
+		MessagingProduct string `json:"messaging_product"`
+		Status           string `json:"status"`
+		MessageID        string `json:"message_id"`
+	}
+)
+
+// restyLogger receives resty's own warnings, which quote the request URL,
+// and passes them on at debug level with URLs and the token removed.
+type restyLogger struct {
+	log   *slog.Logger
+	token string
+}
+
+func (l restyLogger) Errorf(format string, v ...any) { l.emit(format, v) }
+func (l restyLogger) Warnf(format string, v ...any)  { l.emit(format, v) }
+func (l restyLogger) Debugf(format string, v ...any) { l.emit(format, v) }
+
+func (l restyLogger) emit(format string, v []any) {
+	l.log.Debug("whatsapp http client", "detail", redact(fmt.Sprintf(format, v...), l.token))
+}
+
+var urlPattern = regexp.MustCompile(`https?://[^\s"]+`)
+
+// redact removes URLs and the token from text bound for a log.
+func redact(s, token string) string {
+	if token != "" {
+		s = strings.ReplaceAll(s, token, "[redacted]")
+	}
+	return urlPattern.ReplaceAllString(s, "[url]")
+}
