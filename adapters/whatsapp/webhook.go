@@ -43,7 +43,9 @@ type Sink interface {
 	// OutboundStatus records a status for the sent message metaID. It
 	// returns an error wrapping bot.ErrNotFound when no reply sent it.
 	OutboundStatus(ctx context.Context, metaID, status, detail string) error
-	// Security reports a two-step verification change on displayPhone.
+	// Security reports a two-step verification change on displayPhone. An
+	// error wrapping bot.ErrNotFound (no case concerns the number) is not a
+	// failure.
 	Security(ctx context.Context, displayPhone, event string) error
 	// Notify wakes whatever processes the inbox; it must not block.
 	Notify()
