@@ -30,6 +30,7 @@ func runChat(ctx context.Context, env environment, args []string) error {
 	db := fs.String("db", dbPath(env.getenv), "bbolt file")
 	langFlag := fs.String("lang", "", "language before the first message shows the client's (en, pt, es)")
 	phone := fs.String("phone", "+5511999990001", "the simulated client's WhatsApp number")
+	server := fs.String("server", "", "talk to a running serve (sandbox mode) at this URL through signed webhooks")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,6 +45,9 @@ func runChat(ctx context.Context, env environment, args []string) error {
 	from := strings.TrimPrefix(strings.TrimSpace(*phone), "+")
 	if from == "" || strings.Trim(from, "0123456789") != "" {
 		return fmt.Errorf("%w: --phone must be a number like +5511999990001", errUsage)
+	}
+	if *server != "" {
+		return runRemoteChat(ctx, env, from, strings.TrimRight(*server, "/"))
 	}
 
 	simState := *db + ".sim.json"
@@ -136,4 +140,26 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+func runRemoteChat(ctx context.Context, env environment, from, server string) error {
+	secret := env.getenv("PORTABOT_META_APP_SECRET")
+	if secret == "" {
+		return errors.New("chat --server signs webhooks with PORTABOT_META_APP_SECRET: set it to the app_secret serve logged at start")
+	}
+	phoneID := env.getenv("PORTABOT_WA_PHONE_NUMBER_ID")
+	if phoneID == "" {
+		phoneID = sandboxPhoneNumberID
+	}
+	r := &remote{server: server, secret: secret, phoneID: phoneID, out: env.stdout,
+		client: &http.Client{Timeout: 10 * time.Second}, quiet: 700 * time.Millisecond, timeout: 20 * time.Second}
+	if err := r.skipSeen(ctx); err != nil {
+		return err
+	}
+	c := &terminal.Chat{Bot: r, From: from, In: env.stdin, Out: env.stdout}
+	if env.interactive {
+		c.Prompt = "you: "
+		fmt.Fprintf(env.stdout, "portabot chat: talking to %s through signed webhooks. Ctrl-D to leave.\n", server)
+	}
+	return c.Run(ctx)
 }

@@ -61,6 +61,7 @@ const usage = `portabot moves a WhatsApp Business number from another BSP to us.
 
 Usage:
   portabot chat [--db FILE] [--lang en|pt|es] [--phone +NUMBER]   the whole bot in a terminal (simulated Meta)
+  portabot serve [--addr :8080] [--db FILE]                       the HTTP server (sandbox mode without a Meta token)
   portabot faq ask [--json] [--lang en|pt|es] QUESTION            answer one question
   portabot faq eval FILE                                          accuracy over JSON lines {"q":..,"intent":..}
   portabot cases [--json] [--db FILE]                             list cases
@@ -79,6 +80,8 @@ func run(ctx context.Context, env environment) error {
 	switch cmd {
 	case "chat":
 		return runChat(ctx, env, args)
+	case "serve":
+		return runServe(ctx, env, args)
 	case "faq":
 		return runFAQ(env, args)
 	case "cases":

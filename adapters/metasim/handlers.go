@@ -408,6 +408,13 @@ func (s *Sim) migrateTemplates(dest string, p params) answer {
 }
 
 func (s *Sim) sendMessage(from string, p params) answer {
+	if p.get("status") == "read" {
+		// Mark-as-read shares the endpoint and has no recipient.
+		if p.get("messaging_product") != "whatsapp" || p.get("message_id") == "" {
+			return answer{err: errParam("a read receipt needs messaging_product whatsapp and message_id")}
+		}
+		return answer{body: map[string]any{"success": true}}
+	}
 	to := strings.TrimPrefix(strings.TrimSpace(p.get("to")), "+")
 	if !digits(to, 6, 15) {
 		return answer{err: errParam("to must be a phone number")}

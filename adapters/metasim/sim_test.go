@@ -764,3 +764,31 @@ func TestConcurrentMigrations(t *testing.T) {
 		}
 	}
 }
+
+func TestReadReceiptAccepted(t *testing.T) {
+	sim, err := metasim.New(metasim.Options{Token: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	for body, want := range map[string]int{
+		`{"messaging_product":"whatsapp","status":"read","message_id":"wamid.X"}`: 200,
+		`{"messaging_product":"whatsapp","status":"read"}`:                        400,
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+"/v25.0/109876543210/messages", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("read receipt %s: status %d, want %d", body, resp.StatusCode, want)
+		}
+	}
+	if n := len(sim.Sent()); n != 0 {
+		t.Errorf("a read receipt was recorded as a sent message (%d)", n)
+	}
+}

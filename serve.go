@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"portabot/adapters/graph"
+	"portabot/adapters/metasim"
+	"portabot/adapters/whatsapp"
+	"portabot/bot"
+	"portabot/faq"
+	"portabot/storage"
+)
+
+// sandboxPhoneNumberID is the bot's own number id in sandbox mode.
+const sandboxPhoneNumberID = "109876543210"
+
+// serveConfig is serve's configuration, read once from the environment.
+type serveConfig struct {
+	Addr          string
+	DB            string
+	GraphURL      string
+	GraphVersion  string
+	Token         string
+	AppSecret     string
+	VerifyToken   string
+	PhoneNumberID string
+	DestWABA      string
+	DBKey         string
+	Region        string
+	SandboxOTP    string
+	Workers       int
+	LogLevel      slog.Level
+}
+
+func loadServeConfig(getenv func(string) string) (serveConfig, error) {
+	c := serveConfig{
+		Addr:          getenv("PORTABOT_ADDR"),
+		DB:            dbPath(getenv),
+		GraphURL:      getenv("PORTABOT_GRAPH_URL"),
+		GraphVersion:  getenv("PORTABOT_GRAPH_VERSION"),
+		Token:         getenv("PORTABOT_META_ACCESS_TOKEN"),
+		AppSecret:     getenv("PORTABOT_META_APP_SECRET"),
+		VerifyToken:   getenv("PORTABOT_META_VERIFY_TOKEN"),
+		PhoneNumberID: getenv("PORTABOT_WA_PHONE_NUMBER_ID"),
+		DestWABA:      getenv("PORTABOT_DEST_WABA_ID"),
+		DBKey:         getenv("PORTABOT_DB_KEY"),
+		Region:        getenv("PORTABOT_DEFAULT_REGION"),
+		SandboxOTP:    getenv("PORTABOT_SANDBOX_OTP"),
+		Workers:       8,
+	}
+	if c.Addr == "" {
+		c.Addr = ":8080"
+	}
+	if c.GraphVersion == "" {
+		c.GraphVersion = graph.DefaultVersion
+	}
+	if w := getenv("PORTABOT_WORKERS"); w != "" {
+		n, err := strconv.Atoi(w)
+		if err != nil || n < 1 || n > 256 {
+			return c, fmt.Errorf("PORTABOT_WORKERS must be a number from 1 to 256, not %q", w)
+		}
+		c.Workers = n
+	}
+	level, err := logLevel(getenv, slog.LevelInfo)
+	if err != nil {
+		return c, err
+	}
+	c.LogLevel = level
+	if c.sandbox() {
+		return c, nil
+	}
+	var missing []string
+	for name, v := range map[string]string{
+		"PORTABOT_META_APP_SECRET":    c.AppSecret,
+		"PORTABOT_META_VERIFY_TOKEN":  c.VerifyToken,
+		"PORTABOT_WA_PHONE_NUMBER_ID": c.PhoneNumberID,
+		"PORTABOT_DB_KEY":             c.DBKey,
+	} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return c, fmt.Errorf("PORTABOT_META_ACCESS_TOKEN is set, so serve talks to Meta and also needs %v", missing)
+	}
+	return c, nil
+}
+
+// sandbox reports whether serve runs against the in-process simulator.
+func (c serveConfig) sandbox() bool { return c.Token == "" }
+
+// sandboxLog keeps what the simulated Meta delivered (codes) and sent
+// (the bot's replies), for `portabot chat --server`.
+type sandboxLog struct {
+	mu     sync.Mutex
+	codes  []sandboxCode
+	sim    *metasim.Sim
+	simURL string
+	stopFn func()
+}
+
+type sandboxCode struct {
+	To     string `json:"to"`
+	Method string `json:"method"`
+	Code   string `json:"code"`
+}
+
+func (l *sandboxLog) deliver(phone, method, code string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.codes = append(l.codes, sandboxCode{To: phone, Method: method, Code: code})
+}
+
+// ServeHTTP answers GET /sandbox/messages: everything the simulator has
+// delivered, so a terminal client can show it.
+func (l *sandboxLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	codes := append([]sandboxCode(nil), l.codes...)
+	l.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(struct {
+		Codes    []sandboxCode     `json:"codes"`
+		Messages []metasim.Message `json:"messages"`
+	}{codes, l.sim.Sent()})
+}
+
+// sink feeds what the webhook receives to the store and the engine.
+type sink struct {
+	store  *storage.DB
+	bot    *bot.Bot
+	runner *bot.Runner
+}
+
+func (s sink) Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error) {
+	return s.store.Enqueue(ctx, msgs)
+}
+
+func (s sink) OutboundStatus(ctx context.Context, metaID, status, detail string) error {
+	return s.store.OutboundStatus(ctx, metaID, status, detail)
+}
+
+func (s sink) Security(ctx context.Context, phone, event string) error {
+	return s.bot.Recheck(ctx, phone)
+}
+
+func (s sink) Notify() { s.runner.Notify() }
+
+func runServe(ctx context.Context, env environment, args []string) error {
+	fs := newFlags("serve", env.stderr)
+	addr := fs.String("addr", "", "listen address (PORTABOT_ADDR)")
+	db := fs.String("db", "", "bbolt file (PORTABOT_DB)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadServeConfig(env.getenv)
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	if *db != "" {
+		cfg.DB = *db
+	}
+	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	start := time.Now()
+
+	var sandbox *sandboxLog
+	if cfg.sandbox() {
+		if sandbox, err = startSandbox(&cfg, log); err != nil {
+			return err
+		}
+	}
+	key, err := dbKey(cfg)
+	if err != nil {
+		return err
+	}
+	st, err := storage.Open(cfg.DB, storage.WithSealKey(key))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	gc := graph.New(graph.Config{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion, Token: cfg.Token, Logger: log})
+	sender := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion,
+		Token: cfg.Token, PhoneNumberID: cfg.PhoneNumberID, Timeout: 20 * time.Second, Logger: log})
+	b := bot.New(st, gc, faq.Default(), bot.Config{DestWABA: cfg.DestWABA, Region: cfg.Region, Outbox: true}, log)
+	runner := bot.NewRunner(b, st, cfg.Workers)
+	dispatcher := bot.NewDispatcher(b, st, sender)
+	runner.OnProcessed = dispatcher.Notify
+
+	mux := http.NewServeMux()
+	hook := whatsapp.NewWebhook(whatsapp.WebhookConfig{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
+		PhoneNumberID: cfg.PhoneNumberID},
+		sink{store: st, bot: b, runner: runner}, log)
+	mux.Handle("GET /webhooks/whatsapp", hook)
+	mux.Handle("POST /webhooks/whatsapp", hook)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		if _, err := st.InboxDepth(r.Context()); err != nil {
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if !runner.Alive(now) || !dispatcher.Alive(now) {
+			http.Error(w, "runner or sender stalled", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	if sandbox != nil {
+		mux.Handle("GET /sandbox/messages", sandbox)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	wg.Go(func() { runner.Run(work) })
+	wg.Go(func() { dispatcher.Run(work) })
+	// Steps a stopped process left in flight are settled before new work;
+	// their replies go out through the outbox like any other.
+	if _, err := b.Recover(ctx); err != nil {
+		log.Error("recover interrupted steps", "error", err)
+	}
+	dispatcher.Notify()
+	runner.Notify()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("portabot serving", "addr", ln.Addr().String(), "sandbox", cfg.sandbox(), "version", buildVersion(),
+		"startup", time.Since(start).String())
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopWork()
+		wg.Wait()
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info("shutting down: no new webhooks, finishing work in progress")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Error("http shutdown", "error", err)
+	}
+	stopWork()
+	wg.Wait()
+	if sandbox != nil {
+		sandbox.stop()
+	}
+	return nil
+}
+
+// startSandbox starts the simulator on a loopback port and points cfg at
+// it, generating the secrets a real deployment would configure.
+func startSandbox(cfg *serveConfig, log *slog.Logger) (*sandboxLog, error) {
+	cfg.Token = randomHex(16)
+	if cfg.AppSecret == "" {
+		cfg.AppSecret = randomHex(16)
+	}
+	if cfg.VerifyToken == "" {
+		cfg.VerifyToken = randomHex(8)
+	}
+	if cfg.PhoneNumberID == "" {
+		cfg.PhoneNumberID = sandboxPhoneNumberID
+	}
+	if cfg.DestWABA == "" {
+		cfg.DestWABA = metasim.SandboxWABA
+	}
+	l := &sandboxLog{}
+	sim, err := metasim.New(metasim.Options{Token: cfg.Token, OTP: cfg.SandboxOTP, Deliver: l.deliver,
+		StatePath: cfg.DB + ".sim.json", Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	l.sim = sim
+	base, stop, err := listenLocal(sim)
+	if err != nil {
+		return nil, err
+	}
+	l.simURL = base
+	l.stopFn = stop
+	cfg.GraphURL = base
+	// These are sandbox values, made up for this run: logging them is what
+	// lets a person sign webhooks by hand.
+	log.Warn("sandbox mode: no PORTABOT_META_ACCESS_TOKEN, Meta is simulated",
+		"app_secret", cfg.AppSecret, "verify_token", cfg.VerifyToken, "phone_number_id", cfg.PhoneNumberID,
+		"dest_waba", cfg.DestWABA)
+	return l, nil
+}
+
+func (l *sandboxLog) stop() {
+	if l.stopFn != nil {
+		l.stopFn()
+	}
+}
+
+// dbKey returns the key that seals stored client text: PORTABOT_DB_KEY, or
+// in sandbox mode one generated and kept beside the database.
+func dbKey(cfg serveConfig) ([]byte, error) {
+	if cfg.DBKey != "" {
+		k, err := storage.ParseKey(cfg.DBKey)
+		if err != nil {
+			return nil, fmt.Errorf("PORTABOT_DB_KEY: %w", err)
+		}
+		return k, nil
+	}
+	if !cfg.sandbox() {
+		return nil, errors.New("PORTABOT_DB_KEY is required outside sandbox mode")
+	}
+	return storage.LoadOrCreateKey(cfg.DB + ".key")
+}
