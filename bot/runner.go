@@ -27,6 +27,9 @@ type Runner struct {
 	log     *slog.Logger
 	wake    chan struct{}
 	beat    atomic.Int64 // unix nanos of the last loop, for readiness
+	// OnProcessed is called after a conversation's messages were handled,
+	// so the dispatcher can send the new outbox rows at once.
+	OnProcessed func()
 }
 
 // NewRunner returns a runner with the given number of workers (at least 1).
@@ -80,6 +83,9 @@ func (r *Runner) work(ctx context.Context) {
 		}
 		r.process(ctx, key, msgs)
 		release()
+		if r.OnProcessed != nil {
+			r.OnProcessed()
+		}
 	}
 }
 
