@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -672,4 +673,812 @@ func snapshotOf(tb testing.TB, s bot.Store, convKeys, caseIDs []string) state {
 	}
 	st.AllCases = all
 	return st
+}
+
+// queueBackend is a store that also queues work: the inbox and outbox ports,
+// and the lookups operators (and these tests) use to see inside them.
+type queueBackend interface {
+	bot.Store
+	bot.Inbox
+	bot.Outbox
+	Outbound(ctx context.Context, id string) (bot.Outbound, error)
+	OutboundRows(ctx context.Context, client string) ([]bot.Outbound, error)
+	OutboxStats(ctx context.Context) (pending, sent, parked, failed int, err error)
+	InboxDepth(ctx context.Context) (int, error)
+}
+
+// testQueueContract is what every backend's inbox and outbox must do. open
+// returns an empty store, able to seal client text, that lives until the end
+// of t. Claims are the backend's business (a mutex on bbolt, row locks on
+// PostgreSQL); what they guarantee is tested here.
+func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
+	t.Run("EnqueueDedupes", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		m1, m2, m3 := inbound("5511987654321", 1), inbound("5511987654321", 2), inbound("5521912345678", 3)
+		if n, err := s.Enqueue(ctx, []bot.Inbound{m1, m2, m1}); err != nil || n != 2 {
+			t.Errorf("Enqueue(m1, m2, m1) = %d, %v; want 2, nil", n, err)
+		}
+		if n, err := s.Enqueue(ctx, []bot.Inbound{m2, m3}); err != nil || n != 1 {
+			t.Errorf("Enqueue(m2, m3) = %d, %v; want 1, nil", n, err)
+		}
+		mustCommit(t, s, bot.Turn{MessageID: m1.ID, Conversation: sampleConversation(m1.From, "")})
+		if n, err := s.Enqueue(ctx, []bot.Inbound{m1}); err != nil || n != 0 {
+			t.Errorf("Enqueue(m1) after it was processed = %d, %v; want 0, nil", n, err)
+		}
+		// Processed without ever being queued (the terminal chat does
+		// that): a late webhook for it is still a redelivery.
+		direct := inbound("5511987654321", 4)
+		mustCommit(t, s, bot.Turn{MessageID: direct.ID, Conversation: sampleConversation(direct.From, "")})
+		if n, err := s.Enqueue(ctx, []bot.Inbound{direct}); err != nil || n != 0 {
+			t.Errorf("Enqueue(processed, never queued) = %d, %v; want 0, nil", n, err)
+		}
+		if n, err := s.Enqueue(ctx, nil); err != nil || n != 0 {
+			t.Errorf("Enqueue(nil) = %d, %v; want 0, nil", n, err)
+		}
+		wantDepth(t, s, 2)
+		got := claimAll(t, s)
+		want := map[string][]bot.Inbound{m2.From: {m2}, m3.From: {m3}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("waiting messages (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("EnqueueRefusesIncompleteMessages", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		good := inbound("5511987654321", 0)
+		noID := inbound("5511987654321", 1)
+		noID.ID = ""
+		noFrom := inbound("", 3)
+		for name, batch := range map[string][]bot.Inbound{"no id": {good, noID}, "no sender": {good, noFrom}} {
+			if n, err := s.Enqueue(ctx, batch); err == nil || n != 0 {
+				t.Errorf("Enqueue(%s) = %d, %v; want 0 and an error", name, n, err)
+			} else if strings.Contains(err.Error(), good.Text) {
+				t.Errorf("Enqueue(%s) error %q repeats the client's text", name, err)
+			}
+		}
+		// The batch is refused whole, the good message too.
+		wantDepth(t, s, 0)
+	})
+
+	t.Run("ClaimEmpty", func(t *testing.T) {
+		s := open(t)
+		key, msgs, release, ok, err := s.Claim(t.Context())
+		if err != nil || ok || key != "" || len(msgs) != 0 {
+			t.Errorf("Claim(empty) = %q, %v, ok %v, %v; want nothing", key, msgs, ok, err)
+		}
+		if release != nil {
+			release()
+		}
+	})
+
+	t.Run("ClaimKeepsArrivalOrder", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		clients := []string{"5511987654321", "551198765432", "5521912345678"}
+		want := map[string][]bot.Inbound{}
+		var all []bot.Inbound
+		for i := range 30 {
+			// One client's number is a prefix of another's: their rows
+			// must still never mix.
+			m := inbound(clients[i%len(clients)], i)
+			want[m.From] = append(want[m.From], m)
+			all = append(all, m)
+		}
+		// Interleaved, in batches of varying size, some repeating earlier
+		// messages, as Meta's webhooks would.
+		for i := 0; i < len(all); {
+			n := 1 + i%4
+			batch := slices.Clone(all[i:min(i+n, len(all))])
+			if i > 0 {
+				batch = append(batch, all[i-1])
+			}
+			if _, err := s.Enqueue(ctx, batch); err != nil {
+				t.Fatalf("Enqueue() error = %v", err)
+			}
+			i += n
+		}
+		wantDepth(t, s, len(all))
+		if diff := cmp.Diff(want, claimAll(t, s)); diff != "" {
+			t.Errorf("claimed messages per conversation (-want +got):\n%s", diff)
+		}
+		wantDepth(t, s, 0)
+	})
+
+	t.Run("ClaimHoldsConversation", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a, b := inbound("5511987654321", 1), inbound("5521912345678", 2)
+		mustEnqueue(t, s, a, b)
+		k1, m1, rel1, ok1, err1 := s.Claim(ctx)
+		k2, _, rel2, ok2, err2 := s.Claim(ctx)
+		if err1 != nil || err2 != nil || !ok1 || !ok2 || k1 == k2 {
+			t.Fatalf("two Claims = (%q, %v, %v), (%q, %v, %v); want both conversations, one each", k1, ok1, err1, k2, ok2, err2)
+		}
+		if _, _, _, ok, err := s.Claim(ctx); ok || err != nil {
+			t.Errorf("third Claim with both conversations held = ok %v, %v; want nothing", ok, err)
+		}
+		rel1()
+		rel1() // a second release changes nothing
+		k3, m3, rel3, ok3, err := s.Claim(ctx)
+		if err != nil || !ok3 || k3 != k1 {
+			t.Fatalf("Claim after release = %q, ok %v, %v; want %q again", k3, ok3, err, k1)
+		}
+		if diff := cmp.Diff(m1, m3); diff != "" {
+			t.Errorf("unprocessed messages claimed again differ (-first +again):\n%s", diff)
+		}
+		if _, _, _, ok, _ := s.Claim(ctx); ok {
+			t.Error("Claim returned a conversation while both are held, after a double release")
+		}
+		rel2()
+		rel3()
+	})
+
+	t.Run("ClaimRotates", func(t *testing.T) {
+		s := open(t)
+		clients := []string{"5511900000001", "5511900000002", "5511900000003"}
+		for i := range 9 {
+			// The first client is the busiest and the first in key order.
+			c := clients[0]
+			if i%3 == 2 {
+				c = clients[1+i%2]
+			}
+			if i == 8 {
+				c = clients[2]
+			}
+			mustEnqueue(t, s, inbound(c, i))
+		}
+		// Claimed and released without progress, as when a message keeps
+		// failing: every conversation still gets its turn.
+		for round := range 2 {
+			seen := map[string]bool{}
+			for range len(clients) {
+				key, _, release, ok, err := s.Claim(t.Context())
+				if err != nil || !ok {
+					t.Fatalf("Claim() = ok %v, %v", ok, err)
+				}
+				release()
+				seen[key] = true
+			}
+			if len(seen) != len(clients) {
+				t.Errorf("round %d: %d claims reached %d conversations, want all %d", round, len(clients), len(seen), len(clients))
+			}
+		}
+	})
+
+	t.Run("ClaimInParts", func(t *testing.T) {
+		s := open(t)
+		var want []bot.Inbound
+		for i := range 150 {
+			want = append(want, inbound("5511987654321", i))
+		}
+		mustEnqueue(t, s, want...)
+		got := claimAll(t, s)["5511987654321"]
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("messages claimed over several claims (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("CommitTakesMessageOutOfInbox", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		m1, m2 := inbound("5511987654321", 1), inbound("5511987654321", 2)
+		mustEnqueue(t, s, m1, m2)
+		_, msgs, release, ok, err := s.Claim(ctx)
+		if err != nil || !ok || len(msgs) != 2 {
+			t.Fatalf("Claim() = %v, ok %v, %v; want both messages", msgs, ok, err)
+		}
+		mustCommit(t, s, bot.Turn{MessageID: m1.ID, Conversation: sampleConversation(m1.From, "")})
+		wantDepth(t, s, 1)
+		// The turn for m2 fails: it stays, and is what the next claim gets.
+		release()
+		_, msgs, release, ok, err = s.Claim(ctx)
+		if err != nil || !ok {
+			t.Fatalf("Claim() = ok %v, %v", ok, err)
+		}
+		release()
+		if diff := cmp.Diff([]bot.Inbound{m2}, msgs); diff != "" {
+			t.Errorf("Claim() after m1's commit (-want +got):\n%s", diff)
+		}
+		if err := s.Commit(ctx, bot.Turn{MessageID: m1.ID, Conversation: sampleConversation(m1.From, "")}); !errors.Is(err, bot.ErrDuplicate) {
+			t.Errorf("Commit(m1 again) error = %v, want bot.ErrDuplicate", err)
+		}
+		// A refused turn leaves its message waiting.
+		err = s.Commit(ctx, bot.Turn{MessageID: m2.ID, Conversation: sampleConversation(m2.From, ""),
+			Audit: []bot.AuditEvent{{CaseID: "9", Kind: "orphan"}}, Outbox: []bot.Outbound{outbound(m2.From, "lost")}})
+		if err == nil {
+			t.Fatal("Commit(audit for unknown case) succeeded")
+		}
+		wantDepth(t, s, 1)
+		wantStats(t, s, 0, 0, 0, 0)
+		// A turn that answers no message takes nothing out.
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(m2.From, "")})
+		wantDepth(t, s, 1)
+		mustCommit(t, s, bot.Turn{MessageID: m2.ID, Conversation: sampleConversation(m2.From, "")})
+		wantDepth(t, s, 0)
+		if _, _, _, ok, err := s.Claim(ctx); ok || err != nil {
+			t.Errorf("Claim() after every message was committed = ok %v, %v; want nothing", ok, err)
+		}
+	})
+
+	t.Run("ConcurrentClaimers", func(t *testing.T) {
+		s := open(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		const clients, each, workers = 6, 15, 8
+		want := map[string][]string{}
+		var all []bot.Inbound
+		for i := range each {
+			for c := range clients {
+				m := inbound(fmt.Sprintf("55119%08d", c), i*clients+c)
+				all = append(all, m)
+				want[m.From] = append(want[m.From], m.ID)
+			}
+		}
+		// Half is waiting before the workers start, half arrives while
+		// they work.
+		mustEnqueue(t, s, all[:len(all)/2]...)
+		var (
+			mu        sync.Mutex
+			holders   = map[string]int{}
+			got       = map[string][]string{}
+			done      int
+			wg        sync.WaitGroup
+			enqueued  = make(chan struct{})
+			committed = map[string]int{}
+		)
+		wg.Go(func() {
+			defer close(enqueued)
+			for _, m := range all[len(all)/2:] {
+				if _, err := s.Enqueue(ctx, []bot.Inbound{m}); err != nil {
+					t.Errorf("Enqueue() error = %v", err)
+					return
+				}
+			}
+		})
+		for w := range workers {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					key, msgs, release, ok, err := s.Claim(ctx)
+					if err != nil {
+						t.Errorf("worker %d: Claim() error = %v", w, err)
+						return
+					}
+					if !ok {
+						mu.Lock()
+						finished := done == len(all)
+						mu.Unlock()
+						if finished {
+							return
+						}
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					mu.Lock()
+					holders[key]++
+					if holders[key] > 1 {
+						t.Errorf("conversation %s claimed by %d workers at once", key, holders[key])
+					}
+					mu.Unlock()
+					for _, m := range msgs {
+						if m.From != key {
+							t.Errorf("claim of %s returned a message from %s", key, m.From)
+						}
+						err := s.Commit(ctx, bot.Turn{MessageID: m.ID, Conversation: sampleConversation(key, "")})
+						mu.Lock()
+						committed[m.ID]++
+						if err != nil {
+							t.Errorf("worker %d: Commit(%s) error = %v", w, m.ID, err)
+						} else {
+							got[key] = append(got[key], m.ID)
+							done++
+						}
+						mu.Unlock()
+					}
+					mu.Lock()
+					holders[key]--
+					mu.Unlock()
+					release()
+				}
+			})
+		}
+		wg.Wait()
+		<-enqueued
+		if ctx.Err() != nil {
+			t.Fatalf("workers did not finish: %d of %d messages processed", done, len(all))
+		}
+		for id, n := range committed {
+			if n != 1 {
+				t.Errorf("message %s handed out %d times, want once", id, n)
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("processing order per conversation (-want +got):\n%s", diff)
+		}
+		wantDepth(t, s, 0)
+	})
+
+	t.Run("OutboxRowsFromCommit", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a, b := "5511987654321", "5521912345678"
+		rowsA := []bot.Outbound{outbound(a, "one"), outbound(a, "two"), outbound(a, "three")}
+		rowsA[1].Reply.Buttons = []bot.Button{{ID: "yes", Title: "Sim"}, {ID: "no", Title: "Não"}}
+		rowsA[2].State = "" // the store makes it pending
+		mustCommit(t, s, bot.Turn{MessageID: "wamid.a", Conversation: sampleConversation(a, ""), Outbox: rowsA})
+		mustCommit(t, s, bot.Turn{MessageID: "wamid.b", Conversation: sampleConversation(b, ""),
+			Outbox: []bot.Outbound{outbound(b, "uno"), outbound(b, "dos")}})
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "four")}})
+		for _, r := range rowsA {
+			if r.ID != "" {
+				t.Errorf("Commit() wrote id %q into the caller's row", r.ID)
+			}
+		}
+
+		got, err := s.OutboundRows(ctx, a)
+		if err != nil {
+			t.Fatalf("OutboundRows() error = %v", err)
+		}
+		want := append(slices.Clone(rowsA), outbound(a, "four"))
+		want[2].State = bot.OutboundPending
+		if len(got) != len(want) {
+			t.Fatalf("OutboundRows(a) = %d rows, want %d", len(got), len(want))
+		}
+		for i := range want {
+			want[i].ID = got[i].ID
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("OutboundRows(a) mismatch (-want +got):\n%s", diff)
+		}
+		ids := map[string]bool{}
+		for i, r := range got {
+			if r.ID == "" || ids[r.ID] {
+				t.Errorf("row %d has id %q, want a new unique one", i, r.ID)
+			}
+			ids[r.ID] = true
+			if i > 0 && r.ID <= got[i-1].ID {
+				t.Errorf("ids %q then %q: a client's ids must sort in the order its rows were written", got[i-1].ID, r.ID)
+			}
+			one, err := s.Outbound(ctx, r.ID)
+			if err != nil {
+				t.Errorf("Outbound(%s) error = %v", r.ID, err)
+			} else if diff := cmp.Diff(r, one); diff != "" {
+				t.Errorf("Outbound(%s) mismatch (-rows +one):\n%s", r.ID, diff)
+			}
+		}
+		if rows, err := s.OutboundRows(ctx, "55119"); err != nil || len(rows) != 0 {
+			t.Errorf("OutboundRows(prefix of a client) = %v, %v; want none", rows, err)
+		}
+		for _, id := range []string{"", "1", "zz", "ffffffffffffffff", got[0].ID + "0"} {
+			if _, err := s.Outbound(ctx, id); !errors.Is(err, bot.ErrNotFound) {
+				t.Errorf("Outbound(%q) error = %v, want bot.ErrNotFound", id, err)
+			}
+		}
+		wantStats(t, s, 6, 0, 0, 0)
+
+		// A redelivered message adds no replies.
+		err = s.Commit(ctx, bot.Turn{MessageID: "wamid.a", Conversation: sampleConversation(a, ""), Outbox: rowsA})
+		if !errors.Is(err, bot.ErrDuplicate) {
+			t.Errorf("Commit(wamid.a again) error = %v, want bot.ErrDuplicate", err)
+		}
+		wantStats(t, s, 6, 0, 0, 0)
+	})
+
+	t.Run("ClaimOutboundOneRowPerClientInOrder", func(t *testing.T) {
+		s := open(t)
+		a, b := "5511987654321", "5521912345678"
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1"), outbound(a, "a2")}})
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(b, ""), Outbox: []bot.Outbound{outbound(b, "b1")}})
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a3")}})
+		now := at(10)
+
+		rows, release := mustClaimOutbound(t, s, now, 10)
+		if got := texts(rows); !sameSet(got, []string{"a1", "b1"}) {
+			t.Fatalf("ClaimOutbound() = %v, want the oldest row of each client [a1 b1]", got)
+		}
+		if more, rel := mustClaimOutbound(t, s, now, 10); len(more) != 0 {
+			t.Errorf("ClaimOutbound() while both clients are held = %v, want none", texts(more))
+		} else {
+			rel()
+		}
+		release()
+		rows, release = mustClaimOutbound(t, s, now, 10)
+		if got := texts(rows); !sameSet(got, []string{"a1", "b1"}) {
+			t.Fatalf("ClaimOutbound() after release = %v, want [a1 b1] again", got)
+		}
+		var a1 bot.Outbound
+		for _, r := range rows {
+			if r.To == a {
+				a1 = r
+			}
+		}
+		markSent(t, s, a1, "wamid.out.a1")
+		release()
+
+		// a1 went out: a2 is next for a, never a3 before it.
+		var order []string
+		for range 3 {
+			rows, release := mustClaimOutbound(t, s, now, 10)
+			for _, r := range rows {
+				if r.To == a {
+					order = append(order, r.Reply.Text)
+					markSent(t, s, r, "wamid.out."+r.Reply.Text)
+				}
+			}
+			release()
+		}
+		if want := []string{"a2", "a3"}; !slices.Equal(order, want) {
+			t.Errorf("a's rows went out as %v, want %v", order, want)
+		}
+		wantStats(t, s, 1, 3, 0, 0)
+	})
+
+	t.Run("ClaimOutboundLimit", func(t *testing.T) {
+		s := open(t)
+		for i := range 5 {
+			c := fmt.Sprintf("55119%08d", i)
+			mustCommit(t, s, bot.Turn{Conversation: sampleConversation(c, ""), Outbox: []bot.Outbound{outbound(c, "hi")}})
+		}
+		seen := map[string]bool{}
+		for _, want := range []int{2, 2, 1, 0} {
+			rows, release := mustClaimOutbound(t, s, at(10), 2)
+			defer release()
+			if len(rows) != want {
+				t.Errorf("ClaimOutbound(n=2) = %d rows, want %d", len(rows), want)
+			}
+			for _, r := range rows {
+				if seen[r.To] {
+					t.Errorf("client %s claimed twice while held", r.To)
+				}
+				seen[r.To] = true
+			}
+		}
+		if rows, release := mustClaimOutbound(t, s, at(10), 0); len(rows) != 0 {
+			t.Errorf("ClaimOutbound(n=0) = %d rows, want none", len(rows))
+		} else {
+			release()
+		}
+	})
+
+	t.Run("ClaimOutboundWaitsForNextAttempt", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := "5511987654321"
+		first := outbound(a, "a1")
+		first.NextAttempt = at(5)
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{first, outbound(a, "a2")}})
+		// a2 was due long ago, but a1 is not yet, and a1 goes first.
+		if rows, release := mustClaimOutbound(t, s, at(4), 10); len(rows) != 0 {
+			t.Errorf("ClaimOutbound(before a1 is due) = %v, want none", texts(rows))
+		} else {
+			release()
+		}
+		rows, release := mustClaimOutbound(t, s, at(5), 10)
+		if got := texts(rows); !slices.Equal(got, []string{"a1"}) {
+			t.Fatalf("ClaimOutbound(when a1 is due) = %v, want [a1]", got)
+		}
+		// The send failed; retry in ten minutes.
+		r := rows[0]
+		r.Attempts, r.NextAttempt, r.Error = 1, at(15), "rate limited"
+		if err := s.MarkOutbound(ctx, r); err != nil {
+			t.Fatalf("MarkOutbound(retry) error = %v", err)
+		}
+		release()
+		if rows, release := mustClaimOutbound(t, s, at(14), 10); len(rows) != 0 {
+			t.Errorf("ClaimOutbound(before the retry is due) = %v, want none", texts(rows))
+		} else {
+			release()
+		}
+		rows, release = mustClaimOutbound(t, s, at(15), 10)
+		defer release()
+		if len(rows) != 1 || rows[0].Reply.Text != "a1" || rows[0].Attempts != 1 || rows[0].Error != "rate limited" {
+			t.Errorf("ClaimOutbound(when the retry is due) = %+v, want a1 with its attempt recorded", rows)
+		}
+	})
+
+	t.Run("SettledRowsStaySettled", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := "5511987654321"
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{
+			outbound(a, "sent"), outbound(a, "parked"), outbound(a, "failed"), outbound(a, "last"),
+		}})
+		for _, st := range []bot.OutboundState{bot.OutboundSent, bot.OutboundParked, bot.OutboundFailed} {
+			rows, release := mustClaimOutbound(t, s, at(10), 10)
+			if len(rows) != 1 || rows[0].Reply.Text != string(st) {
+				t.Fatalf("ClaimOutbound() = %v, want [%s]", texts(rows), st)
+			}
+			r := rows[0]
+			r.State, r.Attempts = st, 1
+			if st == bot.OutboundSent {
+				r.MetaID = "wamid.out.1"
+			}
+			if err := s.MarkOutbound(ctx, r); err != nil {
+				t.Fatalf("MarkOutbound(%s) error = %v", st, err)
+			}
+			release()
+		}
+		wantStats(t, s, 1, 1, 1, 1)
+		rows, release := mustClaimOutbound(t, s, at(10), 10)
+		if got := texts(rows); !slices.Equal(got, []string{"last"}) {
+			t.Fatalf("ClaimOutbound() = %v, want [last]", got)
+		}
+		markSent(t, s, rows[0], "wamid.out.2")
+		release()
+		if rows, release := mustClaimOutbound(t, s, at(1000), 10); len(rows) != 0 {
+			t.Errorf("ClaimOutbound() with every row settled = %v, want none", texts(rows))
+		} else {
+			release()
+		}
+		wantStats(t, s, 0, 2, 1, 1)
+	})
+
+	t.Run("MarkOutboundNeverUnsends", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := "5511987654321"
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
+		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		release()
+		sent := markSent(t, s, rows[0], "wamid.out.1")
+		for _, st := range []bot.OutboundState{bot.OutboundPending, bot.OutboundParked, bot.OutboundFailed} {
+			r := sent
+			r.State = st
+			if err := s.MarkOutbound(ctx, r); err == nil {
+				t.Errorf("MarkOutbound(sent row -> %s) succeeded, want a refusal", st)
+			}
+		}
+		r := sent
+		r.MetaID = "wamid.out.other"
+		if err := s.MarkOutbound(ctx, r); err == nil {
+			t.Error("MarkOutbound(sent row with another Meta id) succeeded, want a refusal")
+		}
+		r = sent
+		r.To = "5521912345678"
+		if err := s.MarkOutbound(ctx, r); err == nil {
+			t.Error("MarkOutbound(row moved to another client) succeeded, want a refusal")
+		}
+		if got, err := s.Outbound(ctx, sent.ID); err != nil || got.State != bot.OutboundSent || got.MetaID != "wamid.out.1" {
+			t.Errorf("row after refused marks = %+v, %v; want it sent as wamid.out.1", got, err)
+		}
+		if rows, release := mustClaimOutbound(t, s, at(1000), 10); len(rows) != 0 {
+			t.Errorf("ClaimOutbound() = %v after refused un-sends, want none", texts(rows))
+		} else {
+			release()
+		}
+		for _, id := range []string{"", "nope", "00000000000000ff"} {
+			r := sent
+			r.ID = id
+			if err := s.MarkOutbound(ctx, r); !errors.Is(err, bot.ErrNotFound) {
+				t.Errorf("MarkOutbound(id %q) error = %v, want bot.ErrNotFound", id, err)
+			}
+		}
+		wantStats(t, s, 0, 1, 0, 0)
+	})
+
+	t.Run("MarkOutboundEndsHold", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := "5511987654321"
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
+		rows, release1 := mustClaimOutbound(t, s, at(10), 1)
+		r := rows[0]
+		r.Attempts, r.NextAttempt = 1, at(10)
+		if err := s.MarkOutbound(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		// Settled: another claim may take the row before the first claim
+		// is released ...
+		rows, release2 := mustClaimOutbound(t, s, at(10), 1)
+		if len(rows) != 1 {
+			t.Fatalf("ClaimOutbound() after MarkOutbound = %d rows, want the row again", len(rows))
+		}
+		// ... and the first claim's late release leaves the second's hold.
+		release1()
+		if more, rel := mustClaimOutbound(t, s, at(10), 1); len(more) != 0 {
+			t.Errorf("ClaimOutbound() = %v while a newer claim holds the client, want none", texts(more))
+		} else {
+			rel()
+		}
+		release2()
+	})
+
+	t.Run("OutboundStatus", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := "5511987654321"
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1"), outbound(a, "a2")}})
+		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		release()
+		sent := markSent(t, s, rows[0], "wamid.out.1")
+
+		steps := []struct{ status, detail, wantStatus, wantError string }{
+			{"sent", "", "sent", ""},
+			{"delivered", "", "delivered", ""},
+			{"read", "", "read", ""},
+			{"delivered", "", "read", ""}, // late webhook: read stays
+			{"failed", "131026 message undeliverable", "failed", "131026 message undeliverable"},
+		}
+		for _, st := range steps {
+			if err := s.OutboundStatus(ctx, "wamid.out.1", st.status, st.detail); err != nil {
+				t.Fatalf("OutboundStatus(%s) error = %v", st.status, err)
+			}
+			got, err := s.Outbound(ctx, sent.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != st.wantStatus || got.Error != st.wantError || got.State != bot.OutboundSent {
+				t.Errorf("after status %s: row = state %s, status %q, error %q; want sent, %q, %q",
+					st.status, got.State, got.Status, got.Error, st.wantStatus, st.wantError)
+			}
+		}
+		// A mark carrying no status keeps the one Meta reported.
+		sent.Attempts = 2
+		if err := s.MarkOutbound(ctx, sent); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Outbound(ctx, sent.ID); got.Status != "failed" || got.Attempts != 2 {
+			t.Errorf("after MarkOutbound without status: status %q, attempts %d; want failed, 2", got.Status, got.Attempts)
+		}
+		for _, id := range []string{"wamid.unknown", ""} {
+			if err := s.OutboundStatus(ctx, id, "delivered", ""); !errors.Is(err, bot.ErrNotFound) {
+				t.Errorf("OutboundStatus(%q) error = %v, want bot.ErrNotFound", id, err)
+			}
+		}
+		// a2 was never sent, so Meta cannot know it.
+		other, _ := s.OutboundRows(ctx, a)
+		if len(other) != 2 || other[1].Status != "" {
+			t.Errorf("a2 = %+v, want no status", other)
+		}
+	})
+
+	t.Run("CancelledContext", func(t *testing.T) {
+		s := open(t)
+		a := "5511987654321"
+		mustEnqueue(t, s, inbound(a, 1))
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
+		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		release()
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if _, err := s.Enqueue(ctx, []bot.Inbound{inbound(a, 2)}); !errors.Is(err, context.Canceled) {
+			t.Errorf("Enqueue(cancelled) error = %v, want context.Canceled", err)
+		}
+		if _, _, _, ok, err := s.Claim(ctx); ok || !errors.Is(err, context.Canceled) {
+			t.Errorf("Claim(cancelled) = ok %v, %v; want context.Canceled", ok, err)
+		}
+		if rows, release, err := s.ClaimOutbound(ctx, at(10), 1); len(rows) != 0 || !errors.Is(err, context.Canceled) {
+			t.Errorf("ClaimOutbound(cancelled) = %d rows, %v; want context.Canceled", len(rows), err)
+		} else {
+			release()
+		}
+		r := rows[0]
+		r.State = bot.OutboundFailed
+		if err := s.MarkOutbound(ctx, r); !errors.Is(err, context.Canceled) {
+			t.Errorf("MarkOutbound(cancelled) error = %v, want context.Canceled", err)
+		}
+		if err := s.OutboundStatus(ctx, "wamid.x", "read", ""); !errors.Is(err, context.Canceled) {
+			t.Errorf("OutboundStatus(cancelled) error = %v, want context.Canceled", err)
+		}
+		wantDepth(t, s, 1)
+		wantStats(t, s, 1, 0, 0, 0)
+	})
+}
+
+// inbound is message i from client from. Its text is the kind a client
+// types: sometimes a code.
+func inbound(from string, i int) bot.Inbound {
+	m := bot.Inbound{ID: fmt.Sprintf("wamid.%s.%d", from, i), From: from, Text: fmt.Sprintf("message %d: my code is %06d", i, 482913+i), At: at(i)}
+	switch i % 3 {
+	case 1:
+		m.Text, m.Choice = "Sim", "yes"
+	case 2:
+		m.Text, m.Unsupported = "", "sticker"
+	}
+	return m
+}
+
+// outbound is a pending reply to client, due from the fixture's start.
+func outbound(client, text string) bot.Outbound {
+	return bot.Outbound{
+		To:          client,
+		Reply:       bot.Reply{Text: text},
+		InReplyTo:   "wamid.in." + text,
+		LastInbound: at(0),
+		Created:     at(1),
+		NextAttempt: at(1),
+		State:       bot.OutboundPending,
+	}
+}
+
+func mustEnqueue(tb testing.TB, s bot.Inbox, msgs ...bot.Inbound) {
+	tb.Helper()
+	if _, err := s.Enqueue(context.Background(), msgs); err != nil {
+		tb.Fatalf("Enqueue() error = %v", err)
+	}
+}
+
+func wantDepth(tb testing.TB, s queueBackend, want int) {
+	tb.Helper()
+	if n, err := s.InboxDepth(context.Background()); err != nil || n != want {
+		tb.Errorf("InboxDepth() = %d, %v; want %d, nil", n, err, want)
+	}
+}
+
+func wantStats(tb testing.TB, s queueBackend, pending, sent, parked, failed int) {
+	tb.Helper()
+	p, se, pa, f, err := s.OutboxStats(context.Background())
+	if err != nil || p != pending || se != sent || pa != parked || f != failed {
+		tb.Errorf("OutboxStats() = pending %d, sent %d, parked %d, failed %d, %v; want %d, %d, %d, %d",
+			p, se, pa, f, err, pending, sent, parked, failed)
+	}
+}
+
+// claimAll works the inbox until it is empty, one claim at a time,
+// committing every message, and returns them per conversation in the order
+// they were claimed. It fails the test if a claim breaks a conversation's
+// order or returns a message twice.
+func claimAll(tb testing.TB, s queueBackend) map[string][]bot.Inbound {
+	tb.Helper()
+	ctx := context.Background()
+	got := map[string][]bot.Inbound{}
+	for range 1000 {
+		key, msgs, release, ok, err := s.Claim(ctx)
+		if err != nil {
+			tb.Fatalf("Claim() error = %v", err)
+		}
+		if !ok {
+			return got
+		}
+		if len(msgs) == 0 {
+			tb.Fatalf("Claim() returned conversation %s with no messages", key)
+		}
+		for _, m := range msgs {
+			if m.From != key {
+				tb.Errorf("claim of %s returned a message from %s", key, m.From)
+			}
+			mustCommit(tb, s, bot.Turn{MessageID: m.ID, Conversation: sampleConversation(key, "")})
+			got[key] = append(got[key], m)
+		}
+		release()
+	}
+	tb.Fatal("the inbox did not empty after 1000 claims")
+	return nil
+}
+
+func mustClaimOutbound(tb testing.TB, s bot.Outbox, now time.Time, n int) ([]bot.Outbound, func()) {
+	tb.Helper()
+	rows, release, err := s.ClaimOutbound(context.Background(), now, n)
+	if err != nil {
+		tb.Fatalf("ClaimOutbound() error = %v", err)
+	}
+	if release == nil {
+		tb.Fatal("ClaimOutbound() returned a nil release")
+	}
+	return rows, release
+}
+
+func markSent(tb testing.TB, s bot.Outbox, r bot.Outbound, metaID string) bot.Outbound {
+	tb.Helper()
+	r.State, r.MetaID, r.Attempts, r.Error = bot.OutboundSent, metaID, r.Attempts+1, ""
+	if err := s.MarkOutbound(context.Background(), r); err != nil {
+		tb.Fatalf("MarkOutbound(sent) error = %v", err)
+	}
+	return r
+}
+
+func texts(rows []bot.Outbound) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.Reply.Text)
+	}
+	return out
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }

@@ -1,7 +1,9 @@
-// Package storage keeps portabot's conversations, cases and audit trail. It
-// implements bot.Store on bbolt, the embedded default: one process, one file,
-// nothing to install. Every backend passes the same contract tests, so the bot
-// cannot tell which one it runs on.
+// Package storage keeps portabot's conversations, cases and audit trail, and
+// the two durable queues around them: the inbox of client messages waiting to
+// be processed and the outbox of replies waiting to be sent. It implements
+// bot.Store, bot.Inbox and bot.Outbox on bbolt, the embedded default: one
+// process, one file, nothing to install. Every backend passes the same
+// contract tests, so the bot cannot tell which one it runs on.
 //
 // The bbolt file holds these buckets:
 //
@@ -11,16 +13,42 @@
 //	audit          case number + 8-byte big-endian sequence -> JSON bot.AuditEvent
 //	processed      inbound message id -> RFC 3339 time the message was committed
 //
+//	inbox          client id + 0x00 + 8-byte big-endian sequence -> sealed JSON bot.Inbound
+//	inbox_ids      inbound message id -> its inbox key
+//	inbox_convs    client id -> 8-byte count of its waiting messages
+//
+//	outbox            8-byte big-endian row id -> JSON bot.Outbound
+//	outbox_by_client  client id + 0x00 + row id -> empty (every row of a client)
+//	outbox_pending    client id + 0x00 + row id -> empty (pending rows only)
+//	outbox_heads      client id -> its outbox_due key
+//	outbox_due        8-byte NextAttempt (Unix ns) + row id of a client's oldest pending row -> client id
+//	outbox_meta       Meta message id -> row id
+//	outbox_stats      row state -> 8-byte count
+//
 // Case numbers are stored big-endian so that byte order is numeric order: case
 // 10 sorts after case 9, and the 8-byte prefix of an audit key can never match
-// another case's (case 2's trail never picks up case 20's events).
+// another case's (case 2's trail never picks up case 20's events). Keys that
+// start with a client id put 0x00 after it, so that one number's prefix scan
+// never reads a longer number's rows.
+//
+// A message's text may be the client's one-time code or new PIN, so inbox
+// rows are sealed with AES-256-GCM under the key given to WithSealKey (from
+// PORTABOT_DB_KEY, or LoadOrCreateKey in sandbox mode), bound to their bucket
+// and key, and deleted by the Commit of the turn that processed them.
+// Outbox rows hold the bot's own replies and are stored as they are.
+//
+// Claims (a conversation taken from the inbox, a client's next reply taken
+// from the outbox) are held in memory: bbolt allows one process, so a mutex
+// and a set are all the locking they need, and a restart frees them.
 package storage
 
 import (
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -38,7 +66,28 @@ var (
 	bucketAudit         = []byte("audit")
 	bucketProcessed     = []byte("processed")
 
+	bucketInbox      = []byte("inbox")
+	bucketInboxIDs   = []byte("inbox_ids")
+	bucketInboxConvs = []byte("inbox_convs")
+
+	bucketOutbox         = []byte("outbox")
+	bucketOutboxByClient = []byte("outbox_by_client")
+	bucketOutboxPending  = []byte("outbox_pending")
+	bucketOutboxHeads    = []byte("outbox_heads")
+	bucketOutboxDue      = []byte("outbox_due")
+	bucketOutboxMeta     = []byte("outbox_meta")
+	bucketOutboxStats    = []byte("outbox_stats")
+
 	keySchema = []byte("schema")
+
+	// allBuckets are created by Open, so that no other method has to cope
+	// with a missing one.
+	allBuckets = [][]byte{
+		bucketConversations, bucketCases, bucketAudit, bucketProcessed,
+		bucketInbox, bucketInboxIDs, bucketInboxConvs,
+		bucketOutbox, bucketOutboxByClient, bucketOutboxPending, bucketOutboxHeads,
+		bucketOutboxDue, bucketOutboxMeta, bucketOutboxStats,
+	}
 )
 
 // ErrLocked is matched (with errors.Is) by the error Open returns when another
@@ -58,14 +107,28 @@ func (e *lockedError) Is(target error) bool { return target == ErrLocked }
 
 // DB is the bbolt store. It is safe for concurrent use.
 type DB struct {
-	bolt *bolt.DB
-	path string
-	now  func() time.Time
+	bolt   *bolt.DB
+	path   string
+	now    func() time.Time
+	sealer cipher.AEAD // nil without WithSealKey
+
+	// Claims live in memory: bbolt has one process, so a mutex and a set are
+	// all the locking a claim needs, and a restart releases every claim.
+	// On PostgreSQL the same claims become row locks (SELECT ... FOR UPDATE
+	// SKIP LOCKED) held by the claiming transaction.
+	inMu     sync.Mutex
+	inHeld   map[string]bool // conversations claimed from the inbox
+	inCursor []byte          // the conversation claimed last, for round-robin
+
+	outMu   sync.Mutex
+	outHeld map[string]*outHold // client -> the claim holding its head row
 }
 
 type options struct {
 	lockTimeout time.Duration
 	now         func() time.Time
+	sealKey     []byte
+	sealKeySet  bool
 }
 
 // An Option changes how Open opens the file.
@@ -86,8 +149,8 @@ func WithClock(now func() time.Time) Option {
 
 // Open opens the bbolt file at path, creating it (mode 0600) if it does not
 // exist. It fails after the lock timeout, with an error matching ErrLocked,
-// when the file is held elsewhere, and refuses a file written by a newer
-// portabot.
+// when the file is held elsewhere, refuses a file written by a newer
+// portabot, and refuses a seal key of the wrong length.
 func Open(path string, opts ...Option) (*DB, error) {
 	o := options{lockTimeout: time.Second, now: time.Now}
 	for _, opt := range opts {
@@ -96,6 +159,13 @@ func Open(path string, opts ...Option) (*DB, error) {
 	if o.lockTimeout <= 0 {
 		return nil, fmt.Errorf("storage: lock timeout must be positive, got %v", o.lockTimeout)
 	}
+	var sealer cipher.AEAD
+	if o.sealKeySet {
+		var err error
+		if sealer, err = newSealer(o.sealKey); err != nil {
+			return nil, err
+		}
+	}
 	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.lockTimeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, &lockedError{path: path, timeout: o.lockTimeout}
@@ -103,7 +173,8 @@ func Open(path string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
-	db := &DB{bolt: bdb, path: path, now: o.now}
+	db := &DB{bolt: bdb, path: path, now: o.now, sealer: sealer,
+		inHeld: map[string]bool{}, outHeld: map[string]*outHold{}}
 	if err := db.init(); err != nil {
 		_ = bdb.Close()
 		return nil, err
@@ -130,7 +201,7 @@ func (db *DB) init() error {
 		} else if err := meta.Put(keySchema, []byte(strconv.Itoa(schemaVersion))); err != nil {
 			return fmt.Errorf("storage: write schema version: %w", err)
 		}
-		for _, name := range [][]byte{bucketConversations, bucketCases, bucketAudit, bucketProcessed} {
+		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("storage: create %s bucket: %w", name, err)
 			}

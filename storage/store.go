@@ -128,30 +128,52 @@ func (db *DB) NewCaseID(ctx context.Context) (string, error) {
 }
 
 // Commit writes t in one transaction: the conversation, the case when t.Case
-// is not nil, the audit events appended to their cases' trails, and the
-// message marked processed. When t.MessageID was committed before it writes
-// nothing and returns an error matching bot.ErrDuplicate.
+// is not nil, the audit events appended to their cases' trails, the outbox
+// rows, and the message marked processed and taken out of the inbox. When
+// t.MessageID was committed before it writes nothing and returns an error
+// matching bot.ErrDuplicate.
 //
 // An audit event without a CaseID belongs to the turn's case (t.Case, else
 // the conversation's). An event for a case that neither exists nor is written
 // by the turn is refused, and so is the whole turn: a trail nobody can read
 // back is a bug worth surfacing.
+//
+// Outbox rows get their ID from the store (any ID given is replaced); a row
+// without a State is pending.
 func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: commit: %w", err)
 	}
-	if t.Conversation.Key == "" {
-		return errors.New("storage: commit: conversation has no key")
+	p, err := prepareTurn(t)
+	if err != nil {
+		return err
 	}
-	var ck []byte
+	return db.bolt.Update(func(tx *bolt.Tx) error { return db.applyTurn(tx, p) })
+}
+
+// preparedTurn is a Turn checked and resolved outside any transaction, so
+// that the write lock is held only for the writes.
+type preparedTurn struct {
+	bot.Turn
+	caseKey   []byte           // nil when the turn writes no case
+	events    []bot.AuditEvent // with their case ids filled in
+	eventKeys [][]byte
+	outbox    []bot.Outbound // copies, so assigning ids never touches the caller's slice
+}
+
+func prepareTurn(t bot.Turn) (*preparedTurn, error) {
+	if t.Conversation.Key == "" {
+		return nil, errors.New("storage: commit: conversation has no key")
+	}
+	p := &preparedTurn{Turn: t}
 	if t.Case != nil {
 		var ok bool
-		if ck, ok = caseKey(t.Case.ID); !ok {
-			return fmt.Errorf("storage: commit: case id %q was not issued by NewCaseID", t.Case.ID)
+		if p.caseKey, ok = caseKey(t.Case.ID); !ok {
+			return nil, fmt.Errorf("storage: commit: case id %q was not issued by NewCaseID", t.Case.ID)
 		}
 	}
-	events := make([]bot.AuditEvent, len(t.Audit))
-	eventKeys := make([][]byte, len(t.Audit))
+	p.events = make([]bot.AuditEvent, len(t.Audit))
+	p.eventKeys = make([][]byte, len(t.Audit))
 	for i, e := range t.Audit {
 		if e.CaseID == "" {
 			if t.Case != nil {
@@ -162,42 +184,67 @@ func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
 		}
 		k, ok := caseKey(e.CaseID)
 		if !ok {
-			return fmt.Errorf("storage: commit: audit event %q has no valid case id (%q)", e.Kind, e.CaseID)
+			return nil, fmt.Errorf("storage: commit: audit event %q has no valid case id (%q)", e.Kind, e.CaseID)
 		}
-		events[i], eventKeys[i] = e, k
+		p.events[i], p.eventKeys[i] = e, k
 	}
-
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		processed := tx.Bucket(bucketProcessed)
-		if t.MessageID != "" && processed.Get([]byte(t.MessageID)) != nil {
-			return fmt.Errorf("storage: commit: %w", bot.ErrDuplicate)
+	p.outbox = make([]bot.Outbound, len(t.Outbox))
+	for i, row := range t.Outbox {
+		if row.State == "" {
+			row.State = bot.OutboundPending
 		}
-		if err := put(tx.Bucket(bucketConversations), []byte(t.Conversation.Key), t.Conversation, "conversation"); err != nil {
+		if err := checkOutbound(row); err != nil {
+			return nil, fmt.Errorf("storage: commit: outbox row %d: %w", i, err)
+		}
+		p.outbox[i] = row
+	}
+	return p, nil
+}
+
+// applyTurn writes one prepared turn inside tx. It touches nothing outside
+// the transaction (no claims, no counters in memory), so a group-commit
+// writer can apply several turns in one transaction, and re-run the rest
+// without a turn that failed.
+func (db *DB) applyTurn(tx *bolt.Tx, p *preparedTurn) error {
+	processed := tx.Bucket(bucketProcessed)
+	if p.MessageID != "" && processed.Get([]byte(p.MessageID)) != nil {
+		return fmt.Errorf("storage: commit: %w", bot.ErrDuplicate)
+	}
+	if err := put(tx.Bucket(bucketConversations), []byte(p.Conversation.Key), p.Conversation, "conversation"); err != nil {
+		return err
+	}
+	if p.Case != nil {
+		if err := putCase(tx.Bucket(bucketCases), p.caseKey, p.Case); err != nil {
 			return err
 		}
-		if t.Case != nil {
-			if err := putCase(tx.Bucket(bucketCases), ck, t.Case); err != nil {
-				return err
-			}
+	}
+	cases := tx.Bucket(bucketCases)
+	for i, e := range p.events {
+		if cases.Get(p.eventKeys[i]) == nil {
+			return fmt.Errorf("storage: commit: audit event %q for case %s: %w", e.Kind, e.CaseID, bot.ErrNotFound)
 		}
-		cases := tx.Bucket(bucketCases)
-		for i, e := range events {
-			if cases.Get(eventKeys[i]) == nil {
-				return fmt.Errorf("storage: commit: audit event %q for case %s: %w", e.Kind, e.CaseID, bot.ErrNotFound)
-			}
-			if err := appendAudit(tx, eventKeys[i], e); err != nil {
-				return err
-			}
+		if err := appendAudit(tx, p.eventKeys[i], e); err != nil {
+			return err
 		}
-		if t.MessageID != "" {
-			at := db.now().UTC().Format(time.RFC3339Nano)
-			if err := processed.Put([]byte(t.MessageID), []byte(at)); err != nil {
-				return fmt.Errorf("storage: commit: mark processed: %w", err)
-			}
+	}
+	for _, row := range p.outbox {
+		if _, err := appendOutbound(tx, row); err != nil {
+			return err
 		}
-		return nil
-	})
-	return err
+	}
+	if p.MessageID != "" {
+		at := db.now().UTC().Format(time.RFC3339Nano)
+		if err := processed.Put([]byte(p.MessageID), []byte(at)); err != nil {
+			return fmt.Errorf("storage: commit: mark processed: %w", err)
+		}
+		// The message leaves the inbox exactly when its effects are stored:
+		// before, a crash redelivers it from the inbox; after, the
+		// processed marker makes a redelivery change nothing.
+		if err := dropInboxMessage(tx, p.MessageID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Processed reports whether a turn for message messageID was committed.

@@ -1,0 +1,444 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"portabot/bot"
+)
+
+var _ bot.Outbox = (*DB)(nil)
+
+// outHold marks a client whose head row a ClaimOutbound handed out. It is
+// gone when the claim is released or the row is marked, whichever is first;
+// the pointer identifies the hold, so a late release of an old claim cannot
+// drop a newer claim's hold on the same client.
+type outHold struct {
+	rowID string
+}
+
+// ClaimOutbound returns up to n rows due at now: for each client only its
+// oldest pending row, and only if that row's NextAttempt is not after now and
+// no other claim holds the client. Rows come soonest-due first. They are held
+// until MarkOutbound settles them or release is called; a restart releases
+// every hold (on PostgreSQL the hold becomes a row lock).
+//
+// Rows that are sent, parked or failed are never returned: a client whose
+// oldest row is due later waits, and so do its newer rows, so replies reach a
+// client in the order they were written.
+func (db *DB) ClaimOutbound(ctx context.Context, now time.Time, n int) ([]bot.Outbound, func(), error) {
+	noop := func() {}
+	if err := ctx.Err(); err != nil {
+		return nil, noop, fmt.Errorf("storage: claim outbox: %w", err)
+	}
+	if n <= 0 {
+		return nil, noop, nil
+	}
+	db.outMu.Lock()
+	defer db.outMu.Unlock()
+	limit := dueNanos(now)
+	var rows []bot.Outbound
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		outbox := tx.Bucket(bucketOutbox)
+		c := tx.Bucket(bucketOutboxDue).Cursor()
+		// The due index holds one entry per client, its head row, ordered
+		// by due time: the scan stops at the first row not yet due.
+		for k, v := c.First(); k != nil && len(rows) < n; k, v = c.Next() {
+			if binary.BigEndian.Uint64(k[:8]) > limit {
+				break
+			}
+			if db.outHeld[string(v)] != nil {
+				continue
+			}
+			idk := k[8:]
+			data := outbox.Get(idk)
+			if data == nil {
+				return fmt.Errorf("storage: claim outbox: due index names missing row %s", outboundID(idk))
+			}
+			var row bot.Outbound
+			if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
+				return err
+			}
+			if row.State != bot.OutboundPending {
+				return fmt.Errorf("storage: claim outbox: due index names row %s, which is %s", row.ID, row.State)
+			}
+			rows = append(rows, row)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, noop, err
+	}
+	holds := make([]*outHold, len(rows))
+	for i, row := range rows {
+		holds[i] = &outHold{rowID: row.ID}
+		db.outHeld[row.To] = holds[i]
+	}
+	release := sync.OnceFunc(func() {
+		db.outMu.Lock()
+		defer db.outMu.Unlock()
+		for i, row := range rows {
+			if db.outHeld[row.To] == holds[i] {
+				delete(db.outHeld, row.To)
+			}
+		}
+	})
+	return rows, release, nil
+}
+
+// MarkOutbound stores row, found by its ID, after a send attempt, and ends
+// the hold a claim had on it. It returns an error matching bot.ErrNotFound
+// for an ID the store never issued.
+//
+// A row once sent stays sent: Meta accepted it, and a second send would
+// reach the client twice. So is its Meta id, once set. The recipient never
+// changes. A Status Meta reported is kept when row carries none (the row was
+// read before the status arrived).
+func (db *DB) MarkOutbound(ctx context.Context, row bot.Outbound) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: mark outbox row %s: %w", row.ID, err)
+	}
+	idk, ok := outboundKey(row.ID)
+	if !ok {
+		return fmt.Errorf("storage: mark outbox row %q: %w", row.ID, bot.ErrNotFound)
+	}
+	if err := checkOutbound(row); err != nil {
+		return fmt.Errorf("storage: mark outbox row %s: %w", row.ID, err)
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		outbox := tx.Bucket(bucketOutbox)
+		data := outbox.Get(idk)
+		if data == nil {
+			return fmt.Errorf("storage: mark outbox row %s: %w", row.ID, bot.ErrNotFound)
+		}
+		var old bot.Outbound
+		if err := decode(data, &old, "outbox row "+row.ID); err != nil {
+			return err
+		}
+		switch {
+		case old.To != row.To:
+			return fmt.Errorf("storage: mark outbox row %s: the row is for another recipient", row.ID)
+		case old.State == bot.OutboundSent && row.State != bot.OutboundSent:
+			return fmt.Errorf("storage: mark outbox row %s: it was sent already and cannot become %s (a reply Meta accepted is never sent again)", row.ID, row.State)
+		case old.MetaID != "" && row.MetaID != old.MetaID:
+			return fmt.Errorf("storage: mark outbox row %s: it was sent as another Meta message already", row.ID)
+		}
+		if row.Status == "" {
+			row.Status = old.Status
+		}
+		return writeOutbound(tx, idk, &old, row)
+	})
+	if err != nil {
+		return err
+	}
+	db.outMu.Lock()
+	if h := db.outHeld[row.To]; h != nil && h.rowID == row.ID {
+		delete(db.outHeld, row.To)
+	}
+	db.outMu.Unlock()
+	return nil
+}
+
+// statusRank orders the statuses Meta reports for a message that reached
+// the phone. Meta may deliver the webhooks out of order; a late "delivered"
+// must not overwrite "read".
+var statusRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
+
+// OutboundStatus records status for the row whose message Meta knows as
+// metaID, with detail as the row's Error when the status is "failed". It
+// returns an error matching bot.ErrNotFound when no row sent that message.
+func (db *DB) OutboundStatus(ctx context.Context, metaID, status, detail string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: outbound status: %w", err)
+	}
+	if metaID == "" {
+		return fmt.Errorf("storage: outbound status: empty Meta message id: %w", bot.ErrNotFound)
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketOutboxMeta).Get([]byte(metaID))
+		if v == nil {
+			return fmt.Errorf("storage: outbound status: no outbox row sent that message: %w", bot.ErrNotFound)
+		}
+		idk := bytes.Clone(v)
+		outbox := tx.Bucket(bucketOutbox)
+		data := outbox.Get(idk)
+		if data == nil {
+			return fmt.Errorf("storage: outbound status: Meta id index names missing row %s", outboundID(idk))
+		}
+		var row bot.Outbound
+		if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
+			return err
+		}
+		if statusRank[status] > 0 && statusRank[status] < statusRank[row.Status] {
+			return nil
+		}
+		row.Status = status
+		if status == "failed" {
+			row.Error = detail
+		}
+		return put(outbox, idk, row, "outbox row "+row.ID)
+	})
+}
+
+// Outbound returns the outbox row with id, or an error matching
+// bot.ErrNotFound.
+func (db *DB) Outbound(ctx context.Context, id string) (bot.Outbound, error) {
+	var row bot.Outbound
+	if err := ctx.Err(); err != nil {
+		return row, fmt.Errorf("storage: outbox row %s: %w", id, err)
+	}
+	idk, ok := outboundKey(id)
+	if !ok {
+		return row, fmt.Errorf("storage: outbox row %q: %w", id, bot.ErrNotFound)
+	}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		data := tx.Bucket(bucketOutbox).Get(idk)
+		if data == nil {
+			return fmt.Errorf("storage: outbox row %s: %w", id, bot.ErrNotFound)
+		}
+		return decode(data, &row, "outbox row "+id)
+	})
+	return row, err
+}
+
+// OutboundRows returns every outbox row for client, in every state, in the
+// order they were written (empty, not an error, when there are none).
+func (db *DB) OutboundRows(ctx context.Context, client string) ([]bot.Outbound, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: outbox rows: %w", err)
+	}
+	if !validClient(client) {
+		return nil, nil
+	}
+	var rows []bot.Outbound
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		outbox := tx.Bucket(bucketOutbox)
+		prefix := append([]byte(client), 0)
+		c := tx.Bucket(bucketOutboxByClient).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			idk := k[len(prefix):]
+			data := outbox.Get(idk)
+			if data == nil {
+				return fmt.Errorf("storage: outbox rows: client index names missing row %s", outboundID(idk))
+			}
+			var row bot.Outbound
+			if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
+				return err
+			}
+			rows = append(rows, row)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// OutboxStats counts the outbox rows in each state.
+func (db *DB) OutboxStats(ctx context.Context) (pending, sent, parked, failed int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, 0, 0, fmt.Errorf("storage: outbox stats: %w", err)
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		stats := tx.Bucket(bucketOutboxStats)
+		count := func(s bot.OutboundState) int {
+			if v := stats.Get([]byte(s)); len(v) == 8 {
+				return int(binary.BigEndian.Uint64(v))
+			}
+			return 0
+		}
+		pending, sent = count(bot.OutboundPending), count(bot.OutboundSent)
+		parked, failed = count(bot.OutboundParked), count(bot.OutboundFailed)
+		return nil
+	})
+	return pending, sent, parked, failed, err
+}
+
+// appendOutbound adds row to the outbox under the next id and returns that
+// id. Ids come from one sequence for all clients, so one client's rows sort
+// in the order they were written.
+func appendOutbound(tx *bolt.Tx, row bot.Outbound) (string, error) {
+	outbox := tx.Bucket(bucketOutbox)
+	seq, err := outbox.NextSequence()
+	if err != nil {
+		return "", fmt.Errorf("storage: outbox sequence: %w", err)
+	}
+	idk := binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq)
+	row.ID = outboundID(idk)
+	if err := writeOutbound(tx, idk, nil, row); err != nil {
+		return "", err
+	}
+	return row.ID, nil
+}
+
+// writeOutbound stores row under idk and brings the indexes in line with it;
+// old is the row it replaces, nil for a new row.
+func writeOutbound(tx *bolt.Tx, idk []byte, old *bot.Outbound, row bot.Outbound) error {
+	row.ID = outboundID(idk)
+	if err := put(tx.Bucket(bucketOutbox), idk, row, "outbox row "+row.ID); err != nil {
+		return err
+	}
+	ck := clientRowKey(row.To, idk)
+	var oldState bot.OutboundState
+	if old == nil {
+		if err := tx.Bucket(bucketOutboxByClient).Put(ck, []byte{}); err != nil {
+			return fmt.Errorf("storage: outbox client index: %w", err)
+		}
+	} else {
+		oldState = old.State
+	}
+	if oldState != row.State {
+		stats := tx.Bucket(bucketOutboxStats)
+		if oldState != "" {
+			if err := addCount(stats, oldState, -1); err != nil {
+				return err
+			}
+		}
+		if err := addCount(stats, row.State, 1); err != nil {
+			return err
+		}
+		pending := tx.Bucket(bucketOutboxPending)
+		var err error
+		switch {
+		case row.State == bot.OutboundPending:
+			err = pending.Put(ck, []byte{})
+		case oldState == bot.OutboundPending:
+			err = pending.Delete(ck)
+		}
+		if err != nil {
+			return fmt.Errorf("storage: outbox pending index: %w", err)
+		}
+	}
+	if row.MetaID != "" && (old == nil || old.MetaID != row.MetaID) {
+		if err := tx.Bucket(bucketOutboxMeta).Put([]byte(row.MetaID), bytes.Clone(idk)); err != nil {
+			return fmt.Errorf("storage: outbox Meta id index: %w", err)
+		}
+	}
+	if oldState == bot.OutboundPending || row.State == bot.OutboundPending {
+		return refreshHead(tx, row.To)
+	}
+	return nil
+}
+
+// refreshHead points client's entry in the due index at its oldest pending
+// row, with that row's NextAttempt, or removes the entry when no row of the
+// client is pending. The outbox_heads bucket remembers the entry, so the old
+// one can be found without reading the row it named.
+func refreshHead(tx *bolt.Tx, client string) error {
+	prefix := append([]byte(client), 0)
+	var due []byte
+	if k, _ := tx.Bucket(bucketOutboxPending).Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+		idk := bytes.Clone(k[len(prefix):])
+		data := tx.Bucket(bucketOutbox).Get(idk)
+		if data == nil {
+			return fmt.Errorf("storage: outbox pending index names missing row %s", outboundID(idk))
+		}
+		var row bot.Outbound
+		if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
+			return err
+		}
+		due = dueKey(row.NextAttempt, idk)
+	}
+	heads, dues := tx.Bucket(bucketOutboxHeads), tx.Bucket(bucketOutboxDue)
+	old := heads.Get([]byte(client))
+	if bytes.Equal(old, due) {
+		return nil
+	}
+	var err error
+	if old != nil {
+		err = dues.Delete(bytes.Clone(old))
+	}
+	if err == nil && due != nil {
+		err = heads.Put([]byte(client), due)
+		if err == nil {
+			err = dues.Put(due, []byte(client))
+		}
+	} else if err == nil {
+		err = heads.Delete([]byte(client))
+	}
+	if err != nil {
+		return fmt.Errorf("storage: outbox due index: %w", err)
+	}
+	return nil
+}
+
+// addCount changes the count of rows in state s by delta.
+func addCount(stats *bolt.Bucket, s bot.OutboundState, delta int) error {
+	var n int
+	if v := stats.Get([]byte(s)); len(v) == 8 {
+		n = int(binary.BigEndian.Uint64(v))
+	}
+	n = max(n+delta, 0)
+	if err := stats.Put([]byte(s), binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
+		return fmt.Errorf("storage: outbox stats: %w", err)
+	}
+	return nil
+}
+
+// checkOutbound refuses a row the indexes cannot hold. The error names no
+// recipient and no text.
+func checkOutbound(row bot.Outbound) error {
+	if !validClient(row.To) {
+		return errors.New("no valid recipient")
+	}
+	switch row.State {
+	case bot.OutboundPending, bot.OutboundSent, bot.OutboundParked, bot.OutboundFailed:
+		return nil
+	}
+	return fmt.Errorf("unknown state %q", row.State)
+}
+
+// outboundID is the public form of an outbox key: 16 hex digits, so that
+// ids compare as strings in the same order as the keys do.
+func outboundID(idk []byte) string { return hex.EncodeToString(idk) }
+
+// outboundKey is the inverse of outboundID; only the exact form it produces
+// is accepted, so one row never answers to two ids.
+func outboundKey(id string) ([]byte, bool) {
+	if len(id) != 16 {
+		return nil, false
+	}
+	k, err := hex.DecodeString(id)
+	if err != nil || outboundID(k) != id {
+		return nil, false
+	}
+	return k, true
+}
+
+// clientRowKey is client, 0x00, row key: one client's rows together, oldest
+// first.
+func clientRowKey(client string, idk []byte) []byte {
+	k := make([]byte, 0, len(client)+1+len(idk))
+	k = append(k, client...)
+	k = append(k, 0)
+	return append(k, idk...)
+}
+
+// dueKey is the due index key: NextAttempt, then the row key, both
+// big-endian, so a cursor meets rows in the order they fall due.
+func dueKey(t time.Time, idk []byte) []byte {
+	k := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(idk)), dueNanos(t))
+	return append(k, idk...)
+}
+
+// dueNanos is t in Unix nanoseconds, clamped to what fits: a zero time (due
+// at once) maps to 0, and times past 2262 to the maximum.
+func dueNanos(t time.Time) uint64 {
+	switch {
+	case t.Before(time.Unix(0, 0)):
+		return 0
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return uint64(t.UnixNano())
+}
