@@ -140,10 +140,20 @@ func (a *App) act(ctx context.Context, name, caseID, arg, user string) *slackapi
 		if errors.Is(err, bot.ErrNotFound) {
 			return ephemeral("There is no case #" + esc(caseID) + ".")
 		}
-		return ephemeral("Could not " + name + " " + ref + ": " + esc(sentence(err.Error())))
+		return ephemeral("Could not " + failedVerb[name] + " " + ref + ": " + esc(sentence(err.Error())))
 	}
 	a.log.Info("slack action done", "user", user, "action", name, "case", caseID)
 	return ephemeral(done)
+}
+
+// failedVerb words a failed action: "Could not take over case #12: …".
+var failedVerb = map[string]string{
+	"takeover": "take over",
+	"release":  "release",
+	"say":      "send your message to the client of",
+	"retry":    "retry",
+	"cancel":   "cancel",
+	"waba":     "set the destination WABA of",
 }
 
 // list shows open cases, all of them, or those in one state.

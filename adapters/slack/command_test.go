@@ -209,7 +209,7 @@ func TestActionErrorsAreSentences(t *testing.T) {
 	f.run(t, agentUser, "takeover 99")
 	has(t, "takeover", f.response(t).Text, "There is no case #99.")
 	f.run(t, agentUser, "waba 12 abc")
-	has(t, "waba", f.response(t).Text, `Could not waba case #12: a WABA id is digits only, not "abc".`)
+	has(t, "waba", f.response(t).Text, `Could not set the destination WABA of case #12: a WABA id is digits only, not "abc".`)
 	f.noResponse(t)
 }
 

@@ -34,6 +34,14 @@ const (
 	fullPhone = "+5511987654321"
 )
 
+// The bot, its store and the FAQ are what main wires in.
+var (
+	_ Cases   = bot.Store(nil)
+	_ Handoff = (*bot.Bot)(nil)
+	_ Steps   = (*bot.Bot)(nil)
+	_ Answers = (*faq.Matcher)(nil)
+)
+
 // testNow is the fake clock of every test: a Tuesday noon, UTC.
 var testNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 

@@ -93,8 +93,8 @@ type Deps struct {
 	Steps   Steps
 	Answers Answers
 	// AuditRefusal, when set, records that user was refused action on a
-	// case (caseID may be empty when the command named none). Refusals are
-	// always logged.
+	// case. It runs before Slack gets its answer, so it must be quick.
+	// Refusals are always logged.
 	AuditRefusal func(ctx context.Context, caseID, user, action string)
 }
 
