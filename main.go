@@ -53,6 +53,9 @@ type environment struct {
 	stderr io.Writer
 	// interactive is set when stdin is a terminal (prompts are shown).
 	interactive bool
+	// listening, when set, is told serve's address once it accepts
+	// connections (tests listen on port 0).
+	listening func(addr string)
 }
 
 var errUsage = errors.New("usage")

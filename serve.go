@@ -39,6 +39,8 @@ type serveConfig struct {
 	SandboxOTP    string
 	Workers       int
 	LogLevel      slog.Level
+	// Sandbox is set when no Meta token was configured: Meta is simulated.
+	Sandbox bool
 }
 
 func loadServeConfig(getenv func(string) string) (serveConfig, error) {
@@ -75,6 +77,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		return c, err
 	}
 	c.LogLevel = level
+	c.Sandbox = c.Token == ""
 	if c.sandbox() {
 		return c, nil
 	}
@@ -96,7 +99,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 }
 
 // sandbox reports whether serve runs against the in-process simulator.
-func (c serveConfig) sandbox() bool { return c.Token == "" }
+func (c serveConfig) sandbox() bool { return c.Sandbox }
 
 // sandboxLog keeps what the simulated Meta delivered (codes) and sent
 // (the bot's replies), for `portabot chat --server`.
@@ -247,6 +250,9 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("portabot serving", "addr", ln.Addr().String(), "sandbox", cfg.sandbox(), "version", buildVersion(),
 		"startup", time.Since(start).String())
+	if env.listening != nil {
+		env.listening(ln.Addr().String())
+	}
 
 	select {
 	case <-ctx.Done():
