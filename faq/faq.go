@@ -72,8 +72,17 @@ type Matcher struct {
 	// cover lists, per term, the intents whose vocabulary has it and how
 	// fully (1 in an example, answerCover in an answer only).
 	cover [][]posting
+	// focus is, per term, how well it tells intents apart (an idf over
+	// intents rather than documents).
+	focus []float32
+	// sig lists, per intent, its signature terms (tf holds the weight),
+	// and sigTotal their summed weight.
+	sig      [][]weighted
+	sigTotal []float32
 
 	scratch sync.Pool
+	// stemOf memoises stem while the index is built, and is nil after.
+	stemOf func(w string, l int) string
 }
 
 // Tuning of the ranking, set against testdata/eval.jsonl.
@@ -94,6 +103,12 @@ const (
 	// offTopicWeight is what a word of the off-topic list costs, in unknown
 	// words.
 	offTopicWeight = 2
+	// sigShare is the share of an intent's examples a term must be in to
+	// be one of its signature terms, and sigPenalty how much of the rank
+	// score an intent loses when the question has none of them: most
+	// questions about a code that did not arrive say so ("not", "never").
+	sigShare   = 0.4
+	sigPenalty = 0.5
 	// answerCover is how much a word found only in an intent's answers
 	// counts towards the intent explaining a question.
 	answerCover = 0.5
@@ -103,8 +118,8 @@ const (
 	// minScore and minLead are the confidence rule: the best intent must
 	// explain at least minScore of the question, and its rank score must
 	// lead the second's by minLead of itself.
-	minScore = 0.40
-	minLead  = 0.0
+	minScore = 0.50
+	minLead  = 0.05
 )
 
 // Intents returns the intent ids of the knowledge base, in its order.

@@ -2,6 +2,7 @@ package faq
 
 import (
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -63,7 +64,8 @@ func newBM25(docs [][]weighted, intents []int32, nterms int, b float64) bm25 {
 	return x
 }
 
-// build indexes entries, which validate has accepted.
+// build indexes entries, which validate has accepted. Everything a
+// question needs is computed here, so that Ask only looks things up.
 func build(entries []Entry) *Matcher {
 	m := &Matcher{
 		byID:  make(map[string]int, len(entries)),
@@ -71,6 +73,21 @@ func build(entries []Entry) *Matcher {
 		terms: make(map[string]int32),
 		surf:  make(map[string][numLangs]int32),
 	}
+	// The examples repeat their words a lot; stemming each once halves
+	// the time to build.
+	var stems [numLangs]map[string]string
+	for l := range stems {
+		stems[l] = make(map[string]string)
+	}
+	m.stemOf = func(w string, l int) string {
+		st, ok := stems[l][w]
+		if !ok {
+			st = stem(w, l)
+			stems[l][w] = st
+		}
+		return st
+	}
+	defer func() { m.stemOf = nil }()
 	for _, c := range m.lx.canons {
 		m.term(c)
 	}
@@ -83,29 +100,7 @@ func build(entries []Entry) *Matcher {
 		m.intents = append(m.intents, in)
 		m.byID[e.ID] = i
 	}
-	// One-word synonym forms, stemmed in each language.
-	for l := range numLangs {
-		m.stemSyn[l] = make(map[string]int32)
-	}
-	for _, g := range synonyms {
-		for _, f := range g.forms {
-			words, langs := parseForm(f)
-			// Stems of short words and of the off-topic list catch too
-			// much: "partido" (a match) stems to "part", as "parte" does.
-			if len(words) != 1 || len(words[0]) < 5 || g.canon == offTopic {
-				continue
-			}
-			for l := range numLangs {
-				if langs&(1<<l) == 0 {
-					continue
-				}
-				st := stem(words[0], l)
-				if _, taken := m.stemSyn[l][st]; !taken {
-					m.stemSyn[l][st] = m.terms[g.canon]
-				}
-			}
-		}
-	}
+	m.indexStemSynonyms()
 
 	var exDocs, inDocs [][]weighted
 	var exIntent, inIntent []int32
@@ -115,8 +110,7 @@ func build(entries []Entry) *Matcher {
 		for l, lang := range Langs {
 			for _, q := range e.Examples[lang] {
 				toks = appendFields(toks[:0], Normalize(q))
-				doc := m.analyzeDoc(toks, l, 1, true, nil)
-				exDocs = append(exDocs, doc)
+				exDocs = append(exDocs, m.analyzeDoc(toks, l, 1, true, nil))
 				exIntent = append(exIntent, int32(i))
 				pooled = m.analyzeDoc(toks, l, 1, false, pooled)
 			}
@@ -130,23 +124,80 @@ func build(entries []Entry) *Matcher {
 	}
 	m.ex = newBM25(exDocs, exIntent, len(m.termNames), exLenB)
 	m.in = newBM25(inDocs, inIntent, len(m.termNames), intentB)
+	m.indexCover(inDocs)
+	m.indexSignatures(exDocs, exIntent)
+	m.indexTypos()
+	return m
+}
 
-	// An intent covers a term fully if one of its examples has it, and
-	// partly if only its answers do.
+// indexStemSynonyms gives the lexicon's stemmed synonym forms their term
+// ids.
+func (m *Matcher) indexStemSynonyms() {
+	for l, syn := range m.lx.stemSyn {
+		m.stemSyn[l] = make(map[string]int32, len(syn))
+		for st, canon := range syn {
+			m.stemSyn[l][st] = m.terms[canon]
+		}
+	}
+}
+
+// indexCover records which intents' vocabularies have each term: fully if
+// one of the intent's examples does, partly if only its answers do. It also
+// sets focus, how well a term tells intents apart: an idf over the intents
+// whose examples have it, in which "whatsapp" is worth nearly nothing.
+func (m *Matcher) indexCover(pooled [][]weighted) {
 	m.cover = make([][]posting, len(m.termNames))
-	for i, doc := range inDocs {
+	df := make([]int, len(m.termNames))
+	for i, doc := range pooled {
 		for _, w := range doc {
 			c := float32(answerCover)
 			if w.tf >= 1 {
 				c = 1
+				df[w.term]++
 			}
 			m.cover[w.term] = append(m.cover[w.term], posting{doc: int32(i), w: c})
 		}
 	}
+	m.focus = make([]float32, len(m.termNames))
+	n := float64(len(pooled))
+	for t, d := range df {
+		m.focus[t] = float32(math.Log(1 + (n-float64(d)+0.5)/(float64(d)+0.5)))
+	}
+}
 
-	// The typo lookup corrects towards words of the examples, of the
-	// synonym table and stop words; the examples' words win ties, then the
-	// table's, since they are the ones that score.
+// indexSignatures finds each intent's signature terms: those at least
+// sigShare of its examples have, weighted by that share and their focus.
+func (m *Matcher) indexSignatures(docs [][]weighted, intents []int32) {
+	m.sig = make([][]weighted, len(m.intents))
+	m.sigTotal = make([]float32, len(m.intents))
+	count := make([]int, len(m.intents))
+	has := make([][]float32, len(m.intents)) // by intent, by term
+	for d, doc := range docs {
+		i := intents[d]
+		count[i]++
+		if has[i] == nil {
+			has[i] = make([]float32, len(m.termNames))
+		}
+		for _, w := range doc {
+			has[i][w.term]++
+		}
+	}
+	for i, terms := range has {
+		for t, c := range terms {
+			share := c / float32(count[i])
+			if share >= sigShare {
+				w := share * m.focus[t]
+				m.sig[i] = append(m.sig[i], weighted{term: int32(t), tf: w})
+				m.sigTotal[i] += w
+			}
+		}
+	}
+}
+
+// indexTypos prepares the typo lookup. It corrects towards words of the
+// examples, of the synonym table and stop words, preferring them in that
+// order, since the examples' words are the ones that score.
+func (m *Matcher) indexTypos() {
 	var words []string
 	var rank []int
 	seen := make(map[string]bool)
@@ -167,7 +218,6 @@ func build(entries []Entry) *Matcher {
 		add(w, 2)
 	}
 	m.typo = newTypoIndex(words, rank)
-	return m
 }
 
 // term returns the id of a term, adding it to the vocabulary if new.
@@ -211,7 +261,7 @@ func (m *Matcher) analyzeDoc(tokens []string, l int, tf float32, record bool, do
 		case stop:
 			continue
 		}
-		st := stem(w, l)
+		st := m.stemOf(w, l)
 		t, ok := m.stemSyn[l][st]
 		if !ok {
 			t = m.term(st)
@@ -386,12 +436,21 @@ func (m *Matcher) score(sc *scratch) []float32 {
 		}
 	}
 	for i := range sc.scores {
+		var missing float32
+		for _, st := range m.sig[i] {
+			if !slices.Contains(sc.terms, st.term) {
+				missing += st.tf
+			}
+		}
 		var s float32
 		if exTotal > 0 {
 			s += exWeight * sc.exBest[i] / exTotal
 		}
 		if inTotal > 0 {
 			s += (1 - exWeight) * sc.inDoc[i] / inTotal
+		}
+		if m.sigTotal[i] > 0 {
+			s *= 1 - sigPenalty*missing/m.sigTotal[i]
 		}
 		sc.scores[i] = s
 	}

@@ -41,7 +41,7 @@ var stopWords = [numLangs][]string{
 		"oh", "well", "anyone", "someone", "somebody", "same", "both", "each", "other",
 		"another", "own", "ever", "even", "then", "every", "much", "many", "more", "most",
 		"haha", "hahaha", "lol", "r", "exactly", "basically", "usually", "normally",
-		"anyway", "maybe", "probably", "guy", "without", "after", "turn", "until", "till", "hit", "reached",
+		"anyway", "maybe", "probably", "guy", "supposed", "without", "after", "turn", "until", "till", "hit", "reached",
 		"reach", "normal", "says", "say", "somewhere", "point", "moment", "good",
 		"morning", "afternoon", "evening", "night", "whole", "thing", "instead",
 	},
@@ -67,7 +67,8 @@ var stopWords = [numLangs][]string{
 		"mesma", "qq", "q", "aí", "agora", "hoje", "pois", "dai", "tudo", "caso", "fica",
 		"ficar", "fico", "acontece", "acontecer", "opa", "kk", "kkk", "rs", "rsrs",
 		"haha", "hahaha", "exatamente", "basicamente", "normalmente", "geralmente",
-		"talvez", "aqui", "ai", "depois", "apos", "ate", "momento", "normal", "diz", "lugar", "inteiro",
+		"talvez", "aqui", "ai", "nesse", "nessa", "neste", "nesta", "nisso", "disso",
+		"desse", "dessa", "deste", "desta", "naquele", "naquela", "depois", "apos", "ate", "momento", "normal", "diz", "lugar", "inteiro",
 	},
 	langES: {
 		"el", "la", "los", "las", "un", "una", "unos", "unas", "lo", "le", "les", "de",
@@ -274,11 +275,11 @@ var synonyms = []struct {
 	}},
 	{"#not", []string{
 		"not", "no@en", "no@es", "didnt", "doesnt", "dont", "cant", "cannot", "wont", "isnt", "arent",
-		"wasnt", "havent", "hasnt", "never", "nao", "n", "nunca", "nenhum", "nenhuma",
+		"wasnt", "werent", "havent", "hasnt", "hadnt", "shouldnt", "couldnt", "wouldnt", "never", "nao", "n", "nunca", "nenhum", "nenhuma",
 		"ningun", "ninguno", "ninguna", "nothing", "nada",
 	}},
 	{"#again", []string{
-		"again", "resend", "resubmit", "submit again", "redo", "refazer", "rehacer", "de novo", "novamente", "outra vez", "otra vez", "nuevamente",
+		"again", "resend", "volver a", "voltar a", "de volta", "resubmit", "submit again", "redo", "refazer", "rehacer", "de novo", "novamente", "outra vez", "otra vez", "nuevamente",
 		"de nuevo", "reenviar", "reenvia", "reenvía", "once more",
 	}},
 	{"#duration", []string{
@@ -341,7 +342,7 @@ var synonyms = []struct {
 		"need", "needed", "require", "required", "requirement", "requisite", "prerequisite",
 		"pre requisite", "precisa", "preciso", "precisam", "precisamos", "necessário",
 		"necessária", "requisito", "pré requisito", "necesito", "necesita", "necesitan",
-		"necesario", "necesaria", "requisitos previos", "checklist", "check list", "prereq",
+		"necesario", "necesaria", "requisitos previos", "checklist", "check list", "prereq", "meet", "met", "fulfil", "fulfill", "cumprir", "cumplir", "satisfy",
 		"pre req", "prereqs", "condition", "condicao", "condicoes", "condicion",
 		"condiciones",
 	}},
@@ -415,7 +416,7 @@ var synonyms = []struct {
 	{"#change", []string{
 		"change", "changed", "changing", "switch", "swap", "trocar", "troca", "troco",
 		"troquei", "mudar", "mudo", "mudei", "alterar", "alteração", "altero", "cambiar",
-		"cambio", "cambia", "cambié", "modificar", "update", "atualizar", "actualizar",
+		"cambio", "cambia", "cambié", "modificar",
 	}},
 	{"#send", []string{
 		"send", "sending", "sent", "enviar", "envio", "envia", "enviando", "enviado",
@@ -503,6 +504,11 @@ var synonyms = []struct {
 	// because some of them look like ours after stemming ("partido" and
 	// "parte") or share a word with a topic ("senha do Instagram").
 	{offTopic, []string{
+		"new phone", "new device", "celular novo", "telefone novo", "aparelho novo",
+		"outro celular", "telefono nuevo", "celular nuevo", "otro celular", "update whatsapp",
+		"atualizar whatsapp", "atualizo o whatsapp", "actualizar whatsapp",
+		"actualizo whatsapp", "whatsapp group", "grupo do whatsapp", "grupo de whatsapp",
+		"group", "grupo", "schedule messages", "agendar mensagens", "programar mensajes",
 		"two phones", "dois celulares", "dos celulares", "dos telefonos", "multi device",
 		"whatsapp web", "web whatsapp", "linked device", "block someone", "block somebody",
 		"block a contact", "block contact", "bloquear alguem", "bloquear contato",

@@ -27,11 +27,17 @@ type lexIndex struct {
 	words map[string]bool
 	// canons lists the canonical tokens in table order.
 	canons []string
+	// stemSyn maps the stem of a one-word form, per language, to its
+	// canonical token, so inflections the table does not list ("migrei")
+	// still reach it.
+	stemSyn [numLangs]map[string]string
 }
 
 const allLangs = 1<<numLangs - 1
 
-var lexicon = sync.OnceValue(func() *lexIndex {
+var lexicon = sync.OnceValue(buildLexicon)
+
+func buildLexicon() *lexIndex {
 	lx := &lexIndex{
 		stop:    make(map[string]uint8),
 		phrases: make(map[string][]phrase),
@@ -67,8 +73,30 @@ var lexicon = sync.OnceValue(func() *lexIndex {
 		slices.SortStableFunc(ps, func(a, b phrase) int { return cmp.Compare(len(b.words), len(a.words)) })
 		lx.phrases[k] = ps
 	}
+	for l := range numLangs {
+		lx.stemSyn[l] = make(map[string]string)
+	}
+	for _, g := range synonyms {
+		for _, f := range g.forms {
+			words, langs := parseForm(f)
+			// Stems of short words and of the off-topic list catch too
+			// much: "partido" (a match) stems to "part", as "parte" does.
+			if len(words) != 1 || len(words[0]) < 5 || g.canon == offTopic {
+				continue
+			}
+			for l := range numLangs {
+				if langs&(1<<l) == 0 {
+					continue
+				}
+				st := stem(words[0], l)
+				if _, taken := lx.stemSyn[l][st]; !taken {
+					lx.stemSyn[l][st] = g.canon
+				}
+			}
+		}
+	}
 	return lx
-})
+}
 
 // parseForm reads a synonym form: words, optionally followed by "@pt" (or
 // another language) when the form means this only in that language.

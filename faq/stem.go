@@ -59,13 +59,29 @@ func isPortugueseVowel(r rune) bool {
 	return false
 }
 
-// byLength orders suffixes longest first, since the word type's suffix
-// search returns the first match in list order and Snowball wants the
-// longest one.
-func byLength(suffixes ...string) []string {
+// byLength orders suffixes longest first, since Snowball wants the longest
+// match, and keeps them as runes: the word type's string-taking helpers
+// convert every suffix on every call, which dominated building the index.
+func byLength(suffixes ...string) [][]rune {
 	s := slices.Clone(suffixes)
 	slices.SortStableFunc(s, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
-	return slices.Compact(s)
+	s = slices.Compact(s)
+	r := make([][]rune, len(s))
+	for i, x := range s {
+		r[i] = []rune(x)
+	}
+	return r
+}
+
+// longestSuffix returns the first of suffixes that w ends with and that
+// starts at or after from, or nil.
+func longestSuffix(w *snowballword.SnowballWord, from int, suffixes [][]rune) []rune {
+	for _, sfx := range suffixes {
+		if w.HasSuffixRunesIn(from, len(w.RS), sfx) {
+			return sfx
+		}
+	}
+	return nil
 }
 
 var (
@@ -91,6 +107,7 @@ var (
 		"iu", "ou",
 	)
 	ptResidual = byLength("os", "a", "i", "o")
+	ci, gu     = []rune("ci"), []rune("gu")
 )
 
 func stemPortuguese(word string) string {
@@ -102,20 +119,18 @@ func stemPortuguese(word string) string {
 	}
 	if changed {
 		// Step 3: "-ci" left by the steps above loses its i.
-		if w.FitsInRV(1) && w.FirstSuffix("ci") == "ci" {
+		if w.FitsInRV(1) && w.HasSuffixRunes(ci) {
 			w.RemoveLastNRunes(1)
 		}
-	} else if s := w.FirstSuffixIn(w.RVstart, len(w.RS), ptResidual...); s != "" {
+	} else if s := longestSuffix(w, w.RVstart, ptResidual); s != nil {
 		w.RemoveLastNRunes(len(s))
 	}
 	// Step 5: a final e in RV goes, and so does the u of "gue" or the i of
 	// "cie" when they are in RV too.
 	if w.FitsInRV(1) && w.RS[len(w.RS)-1] == 'e' {
 		w.RemoveLastNRunes(1)
-		if w.FitsInRV(1) {
-			if s := w.FirstSuffix("gu", "ci"); s != "" {
-				w.RemoveLastNRunes(1)
-			}
+		if w.FitsInRV(1) && (w.HasSuffixRunes(gu) || w.HasSuffixRunes(ci)) {
+			w.RemoveLastNRunes(1)
 		}
 	}
 	return w.String()
@@ -152,11 +167,11 @@ func ptRegions(w *snowballword.SnowballWord) {
 // ptStandardSuffix is step 1: the longest derivational suffix of the word,
 // removed or replaced only when it lies in the region its rule names.
 func ptStandardSuffix(w *snowballword.SnowballWord) bool {
-	s := w.FirstSuffix(ptStep1...)
-	if s == "" {
+	sfx := longestSuffix(w, 0, ptStep1)
+	if sfx == nil {
 		return false
 	}
-	n := len(s) // the lists are ASCII, so bytes are runes
+	s, n := string(sfx), len(sfx)
 	inR1, inR2, inRV := w.FitsInR1(n), w.FitsInR2(n), w.FitsInRV(n)
 	replace := func(with string) bool {
 		w.ReplaceSuffixRunes([]rune(s), []rune(with), true)
@@ -205,8 +220,8 @@ func ptStandardSuffix(w *snowballword.SnowballWord) bool {
 
 // ptVerbSuffix is step 2: the longest verb ending inside RV.
 func ptVerbSuffix(w *snowballword.SnowballWord) bool {
-	s := w.FirstSuffixIn(w.RVstart, len(w.RS), ptStep2...)
-	if s == "" {
+	s := longestSuffix(w, w.RVstart, ptStep2)
+	if s == nil {
 		return false
 	}
 	w.RemoveLastNRunes(len(s))
