@@ -1482,3 +1482,602 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// noticeBackend is a store that also queues notices for agents, with the
+// counts operators read for metrics.
+type noticeBackend interface {
+	bot.Store
+	bot.Notices
+	NoticeStats(ctx context.Context) (pending, sent, failed int, err error)
+}
+
+// testNoticeContract is what every backend's notices and case threads must
+// do. open returns an empty store that lives until the end of t.
+func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
+	t.Run("CommitWritesNotices", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		id := mustNewCaseID(t, s)
+		conv := sampleConversation("5511987654321", id)
+		c := sampleCase(id, conv.Key)
+		first := notice(id, "opened")
+		second := notice("", "no case named") // about the turn's case
+		second.State = ""                     // pending by default
+		in := []bot.Notice{first, second}
+		mustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Notices: in})
+		if in[0].ID != "" || in[1].CaseID != "" || in[1].State != "" {
+			t.Errorf("Commit() changed the caller's notices: %+v", in)
+		}
+		wantNoticeStats(t, s, 2, 0, 0)
+
+		rows, release := mustClaimNotices(t, s, at(10), 10)
+		defer release()
+		if len(rows) != 1 {
+			t.Fatalf("ClaimNotices() = %v, want only the case's oldest notice", noticeTexts(rows))
+		}
+		want := first
+		want.ID = rows[0].ID
+		if diff := cmp.Diff(want, rows[0]); diff != "" {
+			t.Errorf("ClaimNotices() mismatch (-want +got):\n%s", diff)
+		}
+		if rows[0].ID == "" {
+			t.Error("ClaimNotices() returned a notice without an ID")
+		}
+
+		// A duplicate turn writes no notices.
+		err := s.Commit(ctx, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Notices: []bot.Notice{notice(id, "again")}})
+		if !errors.Is(err, bot.ErrDuplicate) {
+			t.Errorf("Commit(duplicate) error = %v, want bot.ErrDuplicate", err)
+		}
+		wantNoticeStats(t, s, 2, 0, 0)
+	})
+
+	t.Run("CommitRefusesNoticesWithoutACase", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		conv := sampleConversation("5511987654321", "")
+		err := s.Commit(ctx, bot.Turn{MessageID: "wamid.1", Conversation: conv, Notices: []bot.Notice{notice("", "orphan")}})
+		if err == nil {
+			t.Error("Commit(notice with no case anywhere) succeeded, want an error")
+		}
+		err = s.Commit(ctx, bot.Turn{MessageID: "wamid.2", Conversation: conv, Notices: []bot.Notice{notice("7", "orphan")}})
+		if !errors.Is(err, bot.ErrNotFound) {
+			t.Errorf("Commit(notice for unknown case) error = %v, want bot.ErrNotFound", err)
+		}
+		id := mustNewCaseID(t, s)
+		c := sampleCase(id, conv.Key)
+		bad := notice(id, "parked")
+		bad.State = bot.OutboundParked
+		if err := s.Commit(ctx, bot.Turn{MessageID: "wamid.3", Conversation: conv, Case: &c, Notices: []bot.Notice{bad}}); err == nil {
+			t.Error("Commit(parked notice) succeeded, want an error")
+		}
+		// Refused turns are refused whole.
+		if _, err := s.Conversation(ctx, conv.Key); !errors.Is(err, bot.ErrNotFound) {
+			t.Errorf("Conversation() after refused turns error = %v, want bot.ErrNotFound", err)
+		}
+		if _, err := s.Case(ctx, id); !errors.Is(err, bot.ErrNotFound) {
+			t.Errorf("Case() after a refused turn error = %v, want bot.ErrNotFound", err)
+		}
+		wantNoticeStats(t, s, 0, 0, 0)
+	})
+
+	t.Run("ClaimNoticesOnePerCaseInOrder", func(t *testing.T) {
+		s := open(t)
+		a, b := openCase(t, s, 1), openCase(t, s, 2)
+		commitNotices(t, s, a, notice(a, "a1"), notice(a, "a2"))
+		commitNotices(t, s, b, notice(b, "b1"))
+		commitNotices(t, s, a, notice(a, "a3"))
+		now := at(10)
+
+		rows, release := mustClaimNotices(t, s, now, 10)
+		if got := noticeTexts(rows); !sameSet(got, []string{"a1", "b1"}) {
+			t.Fatalf("ClaimNotices() = %v, want the oldest notice of each case [a1 b1]", got)
+		}
+		if more, rel := mustClaimNotices(t, s, now, 10); len(more) != 0 {
+			t.Errorf("ClaimNotices() while both cases are held = %v, want none", noticeTexts(more))
+		} else {
+			rel()
+		}
+		release()
+		rows, release = mustClaimNotices(t, s, now, 10)
+		if got := noticeTexts(rows); !sameSet(got, []string{"a1", "b1"}) {
+			t.Fatalf("ClaimNotices() after release = %v, want [a1 b1] again", got)
+		}
+		var sent []bot.Notice
+		for _, n := range rows {
+			if n.CaseID == a {
+				sent = append(sent, markNoticeSent(t, s, n))
+			}
+		}
+		release()
+
+		// a1 went out: a2 is next for a, never a3 before it.
+		for range 3 {
+			rows, release := mustClaimNotices(t, s, now, 10)
+			for _, n := range rows {
+				if n.CaseID == a {
+					sent = append(sent, markNoticeSent(t, s, n))
+				}
+			}
+			release()
+		}
+		if got, want := noticeTexts(sent), []string{"a1", "a2", "a3"}; !slices.Equal(got, want) {
+			t.Errorf("a's notices went out as %v, want %v", got, want)
+		}
+		if !slices.IsSortedFunc(sent, func(x, y bot.Notice) int { return strings.Compare(x.ID, y.ID) }) {
+			t.Errorf("a's notice ids %q are not in the order the notices were written", noticeIDs(sent))
+		}
+		wantNoticeStats(t, s, 1, 3, 0)
+	})
+
+	t.Run("ClaimNoticesLimit", func(t *testing.T) {
+		s := open(t)
+		for i := range 5 {
+			id := openCase(t, s, i)
+			commitNotices(t, s, id, notice(id, "n"+id))
+		}
+		seen := map[string]bool{}
+		for _, want := range []int{2, 2, 1, 0} {
+			rows, release := mustClaimNotices(t, s, at(10), 2)
+			defer release()
+			if len(rows) != want {
+				t.Errorf("ClaimNotices(n=2) = %d notices, want %d", len(rows), want)
+			}
+			for _, n := range rows {
+				if seen[n.CaseID] {
+					t.Errorf("case %s claimed twice while held", n.CaseID)
+				}
+				seen[n.CaseID] = true
+			}
+		}
+		for _, n := range []int{0, -1} {
+			if rows, release := mustClaimNotices(t, s, at(10), n); len(rows) != 0 {
+				t.Errorf("ClaimNotices(n=%d) = %d notices, want none", n, len(rows))
+			} else {
+				release()
+			}
+		}
+	})
+
+	t.Run("ClaimNoticesWaitsForNextAttempt", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := openCase(t, s, 1)
+		first := notice(a, "a1")
+		first.NextAttempt = at(5)
+		commitNotices(t, s, a, first, notice(a, "a2"))
+		// a2 was due long ago, but a1 is not yet, and a1 goes first.
+		if rows, release := mustClaimNotices(t, s, at(4), 10); len(rows) != 0 {
+			t.Errorf("ClaimNotices(before a1 is due) = %v, want none", noticeTexts(rows))
+		} else {
+			release()
+		}
+		rows, release := mustClaimNotices(t, s, at(5), 10)
+		if got := noticeTexts(rows); !slices.Equal(got, []string{"a1"}) {
+			t.Fatalf("ClaimNotices(when a1 is due) = %v, want [a1]", got)
+		}
+		// Slack was down; retry in ten minutes.
+		n := rows[0]
+		n.Attempts, n.NextAttempt, n.Error = 1, at(15), "slack: 503"
+		if err := s.MarkNotice(ctx, n); err != nil {
+			t.Fatalf("MarkNotice(retry) error = %v", err)
+		}
+		release()
+		if rows, release := mustClaimNotices(t, s, at(14), 10); len(rows) != 0 {
+			t.Errorf("ClaimNotices(before the retry is due) = %v, want none", noticeTexts(rows))
+		} else {
+			release()
+		}
+		rows, release = mustClaimNotices(t, s, at(15), 10)
+		defer release()
+		if len(rows) != 1 {
+			t.Fatalf("ClaimNotices(when the retry is due) = %v, want [a1]", noticeTexts(rows))
+		}
+		if diff := cmp.Diff(n, rows[0]); diff != "" {
+			t.Errorf("ClaimNotices(when the retry is due) mismatch (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("SettledNoticesStaySettled", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := openCase(t, s, 1)
+		commitNotices(t, s, a, notice(a, "sent"), notice(a, "failed"), notice(a, "last"))
+		for _, st := range []bot.OutboundState{bot.OutboundSent, bot.OutboundFailed} {
+			rows, release := mustClaimNotices(t, s, at(10), 10)
+			if len(rows) != 1 || rows[0].Text != string(st) {
+				t.Fatalf("ClaimNotices() = %v, want [%s]", noticeTexts(rows), st)
+			}
+			n := rows[0]
+			n.State, n.Attempts = st, 1
+			if err := s.MarkNotice(ctx, n); err != nil {
+				t.Fatalf("MarkNotice(%s) error = %v", st, err)
+			}
+			release()
+		}
+		wantNoticeStats(t, s, 1, 1, 1)
+		rows, release := mustClaimNotices(t, s, at(10), 10)
+		if got := noticeTexts(rows); !slices.Equal(got, []string{"last"}) {
+			t.Fatalf("ClaimNotices() = %v, want [last]", got)
+		}
+		markNoticeSent(t, s, rows[0])
+		release()
+		if rows, release := mustClaimNotices(t, s, at(100000), 10); len(rows) != 0 {
+			t.Errorf("ClaimNotices() with every notice settled = %v, want none", noticeTexts(rows))
+		} else {
+			release()
+		}
+		wantNoticeStats(t, s, 0, 2, 1)
+	})
+
+	t.Run("MarkNoticeNeverUnsends", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a, b := openCase(t, s, 1), openCase(t, s, 2)
+		commitNotices(t, s, a, notice(a, "a1"))
+		rows, release := mustClaimNotices(t, s, at(10), 1)
+		release()
+		sent := markNoticeSent(t, s, rows[0])
+		// The same mark again (a retried write) is fine.
+		if err := s.MarkNotice(ctx, sent); err != nil {
+			t.Errorf("MarkNotice(sent notice, sent again) error = %v", err)
+		}
+		for _, st := range []bot.OutboundState{bot.OutboundPending, bot.OutboundFailed} {
+			n := sent
+			n.State = st
+			if err := s.MarkNotice(ctx, n); err == nil {
+				t.Errorf("MarkNotice(sent notice -> %s) succeeded, want a refusal", st)
+			}
+		}
+		for _, st := range []bot.OutboundState{bot.OutboundParked, "", "bogus"} {
+			n := sent
+			n.State = st
+			if err := s.MarkNotice(ctx, n); err == nil {
+				t.Errorf("MarkNotice(state %q) succeeded, want a refusal", st)
+			}
+		}
+		n := sent
+		n.CaseID = b
+		if err := s.MarkNotice(ctx, n); err == nil {
+			t.Error("MarkNotice(notice moved to another case) succeeded, want a refusal")
+		}
+		if rows, release := mustClaimNotices(t, s, at(100000), 10); len(rows) != 0 {
+			t.Errorf("ClaimNotices() = %v after refused un-sends, want none", noticeTexts(rows))
+		} else {
+			release()
+		}
+		for _, id := range []string{"", "nope", "00000000000000ff", "0000000000000001x"} {
+			n := sent
+			n.ID = id
+			if err := s.MarkNotice(ctx, n); !errors.Is(err, bot.ErrNotFound) {
+				t.Errorf("MarkNotice(id %q) error = %v, want bot.ErrNotFound", id, err)
+			}
+		}
+		wantNoticeStats(t, s, 0, 1, 0)
+	})
+
+	t.Run("MarkNoticeEndsHold", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := openCase(t, s, 1)
+		commitNotices(t, s, a, notice(a, "a1"))
+		rows, release1 := mustClaimNotices(t, s, at(10), 1)
+		n := rows[0]
+		n.Attempts, n.Error = 1, "timeout"
+		if err := s.MarkNotice(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		// Settled: another claim may take the notice before the first
+		// claim is released ...
+		rows, release2 := mustClaimNotices(t, s, at(10), 1)
+		if len(rows) != 1 {
+			t.Fatalf("ClaimNotices() after MarkNotice = %d notices, want the notice again", len(rows))
+		}
+		// ... and the first claim's late release leaves the second's hold.
+		release1()
+		if more, rel := mustClaimNotices(t, s, at(10), 1); len(more) != 0 {
+			t.Errorf("ClaimNotices() = %v while a newer claim holds the case, want none", noticeTexts(more))
+		} else {
+			rel()
+		}
+		release2()
+		release2() // twice is harmless
+		if rows, rel := mustClaimNotices(t, s, at(10), 1); len(rows) != 1 {
+			t.Errorf("ClaimNotices() after every release = %d notices, want 1", len(rows))
+		} else {
+			rel()
+		}
+	})
+
+	t.Run("ConcurrentClaimersNeverShareACase", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		const cases, each, workers = 6, 5, 8
+		var ids []string
+		written := map[string][]string{}
+		for i := range cases {
+			id := openCase(t, s, i)
+			ids = append(ids, id)
+		}
+		// Interleaved turns, so ids of different cases alternate.
+		for j := range each {
+			for _, id := range ids {
+				text := fmt.Sprintf("%s.%d", id, j)
+				commitNotices(t, s, id, notice(id, text))
+				written[id] = append(written[id], text)
+			}
+		}
+		var (
+			mu     sync.Mutex
+			inHand = map[string]int{} // case -> worker holding its notice
+			posted = map[string][]string{}
+			wg     sync.WaitGroup
+		)
+		allPosted := func() bool {
+			for _, id := range ids {
+				if len(posted[id]) != each {
+					return false
+				}
+			}
+			return true
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for w := range workers {
+			wg.Go(func() {
+				for time.Now().Before(deadline) {
+					rows, release, err := s.ClaimNotices(ctx, at(10), 2)
+					if err != nil {
+						t.Errorf("worker %d: ClaimNotices() error = %v", w, err)
+						return
+					}
+					mu.Lock()
+					for _, n := range rows {
+						if other, ok := inHand[n.CaseID]; ok {
+							t.Errorf("workers %d and %d hold case %s at once", other, w, n.CaseID)
+						}
+						inHand[n.CaseID] = w
+					}
+					done := len(rows) == 0 && allPosted()
+					mu.Unlock()
+					if done {
+						release()
+						return
+					}
+					// Posting takes a while, and lets the other workers run.
+					time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
+					for _, n := range rows {
+						n.Attempts++
+						mu.Lock()
+						delete(inHand, n.CaseID)
+						// Some posts fail once, to be retried at once.
+						if n.Attempts == 1 && rand.IntN(4) == 0 {
+							n.Error = "slack: 503"
+						} else {
+							n.State, n.Error = bot.OutboundSent, ""
+							posted[n.CaseID] = append(posted[n.CaseID], n.Text)
+						}
+						mu.Unlock()
+						if err := s.MarkNotice(ctx, n); err != nil {
+							t.Errorf("worker %d: MarkNotice() error = %v", w, err)
+						}
+					}
+					release()
+				}
+				t.Errorf("worker %d: the notices were not all sent in time", w)
+			})
+		}
+		wg.Wait()
+		if diff := cmp.Diff(written, posted); diff != "" {
+			t.Errorf("notices posted per case (-written +posted):\n%s", diff)
+		}
+		wantNoticeStats(t, s, 0, cases*each, 0)
+	})
+
+	t.Run("SetThread", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		for _, id := range []string{"1", "42", "", "abc", "007", "0"} {
+			if err := s.SetThread(ctx, id, "1715000000.000100"); !errors.Is(err, bot.ErrNotFound) {
+				t.Errorf("SetThread(%q) error = %v, want bot.ErrNotFound", id, err)
+			}
+		}
+		id := openCase(t, s, 1)
+		other := openCase(t, s, 2)
+		if c, err := s.Case(ctx, id); err != nil || c.Thread != "" {
+			t.Errorf("Case() before SetThread = Thread %q, %v; want empty, nil", c.Thread, err)
+		}
+		if err := s.SetThread(ctx, id, ""); err == nil {
+			t.Error(`SetThread("") succeeded, want an error`)
+		}
+		if err := s.SetThread(ctx, id, "1715000000.000100"); err != nil {
+			t.Fatalf("SetThread() error = %v", err)
+		}
+		// The first message is the case's thread: a later one loses.
+		if err := s.SetThread(ctx, id, "1715000999.000200"); err != nil {
+			t.Errorf("SetThread(second thread) error = %v, want nil", err)
+		}
+		wantThreads(t, s, map[string]string{id: "1715000000.000100", other: ""})
+		if err := s.SetThread(ctx, other, "1715000500.000300"); err != nil {
+			t.Fatalf("SetThread(other) error = %v", err)
+		}
+		wantThreads(t, s, map[string]string{id: "1715000000.000100", other: "1715000500.000300"})
+	})
+
+	t.Run("ThreadSurvivesCommitOfAStaleCase", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		id := openCase(t, s, 1)
+		// The engine reads the case at the start of a turn ...
+		stale, err := s.Case(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// ... the dispatcher posts the case's first notice meanwhile ...
+		if err := s.SetThread(ctx, id, "1715000000.000100"); err != nil {
+			t.Fatal(err)
+		}
+		// ... and the turn commits its copy, read without the thread.
+		stale.State, stale.Updated = fsm.AwaitCode, at(20)
+		mustCommit(t, s, bot.Turn{MessageID: "wamid.stale", Conversation: sampleConversation(stale.Client, id), Case: &stale})
+		got, err := s.Case(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := stale
+		want.Thread = "1715000000.000100"
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Case() after a stale commit mismatch (-want +got):\n%s", diff)
+		}
+		// A copy carrying some other thread changes nothing either, and
+		// neither does SetWABA, which rewrites the record.
+		stale.Thread = "bogus"
+		mustCommit(t, s, bot.Turn{MessageID: "wamid.bogus", Conversation: sampleConversation(stale.Client, id), Case: &stale})
+		if err := s.SetWABA(ctx, id, "104996122399160", "U0AGENT"); err != nil {
+			t.Fatal(err)
+		}
+		wantThreads(t, s, map[string]string{id: "1715000000.000100"})
+	})
+
+	t.Run("CommitIgnoresThread", func(t *testing.T) {
+		s := open(t)
+		id := mustNewCaseID(t, s)
+		c := sampleCase(id, "5511987654321")
+		c.Thread = "1715000000.000100"
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(c.Client, id), Case: &c})
+		if c.Thread != "1715000000.000100" {
+			t.Errorf("Commit() changed the caller's case: Thread %q", c.Thread)
+		}
+		// Only SetThread records a thread.
+		wantThreads(t, s, map[string]string{id: ""})
+		if err := s.SetThread(t.Context(), id, "1715000999.000200"); err != nil {
+			t.Fatal(err)
+		}
+		wantThreads(t, s, map[string]string{id: "1715000999.000200"})
+	})
+
+	t.Run("CancelledContext", func(t *testing.T) {
+		s := open(t)
+		a := openCase(t, s, 1)
+		commitNotices(t, s, a, notice(a, "a1"))
+		rows, release := mustClaimNotices(t, s, at(10), 1)
+		release()
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if rows, release, err := s.ClaimNotices(ctx, at(10), 1); len(rows) != 0 || !errors.Is(err, context.Canceled) {
+			t.Errorf("ClaimNotices(cancelled) = %d notices, %v; want context.Canceled", len(rows), err)
+		} else {
+			release()
+		}
+		n := rows[0]
+		n.State = bot.OutboundSent
+		if err := s.MarkNotice(ctx, n); !errors.Is(err, context.Canceled) {
+			t.Errorf("MarkNotice(cancelled) error = %v, want context.Canceled", err)
+		}
+		if err := s.SetThread(ctx, a, "1715000000.000100"); !errors.Is(err, context.Canceled) {
+			t.Errorf("SetThread(cancelled) error = %v, want context.Canceled", err)
+		}
+		if _, _, _, err := s.NoticeStats(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("NoticeStats(cancelled) error = %v, want context.Canceled", err)
+		}
+		wantNoticeStats(t, s, 1, 0, 0)
+		wantThreads(t, s, map[string]string{a: ""})
+	})
+}
+
+// notice is a pending notice about case caseID, due from the fixture's start.
+func notice(caseID, text string) bot.Notice {
+	return bot.Notice{
+		CaseID:      caseID,
+		Kind:        bot.NoticeBlocked,
+		Text:        text,
+		Created:     at(1),
+		NextAttempt: at(1),
+		State:       bot.OutboundPending,
+	}
+}
+
+// openCase commits a new case for client number i and returns its id.
+func openCase(tb testing.TB, s bot.Store, i int) string {
+	tb.Helper()
+	id := mustNewCaseID(tb, s)
+	c := sampleCase(id, fmt.Sprintf("55119%08d", i))
+	mustCommit(tb, s, bot.Turn{Conversation: sampleConversation(c.Client, id), Case: &c})
+	return id
+}
+
+// commitNotices commits a turn of case id that writes notices.
+func commitNotices(tb testing.TB, s bot.Store, id string, notices ...bot.Notice) {
+	tb.Helper()
+	c, err := s.Case(context.Background(), id)
+	if err != nil {
+		tb.Fatalf("Case(%s) error = %v", id, err)
+	}
+	mustCommit(tb, s, bot.Turn{Conversation: sampleConversation(c.Client, id), Case: &c, Notices: notices})
+}
+
+func mustClaimNotices(tb testing.TB, s bot.Notices, now time.Time, n int) ([]bot.Notice, func()) {
+	tb.Helper()
+	rows, release, err := s.ClaimNotices(context.Background(), now, n)
+	if err != nil {
+		tb.Fatalf("ClaimNotices() error = %v", err)
+	}
+	if release == nil {
+		tb.Fatal("ClaimNotices() returned a nil release")
+	}
+	return rows, release
+}
+
+func markNoticeSent(tb testing.TB, s bot.Notices, n bot.Notice) bot.Notice {
+	tb.Helper()
+	n.State, n.Attempts, n.Error = bot.OutboundSent, n.Attempts+1, ""
+	if err := s.MarkNotice(context.Background(), n); err != nil {
+		tb.Fatalf("MarkNotice(sent) error = %v", err)
+	}
+	return n
+}
+
+func wantNoticeStats(tb testing.TB, s noticeBackend, pending, sent, failed int) {
+	tb.Helper()
+	p, se, f, err := s.NoticeStats(context.Background())
+	if err != nil || p != pending || se != sent || f != failed {
+		tb.Errorf("NoticeStats() = pending %d, sent %d, failed %d, %v; want %d, %d, %d",
+			p, se, f, err, pending, sent, failed)
+	}
+}
+
+// wantThreads checks the Thread of each case, through Case and Cases.
+func wantThreads(tb testing.TB, s bot.Store, want map[string]string) {
+	tb.Helper()
+	ctx := context.Background()
+	for id, thread := range want {
+		c, err := s.Case(ctx, id)
+		if err != nil || c.Thread != thread {
+			tb.Errorf("Case(%s) = Thread %q, %v; want %q, nil", id, c.Thread, err, thread)
+		}
+	}
+	all, err := s.Cases(ctx)
+	if err != nil {
+		tb.Fatalf("Cases() error = %v", err)
+	}
+	for _, c := range all {
+		if thread, ok := want[c.ID]; ok && c.Thread != thread {
+			tb.Errorf("Cases(): case %s has Thread %q, want %q", c.ID, c.Thread, thread)
+		}
+	}
+}
+
+func noticeTexts(rows []bot.Notice) []string {
+	var out []string
+	for _, n := range rows {
+		out = append(out, n.Text)
+	}
+	return out
+}
+
+func noticeIDs(rows []bot.Notice) []string {
+	var out []string
+	for _, n := range rows {
+		out = append(out, n.ID)
+	}
+	return out
+}

@@ -1,7 +1,8 @@
 // Package storage keeps portabot's conversations, cases and audit trail, and
-// the two durable queues around them: the inbox of client messages waiting to
-// be processed and the outbox of replies waiting to be sent. It implements
-// bot.Store, bot.Inbox and bot.Outbox on bbolt, the embedded default: one
+// the durable queues around them: the inbox of client messages waiting to be
+// processed, the outbox of replies waiting to be sent, and the notices
+// waiting to be posted to the agents' channel. It implements bot.Store,
+// bot.Inbox, bot.Outbox and bot.Notices on bbolt, the embedded default: one
 // process, one file, nothing to install. Every backend passes the same
 // contract tests, so the bot cannot tell which one it runs on.
 //
@@ -12,6 +13,7 @@
 //	cases          8-byte big-endian case number -> JSON bot.Case
 //	audit          case number + 8-byte big-endian sequence -> JSON bot.AuditEvent
 //	processed      inbound message id -> RFC 3339 time the message was committed
+//	case_threads   case number -> the agents' thread of the case (Slack's message ts)
 //
 //	inbox          client id + 0x00 + 8-byte big-endian sequence -> sealed JSON bot.Inbound
 //	inbox_ids      inbound message id -> its inbox key
@@ -25,6 +27,12 @@
 //	outbox_meta       Meta message id -> row id
 //	outbox_stats      row state -> 8-byte count
 //
+//	notices          8-byte big-endian notice id -> JSON bot.Notice
+//	notices_pending  case number + notice id -> empty (pending notices only)
+//	notices_heads    case number -> its notices_due key
+//	notices_due      8-byte NextAttempt (Unix ns) + notice id of a case's oldest pending notice -> case number
+//	notices_stats    notice state -> 8-byte count
+//
 // Case numbers are stored big-endian so that byte order is numeric order: case
 // 10 sorts after case 9, and the 8-byte prefix of an audit key can never match
 // another case's (case 2's trail never picks up case 20's events). Keys that
@@ -37,8 +45,12 @@
 // and key, and deleted by the Commit of the turn that processed them.
 // Outbox rows hold the bot's own replies and are stored as they are.
 //
+// A case's thread lives in case_threads, not in its record: turns write whole
+// case records from copies read earlier, and would otherwise erase a thread
+// set in between (see SetThread).
+//
 // Claims (a conversation taken from the inbox, a client's next reply taken
-// from the outbox) are held in memory: bbolt allows one process, so a mutex
+// from the outbox, a case's next notice) are held in memory: bbolt allows one process, so a mutex
 // and a set are all the locking they need, and a restart frees them.
 package storage
 
@@ -65,6 +77,7 @@ var (
 	bucketCases         = []byte("cases")
 	bucketAudit         = []byte("audit")
 	bucketProcessed     = []byte("processed")
+	bucketCaseThreads   = []byte("case_threads")
 
 	bucketInbox      = []byte("inbox")
 	bucketInboxIDs   = []byte("inbox_ids")
@@ -78,15 +91,22 @@ var (
 	bucketOutboxMeta     = []byte("outbox_meta")
 	bucketOutboxStats    = []byte("outbox_stats")
 
+	bucketNotices        = []byte("notices")
+	bucketNoticesPending = []byte("notices_pending")
+	bucketNoticesHeads   = []byte("notices_heads")
+	bucketNoticesDue     = []byte("notices_due")
+	bucketNoticesStats   = []byte("notices_stats")
+
 	keySchema = []byte("schema")
 
 	// allBuckets are created by Open, so that no other method has to cope
 	// with a missing one.
 	allBuckets = [][]byte{
-		bucketConversations, bucketCases, bucketAudit, bucketProcessed,
+		bucketConversations, bucketCases, bucketAudit, bucketProcessed, bucketCaseThreads,
 		bucketInbox, bucketInboxIDs, bucketInboxConvs,
 		bucketOutbox, bucketOutboxByClient, bucketOutboxPending, bucketOutboxHeads,
 		bucketOutboxDue, bucketOutboxMeta, bucketOutboxStats,
+		bucketNotices, bucketNoticesPending, bucketNoticesHeads, bucketNoticesDue, bucketNoticesStats,
 	}
 )
 
@@ -122,6 +142,9 @@ type DB struct {
 
 	outMu   sync.Mutex
 	outHeld map[string]*outHold // client -> the claim holding its head row
+
+	noticeMu   sync.Mutex
+	noticeHeld map[string]*noticeHold // case id -> the claim holding its head notice
 }
 
 type options struct {
@@ -174,7 +197,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
 	db := &DB{bolt: bdb, path: path, now: o.now, sealer: sealer,
-		inHeld: map[string]bool{}, outHeld: map[string]*outHold{}}
+		inHeld: map[string]bool{}, outHeld: map[string]*outHold{}, noticeHeld: map[string]*noticeHold{}}
 	if err := db.init(); err != nil {
 		_ = bdb.Close()
 		return nil, err

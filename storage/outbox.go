@@ -251,14 +251,8 @@ func (db *DB) OutboxStats(ctx context.Context) (pending, sent, parked, failed in
 	}
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		stats := tx.Bucket(bucketOutboxStats)
-		count := func(s bot.OutboundState) int {
-			if v := stats.Get([]byte(s)); len(v) == 8 {
-				return int(binary.BigEndian.Uint64(v))
-			}
-			return 0
-		}
-		pending, sent = count(bot.OutboundPending), count(bot.OutboundSent)
-		parked, failed = count(bot.OutboundParked), count(bot.OutboundFailed)
+		pending, sent = readCount(stats, bot.OutboundPending), readCount(stats, bot.OutboundSent)
+		parked, failed = readCount(stats, bot.OutboundParked), readCount(stats, bot.OutboundFailed)
 		return nil
 	})
 	return pending, sent, parked, failed, err
@@ -349,40 +343,52 @@ func refreshHead(tx *bolt.Tx, client string) error {
 		}
 		due = dueKey(row.NextAttempt, idk)
 	}
-	heads, dues := tx.Bucket(bucketOutboxHeads), tx.Bucket(bucketOutboxDue)
-	old := heads.Get([]byte(client))
-	if bytes.Equal(old, due) {
-		return nil
-	}
-	var err error
-	if old != nil {
-		err = dues.Delete(bytes.Clone(old))
-	}
-	if err == nil && due != nil {
-		err = heads.Put([]byte(client), due)
-		if err == nil {
-			err = dues.Put(due, []byte(client))
-		}
-	} else if err == nil {
-		err = heads.Delete([]byte(client))
-	}
-	if err != nil {
+	if err := moveHead(tx.Bucket(bucketOutboxHeads), tx.Bucket(bucketOutboxDue), []byte(client), due); err != nil {
 		return fmt.Errorf("storage: outbox due index: %w", err)
 	}
 	return nil
 }
 
-// addCount changes the count of rows in state s by delta.
-func addCount(stats *bolt.Bucket, s bot.OutboundState, delta int) error {
-	var n int
-	if v := stats.Get([]byte(s)); len(v) == 8 {
-		n = int(binary.BigEndian.Uint64(v))
+// moveHead makes due the one entry owner has in the due index dues, with
+// owner as its value, or removes owner's entry when due is nil. heads maps
+// each owner to its current entry, so the old one is found without reading
+// the row it named.
+func moveHead(heads, dues *bolt.Bucket, owner, due []byte) error {
+	old := heads.Get(owner)
+	if bytes.Equal(old, due) {
+		return nil
 	}
+	if old != nil {
+		if err := dues.Delete(bytes.Clone(old)); err != nil {
+			return err
+		}
+	}
+	if due == nil {
+		return heads.Delete(owner)
+	}
+	if err := heads.Put(owner, due); err != nil {
+		return err
+	}
+	return dues.Put(due, owner)
+}
+
+// addCount changes the count of rows in state s by delta, in a queue's
+// stats bucket (outbox_stats or notices_stats).
+func addCount(stats *bolt.Bucket, s bot.OutboundState, delta int) error {
+	n := readCount(stats, s)
 	n = max(n+delta, 0)
 	if err := stats.Put([]byte(s), binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
-		return fmt.Errorf("storage: outbox stats: %w", err)
+		return fmt.Errorf("storage: %s count: %w", s, err)
 	}
 	return nil
+}
+
+// readCount is the count of rows in state s in a stats bucket.
+func readCount(stats *bolt.Bucket, s bot.OutboundState) int {
+	if v := stats.Get([]byte(s)); len(v) == 8 {
+		return int(binary.BigEndian.Uint64(v))
+	}
+	return 0
 }
 
 // checkOutbound refuses a row the indexes cannot hold. The error names no

@@ -38,6 +38,7 @@ func (db *DB) Conversation(ctx context.Context, key string) (bot.Conversation, e
 
 // Case returns the case with id, or an error matching bot.ErrNotFound. An id
 // this store never issued (such as "abc" or "007") is simply not found.
+// Its Thread is the one SetThread recorded.
 func (db *DB) Case(ctx context.Context, id string) (bot.Case, error) {
 	var c bot.Case
 	if err := ctx.Err(); err != nil {
@@ -52,13 +53,17 @@ func (db *DB) Case(ctx context.Context, id string) (bot.Case, error) {
 		if v == nil {
 			return fmt.Errorf("storage: case %s: %w", id, bot.ErrNotFound)
 		}
-		return decode(v, &c, "case "+id)
+		if err := decode(v, &c, "case "+id); err != nil {
+			return err
+		}
+		c.Thread = caseThread(tx, key)
+		return nil
 	})
 	return c, err
 }
 
 // Cases returns every case in the order NewCaseID issued their ids, which is
-// the order they were opened.
+// the order they were opened, each with the Thread SetThread recorded.
 func (db *DB) Cases(ctx context.Context) ([]bot.Case, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("storage: cases: %w", err)
@@ -70,6 +75,7 @@ func (db *DB) Cases(ctx context.Context) ([]bot.Case, error) {
 			if err := decode(v, &c, "case "+caseID(k)); err != nil {
 				return err
 			}
+			c.Thread = caseThread(tx, k)
 			cases = append(cases, c)
 			return nil
 		})
@@ -129,17 +135,24 @@ func (db *DB) NewCaseID(ctx context.Context) (string, error) {
 
 // Commit writes t in one transaction: the conversation, the case when t.Case
 // is not nil, the audit events appended to their cases' trails, the outbox
-// rows, and the message marked processed and taken out of the inbox. When
-// t.MessageID was committed before it writes nothing and returns an error
-// matching bot.ErrDuplicate.
+// rows, the notices for agents, and the message marked processed and taken
+// out of the inbox. When t.MessageID was committed before it writes nothing
+// and returns an error matching bot.ErrDuplicate.
 //
 // An audit event without a CaseID belongs to the turn's case (t.Case, else
 // the conversation's). An event for a case that neither exists nor is written
 // by the turn is refused, and so is the whole turn: a trail nobody can read
 // back is a bug worth surfacing.
 //
-// Outbox rows get their ID from the store (any ID given is replaced); a row
-// without a State is pending.
+// Outbox rows and notices get their ID from the store (any ID given is
+// replaced); one without a State is pending. A notice without a CaseID is
+// about the turn's case, and a notice, like an audit event, must be about a
+// case that exists or is written by the turn.
+//
+// The case's Thread is ignored: SetThread alone records it, beside the case.
+// The engine builds t.Case from a copy it read at the start of the turn, and
+// the thread may have been set since, by the dispatcher posting the case's
+// first notice; writing the copy's Thread would erase it.
 func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: commit: %w", err)
@@ -155,10 +168,12 @@ func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
 // that the write lock is held only for the writes.
 type preparedTurn struct {
 	bot.Turn
-	caseKey   []byte           // nil when the turn writes no case
-	events    []bot.AuditEvent // with their case ids filled in
-	eventKeys [][]byte
-	outbox    []bot.Outbound // copies, so assigning ids never touches the caller's slice
+	caseKey    []byte           // nil when the turn writes no case
+	events     []bot.AuditEvent // with their case ids filled in
+	eventKeys  [][]byte
+	outbox     []bot.Outbound // copies, so assigning ids never touches the caller's slice
+	notices    []bot.Notice   // copies, with their case ids filled in
+	noticeKeys [][]byte
 }
 
 func prepareTurn(t bot.Turn) (*preparedTurn, error) {
@@ -198,6 +213,28 @@ func prepareTurn(t bot.Turn) (*preparedTurn, error) {
 		}
 		p.outbox[i] = row
 	}
+	p.notices = make([]bot.Notice, len(t.Notices))
+	p.noticeKeys = make([][]byte, len(t.Notices))
+	for i, n := range t.Notices {
+		if n.CaseID == "" {
+			if t.Case != nil {
+				n.CaseID = t.Case.ID
+			} else {
+				n.CaseID = t.Conversation.CaseID
+			}
+		}
+		k, ok := caseKey(n.CaseID)
+		if !ok {
+			return nil, fmt.Errorf("storage: commit: notice %q has no valid case id (%q)", n.Kind, n.CaseID)
+		}
+		if n.State == "" {
+			n.State = bot.OutboundPending
+		}
+		if err := checkNoticeState(n.State); err != nil {
+			return nil, fmt.Errorf("storage: commit: notice %d: %w", i, err)
+		}
+		p.notices[i], p.noticeKeys[i] = n, k
+	}
 	return p, nil
 }
 
@@ -229,6 +266,14 @@ func (db *DB) applyTurn(tx *bolt.Tx, p *preparedTurn) error {
 	}
 	for _, row := range p.outbox {
 		if _, err := appendOutbound(tx, row); err != nil {
+			return err
+		}
+	}
+	for i, n := range p.notices {
+		if cases.Get(p.noticeKeys[i]) == nil {
+			return fmt.Errorf("storage: commit: notice %q for case %s: %w", n.Kind, n.CaseID, bot.ErrNotFound)
+		}
+		if err := appendNotice(tx, p.noticeKeys[i], n); err != nil {
 			return err
 		}
 	}
@@ -324,9 +369,12 @@ func caseID(key []byte) string {
 
 // putCase writes c and moves the id sequence past its number, so that a case
 // committed under an id NewCaseID did not issue (an import, a restore) can
-// never be handed out again.
+// never be handed out again. c's Thread is not written: the thread lives in
+// case_threads (see SetThread).
 func putCase(cases *bolt.Bucket, key []byte, c *bot.Case) error {
-	if err := put(cases, key, c, "case "+c.ID); err != nil {
+	rec := *c
+	rec.Thread = ""
+	if err := put(cases, key, rec, "case "+c.ID); err != nil {
 		return err
 	}
 	if n := binary.BigEndian.Uint64(key); n > cases.Sequence() {

@@ -1,0 +1,292 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"portabot/bot"
+)
+
+var _ bot.Notices = (*DB)(nil)
+
+// noticeHold marks a case whose head notice a ClaimNotices handed out. It is
+// gone when the claim is released or the notice is marked, whichever is
+// first; the pointer identifies the hold, so a late release of an old claim
+// cannot drop a newer claim's hold on the same case.
+type noticeHold struct {
+	id string
+}
+
+// ClaimNotices returns up to n notices due at now: for each case only its
+// oldest pending notice, and only if that notice's NextAttempt is not after
+// now and no other claim holds the case. Notices come soonest-due first.
+// They are held until MarkNotice settles them or release is called; a
+// restart releases every hold.
+//
+// Sent and failed notices are never returned. A case whose oldest pending
+// notice is due later waits, and so do its newer notices, so the case's
+// thread reads in the order the notices were written.
+func (db *DB) ClaimNotices(ctx context.Context, now time.Time, n int) ([]bot.Notice, func(), error) {
+	noop := func() {}
+	if err := ctx.Err(); err != nil {
+		return nil, noop, fmt.Errorf("storage: claim notices: %w", err)
+	}
+	if n <= 0 {
+		return nil, noop, nil
+	}
+	db.noticeMu.Lock()
+	defer db.noticeMu.Unlock()
+	limit := dueNanos(now)
+	var rows []bot.Notice
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		notices := tx.Bucket(bucketNotices)
+		c := tx.Bucket(bucketNoticesDue).Cursor()
+		// The due index holds one entry per case, its head notice, ordered
+		// by due time: the scan stops at the first notice not yet due.
+		for k, v := c.First(); k != nil && len(rows) < n; k, v = c.Next() {
+			if binary.BigEndian.Uint64(k[:8]) > limit {
+				break
+			}
+			if len(v) != caseKeyLen {
+				return fmt.Errorf("storage: claim notices: due index entry %x names no case", k)
+			}
+			if db.noticeHeld[caseID(v)] != nil {
+				continue
+			}
+			idk := k[8:]
+			data := notices.Get(idk)
+			if data == nil {
+				return fmt.Errorf("storage: claim notices: due index names missing notice %s", noticeID(idk))
+			}
+			var row bot.Notice
+			if err := decode(data, &row, "notice "+noticeID(idk)); err != nil {
+				return err
+			}
+			if row.State != bot.OutboundPending {
+				return fmt.Errorf("storage: claim notices: due index names notice %s, which is %s", row.ID, row.State)
+			}
+			rows = append(rows, row)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, noop, err
+	}
+	holds := make([]*noticeHold, len(rows))
+	for i, row := range rows {
+		holds[i] = &noticeHold{id: row.ID}
+		db.noticeHeld[row.CaseID] = holds[i]
+	}
+	release := sync.OnceFunc(func() {
+		db.noticeMu.Lock()
+		defer db.noticeMu.Unlock()
+		for i, row := range rows {
+			if db.noticeHeld[row.CaseID] == holds[i] {
+				delete(db.noticeHeld, row.CaseID)
+			}
+		}
+	})
+	return rows, release, nil
+}
+
+// MarkNotice stores n, found by its ID, after a delivery attempt, and ends
+// the hold a claim had on it. It returns an error matching bot.ErrNotFound
+// for an ID the store never issued.
+//
+// A notice once sent stays sent: the agents saw it, and a second post would
+// repeat it in the case's thread. A notice never moves to another case.
+func (db *DB) MarkNotice(ctx context.Context, n bot.Notice) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: mark notice %s: %w", n.ID, err)
+	}
+	idk, ok := noticeKey(n.ID)
+	if !ok {
+		return fmt.Errorf("storage: mark notice %q: %w", n.ID, bot.ErrNotFound)
+	}
+	if err := checkNoticeState(n.State); err != nil {
+		return fmt.Errorf("storage: mark notice %s: %w", n.ID, err)
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		data := tx.Bucket(bucketNotices).Get(idk)
+		if data == nil {
+			return fmt.Errorf("storage: mark notice %s: %w", n.ID, bot.ErrNotFound)
+		}
+		var old bot.Notice
+		if err := decode(data, &old, "notice "+n.ID); err != nil {
+			return err
+		}
+		switch {
+		case old.CaseID != n.CaseID:
+			return fmt.Errorf("storage: mark notice %s: the notice is about case %s, not %q", n.ID, old.CaseID, n.CaseID)
+		case old.State == bot.OutboundSent && n.State != bot.OutboundSent:
+			return fmt.Errorf("storage: mark notice %s: it was sent already and cannot become %s (agents would read it twice)", n.ID, n.State)
+		}
+		ck, ok := caseKey(old.CaseID)
+		if !ok {
+			return fmt.Errorf("storage: mark notice %s: stored with invalid case id %q", n.ID, old.CaseID)
+		}
+		return writeNotice(tx, ck, idk, &old, n)
+	})
+	if err != nil {
+		return err
+	}
+	db.noticeMu.Lock()
+	if h := db.noticeHeld[n.CaseID]; h != nil && h.id == n.ID {
+		delete(db.noticeHeld, n.CaseID)
+	}
+	db.noticeMu.Unlock()
+	return nil
+}
+
+// SetThread records thread as the agents' thread about case caseID. It
+// returns an error matching bot.ErrNotFound for an unknown case. A case keeps
+// its first thread: the first message posted about it is its thread, so a
+// different thread set later (two notices posted as first messages around the
+// same time) is dropped, and SetThread returns nil.
+//
+// The thread is stored beside the case, never inside its record: the engine
+// commits whole case records from copies it read earlier, and such a copy,
+// read before SetThread, would erase a thread stored inside the record.
+// Case and Cases fill Case.Thread in; Commit ignores it.
+func (db *DB) SetThread(ctx context.Context, caseID, thread string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: set thread of case %s: %w", caseID, err)
+	}
+	key, ok := caseKey(caseID)
+	if !ok {
+		return fmt.Errorf("storage: set thread of case %q: %w", caseID, bot.ErrNotFound)
+	}
+	if thread == "" {
+		return fmt.Errorf("storage: set thread of case %s: empty thread", caseID)
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCases).Get(key) == nil {
+			return fmt.Errorf("storage: set thread of case %s: %w", caseID, bot.ErrNotFound)
+		}
+		threads := tx.Bucket(bucketCaseThreads)
+		if threads.Get(key) != nil {
+			return nil
+		}
+		if err := threads.Put(key, []byte(thread)); err != nil {
+			return fmt.Errorf("storage: set thread of case %s: %w", caseID, err)
+		}
+		return nil
+	})
+}
+
+// NoticeStats counts the notices in each state.
+func (db *DB) NoticeStats(ctx context.Context) (pending, sent, failed int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, 0, fmt.Errorf("storage: notice stats: %w", err)
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		stats := tx.Bucket(bucketNoticesStats)
+		pending = readCount(stats, bot.OutboundPending)
+		sent = readCount(stats, bot.OutboundSent)
+		failed = readCount(stats, bot.OutboundFailed)
+		return nil
+	})
+	return pending, sent, failed, err
+}
+
+// caseThread is the thread stored for the case under key, or "".
+func caseThread(tx *bolt.Tx, key []byte) string {
+	return string(tx.Bucket(bucketCaseThreads).Get(key))
+}
+
+// appendNotice adds n, about the case under ck, under the next notice id.
+// Ids come from one sequence for all cases, so one case's notices sort in
+// the order they were written.
+func appendNotice(tx *bolt.Tx, ck []byte, n bot.Notice) error {
+	seq, err := tx.Bucket(bucketNotices).NextSequence()
+	if err != nil {
+		return fmt.Errorf("storage: notice sequence: %w", err)
+	}
+	return writeNotice(tx, ck, binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq), nil, n)
+}
+
+// writeNotice stores n under idk and brings the indexes in line with it; ck
+// is its case's key, old the notice it replaces, nil for a new one.
+func writeNotice(tx *bolt.Tx, ck, idk []byte, old *bot.Notice, n bot.Notice) error {
+	n.ID = noticeID(idk)
+	if err := put(tx.Bucket(bucketNotices), idk, n, "notice "+n.ID); err != nil {
+		return err
+	}
+	var oldState bot.OutboundState
+	if old != nil {
+		oldState = old.State
+	}
+	if oldState != n.State {
+		stats := tx.Bucket(bucketNoticesStats)
+		if oldState != "" {
+			if err := addCount(stats, oldState, -1); err != nil {
+				return err
+			}
+		}
+		if err := addCount(stats, n.State, 1); err != nil {
+			return err
+		}
+		pending := tx.Bucket(bucketNoticesPending)
+		pk := append(bytes.Clone(ck), idk...)
+		var err error
+		switch {
+		case n.State == bot.OutboundPending:
+			err = pending.Put(pk, []byte{})
+		case oldState == bot.OutboundPending:
+			err = pending.Delete(pk)
+		}
+		if err != nil {
+			return fmt.Errorf("storage: notices pending index: %w", err)
+		}
+	}
+	if oldState == bot.OutboundPending || n.State == bot.OutboundPending {
+		return refreshNoticeHead(tx, ck)
+	}
+	return nil
+}
+
+// refreshNoticeHead points the case's entry in the due index at its oldest
+// pending notice, with that notice's NextAttempt, or removes the entry when
+// none of its notices is pending.
+func refreshNoticeHead(tx *bolt.Tx, ck []byte) error {
+	var due []byte
+	if k, _ := tx.Bucket(bucketNoticesPending).Cursor().Seek(ck); k != nil && bytes.HasPrefix(k, ck) {
+		idk := bytes.Clone(k[len(ck):])
+		data := tx.Bucket(bucketNotices).Get(idk)
+		if data == nil {
+			return fmt.Errorf("storage: notices pending index names missing notice %s", noticeID(idk))
+		}
+		var n bot.Notice
+		if err := decode(data, &n, "notice "+noticeID(idk)); err != nil {
+			return err
+		}
+		due = dueKey(n.NextAttempt, idk)
+	}
+	if err := moveHead(tx.Bucket(bucketNoticesHeads), tx.Bucket(bucketNoticesDue), bytes.Clone(ck), due); err != nil {
+		return fmt.Errorf("storage: notices due index: %w", err)
+	}
+	return nil
+}
+
+// checkNoticeState refuses a state a notice cannot be in: parked is for
+// replies waiting for the client's 24-hour window, which agents do not have.
+func checkNoticeState(s bot.OutboundState) error {
+	switch s {
+	case bot.OutboundPending, bot.OutboundSent, bot.OutboundFailed:
+		return nil
+	}
+	return fmt.Errorf("notice state %q is not pending, sent or failed", s)
+}
+
+// noticeID is the public form of a notice key, in the outbox's format: 16
+// hex digits, so that ids compare as strings in the same order as the keys.
+func noticeID(idk []byte) string { return outboundID(idk) }
+
+// noticeKey is the inverse of noticeID.
+func noticeKey(id string) ([]byte, bool) { return outboundKey(id) }
