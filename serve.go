@@ -9,11 +9,13 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"portabot/adapters/graph"
 	"portabot/adapters/metasim"
+	slackapp "portabot/adapters/slack"
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
 	"portabot/faq"
@@ -41,7 +43,12 @@ type serveConfig struct {
 	LogLevel      slog.Level
 	// Sandbox is set when no Meta token was configured: Meta is simulated.
 	Sandbox bool
+	Slack   slackapp.Config
 }
+
+// slackOn reports whether agents use Slack: a signing secret (HTTP) or an
+// app token (Socket Mode) turns it on.
+func (c serveConfig) slackOn() bool { return c.Slack.SigningSecret != "" || c.Slack.AppToken != "" }
 
 func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	c := serveConfig{
@@ -71,6 +78,34 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 			return c, fmt.Errorf("PORTABOT_WORKERS must be a number from 1 to 256, not %q", w)
 		}
 		c.Workers = n
+	}
+	c.Slack = slackapp.Config{
+		SigningSecret: getenv("PORTABOT_SLACK_SIGNING_SECRET"),
+		BotToken:      getenv("PORTABOT_SLACK_BOT_TOKEN"),
+		Channel:       getenv("PORTABOT_SLACK_CHANNEL"),
+		TeamID:        getenv("PORTABOT_SLACK_TEAM_ID"),
+		AppToken:      getenv("PORTABOT_SLACK_APP_TOKEN"),
+		APIURL:        getenv("PORTABOT_SLACK_API_URL"),
+	}
+	for _, a := range strings.Split(getenv("PORTABOT_SLACK_AGENTS"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.Slack.Agents = append(c.Slack.Agents, a)
+		}
+	}
+	if c.slackOn() {
+		var missing []string
+		if c.Slack.TeamID == "" {
+			missing = append(missing, "PORTABOT_SLACK_TEAM_ID")
+		}
+		if c.Slack.BotToken == "" {
+			missing = append(missing, "PORTABOT_SLACK_BOT_TOKEN")
+		}
+		if c.Slack.Channel == "" {
+			missing = append(missing, "PORTABOT_SLACK_CHANNEL")
+		}
+		if len(missing) > 0 {
+			return c, fmt.Errorf("PORTABOT_SLACK_SIGNING_SECRET or PORTABOT_SLACK_APP_TOKEN is set, so Slack also needs %v", missing)
+		}
 	}
 	level, err := logLevel(getenv, slog.LevelInfo)
 	if err != nil {
@@ -196,10 +231,23 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	gc := graph.New(graph.Config{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion, Token: cfg.Token, Logger: log})
 	sender := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion,
 		Token: cfg.Token, PhoneNumberID: cfg.PhoneNumberID, Timeout: 20 * time.Second, Logger: log})
-	b := bot.New(st, gc, faq.Default(), bot.Config{DestWABA: cfg.DestWABA, Region: cfg.Region, Outbox: true}, log)
+	answers := faq.Default()
+	b := bot.New(st, gc, answers, bot.Config{DestWABA: cfg.DestWABA, Region: cfg.Region, Outbox: true,
+		Notify: cfg.slackOn()}, log)
 	runner := bot.NewRunner(b, st, cfg.Workers)
 	dispatcher := bot.NewDispatcher(b, st, sender)
-	runner.OnProcessed = dispatcher.Notify
+	var slack *slackapp.App
+	var notices *bot.NoticeDispatcher
+	if cfg.slackOn() {
+		slack = slackapp.New(cfg.Slack, slackapp.Deps{Cases: st, Handoff: b, Steps: b, Answers: answers}, log)
+		notices = bot.NewNoticeDispatcher(b, st, slack)
+	}
+	runner.OnProcessed = func() {
+		dispatcher.Notify()
+		if notices != nil {
+			notices.Notify()
+		}
+	}
 
 	mux := http.NewServeMux()
 	hook := whatsapp.NewWebhook(whatsapp.WebhookConfig{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
@@ -225,6 +273,10 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if sandbox != nil {
 		mux.Handle("GET /sandbox/messages", sandbox)
 	}
+	if slack != nil && cfg.Slack.SigningSecret != "" {
+		mux.Handle("POST /slack/commands", slack.Commands())
+		mux.Handle("POST /slack/interactions", slack.Interactions())
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -238,6 +290,16 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { runner.Run(work) })
 	wg.Go(func() { dispatcher.Run(work) })
+	if notices != nil {
+		wg.Go(func() { notices.Run(work) })
+	}
+	if slack != nil && cfg.Slack.AppToken != "" {
+		wg.Go(func() {
+			if err := slack.RunSocketMode(work); err != nil {
+				log.Error("slack socket mode stopped", "error", err)
+			}
+		})
+	}
 	// Steps a stopped process left in flight are settled before new work;
 	// their replies go out through the outbox like any other.
 	if _, err := b.Recover(ctx); err != nil {
@@ -269,6 +331,9 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	}
 	stopWork()
 	wg.Wait()
+	if slack != nil {
+		slack.Wait()
+	}
 	if sandbox != nil {
 		sandbox.stop()
 	}
