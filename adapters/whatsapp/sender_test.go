@@ -439,8 +439,11 @@ func TestSendThroughSimulator(t *testing.T) {
 	}
 	want := []metasim.Message{
 		{ID: id1, From: testPhoneID, To: "+5511987654321", Type: "text", Text: "Olá! Vamos começar?"},
-		{ID: id2, From: testPhoneID, To: "+5511987654321", Type: "interactive", Text: "Two-step verification is off?"},
-		{ID: id3, From: testPhoneID, To: "+5511987654321", Type: "interactive", Text: "What would you like to do?"},
+		{ID: id2, From: testPhoneID, To: "+5511987654321", Type: "interactive", Text: "Two-step verification is off?",
+			Choices: []metasim.Choice{{ID: "yes", Title: "Yes"}, {ID: "no", Title: "No"}}},
+		{ID: id3, From: testPhoneID, To: "+5511987654321", Type: "interactive", Text: "What would you like to do?",
+			Choices: []metasim.Choice{{ID: "start", Title: "Start the port"}, {ID: "continue", Title: "Continue my port"},
+				{ID: "question", Title: "Ask a question"}, {ID: "person", Title: "Talk to a person"}}},
 	}
 	for i := range sent {
 		sent[i].At = time.Time{}
