@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"testing"
+	"time"
 )
 
 func evalQuestions(tb testing.TB) []EvalCase {
@@ -40,5 +41,35 @@ func BenchmarkLoad(b *testing.B) {
 		if _, err := Load(bytes.NewReader(kbJSON)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkLexicon builds the shared lexicon index, which the first Load of
+// a process also pays for.
+func BenchmarkLexicon(b *testing.B) {
+	for b.Loop() {
+		buildLexicon()
+	}
+}
+
+// Loading the knowledge base must stay well under 20 ms so that a process
+// starts (and a test builds its matcher) without notice. The best of a few
+// runs is taken, so that a busy machine does not fail the build.
+func TestLoadTime(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("timing is meaningless under -race or -short")
+	}
+	const limit = 20 * time.Millisecond
+	best := time.Hour
+	for range 5 {
+		start := time.Now()
+		if _, err := Load(bytes.NewReader(kbJSON)); err != nil {
+			t.Fatal(err)
+		}
+		best = min(best, time.Since(start))
+	}
+	t.Logf("Load: %v", best)
+	if best > limit {
+		t.Errorf("Load took %v at best, want <= %v", best, limit)
 	}
 }

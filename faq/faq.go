@@ -14,6 +14,7 @@ package faq
 
 import (
 	"sync"
+	"unicode/utf8"
 )
 
 // Topic is an intent offered to the client as a choice, titled in one
@@ -84,6 +85,9 @@ type Matcher struct {
 	// stemOf memoises stem while the index is built, and is nil after.
 	stemOf func(w string, l int) string
 }
+
+// maxQuestion is how many bytes of a question are read.
+const maxQuestion = 4096
 
 // Tuning of the ranking, set against testdata/eval.jsonl.
 const (
@@ -157,6 +161,15 @@ func (m *Matcher) Topic(intent, lang string) (Topic, bool) {
 // Ask answers question; lang ("en", "pt", "es") is used when the question's
 // own language is unclear.
 func (m *Matcher) Ask(question, lang string) Result {
+	if len(question) > maxQuestion {
+		// WhatsApp caps a text at 4096 characters; anything longer is
+		// not a question, and reading it all would hold up a worker.
+		cut := maxQuestion
+		for cut > 0 && !utf8.RuneStart(question[cut]) {
+			cut--
+		}
+		question = question[:cut]
+	}
 	sc := m.getScratch()
 	defer m.scratch.Put(sc)
 

@@ -200,12 +200,14 @@ func (m *Matcher) indexSignatures(docs [][]weighted, intents []int32) {
 func (m *Matcher) indexTypos() {
 	var words []string
 	var rank []int
+	var stop []bool
 	seen := make(map[string]bool)
 	add := func(w string, r int) {
 		if !seen[w] {
 			seen[w] = true
 			words = append(words, w)
 			rank = append(rank, r)
+			stop = append(stop, m.lx.stop[w] != 0)
 		}
 	}
 	for w := range m.surf {
@@ -217,7 +219,7 @@ func (m *Matcher) indexTypos() {
 	for w := range m.lx.stop {
 		add(w, 2)
 	}
-	m.typo = newTypoIndex(words, rank)
+	m.typo = newTypoIndex(words, rank, stop)
 }
 
 // term returns the id of a term, adding it to the vocabulary if new.
@@ -287,6 +289,7 @@ type scratch struct {
 	norm    strings.Builder
 	tokens  []string
 	terms   []int32
+	fixed   []bool  // by token: the typo lookup corrected it
 	unknown float32 // summed weight of words the knowledge base lacks
 	exDoc   []float32
 	exBest  []float32
@@ -343,16 +346,16 @@ func (m *Matcher) resolveStem(w string, l int) (int32, bool) {
 func (m *Matcher) analyze(sc *scratch, l int) {
 	sc.terms = sc.terms[:0]
 	sc.unknown = 0
+	sc.fixed = sc.fixed[:0]
 	for i, w := range sc.tokens {
-		if len(w) >= minTypoLen && !m.known(w, l) {
+		fixed := false
+		if len(w) >= minStopTypoLen && !m.known(w, l) {
 			if c, ok := m.typo.correct(w); ok {
 				sc.tokens[i] = c
-				// A corrected word is a guess: it counts, but it also
-				// leaves part of the question unexplained, so that
-				// "plano" read as "plazo" cannot carry an answer alone.
-				sc.unknown += typoDoubt
+				fixed = true
 			}
 		}
+		sc.fixed = append(sc.fixed, fixed)
 	}
 	add := func(t int32) {
 		for _, have := range sc.terms {
@@ -365,6 +368,13 @@ func (m *Matcher) analyze(sc *scratch, l int) {
 	for i := 0; i < len(sc.tokens); {
 		canon, n, stop := m.lx.next(sc.tokens, i, l)
 		w := sc.tokens[i]
+		if canon != "" && canon != offTopic && slices.Contains(sc.fixed[i:i+n], true) {
+			// A corrected word is a guess: it counts, but it also
+			// leaves part of the question unexplained, so that
+			// "plano" read as "plazo" cannot carry an answer alone.
+			sc.unknown += typoDoubt
+		}
+		fixed := sc.fixed[i]
 		i += n
 		switch {
 		case canon == offTopic:
@@ -384,10 +394,16 @@ func (m *Matcher) analyze(sc *scratch, l int) {
 				t = s[(l+k)%numLangs]
 			}
 			add(t)
+			if fixed {
+				sc.unknown += typoDoubt
+			}
 			continue
 		}
 		if t, ok := m.resolveStem(w, l); ok {
 			add(t)
+			if fixed {
+				sc.unknown += typoDoubt
+			}
 			continue
 		}
 		if len(w) >= 3 {

@@ -58,6 +58,11 @@ func buildLexicon() *lexIndex {
 			for _, w := range words {
 				lx.words[w] = true
 			}
+			if len(words) == 1 {
+				for _, pl := range plurals(words[0]) {
+					lx.words[pl] = true
+				}
+			}
 			p := phrase{words: words, canon: g.canon, langs: langs}
 			// A form also starts where the plural of its first word
 			// does ("modelos de mensagem"); the last word's plural is
@@ -118,16 +123,24 @@ func plurals(w string) []string {
 	return []string{w + "s", w + "es"}
 }
 
-// wordMatches reports whether token t is the phrase word w, or, for the
-// last word of a phrase, one of its plurals.
+// wordMatches reports whether token t is the phrase word w or, for the
+// last word of a phrase, w in the other number ("etapa" for "etapas").
 func wordMatches(t, w string, last bool) bool {
 	if t == w {
 		return true
 	}
-	if !last || len(t) <= len(w) || !strings.HasPrefix(t, w) || strings.HasSuffix(w, "s") {
+	if !last {
 		return false
 	}
-	rest := t[len(w):]
+	return pluralOf(t, w) || pluralOf(w, t)
+}
+
+// pluralOf reports whether p is a regular plural of w.
+func pluralOf(p, w string) bool {
+	if len(w) < 3 || len(p) <= len(w) || !strings.HasPrefix(p, w) || strings.HasSuffix(w, "s") {
+		return false
+	}
+	rest := p[len(w):]
 	return rest == "s" || rest == "es"
 }
 

@@ -3,8 +3,13 @@ package faq
 import "unicode/utf8"
 
 // minTypoLen is the shortest word the typo lookup corrects: below it one
-// edit turns too many words into other words ("sms" and "sos").
-const minTypoLen = 5
+// edit turns too many words into other words ("sms" and "sos"). Four
+// letters are enough to correct towards a stop word ("dose" for "does"),
+// which can only make a question less unknown, never change its topic.
+const (
+	minTypoLen     = 5
+	minStopTypoLen = 4
+)
 
 // typoIndex finds a known word one edit (insertion, deletion, substitution
 // or swap of neighbours) away from an unknown one, with the symmetric-delete
@@ -12,15 +17,16 @@ const minTypoLen = 5
 // of its letters, so a lookup is a handful of map probes instead of a scan.
 type typoIndex struct {
 	words []string
-	rank  []int // lower is preferred among several candidates
+	rank  []int  // lower is preferred among several candidates
+	stop  []bool // the word is only a stop word
 	dels  map[string][]int32
 }
 
-func newTypoIndex(words []string, rank []int) typoIndex {
-	t := typoIndex{words: words, rank: rank, dels: make(map[string][]int32, len(words)*6)}
+func newTypoIndex(words []string, rank []int, stop []bool) typoIndex {
+	t := typoIndex{words: words, rank: rank, stop: stop, dels: make(map[string][]int32, len(words)*6)}
 	buf := make([]byte, 0, 64)
 	for i, w := range words {
-		if utf8.RuneCountInString(w) < minTypoLen-1 {
+		if utf8.RuneCountInString(w) < minStopTypoLen-1 {
 			continue
 		}
 		t.dels[w] = append(t.dels[w], int32(i))
@@ -39,14 +45,15 @@ func newTypoIndex(words []string, rank []int) typoIndex {
 
 // correct returns the preferred known word within one edit of w.
 func (t *typoIndex) correct(w string) (string, bool) {
-	if utf8.RuneCountInString(w) < minTypoLen {
+	n := utf8.RuneCountInString(w)
+	if n < minStopTypoLen {
 		return "", false
 	}
 	best := -1
 	consider := func(ids []int32) {
 		for _, id := range ids {
 			c := int(id)
-			if c == best || !oneEdit(w, t.words[c]) {
+			if c == best || (n < minTypoLen && !t.stop[c]) || !oneEdit(w, t.words[c]) {
 				continue
 			}
 			if best < 0 || t.rank[c] < t.rank[best] || (t.rank[c] == t.rank[best] && t.words[c] < t.words[best]) {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package faq
+
+const raceEnabled = false
