@@ -470,3 +470,21 @@ func (b *Bot) recheckOne(ctx context.Context, key string) error {
 	tr.commit()
 	return tr.err
 }
+
+// SlowDown asks a client who writes faster than the bot will read to wait;
+// their messages stay queued and are answered in turn.
+func (b *Bot) SlowDown(ctx context.Context, key string) error {
+	unlock := b.lock(key)
+	defer unlock()
+	tr, err := b.load(ctx, key)
+	if err != nil {
+		return err
+	}
+	if tr.conv.State == fsm.Handoff {
+		return nil
+	}
+	tr.say(msgSlowDown)
+	tr.record("throttled", "")
+	tr.commit()
+	return tr.err
+}

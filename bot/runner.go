@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // turnTimeout bounds one message's processing, Graph calls included; a
@@ -30,6 +32,44 @@ type Runner struct {
 	// OnProcessed is called after a conversation's messages were handled,
 	// so the dispatcher can send the new outbox rows at once.
 	OnProcessed func()
+	// Rate and Burst limit how fast one client's messages are processed.
+	// A flood waits in the inbox, costs nothing but storage, and leaves
+	// the workers to other clients.
+	Rate  rate.Limit
+	Burst int
+
+	limMu    sync.Mutex // protects limiters
+	limiters map[string]*clientLimit
+}
+
+type clientLimit struct {
+	lim    *rate.Limiter
+	warned bool // told to slow down since its backlog last emptied
+	used   time.Time
+}
+
+// limiter returns the client's limiter, creating it on first use and
+// forgetting idle clients now and then so the map stays small.
+func (r *Runner) limiter(key string, now time.Time) *clientLimit {
+	r.limMu.Lock()
+	defer r.limMu.Unlock()
+	if r.limiters == nil {
+		r.limiters = map[string]*clientLimit{}
+	}
+	if len(r.limiters) > 10_000 {
+		for k, l := range r.limiters {
+			if now.Sub(l.used) > 10*time.Minute {
+				delete(r.limiters, k)
+			}
+		}
+	}
+	l := r.limiters[key]
+	if l == nil {
+		l = &clientLimit{lim: rate.NewLimiter(r.Rate, r.Burst)}
+		r.limiters[key] = l
+	}
+	l.used = now
+	return l
 }
 
 // NewRunner returns a runner with the given number of workers (at least 1).
@@ -37,7 +77,8 @@ func NewRunner(b *Bot, inbox Inbox, workers int) *Runner {
 	if workers < 1 {
 		workers = 1
 	}
-	return &Runner{bot: b, inbox: inbox, workers: workers, log: b.log, wake: make(chan struct{}, workers)}
+	return &Runner{bot: b, inbox: inbox, workers: workers, log: b.log, wake: make(chan struct{}, workers),
+		Rate: rate.Every(500 * time.Millisecond), Burst: 10}
 }
 
 // Notify tells idle workers that messages are waiting.
@@ -81,10 +122,15 @@ func (r *Runner) work(ctx context.Context) {
 			r.idle(ctx)
 			continue
 		}
-		r.process(ctx, key, msgs)
+		throttled := r.process(ctx, key, msgs)
 		release()
 		if r.OnProcessed != nil {
 			r.OnProcessed()
+		}
+		if throttled {
+			// Claim would hand the same client back at once if it is the
+			// only one waiting; pause this worker instead of spinning.
+			r.idle(ctx)
 		}
 	}
 }
@@ -101,11 +147,22 @@ func (r *Runner) idle(ctx context.Context) {
 
 // process handles one conversation's waiting messages in order. A message
 // that fails stays in the inbox, and so do the ones after it, so order
-// holds when it is tried again.
-func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) {
+// holds when it is tried again. It reports whether the client's rate limit
+// stopped it.
+func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
+	l := r.limiter(key, time.Now())
 	for _, m := range msgs {
 		if ctx.Err() != nil {
-			return
+			return false
+		}
+		if r.Rate > 0 && !l.lim.Allow() {
+			if !l.warned {
+				l.warned = true
+				if err := r.bot.SlowDown(ctx, key); err != nil {
+					r.log.Error("slow down reply", "client", MaskPhone(key), "error", err)
+				}
+			}
+			return true
 		}
 		// The turn runs to its end even if shutdown starts meanwhile: a
 		// Graph call half-made is worse than a shutdown a moment later.
@@ -114,9 +171,11 @@ func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) {
 		cancel()
 		if err != nil {
 			r.log.Error("process message", "client", MaskPhone(key), "wa_message_id", m.ID, "error", err)
-			return
+			return false
 		}
 	}
+	l.warned = false
+	return false
 }
 
 // Dispatcher sends outbox rows through a Sender: retries what Meta could

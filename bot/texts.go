@@ -70,6 +70,7 @@ const (
 	msgRetryLater
 	msgRetryLaterIn
 	msgTwoFAStillOn
+	msgSlowDown
 	msgAgentJoined
 	msgAgentLeft
 	msgTwoFAOff
@@ -391,6 +392,11 @@ var texts = map[msg][3]string{
 		"Our team member has handed the chat back to me. Let's carry on where we were.",
 		"Nossa equipe devolveu a conversa para mim. Vamos continuar de onde paramos.",
 		"Nuestro equipo me devolvió el chat. Sigamos donde estábamos.",
+	},
+	msgSlowDown: {
+		"You're sending messages faster than I can read them. Please wait a moment: I'll answer each one in turn.",
+		"Você está enviando mensagens mais rápido do que consigo ler. Aguarde um instante: vou responder cada uma na ordem.",
+		"Estás enviando mensajes más rápido de lo que puedo leerlos. Espera un momento: responderé cada uno en orden.",
 	},
 	msgTwoFAOff: {
 		"Meta reports a change to the number's two-step verification. Let me try again…",

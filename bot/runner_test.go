@@ -1,0 +1,158 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"portabot/bot"
+	"portabot/faq"
+	"portabot/storage"
+)
+
+// recordingSender is the WhatsApp side of the runner tests: it keeps what
+// each client was sent, in order.
+type recordingSender struct {
+	mu   sync.Mutex
+	sent map[string][]string
+}
+
+func (s *recordingSender) Send(ctx context.Context, to string, r bot.Reply) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sent == nil {
+		s.sent = map[string][]string{}
+	}
+	s.sent[to] = append(s.sent[to], r.Text)
+	return fmt.Sprintf("wamid.%s.%d", to, len(s.sent[to])), nil
+}
+
+func (s *recordingSender) MarkRead(ctx context.Context, id string) error { return nil }
+
+func (s *recordingSender) to(client string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.sent[client]...)
+}
+
+// serveRig is the serve path without HTTP: a sealed bbolt inbox and outbox,
+// the runner and the dispatcher.
+type serveRig struct {
+	db     *storage.DB
+	runner *bot.Runner
+	sender *recordingSender
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+func newServeRig(t *testing.T, tune func(*bot.Runner)) *serveRig {
+	t.Helper()
+	key := make([]byte, storage.KeySize)
+	db, err := storage.Open(filepath.Join(t.TempDir(), "serve.db"), storage.WithSealKey(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bot.New(db, nil, faq.Default(), bot.Config{DestWABA: "100200300400500", Outbox: true}, nil)
+	rig := &serveRig{db: db, sender: &recordingSender{}}
+	rig.runner = bot.NewRunner(b, db, 4)
+	if tune != nil {
+		tune(rig.runner)
+	}
+	d := bot.NewDispatcher(b, db, rig.sender)
+	rig.runner.OnProcessed = d.Notify
+	ctx, cancel := context.WithCancel(context.Background())
+	rig.cancel = cancel
+	rig.done.Go(func() { rig.runner.Run(ctx) })
+	rig.done.Go(func() { d.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		rig.done.Wait()
+		if err := db.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return rig
+}
+
+func (r *serveRig) enqueue(t *testing.T, msgs ...bot.Inbound) {
+	t.Helper()
+	if _, err := r.db.Enqueue(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	r.runner.Notify()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRunnerAnswersInOrder(t *testing.T) {
+	rig := newServeRig(t, nil)
+	const who = "5511911110000"
+	// "hi" opens the conversation; the language words after it each get a
+	// reply that names the language chosen, so order is visible.
+	words := []string{"hi", "português", "english", "español", "english"}
+	for i, w := range words {
+		rig.enqueue(t, bot.Inbound{ID: fmt.Sprintf("wamid.order.%d", i), From: who, Text: w, At: time.Now()})
+	}
+	waitFor(t, "five answers", func() bool { return len(rig.sender.to(who)) >= 5 })
+	got := rig.sender.to(who)
+	want := []string{"What would you like to do?", "português", "English it is", "español", "English it is"}
+	for i, w := range want {
+		if !strings.Contains(got[i], w) {
+			t.Errorf("reply %d = %q, want it to contain %q (replies out of order?)", i, got[i], w)
+		}
+	}
+}
+
+func TestFloodDoesNotStarveOthers(t *testing.T) {
+	rig := newServeRig(t, func(r *bot.Runner) {
+		r.Rate = rate.Every(100 * time.Millisecond)
+		r.Burst = 3
+	})
+	const flooder, other = "5511922220000", "5511933330000"
+	var flood []bot.Inbound
+	for i := range 30 {
+		flood = append(flood, bot.Inbound{ID: fmt.Sprintf("wamid.flood.%d", i), From: flooder, Text: "help", At: time.Now()})
+	}
+	rig.enqueue(t, flood...)
+	rig.enqueue(t, bot.Inbound{ID: "wamid.other", From: other, Text: "hi", At: time.Now()})
+
+	waitFor(t, "the other client's answer", func() bool { return len(rig.sender.to(other)) >= 1 })
+	if n, _ := rig.db.InboxDepth(context.Background()); n == 0 {
+		t.Fatal("the flood was fully processed before the other client was answered: nothing was limited")
+	}
+	waitFor(t, "the whole flood processed", func() bool {
+		n, err := rig.db.InboxDepth(context.Background())
+		return err == nil && n == 0
+	})
+	waitFor(t, "all replies sent", func() bool {
+		pending, _, _, _, err := rig.db.OutboxStats(context.Background())
+		return err == nil && pending == 0
+	})
+	slow := 0
+	for _, r := range rig.sender.to(flooder) {
+		if strings.Contains(r, "faster than I can read") {
+			slow++
+		}
+	}
+	if slow != 1 {
+		t.Errorf("the flooding client got %d slow-down replies, want exactly 1", slow)
+	}
+	if n := len(rig.sender.to(flooder)); n < 30 {
+		t.Errorf("the flooding client got %d replies for 30 messages: some were lost", n)
+	}
+}
