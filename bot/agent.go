@@ -48,7 +48,7 @@ func (t *turn) noticeFor(from, to fsm.State) {
 		}
 	case fsm.Failed:
 		msg := fmt.Sprintf("%s failed at %s: %s", who, from, c.Problem)
-		if c.TraceID != "" {
+		if c.TraceID != "" && !strings.Contains(msg, c.TraceID) {
 			msg += " (fbtrace_id " + c.TraceID + ")"
 		}
 		t.notice(NoticeFailed, msg+". /porta retry "+c.ID+" when fixed.")
@@ -173,7 +173,8 @@ func (b *Bot) Release(ctx context.Context, caseID, agent string) error {
 		return err
 	}
 	defer unlock()
-	if t.conv.State != fsm.Handoff {
+	if t.conv.CaseID != caseID || t.conv.State != fsm.Handoff {
+		// A case the client has moved on from is not the one in handoff.
 		return ErrNotInHandoff
 	}
 	t.cas.Agent = ""
@@ -213,8 +214,17 @@ func (b *Bot) Retry(ctx context.Context, caseID, agent string) error {
 		return err
 	}
 	defer unlock()
-	if t.conv.State != fsm.Failed {
+	if t.conv.CaseID != caseID || t.conv.State != fsm.Failed {
 		return ErrNotFailed
+	}
+	if !fsm.IsTransient(t.conv.Back) {
+		// A trip to a person hands the case back to failed itself; the
+		// step that failed is in the case's history.
+		st, err := b.failedStep(ctx, caseID)
+		if err != nil {
+			return err
+		}
+		t.conv.Back = st
 	}
 	t.agentRecord(agent, "retry", string(t.conv.Back))
 	t.cas.Problem, t.cas.TraceID = "", ""
@@ -231,6 +241,20 @@ func (b *Bot) Retry(ctx context.Context, caseID, agent string) error {
 		t.enter()
 	}
 	return t.finish()
+}
+
+// failedStep reads from a case's history the Graph step it last failed at.
+func (b *Bot) failedStep(ctx context.Context, caseID string) (fsm.State, error) {
+	events, err := b.store.Audit(ctx, caseID)
+	if err != nil {
+		return "", fmt.Errorf("bot: retry: %w", err)
+	}
+	for i := len(events) - 1; i >= 0; i-- {
+		if e := events[i]; e.Kind == "transition" && e.To == fsm.Failed && fsm.IsTransient(e.From) {
+			return e.From, nil
+		}
+	}
+	return "", fmt.Errorf("bot: retry: case %s has no failed step on record", caseID)
 }
 
 // CancelCase cancels a case for the client.

@@ -335,7 +335,11 @@ func (t *turn) fire(ev fsm.Event) bool {
 		}
 		t.audit = append(t.audit, AuditEvent{CaseID: t.cas.ID, At: t.now, Actor: "bot", Kind: "transition",
 			From: from, To: to, Detail: string(ev)})
-		t.noticeFor(from, to)
+		if ev != fsm.Release && ev != fsm.Resume {
+			// Going back to where the case stood (an agent's release, the
+			// client continuing from the menu) is no news for agents.
+			t.noticeFor(from, to)
+		}
 	}
 	return true
 }
