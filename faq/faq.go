@@ -5,11 +5,14 @@
 // A question is normalised (case, accents, punctuation, stretched letters),
 // split into words, corrected where a word is one typo away from a known one,
 // mapped through a synonym table of the trade's vocabulary (2FA, BM, WABA,
-// BSP, ...), stripped of stop words and stemmed in its language. The tokens
-// are ranked with BM25 against each intent's example questions, one by one
-// and pooled, with the answers as weaker evidence. The best intent wins only
-// if its score clears an absolute bar and leads the runner-up by a margin:
-// the bot would rather offer choices than answer the wrong question.
+// BSP, ...), stripped of stop words and stemmed in its language (detected
+// from the question when clear). The tokens rank the intents with BM25
+// against their example questions, one by one and pooled, with the answers
+// as weaker evidence. The best intent is answered only if its vocabulary
+// explains enough of the question (words nobody knows, and words of
+// neighbouring topics, count against it) and its rank leads the runner-up's
+// by a margin: the bot would rather offer choices than answer the wrong
+// question.
 package faq
 
 import (
@@ -89,7 +92,8 @@ type Matcher struct {
 // maxQuestion is how many bytes of a question are read.
 const maxQuestion = 4096
 
-// Tuning of the ranking, set against testdata/eval.jsonl.
+// Tuning of the ranking, set against testdata/eval.jsonl and checked on
+// testdata/holdout.jsonl, which is not tuned against.
 const (
 	// exWeight shares the score between the best single example (precise
 	// on paraphrases) and the pooled intent document (robust when the

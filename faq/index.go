@@ -194,32 +194,22 @@ func (m *Matcher) indexSignatures(docs [][]weighted, intents []int32) {
 	}
 }
 
-// indexTypos prepares the typo lookup. It corrects towards words of the
-// examples, of the synonym table and stop words, preferring them in that
-// order, since the examples' words are the ones that score.
+// indexTypos prepares the typo lookup of the examples' words, which are
+// preferred to the lexicon's since they are the ones that score.
 func (m *Matcher) indexTypos() {
-	var words []string
-	var rank []int
-	var stop []bool
-	seen := make(map[string]bool)
-	add := func(w string, r int) {
-		if !seen[w] {
-			seen[w] = true
-			words = append(words, w)
-			rank = append(rank, r)
-			stop = append(stop, m.lx.stop[w] != 0)
-		}
-	}
+	words := make([]string, 0, len(m.surf))
 	for w := range m.surf {
-		add(w, 0)
+		words = append(words, w)
 	}
-	for w := range m.lx.words {
-		add(w, 1)
+	m.typo = newTypoIndex(words, make([]int, len(words)), make([]bool, len(words)))
+}
+
+// correct returns the known word one edit away from w, if any.
+func (m *Matcher) correct(w string) (string, bool) {
+	if c, ok := m.typo.correct(w); ok {
+		return c, true
 	}
-	for w := range m.lx.stop {
-		add(w, 2)
-	}
-	m.typo = newTypoIndex(words, rank, stop)
+	return m.lx.typo.correct(w)
 }
 
 // term returns the id of a term, adding it to the vocabulary if new.
@@ -350,7 +340,7 @@ func (m *Matcher) analyze(sc *scratch, l int) {
 	for i, w := range sc.tokens {
 		fixed := false
 		if len(w) >= minStopTypoLen && !m.known(w, l) {
-			if c, ok := m.typo.correct(w); ok {
+			if c, ok := m.correct(w); ok {
 				sc.tokens[i] = c
 				fixed = true
 			}

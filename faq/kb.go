@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -128,7 +129,7 @@ func validate(entries []Entry) error {
 					bad(id, "no examples in %s", lang)
 				}
 				for j, q := range ex {
-					if Normalize(q) == "" {
+					if !hasWord(q) {
 						bad(id, "example %d in %s is empty", j+1, lang)
 					}
 				}
@@ -160,4 +161,15 @@ func checkLangs(id, field string, have []string, bad func(id, format string, arg
 			bad(id, "%s has unknown language %q (want one of %s)", field, l, strings.Join(Langs, ", "))
 		}
 	}
+}
+
+// hasWord reports whether s has a letter or digit, that is whether it
+// normalises to something.
+func hasWord(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return true
+		}
+	}
+	return false
 }

@@ -31,6 +31,8 @@ type lexIndex struct {
 	// canonical token, so inflections the table does not list ("migrei")
 	// still reach it.
 	stemSyn [numLangs]map[string]string
+	// typo corrects towards the table's words and, second, stop words.
+	typo typoIndex
 }
 
 const allLangs = 1<<numLangs - 1
@@ -78,6 +80,19 @@ func buildLexicon() *lexIndex {
 		slices.SortStableFunc(ps, func(a, b phrase) int { return cmp.Compare(len(b.words), len(a.words)) })
 		lx.phrases[k] = ps
 	}
+	var words []string
+	var rank []int
+	var stop []bool
+	for w := range lx.words {
+		words, rank, stop = append(words, w), append(rank, 0), append(stop, lx.stop[w] != 0)
+	}
+	for w := range lx.stop {
+		if !lx.words[w] {
+			words, rank, stop = append(words, w), append(rank, 1), append(stop, true)
+		}
+	}
+	lx.typo = newTypoIndex(words, rank, stop)
+
 	for l := range numLangs {
 		lx.stemSyn[l] = make(map[string]string)
 	}

@@ -94,13 +94,3 @@ func appendNormalized(b *strings.Builder, text string) {
 		}
 	}
 }
-
-// singular is the key phrase matching uses, so that "etapas" matches
-// "etapa" and "templates" matches "template" without listing every plural.
-// Short words keep their s: "sms", "dos", "pos" are not plurals.
-func singular(w string) string {
-	if len(w) > 3 && w[len(w)-1] == 's' && w[len(w)-2] != 's' {
-		return w[:len(w)-1]
-	}
-	return w
-}

@@ -109,12 +109,12 @@ func TestTypoCorrection(t *testing.T) {
 		{"dose", "does"}, // four letters: only towards a stop word
 	}
 	for _, tt := range tests {
-		if got, ok := m.typo.correct(tt.in); !ok || got != tt.want {
+		if got, ok := m.correct(tt.in); !ok || got != tt.want {
 			t.Errorf("correct(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
 		}
 	}
 	for _, w := range []string{"sms", "xyzzyplugh", "pim"} {
-		if got, ok := m.typo.correct(w); ok {
+		if got, ok := m.correct(w); ok {
 			t.Errorf("correct(%q) = %q, want no correction", w, got)
 		}
 	}

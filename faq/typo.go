@@ -1,6 +1,10 @@
 package faq
 
-import "unicode/utf8"
+import (
+	"cmp"
+	"slices"
+	"unicode/utf8"
+)
 
 // minTypoLen is the shortest word the typo lookup corrects: below it one
 // edit turns too many words into other words ("sms" and "sos"). Four
@@ -15,32 +19,57 @@ const (
 // or swap of neighbours) away from an unknown one, with the symmetric-delete
 // method: every known word is filed under itself and each way of deleting one
 // of its letters, so a lookup is a handful of map probes instead of a scan.
+// The variants are filed by a hash in one sorted array, not as strings in a
+// map, which saves an allocation per variant; a collision only adds a
+// candidate that oneEdit then turns down.
 type typoIndex struct {
 	words []string
 	rank  []int  // lower is preferred among several candidates
-	stop  []bool // the word is only a stop word
-	dels  map[string][]int32
+	stop  []bool // the word is a stop word
+	dels  []variant
+}
+
+type variant struct {
+	hash uint64
+	word int32
+}
+
+// variantHash is the FNV-1a hash of w without its bytes [skip, skip+n).
+func variantHash(w string, skip, n int) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(w); i++ {
+		if i == skip {
+			i += n - 1
+			continue
+		}
+		h ^= uint64(w[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 func newTypoIndex(words []string, rank []int, stop []bool) typoIndex {
-	t := typoIndex{words: words, rank: rank, stop: stop, dels: make(map[string][]int32, len(words)*6)}
-	buf := make([]byte, 0, 64)
+	t := typoIndex{words: words, rank: rank, stop: stop, dels: make([]variant, 0, len(words)*9)}
 	for i, w := range words {
 		if utf8.RuneCountInString(w) < minStopTypoLen-1 {
 			continue
 		}
-		t.dels[w] = append(t.dels[w], int32(i))
-		for j := range len(w) {
-			if w[j]&0xC0 == 0x80 {
-				continue // a continuation byte: delete whole runes only
-			}
-			_, size := utf8.DecodeRuneInString(w[j:])
-			buf = append(append(buf[:0], w[:j]...), w[j+size:]...)
-			k := string(buf)
-			t.dels[k] = append(t.dels[k], int32(i))
+		id := int32(i)
+		t.dels = append(t.dels, variant{variantHash(w, -1, 0), id})
+		for j, r := range w {
+			t.dels = append(t.dels, variant{variantHash(w, j, utf8.RuneLen(r)), id})
 		}
 	}
+	slices.SortFunc(t.dels, func(a, b variant) int { return cmp.Compare(a.hash, b.hash) })
 	return t
+}
+
+// candidates calls f with every word filed under hash h.
+func (t *typoIndex) candidates(h uint64, f func(int)) {
+	i, _ := slices.BinarySearchFunc(t.dels, h, func(v variant, h uint64) int { return cmp.Compare(v.hash, h) })
+	for ; i < len(t.dels) && t.dels[i].hash == h; i++ {
+		f(int(t.dels[i].word))
+	}
 }
 
 // correct returns the preferred known word within one edit of w.
@@ -50,27 +79,17 @@ func (t *typoIndex) correct(w string) (string, bool) {
 		return "", false
 	}
 	best := -1
-	consider := func(ids []int32) {
-		for _, id := range ids {
-			c := int(id)
-			if c == best || (n < minTypoLen && !t.stop[c]) || !oneEdit(w, t.words[c]) {
-				continue
-			}
-			if best < 0 || t.rank[c] < t.rank[best] || (t.rank[c] == t.rank[best] && t.words[c] < t.words[best]) {
-				best = c
-			}
+	consider := func(c int) {
+		if c == best || (n < minTypoLen && !t.stop[c]) || !oneEdit(w, t.words[c]) {
+			return
+		}
+		if best < 0 || t.rank[c] < t.rank[best] || (t.rank[c] == t.rank[best] && t.words[c] < t.words[best]) {
+			best = c
 		}
 	}
-	consider(t.dels[w])
-	var arr [64]byte
-	buf := arr[:0]
-	for j := range len(w) {
-		if w[j]&0xC0 == 0x80 {
-			continue
-		}
-		_, size := utf8.DecodeRuneInString(w[j:])
-		buf = append(append(buf[:0], w[:j]...), w[j+size:]...)
-		consider(t.dels[string(buf)]) // no allocation: map index by converted bytes
+	t.candidates(variantHash(w, -1, 0), consider)
+	for j, r := range w {
+		t.candidates(variantHash(w, j, utf8.RuneLen(r)), consider)
 	}
 	if best < 0 {
 		return "", false
