@@ -19,7 +19,7 @@ func (m *Matcher) explain(question, lang string) string {
 	}
 	m.analyze(sc, l)
 	var b strings.Builder
-	fmt.Fprintf(&b, "lang=%s(detected=%v) tokens=%v terms=[", Langs[l], ok, sc.tokens)
+	fmt.Fprintf(&b, "lang=%s(detected=%v) tokens=%v terms=[", langNames[l], ok, sc.tokens)
 	for _, t := range sc.terms {
 		fmt.Fprintf(&b, "%s(ex %.2f) ", m.termNames[t], m.ex.idf[t])
 	}

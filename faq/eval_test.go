@@ -87,7 +87,7 @@ func TestEvalFileShape(t *testing.T) {
 		if counts["all"] < 12 {
 			t.Errorf("%s: %d questions, want >= 12", id, counts["all"])
 		}
-		for _, l := range Langs {
+		for _, l := range langNames {
 			if counts[l] < 3 {
 				t.Errorf("%s: %d questions detected as %s, want >= 3 (%v)", id, counts[l], l, counts)
 			}
@@ -100,7 +100,7 @@ func TestEvalFileShape(t *testing.T) {
 func TestEvalDisjointFromExamples(t *testing.T) {
 	examples := make(map[string]string)
 	for _, e := range embeddedEntries(t) {
-		for _, l := range Langs {
+		for _, l := range langNames {
 			for _, q := range e.Examples[l] {
 				examples[Normalize(q)] = e.ID
 			}

@@ -51,8 +51,9 @@ type intent struct {
 	answer [numLangs]string
 }
 
-// Matcher ranks a question against the knowledge base. It is immutable after
-// it is built and safe for concurrent use.
+// Matcher ranks a question against the knowledge base. Get one from
+// Default, Load or New (the zero Matcher knows nothing); it is immutable
+// once built and safe for concurrent use.
 type Matcher struct {
 	intents []intent
 	byID    map[string]int
@@ -205,7 +206,7 @@ func (m *Matcher) Ask(question, lang string) Result {
 		top[pos] = i
 		n = min(n+1, len(top))
 	}
-	res := Result{Intent: None, Lang: Langs[l], Closest: make([]Topic, 0, n)}
+	res := Result{Intent: None, Lang: langNames[l], Closest: make([]Topic, 0, n)}
 	for _, i := range top[:n] {
 		res.Closest = append(res.Closest, Topic{Intent: m.intents[i].id, Title: m.intents[i].title[l]})
 	}

@@ -172,7 +172,7 @@ func TestDetectLang(t *testing.T) {
 func TestDetectLangOnExamples(t *testing.T) {
 	var right, wrong, unclear int
 	for _, e := range embeddedEntries(t) {
-		for _, l := range Langs {
+		for _, l := range langNames {
 			for _, q := range e.Examples[l] {
 				switch got, ok := DetectLang(q); {
 				case !ok:
@@ -211,6 +211,11 @@ func TestAnswerAndTopic(t *testing.T) {
 		if got, _ := m.Answer("pin", lang); got != en {
 			t.Errorf("Answer(pin, %q) is not the English answer", lang)
 		}
+	}
+	langs := Languages()
+	langs[0] = "xx"
+	if diff := cmp.Diff([]string{"en", "pt", "es"}, Languages()); diff != "" {
+		t.Errorf("Languages() changed by a caller (-want +got):\n%s", diff)
 	}
 	top, ok := m.Topic("disable_2fa", "es")
 	if diff := cmp.Diff(Topic{Intent: "disable_2fa", Title: "Desactivar 2FA"}, top); !ok || diff != "" {

@@ -17,7 +17,7 @@ func seedFromEval(f *testing.F) {
 }
 
 // FuzzMatch asks anything: no panic, an intent the matcher knows or none,
-// a language of Langs, and the same result when asked again.
+// a language of Languages, and the same result when asked again.
 func FuzzMatch(f *testing.F) {
 	seedFromEval(f)
 	m := Default()

@@ -93,7 +93,7 @@ func build(entries []Entry) *Matcher {
 	}
 	for i, e := range entries {
 		in := intent{id: e.ID}
-		for l, lang := range Langs {
+		for l, lang := range langNames {
 			in.title[l] = e.Title[lang]
 			in.answer[l] = strings.TrimSpace(e.Answer[lang])
 		}
@@ -107,7 +107,7 @@ func build(entries []Entry) *Matcher {
 	var toks []string
 	for i, e := range entries {
 		var pooled []weighted
-		for l, lang := range Langs {
+		for l, lang := range langNames {
 			for _, q := range e.Examples[lang] {
 				toks = appendFields(toks[:0], Normalize(q))
 				exDocs = append(exDocs, m.analyzeDoc(toks, l, 1, true, nil))
@@ -115,7 +115,7 @@ func build(entries []Entry) *Matcher {
 				pooled = m.analyzeDoc(toks, l, 1, false, pooled)
 			}
 		}
-		for l, lang := range Langs {
+		for l, lang := range langNames {
 			toks = appendFields(toks[:0], Normalize(e.Answer[lang]))
 			pooled = m.analyzeDoc(toks, l, answerWeight, false, pooled)
 		}

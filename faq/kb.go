@@ -107,7 +107,7 @@ func validate(entries []Entry) error {
 		checkLangs(id, "title", keys(e.Title), bad)
 		checkLangs(id, "answer", keys(e.Answer), bad)
 		checkLangs(id, "examples", keys(e.Examples), bad)
-		for _, lang := range Langs {
+		for _, lang := range langNames {
 			if t, ok := e.Title[lang]; ok {
 				switch n := utf8.RuneCountInString(t); {
 				case strings.TrimSpace(t) == "":
@@ -151,14 +151,14 @@ func keys[V any](m map[string]V) []string {
 // checkLangs reports languages missing from a field, and unknown ones, which
 // are usually a typo ("pt-br") that would leave the real one missing.
 func checkLangs(id, field string, have []string, bad func(id, format string, args ...any)) {
-	for _, l := range Langs {
+	for _, l := range langNames {
 		if !slices.Contains(have, l) {
 			bad(id, "%s missing in %s", field, l)
 		}
 	}
 	for _, l := range have {
-		if !slices.Contains(Langs, l) {
-			bad(id, "%s has unknown language %q (want one of %s)", field, l, strings.Join(Langs, ", "))
+		if !slices.Contains(langNames[:], l) {
+			bad(id, "%s has unknown language %q (want one of %s)", field, l, strings.Join(langNames[:], ", "))
 		}
 	}
 }

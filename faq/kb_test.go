@@ -47,7 +47,7 @@ func TestEmbeddedKnowledgeBaseValidates(t *testing.T) {
 
 func TestAnswersFitWhatsApp(t *testing.T) {
 	for _, e := range embeddedEntries(t) {
-		for _, l := range Langs {
+		for _, l := range langNames {
 			if n := utf8.RuneCountInString(e.Answer[l]); n > maxWhatsAppAnswer {
 				t.Errorf("%s/%s: answer has %d characters, want <= %d", e.ID, l, n, maxWhatsAppAnswer)
 			}
@@ -79,7 +79,7 @@ func TestAnswersDistinctPerLanguage(t *testing.T) {
 	m := Default()
 	for _, id := range m.Intents() {
 		seen := make(map[string]string)
-		for _, l := range Langs {
+		for _, l := range langNames {
 			a, ok := m.Answer(id, l)
 			if !ok || strings.TrimSpace(a) == "" {
 				t.Errorf("Answer(%q, %q) is empty", id, l)
@@ -164,7 +164,7 @@ func TestKeyFacts(t *testing.T) {
 	}
 	m := Default()
 	for _, tt := range tests {
-		for _, l := range Langs {
+		for _, l := range langNames {
 			a, ok := m.Answer(tt.intent, l)
 			if !ok {
 				t.Fatalf("no intent %q", tt.intent)

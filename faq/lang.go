@@ -28,7 +28,7 @@ func DetectLang(text string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return Langs[l], true
+	return langNames[l], true
 }
 
 // detectLang takes the raw text for the letters that folding erases (ç, ñ, ¿)
@@ -76,7 +76,7 @@ func detectLang(raw string, tokens []string) (int, bool) {
 	return best, true
 }
 
-// langIndex maps a caller's language tag to one of Langs, reading only the
+// langIndex maps a caller's language tag to one of Languages, reading only the
 // primary subtag ("pt-BR" is "pt") and falling back to English.
 func langIndex(tag string) int {
 	tag = strings.ToLower(strings.TrimSpace(tag))

@@ -1,5 +1,7 @@
 package faq
 
+import "slices"
+
 // The lexicon is the matcher's knowledge of the languages and of the trade's
 // vocabulary, as opposed to the knowledge base, which is about answers. It
 // lives in code because it changes with the matcher, not with the answers,
@@ -16,8 +18,13 @@ const (
 	numLangs
 )
 
-// Langs are the languages every answer, title and example set must exist in.
-var Langs = []string{"en", "pt", "es"}
+// langNames are the languages every answer, title and example set must
+// exist in, by index.
+var langNames = [numLangs]string{"en", "pt", "es"}
+
+// Languages returns the languages of the knowledge base ("en", "pt", "es"):
+// every answer, title and example set exists in each.
+func Languages() []string { return slices.Clone(langNames[:]) }
 
 // stopWords carry no topic. A stop word of any of the languages is dropped,
 // because questions mix them ("o 2FA is still on"); but only the question's

@@ -153,7 +153,7 @@ func TestSynonyms(t *testing.T) {
 	m := Default()
 	for canon, forms := range groups {
 		for _, f := range forms {
-			for _, lang := range Langs {
+			for _, lang := range langNames {
 				if got := terms(m, f, lang); len(got) != 1 || got[0] != canon {
 					t.Errorf("terms(%q, %s) = %v, want [%s]", f, lang, got, canon)
 				}
@@ -187,9 +187,9 @@ func TestLexicon(t *testing.T) {
 				if langs&(1<<l) == 0 {
 					continue
 				}
-				key := Langs[l] + ":" + strings.Join(words, " ")
+				key := langNames[l] + ":" + strings.Join(words, " ")
 				if other, ok := claimed[key]; ok && other != g.canon {
-					t.Errorf("form %q (%s) is in %s and %s", f, Langs[l], other, g.canon)
+					t.Errorf("form %q (%s) is in %s and %s", f, langNames[l], other, g.canon)
 				}
 				claimed[key] = g.canon
 			}
@@ -198,7 +198,7 @@ func TestLexicon(t *testing.T) {
 	for l, list := range stopWords {
 		for _, w := range list {
 			if Normalize(w) != w {
-				t.Errorf("stop word %q (%s) is not normalised", w, Langs[l])
+				t.Errorf("stop word %q (%s) is not normalised", w, langNames[l])
 			}
 		}
 	}
@@ -209,7 +209,7 @@ func TestLexicon(t *testing.T) {
 func TestOffTopicWordsAreNotOurs(t *testing.T) {
 	lx := lexicon()
 	for _, e := range embeddedEntries(t) {
-		for l, lang := range Langs {
+		for l, lang := range langNames {
 			for _, q := range e.Examples[lang] {
 				toks := strings.Fields(Normalize(q))
 				for i := range toks {
