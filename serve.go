@@ -44,6 +44,9 @@ type serveConfig struct {
 	// Sandbox is set when no Meta token was configured: Meta is simulated.
 	Sandbox bool
 	Slack   slackapp.Config
+	// SlackRetry (PORTABOT_SLACK_RETRY) is the wait before a notice Slack
+	// refused is posted again; it doubles per attempt, up to 5 minutes.
+	SlackRetry time.Duration
 }
 
 // slackOn reports whether agents use Slack: a signing secret (HTTP) or an
@@ -86,6 +89,14 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		TeamID:        getenv("PORTABOT_SLACK_TEAM_ID"),
 		AppToken:      getenv("PORTABOT_SLACK_APP_TOKEN"),
 		APIURL:        getenv("PORTABOT_SLACK_API_URL"),
+	}
+	c.SlackRetry = 2 * time.Second
+	if v := getenv("PORTABOT_SLACK_RETRY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Millisecond || d > 5*time.Minute {
+			return c, fmt.Errorf("PORTABOT_SLACK_RETRY must be a duration from 1ms to 5m, such as 2s, not %q", v)
+		}
+		c.SlackRetry = d
 	}
 	for _, a := range strings.Split(getenv("PORTABOT_SLACK_AGENTS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -241,6 +252,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if cfg.slackOn() {
 		slack = slackapp.New(cfg.Slack, slackapp.Deps{Cases: st, Handoff: b, Steps: b, Answers: answers}, log)
 		notices = bot.NewNoticeDispatcher(b, st, slack)
+		notices.Backoff = cfg.SlackRetry
 	}
 	runner.OnProcessed = func() {
 		dispatcher.Notify()
