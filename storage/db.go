@@ -52,6 +52,11 @@
 // Claims (a conversation taken from the inbox, a client's next reply taken
 // from the outbox, a case's next notice) are held in memory: bbolt allows one process, so a mutex
 // and a set are all the locking they need, and a restart frees them.
+//
+// Writes are group-committed: one writer goroutine applies every write
+// waiting in one transaction, so concurrent callers share one fsync, and a
+// caller returns once its own write is durable (see writer.go). Reads are
+// bbolt read transactions, which never wait for the writer.
 package storage
 
 import (
@@ -61,6 +66,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -145,6 +151,16 @@ type DB struct {
 
 	noticeMu   sync.Mutex
 	noticeHeld map[string]*noticeHold // case id -> the claim holding its head notice
+
+	// Every write goes through one writer goroutine, which commits the
+	// writes waiting in queue together (see writer.go).
+	wmu        sync.Mutex
+	wcond      sync.Cond // signalled, with wmu, when queue grows or closing is set
+	queue      []*writeReq
+	closing    bool
+	writerDone chan struct{} // closed when the writer has stopped
+	commits    atomic.Uint64
+	writes     atomic.Uint64
 }
 
 type options struct {
@@ -202,6 +218,9 @@ func Open(path string, opts ...Option) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
+	db.wcond.L = &db.wmu
+	db.writerDone = make(chan struct{})
+	go db.runWriter()
 	return db, nil
 }
 
@@ -233,8 +252,11 @@ func (db *DB) init() error {
 	})
 }
 
-// Close releases the file and its lock. Calling it again does nothing.
+// Close makes every write already submitted, then releases the file and its
+// lock. A write submitted after Close returns an error matching ErrClosed.
+// Calling Close again does nothing.
 func (db *DB) Close() error {
+	db.stopWriter()
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("storage: close %s: %w", db.path, err)
 	}

@@ -48,8 +48,9 @@ func (db *DB) Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	// Encoding happens before the write lock is taken; sealing cannot, as
-	// the row key it is bound to comes from the bucket's sequence.
+	// Encoding happens here, outside the writer, which other callers wait
+	// for; sealing cannot, as the row key it is bound to comes from the
+	// bucket's sequence.
 	plain := make([][]byte, len(msgs))
 	defer func() {
 		for _, p := range plain {
@@ -62,42 +63,51 @@ func (db *DB) Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error) {
 			return 0, fmt.Errorf("storage: enqueue: encode message %s: %w", m.ID, err)
 		}
 	}
+	// Nothing to refuse once the messages are valid: whether each is new is
+	// decided as it is written, so a copy later in msgs, or in a write
+	// before this one in the same group, finds the first.
 	var added int
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		added = 0
-		inbox, ids := tx.Bucket(bucketInbox), tx.Bucket(bucketInboxIDs)
-		convs, processed := tx.Bucket(bucketInboxConvs), tx.Bucket(bucketProcessed)
-		for i, m := range msgs {
-			id := []byte(m.ID)
-			if ids.Get(id) != nil || processed.Get(id) != nil {
-				continue
-			}
-			seq, err := inbox.NextSequence()
-			if err != nil {
-				return fmt.Errorf("storage: enqueue: inbox sequence: %w", err)
-			}
-			key := inboxKey(m.From, seq)
-			sealed, err := db.seal(bucketInbox, key, plain[i])
-			if err != nil {
-				return fmt.Errorf("storage: enqueue: %w", err)
-			}
-			if err := inbox.Put(key, sealed); err != nil {
-				return fmt.Errorf("storage: enqueue: write message %s: %w", m.ID, err)
-			}
-			if err := ids.Put(id, key); err != nil {
-				return fmt.Errorf("storage: enqueue: index message %s: %w", m.ID, err)
-			}
-			if err := addWaiting(convs, []byte(m.From), 1); err != nil {
-				return err
-			}
-			added++
-		}
-		return nil
+	err := db.write(ctx, "enqueue", func(tx *bolt.Tx) (func() error, error) {
+		return func() error { return db.enqueue(tx, msgs, plain, &added) }, nil
 	})
 	if err != nil {
 		return 0, err
 	}
 	return added, nil
+}
+
+// enqueue writes the messages of msgs not seen before, encoded in plain, and
+// sets *added to how many it wrote.
+func (db *DB) enqueue(tx *bolt.Tx, msgs []bot.Inbound, plain [][]byte, added *int) error {
+	*added = 0
+	inbox, ids := tx.Bucket(bucketInbox), tx.Bucket(bucketInboxIDs)
+	convs, processed := tx.Bucket(bucketInboxConvs), tx.Bucket(bucketProcessed)
+	for i, m := range msgs {
+		id := []byte(m.ID)
+		if ids.Get(id) != nil || processed.Get(id) != nil {
+			continue
+		}
+		seq, err := inbox.NextSequence()
+		if err != nil {
+			return fmt.Errorf("storage: enqueue: inbox sequence: %w", err)
+		}
+		key := inboxKey(m.From, seq)
+		sealed, err := db.seal(bucketInbox, key, plain[i])
+		if err != nil {
+			return fmt.Errorf("storage: enqueue: %w", err)
+		}
+		if err := inbox.Put(key, sealed); err != nil {
+			return fmt.Errorf("storage: enqueue: write message %s: %w", m.ID, err)
+		}
+		if err := ids.Put(id, key); err != nil {
+			return fmt.Errorf("storage: enqueue: index message %s: %w", m.ID, err)
+		}
+		if err := addWaiting(convs, []byte(m.From), 1); err != nil {
+			return err
+		}
+		*added++
+	}
+	return nil
 }
 
 // Claim returns the waiting messages of one conversation no other caller
@@ -162,16 +172,18 @@ func (db *DB) Claim(ctx context.Context) (key string, msgs []bot.Inbound, releas
 	if len(stale) > 0 {
 		// Best effort: the rows are harmless while they stay (Claim skips
 		// them), and the next Claim that meets them tries again.
-		_ = db.bolt.Update(func(tx *bolt.Tx) error {
-			processed := tx.Bucket(bucketProcessed)
-			for _, id := range stale {
-				if processed.Get([]byte(id)) != nil {
-					if err := dropInboxMessage(tx, id); err != nil {
-						return err
+		_ = db.write(ctx, "drop processed inbox rows", func(tx *bolt.Tx) (func() error, error) {
+			return func() error {
+				processed := tx.Bucket(bucketProcessed)
+				for _, id := range stale {
+					if processed.Get([]byte(id)) != nil {
+						if err := dropInboxMessage(tx, id); err != nil {
+							return err
+						}
 					}
 				}
-			}
-			return nil
+				return nil
+			}, nil
 		})
 	}
 	if key == "" {

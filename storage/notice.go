@@ -112,26 +112,26 @@ func (db *DB) MarkNotice(ctx context.Context, n bot.Notice) error {
 	if err := checkNoticeState(n.State); err != nil {
 		return fmt.Errorf("storage: mark notice %s: %w", n.ID, err)
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.write(ctx, "mark notice "+n.ID, func(tx *bolt.Tx) (func() error, error) {
 		data := tx.Bucket(bucketNotices).Get(idk)
 		if data == nil {
-			return fmt.Errorf("storage: mark notice %s: %w", n.ID, bot.ErrNotFound)
+			return nil, fmt.Errorf("storage: mark notice %s: %w", n.ID, bot.ErrNotFound)
 		}
 		var old bot.Notice
 		if err := decode(data, &old, "notice "+n.ID); err != nil {
-			return err
+			return nil, err
 		}
 		switch {
 		case old.CaseID != n.CaseID:
-			return fmt.Errorf("storage: mark notice %s: the notice is about case %s, not %q", n.ID, old.CaseID, n.CaseID)
+			return nil, fmt.Errorf("storage: mark notice %s: the notice is about case %s, not %q", n.ID, old.CaseID, n.CaseID)
 		case old.State == bot.OutboundSent && n.State != bot.OutboundSent:
-			return fmt.Errorf("storage: mark notice %s: it was sent already and cannot become %s (agents would read it twice)", n.ID, n.State)
+			return nil, fmt.Errorf("storage: mark notice %s: it was sent already and cannot become %s (agents would read it twice)", n.ID, n.State)
 		}
 		ck, ok := caseKey(old.CaseID)
 		if !ok {
-			return fmt.Errorf("storage: mark notice %s: stored with invalid case id %q", n.ID, old.CaseID)
+			return nil, fmt.Errorf("storage: mark notice %s: stored with invalid case id %q", n.ID, old.CaseID)
 		}
-		return writeNotice(tx, ck, idk, &old, n)
+		return func() error { return writeNotice(tx, ck, idk, &old, n) }, nil
 	})
 	if err != nil {
 		return err
@@ -165,18 +165,20 @@ func (db *DB) SetThread(ctx context.Context, caseID, thread string) error {
 	if thread == "" {
 		return fmt.Errorf("storage: set thread of case %s: empty thread", caseID)
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.write(ctx, "set thread of case "+caseID, func(tx *bolt.Tx) (func() error, error) {
 		if tx.Bucket(bucketCases).Get(key) == nil {
-			return fmt.Errorf("storage: set thread of case %s: %w", caseID, bot.ErrNotFound)
+			return nil, fmt.Errorf("storage: set thread of case %s: %w", caseID, bot.ErrNotFound)
 		}
 		threads := tx.Bucket(bucketCaseThreads)
 		if threads.Get(key) != nil {
+			return nil, nil
+		}
+		return func() error {
+			if err := threads.Put(key, []byte(thread)); err != nil {
+				return fmt.Errorf("storage: set thread of case %s: %w", caseID, err)
+			}
 			return nil
-		}
-		if err := threads.Put(key, []byte(thread)); err != nil {
-			return fmt.Errorf("storage: set thread of case %s: %w", caseID, err)
-		}
-		return nil
+		}, nil
 	})
 }
 

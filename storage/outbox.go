@@ -114,28 +114,28 @@ func (db *DB) MarkOutbound(ctx context.Context, row bot.Outbound) error {
 	if err := checkOutbound(row); err != nil {
 		return fmt.Errorf("storage: mark outbox row %s: %w", row.ID, err)
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		outbox := tx.Bucket(bucketOutbox)
-		data := outbox.Get(idk)
+	err := db.write(ctx, "mark outbox row "+row.ID, func(tx *bolt.Tx) (func() error, error) {
+		data := tx.Bucket(bucketOutbox).Get(idk)
 		if data == nil {
-			return fmt.Errorf("storage: mark outbox row %s: %w", row.ID, bot.ErrNotFound)
+			return nil, fmt.Errorf("storage: mark outbox row %s: %w", row.ID, bot.ErrNotFound)
 		}
 		var old bot.Outbound
 		if err := decode(data, &old, "outbox row "+row.ID); err != nil {
-			return err
+			return nil, err
 		}
 		switch {
 		case old.To != row.To:
-			return fmt.Errorf("storage: mark outbox row %s: the row is for another recipient", row.ID)
+			return nil, fmt.Errorf("storage: mark outbox row %s: the row is for another recipient", row.ID)
 		case old.State == bot.OutboundSent && row.State != bot.OutboundSent:
-			return fmt.Errorf("storage: mark outbox row %s: it was sent already and cannot become %s (a reply Meta accepted is never sent again)", row.ID, row.State)
+			return nil, fmt.Errorf("storage: mark outbox row %s: it was sent already and cannot become %s (a reply Meta accepted is never sent again)", row.ID, row.State)
 		case old.MetaID != "" && row.MetaID != old.MetaID:
-			return fmt.Errorf("storage: mark outbox row %s: it was sent as another Meta message already", row.ID)
+			return nil, fmt.Errorf("storage: mark outbox row %s: it was sent as another Meta message already", row.ID)
 		}
-		if row.Status == "" {
-			row.Status = old.Status
+		next := row
+		if next.Status == "" {
+			next.Status = old.Status
 		}
-		return writeOutbound(tx, idk, &old, row)
+		return func() error { return writeOutbound(tx, idk, &old, next) }, nil
 	})
 	if err != nil {
 		return err
@@ -163,29 +163,29 @@ func (db *DB) OutboundStatus(ctx context.Context, metaID, status, detail string)
 	if metaID == "" {
 		return fmt.Errorf("storage: outbound status: empty Meta message id: %w", bot.ErrNotFound)
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.write(ctx, "outbound status", func(tx *bolt.Tx) (func() error, error) {
 		v := tx.Bucket(bucketOutboxMeta).Get([]byte(metaID))
 		if v == nil {
-			return fmt.Errorf("storage: outbound status: no outbox row sent that message: %w", bot.ErrNotFound)
+			return nil, fmt.Errorf("storage: outbound status: no outbox row sent that message: %w", bot.ErrNotFound)
 		}
 		idk := bytes.Clone(v)
 		outbox := tx.Bucket(bucketOutbox)
 		data := outbox.Get(idk)
 		if data == nil {
-			return fmt.Errorf("storage: outbound status: Meta id index names missing row %s", outboundID(idk))
+			return nil, fmt.Errorf("storage: outbound status: Meta id index names missing row %s", outboundID(idk))
 		}
 		var row bot.Outbound
 		if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
-			return err
+			return nil, err
 		}
 		if statusRank[status] > 0 && statusRank[status] < statusRank[row.Status] {
-			return nil
+			return nil, nil
 		}
 		row.Status = status
 		if status == "failed" {
 			row.Error = detail
 		}
-		return put(outbox, idk, row, "outbox row "+row.ID)
+		return func() error { return put(outbox, idk, row, "outbox row "+row.ID) }, nil
 	})
 }
 

@@ -122,13 +122,17 @@ func (db *DB) NewCaseID(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("storage: new case id: %w", err)
 	}
 	var n uint64
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.Bucket(bucketCases).NextSequence()
-		return err
+	err := db.write(ctx, "new case id", func(tx *bolt.Tx) (func() error, error) {
+		return func() error {
+			var err error
+			if n, err = tx.Bucket(bucketCases).NextSequence(); err != nil {
+				return fmt.Errorf("storage: new case id: %w", err)
+			}
+			return nil
+		}, nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("storage: new case id: %w", err)
+		return "", err
 	}
 	return strconv.FormatUint(n, 10), nil
 }
@@ -161,11 +165,17 @@ func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
 	if err != nil {
 		return err
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error { return db.applyTurn(tx, p) })
+	return db.write(ctx, "commit", func(tx *bolt.Tx) (func() error, error) {
+		if err := checkTurn(tx, p); err != nil {
+			return nil, err
+		}
+		return func() error { return db.writeTurn(tx, p) }, nil
+	})
 }
 
-// preparedTurn is a Turn checked and resolved outside any transaction, so
-// that the write lock is held only for the writes.
+// preparedTurn is a Turn checked and resolved outside any transaction, by
+// its caller, so that the writer, which every other write waits for, spends
+// its time on what depends on the stored state.
 type preparedTurn struct {
 	bot.Turn
 	caseKey    []byte           // nil when the turn writes no case
@@ -238,15 +248,37 @@ func prepareTurn(t bot.Turn) (*preparedTurn, error) {
 	return p, nil
 }
 
-// applyTurn writes one prepared turn inside tx. It touches nothing outside
-// the transaction (no claims, no counters in memory), so a group-commit
-// writer can apply several turns in one transaction, and re-run the rest
-// without a turn that failed.
-func (db *DB) applyTurn(tx *bolt.Tx, p *preparedTurn) error {
-	processed := tx.Bucket(bucketProcessed)
-	if p.MessageID != "" && processed.Get([]byte(p.MessageID)) != nil {
+// checkTurn is what the store refuses in a turn that depends on what is
+// stored: a message committed before, an audit event or a notice about a
+// case that neither exists nor is written by the turn. It only reads, so a
+// turn it refuses writes nothing, and a group of writes sharing tx goes on
+// without it (see writeOp).
+func checkTurn(tx *bolt.Tx, p *preparedTurn) error {
+	if p.MessageID != "" && tx.Bucket(bucketProcessed).Get([]byte(p.MessageID)) != nil {
 		return fmt.Errorf("storage: commit: %w", bot.ErrDuplicate)
 	}
+	cases := tx.Bucket(bucketCases)
+	known := func(k []byte) bool {
+		return (p.Case != nil && bytes.Equal(k, p.caseKey)) || cases.Get(k) != nil
+	}
+	for i, e := range p.events {
+		if !known(p.eventKeys[i]) {
+			return fmt.Errorf("storage: commit: audit event %q for case %s: %w", e.Kind, e.CaseID, bot.ErrNotFound)
+		}
+	}
+	for i, n := range p.notices {
+		if !known(p.noticeKeys[i]) {
+			return fmt.Errorf("storage: commit: notice %q for case %s: %w", n.Kind, n.CaseID, bot.ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// writeTurn writes one prepared turn that checkTurn accepted inside tx. It
+// changes nothing in p and touches nothing outside the transaction (no
+// claims, no counters in memory), so it can run again in another
+// transaction when the one it ran in was rolled back.
+func (db *DB) writeTurn(tx *bolt.Tx, p *preparedTurn) error {
 	if err := put(tx.Bucket(bucketConversations), []byte(p.Conversation.Key), p.Conversation, "conversation"); err != nil {
 		return err
 	}
@@ -255,11 +287,7 @@ func (db *DB) applyTurn(tx *bolt.Tx, p *preparedTurn) error {
 			return err
 		}
 	}
-	cases := tx.Bucket(bucketCases)
 	for i, e := range p.events {
-		if cases.Get(p.eventKeys[i]) == nil {
-			return fmt.Errorf("storage: commit: audit event %q for case %s: %w", e.Kind, e.CaseID, bot.ErrNotFound)
-		}
 		if err := appendAudit(tx, p.eventKeys[i], e); err != nil {
 			return err
 		}
@@ -270,16 +298,13 @@ func (db *DB) applyTurn(tx *bolt.Tx, p *preparedTurn) error {
 		}
 	}
 	for i, n := range p.notices {
-		if cases.Get(p.noticeKeys[i]) == nil {
-			return fmt.Errorf("storage: commit: notice %q for case %s: %w", n.Kind, n.CaseID, bot.ErrNotFound)
-		}
 		if err := appendNotice(tx, p.noticeKeys[i], n); err != nil {
 			return err
 		}
 	}
 	if p.MessageID != "" {
 		at := db.now().UTC().Format(time.RFC3339Nano)
-		if err := processed.Put([]byte(p.MessageID), []byte(at)); err != nil {
+		if err := tx.Bucket(bucketProcessed).Put([]byte(p.MessageID), []byte(at)); err != nil {
 			return fmt.Errorf("storage: commit: mark processed: %w", err)
 		}
 		// The message leaves the inbox exactly when its effects are stored:
@@ -322,28 +347,30 @@ func (db *DB) SetWABA(ctx context.Context, caseID, waba, actor string) error {
 	// Truncated to microseconds so the same value survives PostgreSQL, and
 	// stripped of the monotonic reading, which JSON drops anyway.
 	now := db.now().UTC().Truncate(time.Microsecond)
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.write(ctx, "set waba of case "+caseID, func(tx *bolt.Tx) (func() error, error) {
 		cases := tx.Bucket(bucketCases)
 		v := cases.Get(key)
 		if v == nil {
-			return fmt.Errorf("storage: set waba of case %s: %w", caseID, bot.ErrNotFound)
+			return nil, fmt.Errorf("storage: set waba of case %s: %w", caseID, bot.ErrNotFound)
 		}
 		var c bot.Case
 		if err := decode(v, &c, "case "+caseID); err != nil {
-			return err
+			return nil, err
 		}
 		c.WABA = waba
 		c.Updated = now
-		if err := putCase(cases, key, &c); err != nil {
-			return err
-		}
-		return appendAudit(tx, key, bot.AuditEvent{
-			CaseID: caseID,
-			At:     now,
-			Actor:  actor,
-			Kind:   "waba_set",
-			Detail: waba,
-		})
+		return func() error {
+			if err := putCase(cases, key, &c); err != nil {
+				return err
+			}
+			return appendAudit(tx, key, bot.AuditEvent{
+				CaseID: caseID,
+				At:     now,
+				Actor:  actor,
+				Kind:   "waba_set",
+				Detail: waba,
+			})
+		}, nil
 	})
 }
 

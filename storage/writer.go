@@ -1,0 +1,245 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Group commit
+//
+// bbolt has one writer and makes every commit durable with two fdatasyncs,
+// so a store that gives each caller its own transaction writes at the speed
+// of the disk's sync, however many callers wait: a burst of webhooks queues
+// up behind one fsync after another. Every write of this store therefore
+// goes through one writer goroutine instead. A caller submits its write and
+// blocks; the writer takes every write waiting, applies them in one
+// transaction, one after the other in the order they were submitted, commits
+// once, and answers each caller with its own result. It starts the next
+// commit as soon as the last one ends: there is no timer and no waiting for a
+// group to fill, so a lone caller pays one commit, as before, and a crowd
+// shares one.
+//
+// Each write sees the writes applied before it in the same transaction, so
+// the store's checks hold across a group exactly as they do between
+// separate commits: the second of two Enqueues of one message id finds the
+// first, and the second of two Commits of one message gets ErrDuplicate.
+//
+// One caller's refusal must not cost the others their write, and bbolt has
+// no savepoints to roll back one caller's part of a transaction. So a write
+// comes in two steps (see writeOp): a check, which only reads, and either
+// refuses, writing nothing, or returns the function that writes. A refusal
+// (a duplicate, an unknown id, a rule the new state would break) is that
+// caller's answer, and the group goes on. An error while writing (an I/O or
+// bbolt error, something unexpected) may leave part of a write in the
+// transaction, so the group is rolled back, and so is a group whose commit
+// fails; then every write of the group runs again, each in a transaction of
+// its own, so the innocent ones are committed exactly once and the culprit
+// gets its own error.
+//
+// A caller whose context ends while its write is still waiting takes it back:
+// nothing is written. Once the writer has taken the write, the caller waits
+// for the true result, since the write may already be on disk.
+
+// ErrClosed is matched (with errors.Is) by the error a write returns when the
+// store was closed before it could be made.
+var ErrClosed = errors.New("the store is closed")
+
+// maxGroup caps the writes one transaction carries, which bounds the dirty
+// pages held in memory and the work redone when a group is rolled back. The
+// rest are taken by the next commit, at once.
+const maxGroup = 1000
+
+// A writeOp is one caller's write. The writer calls it inside a transaction
+// that other callers' writes may share. The op only reads: it checks what it
+// must and returns either an error, which refuses the write (nothing of it
+// is written; the error is the caller's answer), or apply, the function that
+// does the writes (nil when there is nothing to write). An error from apply
+// means the transaction may hold part of the write, and rolls back the whole
+// group.
+//
+// An op may run more than once (the writes of a group that was rolled back
+// run again), so it must set every result it hands back on each run, and
+// touch nothing outside tx: claims, holds and other memory are the caller's
+// business once its write returns.
+type writeOp func(tx *bolt.Tx) (apply func() error, err error)
+
+// writeReq is a write waiting for the writer, or being made by it.
+type writeReq struct {
+	op   writeOp
+	done chan error // buffered: the writer never waits for the caller
+
+	// Guarded by DB.wmu.
+	taken   bool // the writer has it: its caller waits for the result
+	dropped bool // its caller gave up before the writer took it
+}
+
+// WriteStats counts the store's writes since Open: Commits is the number of
+// durable transactions the writer committed, Writes the number of callers'
+// writes they carried (refused ones included, as their callers were
+// answered from that transaction). Writes/Commits is how many callers shared
+// each fsync.
+type WriteStats struct {
+	Commits uint64
+	Writes  uint64
+}
+
+// WriteStats returns the counts of the writes made so far.
+func (db *DB) WriteStats() WriteStats {
+	return WriteStats{Commits: db.commits.Load(), Writes: db.writes.Load()}
+}
+
+// write submits op and waits for its result. what names the operation in the
+// errors write makes itself.
+func (db *DB) write(ctx context.Context, what string, op writeOp) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: %s: %w", what, err)
+	}
+	r := &writeReq{op: op, done: make(chan error, 1)}
+	db.wmu.Lock()
+	if db.closing {
+		db.wmu.Unlock()
+		return fmt.Errorf("storage: %s: %w", what, ErrClosed)
+	}
+	db.queue = append(db.queue, r)
+	db.wcond.Signal()
+	db.wmu.Unlock()
+
+	var err error
+	select {
+	case err = <-r.done:
+	case <-ctx.Done():
+		db.wmu.Lock()
+		if !r.taken {
+			r.dropped = true
+			db.wmu.Unlock()
+			return fmt.Errorf("storage: %s: %w", what, ctx.Err())
+		}
+		db.wmu.Unlock()
+		err = <-r.done
+	}
+	if p, ok := err.(*writePanic); ok {
+		// The write panicked in the writer, which survived it; the
+		// panic belongs to the caller, as it would without the writer.
+		panic(p.value)
+	}
+	return err
+}
+
+// runWriter is the writer: it commits whatever is waiting, as soon as the
+// previous commit ends, until Close and the queue is empty.
+func (db *DB) runWriter() {
+	defer close(db.writerDone)
+	var group []*writeReq
+	for {
+		db.wmu.Lock()
+		for len(db.queue) == 0 && !db.closing {
+			db.wcond.Wait()
+		}
+		if len(db.queue) == 0 {
+			db.wmu.Unlock()
+			return
+		}
+		n := min(len(db.queue), maxGroup)
+		group = group[:0]
+		for _, r := range db.queue[:n] {
+			if !r.dropped {
+				r.taken = true
+				group = append(group, r)
+			}
+		}
+		left := copy(db.queue, db.queue[n:])
+		clear(db.queue[left:])
+		db.queue = db.queue[:left]
+		db.wmu.Unlock()
+
+		if len(group) > 0 {
+			db.commitGroup(group)
+		}
+		clear(group)
+	}
+}
+
+// commitGroup applies the writes of group in one transaction, in order, and
+// answers each caller. When the transaction fails, each write runs again
+// alone (see the comment at the top of this file).
+func (db *DB) commitGroup(group []*writeReq) {
+	results := make([]error, len(group))
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		for i, r := range group {
+			refused, err := runOp(tx, r.op)
+			if err != nil {
+				return err
+			}
+			results[i] = refused
+		}
+		return nil
+	})
+	if err == nil {
+		db.commits.Add(1)
+		db.writes.Add(uint64(len(group)))
+		for i, r := range group {
+			r.done <- results[i]
+		}
+		return
+	}
+	if len(group) == 1 {
+		group[0].done <- err
+		return
+	}
+	for _, r := range group {
+		r.done <- db.writeAlone(r.op)
+	}
+}
+
+// writeAlone makes one write in a transaction of its own.
+func (db *DB) writeAlone(op writeOp) error {
+	var refused error
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		refused, err = runOp(tx, op)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	db.commits.Add(1)
+	db.writes.Add(1)
+	return refused
+}
+
+// runOp runs op in tx. refused is op's refusal, which leaves tx as it was;
+// err is a failure while writing (or a panic, as a *writePanic), after which
+// tx must be rolled back.
+func runOp(tx *bolt.Tx, op writeOp) (refused, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &writePanic{value: v}
+		}
+	}()
+	apply, refused := op(tx)
+	if refused != nil || apply == nil {
+		return refused, nil
+	}
+	return nil, apply()
+}
+
+// writePanic carries a panic out of the writer to the caller whose write
+// raised it.
+type writePanic struct {
+	value any
+}
+
+func (p *writePanic) Error() string { return fmt.Sprintf("storage: write panicked: %v", p.value) }
+
+// stopWriter makes writes submitted from now on fail with ErrClosed, and
+// returns when the writer has made every write submitted before.
+func (db *DB) stopWriter() {
+	db.wmu.Lock()
+	db.closing = true
+	db.wcond.Broadcast()
+	db.wmu.Unlock()
+	<-db.writerDone
+}
