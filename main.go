@@ -69,6 +69,7 @@ Usage:
   portabot faq eval FILE                                          accuracy over JSON lines {"q":..,"intent":..}
   portabot cases [--json] [--db FILE]                             list cases
   portabot flow                                                   the conversation as a Mermaid diagram
+  portabot bench [--conns 8,128] [--requests N] [--clients N]     measure serve against reference servers (JSON)
   portabot version
 
 Configuration comes from PORTABOT_* environment variables (see README.md).
@@ -89,6 +90,8 @@ func run(ctx context.Context, env environment) error {
 		return runFAQ(env, args)
 	case "cases":
 		return runCases(ctx, env, args)
+	case "bench":
+		return runBench(ctx, env, args)
 	case "flow":
 		fmt.Fprint(env.stdout, fsm.Mermaid())
 		return nil

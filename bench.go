@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"portabot/loadtest"
+)
+
+// runBench measures serve against the two reference servers and prints
+// the report as JSON. With --reference it is one of those reference
+// servers instead: bench starts them as child processes of this binary, so
+// that they run apart from the load generator exactly as serve does.
+func runBench(ctx context.Context, env environment, args []string) error {
+	fs := newFlags("bench", env.stderr)
+	conns := fs.String("conns", "8,128", "concurrency levels: keep-alive connections, comma-separated")
+	requests := fs.Int("requests", 20000, "webhooks per level (with --duration: at most this many; 0 for no cap)")
+	duration := fs.Duration("duration", 0, "run each level this long instead of for --requests webhooks")
+	clients := fs.Int("clients", 0, "distinct senders per level, taking turns (0: every webhook from a new client, which makes the reply count exact)")
+	warmup := fs.Int("warmup", 1000, "unmeasured webhooks before each level")
+	questions := fs.String("questions", "", "file of texts to send: plain lines or JSON lines with \"q\" (faq/testdata/eval.jsonl); default: a built-in list")
+	servers := fs.String("servers", "ceiling,probe,portabot", "what to measure, in order")
+	refs := fs.String("refs", "process", "run the reference servers as a child process (like serve) or inproc")
+	workers := fs.Int("workers", 0, "PORTABOT_WORKERS for serve (0: serve's default)")
+	drain := fs.Duration("drain-timeout", 2*time.Minute, "longest wait for serve to answer a level's messages")
+	check := fs.Bool("check", false, "fail when a target is missed")
+	exe := fs.String("exe", "", "the portabot binary to measure (default: this one)")
+	reference := fs.String("reference", "", "internal: serve reference server `KIND` (ceiling or probe) instead of measuring")
+	addr := fs.String("addr", "127.0.0.1:8090", "internal: with --reference, the listen address")
+	db := fs.String("db", "", "internal: with --reference probe, the bbolt file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			// Help was asked for and printed: a bench run is minutes of
+			// load nobody wanted.
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: bench takes no arguments, got %q", errUsage, fs.Args())
+	}
+	if *reference != "" {
+		return loadtest.ServeReference(ctx, *reference, *addr, env.getenv("PORTABOT_META_APP_SECRET"), *db, nil)
+	}
+
+	if *duration > 0 && !flagSet(fs, "requests") {
+		// The default count would end a timed level early on a fast server.
+		*requests = 0
+	}
+	cfg := loadtest.Config{Exe: *exe, Requests: *requests, Duration: *duration, Clients: *clients, Warmup: *warmup,
+		Workers: *workers, DrainTimeout: *drain, Progress: env.stderr}
+	for _, c := range strings.Split(*conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil {
+			return fmt.Errorf("%w: --conns wants numbers like 8,128, not %q", errUsage, *conns)
+		}
+		cfg.Conns = append(cfg.Conns, n)
+	}
+	for _, s := range strings.Split(*servers, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			cfg.Servers = append(cfg.Servers, s)
+		}
+	}
+	switch *refs {
+	case "process":
+	case "inproc":
+		cfg.InProcessRefs = true
+	default:
+		return fmt.Errorf("%w: --refs is process or inproc, not %q", errUsage, *refs)
+	}
+	if *questions != "" {
+		f, err := os.Open(*questions)
+		if err != nil {
+			return err
+		}
+		cfg.Questions, err = loadtest.ReadQuestions(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *questions, err)
+		}
+	}
+	if cfg.Exe == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find this binary to run serve: %w", err)
+		}
+		cfg.Exe = self
+	}
+	// The children get a clean environment, so a PORTABOT_SLACK_* or
+	// PORTABOT_DB in this shell cannot change what is measured; only the
+	// Go runtime's knobs and the log level pass through.
+	for _, k := range []string{"GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG", "PORTABOT_LOG_LEVEL"} {
+		if v := env.getenv(k); v != "" {
+			cfg.Env = append(cfg.Env, k+"="+v)
+		}
+	}
+
+	rep, err := loadtest.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	rep.Version = buildVersion()
+	enc := json.NewEncoder(env.stdout)
+	enc.SetIndent("", "  ")
+	// The targets read ">= 0.65", not "\u003e= 0.65".
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	if *check && !rep.Pass {
+		return errors.New("bench: a target was missed")
+	}
+	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
