@@ -322,15 +322,14 @@ func (d *Dispatcher) retryAfter(err error, attempts int) (time.Duration, bool) {
 	if wait > d.MaxBackoff || wait <= 0 {
 		wait = d.MaxBackoff
 	}
-	if errors.Is(err, ErrUnavailable) {
-		return wait, true
-	}
+	// Meta's own word on when to come back beats our backoff, and comes
+	// wrapped in ErrUnavailable for 429s, so it is read first.
 	var ge *GraphError
-	if !errors.As(err, &ge) {
-		return wait, true
-	}
-	if ge.RetryAfter > 0 {
+	if errors.As(err, &ge) && ge.RetryAfter > 0 {
 		return ge.RetryAfter, true
+	}
+	if errors.Is(err, ErrUnavailable) || ge == nil {
+		return wait, true
 	}
 	switch {
 	case ge.HTTPStatus == 429, ge.HTTPStatus >= 500, ge.Transient:
