@@ -272,8 +272,15 @@ func (t *turn) say(m msg, args ...any) {
 	t.sayText(render(t.lang(), m, args...))
 }
 
+// mergeable reports whether the last reply can still take more text: not
+// once it has buttons, nor once it was written to the outbox.
+func (t *turn) mergeable() bool {
+	n := len(t.replies)
+	return n > t.queued && len(t.replies[n-1].Buttons) == 0
+}
+
 func (t *turn) sayText(s string) {
-	if n := len(t.replies); n > 0 && len(t.replies[n-1].Buttons) == 0 {
+	if n := len(t.replies); t.mergeable() {
 		t.replies[n-1].Text += "\n\n" + s
 		return
 	}
@@ -284,7 +291,7 @@ func (t *turn) sayText(s string) {
 // when WhatsApp's 1,024-character body limit allows.
 func (t *turn) ask(m msg, buttons []Button, args ...any) {
 	s := render(t.lang(), m, args...)
-	if n := len(t.replies); n > 0 && len(t.replies[n-1].Buttons) == 0 &&
+	if n := len(t.replies); t.mergeable() &&
 		utf8.RuneCountInString(t.replies[n-1].Text)+2+utf8.RuneCountInString(s) <= 1024 {
 		t.replies[n-1].Text += "\n\n" + s
 		t.replies[n-1].Buttons = buttons

@@ -1,0 +1,166 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"portabot/adapters/metasim"
+	"portabot/bot"
+	"portabot/fsm"
+)
+
+// TestSecurityEventRechecksBlockedCase follows a client blocked because Meta
+// said two-step verification was still on: a security webhook for the
+// number makes the bot try again, and the port goes on without the client
+// saying anything.
+func TestSecurityEventRechecksBlockedCase(t *testing.T) {
+	h := newAgentHarness(t, options{phone: metasim.TwoStepOffLater, typed: metasim.TwoStepOffLater})
+	h.driveTo(fsm.AskPhone)
+	h.send(metasim.TwoStepOffLater)
+	h.send("skip")
+	h.wantState(fsm.Blocked)
+	if c := h.kase(); c.Blocked != bot.Check2FA {
+		t.Fatalf("case blocked on %q, want 2fa", c.Blocked)
+	}
+	ctx := context.Background()
+	// Meta's display_phone_number has no "+".
+	if err := h.bot.Recheck(ctx, strings.TrimPrefix(metasim.TwoStepOffLater, "+")); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState(fsm.ChooseMethod)
+	if n := h.calls(metasim.EndpointAddNumber); n != 2 {
+		t.Errorf("the number was added %d times, want 2 (the refused try and the recheck)", n)
+	}
+	rows, err := h.db.OutboundRows(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for _, r := range rows {
+		all = append(all, r.Reply.Text)
+	}
+	joined := strings.Join(all, "\n")
+	if !strings.Contains(joined, "two-step verification. Let me try again") || !strings.Contains(joined, "How should it arrive?") {
+		t.Errorf("the client was not told the port goes on; outbox:\n%s", joined)
+	}
+	// A second event changes nothing: the case is no longer blocked.
+	if err := h.bot.Recheck(ctx, strings.TrimPrefix(metasim.TwoStepOffLater, "+")); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState(fsm.ChooseMethod)
+	if n := h.calls(metasim.EndpointAddNumber); n != 2 {
+		t.Errorf("a recheck of a case that is not blocked called Meta (%d adds)", n)
+	}
+}
+
+// orderedSender records read receipts and sends in one timeline.
+type orderedSender struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (s *orderedSender) Send(ctx context.Context, to string, r bot.Reply) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, "send "+to)
+	return fmt.Sprintf("wamid.%d", len(s.events)), nil
+}
+
+func (s *orderedSender) MarkRead(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, "read "+id)
+	return nil
+}
+
+func (s *orderedSender) timeline() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.events...)
+}
+
+func TestDispatcherReadsFirstAndParksOutsideWindow(t *testing.T) {
+	h := newAgentHarness(t, options{})
+	now := h.clock.Now()
+	ctx := context.Background()
+	const fresh, stale = "5511944440001", "5511944440002"
+	// Both clients wrote; the stale one a day and a minute ago.
+	for _, c := range []struct {
+		who string
+		at  time.Time
+	}{{fresh, now}, {stale, now.Add(-bot.CustomerWindow - time.Minute)}} {
+		if _, err := h.bot.Handle(ctx, bot.Inbound{ID: "wamid.in." + c.who, From: c.who, Text: "agent", At: c.at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &orderedSender{}
+	d := bot.NewDispatcher(h.bot, h.db, s)
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(runCtx) })
+	waitFor(t, "the outbox to settle", func() bool {
+		pending, _, _, _, err := h.db.OutboxStats(ctx)
+		return err == nil && pending == 0
+	})
+	cancel()
+	wg.Wait()
+
+	events := s.timeline()
+	if len(events) < 2 || events[0] != "read wamid.in."+fresh || events[1] != "send "+fresh {
+		t.Errorf("timeline %v: want the fresh client's message marked read, then the reply sent", events)
+	}
+	for _, e := range events {
+		if strings.HasSuffix(e, stale) {
+			t.Errorf("a reply went to the client whose 24-hour window had closed: %v", events)
+		}
+	}
+	rows, err := h.db.OutboundRows(ctx, stale)
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("no outbox rows for the stale client: %v", err)
+	}
+	for _, r := range rows {
+		if r.State != bot.OutboundParked {
+			t.Errorf("stale client's row %s is %s, want parked", r.ID, r.State)
+		}
+	}
+	if d.Parked.Load() != int64(len(rows)) {
+		t.Errorf("parked counter = %d, want %d", d.Parked.Load(), len(rows))
+	}
+	conv, err := h.db.Conversation(ctx, stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := h.db.Case(ctx, conv.CaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Problem, "24-hour window") {
+		t.Errorf("the stale client's case was not flagged for agents: problem %q", c.Problem)
+	}
+}
+
+func TestNotUnderstoodOffersTopicsThenAPerson(t *testing.T) {
+	h := reach(t, fsm.Menu, bot.English)
+	first := h.send("purple elephants dancing on the moon")
+	says(t, first, "didn't understand")
+	b := buttons(first)
+	if len(b) < 2 || b[len(b)-1] != "agent" || !strings.HasPrefix(b[0], "faq:") {
+		t.Fatalf("first miss offers %v: want topics first and a person last", b)
+	}
+	second := h.send("zebra crossing quantum soup")
+	b = buttons(second)
+	if len(b) < 2 || b[0] != "agent" {
+		t.Fatalf("second miss in a row offers %v: want a person first", b)
+	}
+	// A topic button answers that topic, and the menu stays where it was.
+	topic := strings.TrimPrefix(buttons(first)[0], "faq:")
+	answer := h.tap("faq:" + topic)
+	if len(answer) == 0 || strings.Contains(text(answer), "didn't understand") {
+		t.Errorf("tapping topic %s gave %q", topic, text(answer))
+	}
+	h.wantState(fsm.Menu)
+}
