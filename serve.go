@@ -15,6 +15,7 @@ import (
 
 	"portabot/adapters/graph"
 	"portabot/adapters/metasim"
+	"portabot/adapters/metrics"
 	slackapp "portabot/adapters/slack"
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
@@ -203,6 +204,16 @@ func (s sink) Security(ctx context.Context, phone, event string) error {
 
 func (s sink) Notify() { s.runner.Notify() }
 
+// storeStats is the store as the metrics read it: storage's WriteStats
+// struct becomes two numbers, so the metrics package need not import
+// storage.
+type storeStats struct{ *storage.DB }
+
+func (s storeStats) WriteStats() (commits, writes uint64) {
+	w := s.DB.WriteStats()
+	return w.Commits, w.Writes
+}
+
 func runServe(ctx context.Context, env environment, args []string) error {
 	fs := newFlags("serve", env.stderr)
 	addr := fs.String("addr", "", "listen address (PORTABOT_ADDR)")
@@ -239,20 +250,26 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	}
 	defer st.Close()
 
-	gc := graph.New(graph.Config{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion, Token: cfg.Token, Logger: log})
+	mx := metrics.New(storeStats{st}, metrics.Options{Logger: log})
+	gc := graph.New(graph.Config{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion, Token: cfg.Token, Logger: log,
+		Observe: mx.GraphCall})
 	sender := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion,
-		Token: cfg.Token, PhoneNumberID: cfg.PhoneNumberID, Timeout: 20 * time.Second, Logger: log})
+		Token: cfg.Token, PhoneNumberID: cfg.PhoneNumberID, Timeout: 20 * time.Second, Logger: log,
+		Observe: mx.GraphCall})
 	answers := faq.Default()
 	b := bot.New(st, gc, answers, bot.Config{DestWABA: cfg.DestWABA, Region: cfg.Region, Outbox: true,
 		Notify: cfg.slackOn()}, log)
 	runner := bot.NewRunner(b, st, cfg.Workers)
+	runner.OnTurn = mx.Turn
 	dispatcher := bot.NewDispatcher(b, st, sender)
+	dispatcher.OnSend = mx.Send
 	var slack *slackapp.App
 	var notices *bot.NoticeDispatcher
 	if cfg.slackOn() {
 		slack = slackapp.New(cfg.Slack, slackapp.Deps{Cases: st, Handoff: b, Steps: b, Answers: answers}, log)
 		notices = bot.NewNoticeDispatcher(b, st, slack)
 		notices.Backoff = cfg.SlackRetry
+		notices.OnNotify = mx.Notify
 	}
 	runner.OnProcessed = func() {
 		dispatcher.Notify()
@@ -263,7 +280,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 
 	mux := http.NewServeMux()
 	hook := whatsapp.NewWebhook(whatsapp.WebhookConfig{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
-		PhoneNumberID: cfg.PhoneNumberID},
+		PhoneNumberID: cfg.PhoneNumberID, Observe: mx.Webhook},
 		sink{store: st, bot: b, runner: runner}, log)
 	mux.Handle("GET /webhooks/whatsapp", hook)
 	mux.Handle("POST /webhooks/whatsapp", hook)
@@ -282,6 +299,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	mux.Handle("GET /metrics", mx.Handler())
 	if sandbox != nil {
 		mux.Handle("GET /sandbox/messages", sandbox)
 	}

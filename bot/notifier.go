@@ -27,6 +27,11 @@ type NoticeDispatcher struct {
 	// Sent and Failed count deliveries, for metrics.
 	Sent   atomic.Int64
 	Failed atomic.Int64
+	// OnNotify, when set, is told what became of each attempt to notify
+	// agents: "sent", "retry" (Slack refused, it will be tried again) or
+	// "failed" (given up). A Slack outage delays agents without touching
+	// clients, so only a count outside shows it. It must not block.
+	OnNotify func(outcome string)
 }
 
 // NewNoticeDispatcher returns a dispatcher of notices to notifier.
@@ -83,6 +88,7 @@ func (d *NoticeDispatcher) deliver(ctx context.Context, n Notice) {
 		n.State = OutboundFailed
 		n.Error = err.Error()
 		d.mark(ctx, n)
+		d.report("failed")
 		return
 	}
 	n.Attempts++
@@ -94,12 +100,14 @@ func (d *NoticeDispatcher) deliver(ctx context.Context, n Notice) {
 		if n.Attempts >= d.MaxAttempts {
 			n.State = OutboundFailed
 			d.Failed.Add(1)
+			d.report("failed")
 		} else {
 			wait := d.Backoff << min(n.Attempts-1, 16)
 			if wait > d.MaxBackoff || wait <= 0 {
 				wait = d.MaxBackoff
 			}
 			n.NextAttempt = d.now().Add(wait)
+			d.report("retry")
 		}
 		d.log.Warn("notify agents", "case", n.CaseID, "attempt", n.Attempts, "error", err)
 		d.mark(ctx, n)
@@ -113,6 +121,14 @@ func (d *NoticeDispatcher) deliver(ctx context.Context, n Notice) {
 	n.State, n.Error = OutboundSent, ""
 	d.Sent.Add(1)
 	d.mark(ctx, n)
+	d.report("sent")
+}
+
+// report passes a notice's outcome to OnNotify, if set.
+func (d *NoticeDispatcher) report(outcome string) {
+	if d.OnNotify != nil {
+		d.OnNotify(outcome)
+	}
 }
 
 func (d *NoticeDispatcher) mark(ctx context.Context, n Notice) {

@@ -32,6 +32,10 @@ type Runner struct {
 	// OnProcessed is called after a conversation's messages were handled,
 	// so the dispatcher can send the new outbox rows at once.
 	OnProcessed func()
+	// OnTurn, when set, is told how long each message's turn took and
+	// whether it failed, so latency and errors can be watched from outside
+	// without the bot knowing how they are exported. It must not block.
+	OnTurn func(d time.Duration, err error)
 	// Rate and Burst limit how fast one client's messages are processed.
 	// A flood waits in the inbox, costs nothing but storage, and leaves
 	// the workers to other clients.
@@ -167,8 +171,12 @@ func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
 		// The turn runs to its end even if shutdown starts meanwhile: a
 		// Graph call half-made is worse than a shutdown a moment later.
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), turnTimeout)
+		began := time.Now()
 		_, err := r.bot.Handle(tctx, m)
 		cancel()
+		if r.OnTurn != nil {
+			r.OnTurn(time.Since(began), err)
+		}
 		if err != nil {
 			r.log.Error("process message", "client", MaskPhone(key), "wa_message_id", m.ID, "error", err)
 			return false
@@ -201,6 +209,12 @@ type Dispatcher struct {
 	read map[string]bool
 	// Parked counts rows parked outside the customer window.
 	Parked atomic.Int64
+	// OnSend, when set, is told what became of each delivery attempt:
+	// "sent", "retry" (it will be tried again), "parked" (outside the
+	// customer window) or "failed" (given up). Retries and parked rows are
+	// invisible to the client until they add up, so they are counted
+	// outside. It must not block.
+	OnSend func(outcome string)
 }
 
 // NewDispatcher returns a dispatcher with sensible limits.
@@ -265,6 +279,7 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) {
 		row.Error = "outside the 24-hour customer service window"
 		d.mark(ctx, row)
 		d.Parked.Add(1)
+		d.report("parked")
 		d.bot.Flag(ctx, row.To, "a reply was not sent: the client's 24-hour window had closed (a template is needed)")
 		return
 	}
@@ -280,6 +295,7 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) {
 	if err == nil {
 		row.State, row.MetaID, row.Error = OutboundSent, id, ""
 		d.mark(ctx, row)
+		d.report("sent")
 		return
 	}
 	row.Error = err.Error()
@@ -287,10 +303,12 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) {
 	if retry && row.Attempts < d.MaxAttempts {
 		row.NextAttempt = now.Add(wait)
 		d.mark(ctx, row)
+		d.report("retry")
 		return
 	}
 	row.State = OutboundFailed
 	d.mark(ctx, row)
+	d.report("failed")
 	d.log.Warn("reply failed for good", "client", MaskPhone(row.To), "error", err)
 	d.bot.Flag(ctx, row.To, "a reply could not be delivered: "+err.Error())
 }
@@ -298,6 +316,13 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) {
 func (d *Dispatcher) mark(ctx context.Context, row Outbound) {
 	if err := d.outbox.MarkOutbound(ctx, row); err != nil {
 		d.log.Error("mark outbox row", "client", MaskPhone(row.To), "error", err)
+	}
+}
+
+// report passes a delivery's outcome to OnSend, if set.
+func (d *Dispatcher) report(outcome string) {
+	if d.OnSend != nil {
+		d.OnSend(outcome)
 	}
 }
 

@@ -66,6 +66,14 @@ type Config struct {
 	// for: the error is returned with GraphError.RetryAfter set instead.
 	RetryWait    time.Duration
 	RetryMaxWait time.Duration
+	// Observe, when set, is told of every call that reached the network:
+	// the endpoint (the op names the errors use, such as "request_code"),
+	// the outcome ("ok"; "meta_error" when Meta refused the call or its
+	// answer was unreadable; "unavailable" when Meta could not be reached
+	// or answered 429 or 5xx) and how long the call took, retries
+	// included. A migration stalls on Meta more often than on portabot,
+	// and this is where that shows. It must not block.
+	Observe func(endpoint, outcome string, d time.Duration)
 }
 
 // Client calls Meta's Graph API. It is safe for concurrent use.
@@ -77,6 +85,7 @@ type Client struct {
 	version string
 	maxWait time.Duration
 	log     *slog.Logger
+	observe func(endpoint, outcome string, d time.Duration)
 }
 
 var _ bot.Graph = (*Client)(nil)
@@ -117,6 +126,7 @@ func New(cfg Config) *Client {
 		version: strings.Trim(cfg.Version, "/"),
 		maxWait: cfg.RetryMaxWait,
 		log:     log,
+		observe: cfg.Observe,
 	}
 	base := func() *resty.Client {
 		return resty.NewWithClient(hc).
@@ -195,11 +205,15 @@ type request struct {
 	retry  bool
 }
 
-func (c *Client) do(ctx context.Context, q request) error {
+func (c *Client) do(ctx context.Context, q request) (err error) {
 	for name, id := range q.ids {
 		if !isID(id) {
 			return fmt.Errorf("graph: %s: %s %q is not a Graph id", q.op, name, id)
 		}
+	}
+	if c.observe != nil {
+		began := time.Now()
+		defer func() { c.observe(q.op, outcome(err), time.Since(began)) }()
 	}
 	rc := c.once
 	if q.retry {
@@ -234,6 +248,18 @@ func (c *Client) do(ctx context.Context, q request) error {
 		}
 	}
 	return nil
+}
+
+// outcome classifies a call's result for Config.Observe.
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, bot.ErrUnavailable):
+		return "unavailable"
+	default:
+		return "meta_error"
+	}
 }
 
 func attempts(resp *resty.Response) int {

@@ -53,6 +53,12 @@ type SenderConfig struct {
 	// most 20 characters). When nil, the label is "Options", "Opções" or
 	// "Opciones", whichever language the reply appears to be written in.
 	ListLabel func(bot.Reply) string
+	// Observe, when set, is told of every call to Meta: the endpoint
+	// ("messages" or "read"), the outcome ("ok", "meta_error" when Meta
+	// refused it, "unavailable" when Meta could not be reached or answered
+	// 429 or 5xx) and how long it took. Meta's health is seen here first,
+	// before any reply is given up. It must not block.
+	Observe func(endpoint, outcome string, d time.Duration)
 }
 
 // Sender delivers replies through the Cloud API messages endpoint. It is
@@ -63,6 +69,7 @@ type Sender struct {
 	label func(bot.Reply) string
 	log   *slog.Logger
 	now   func() time.Time
+	obs   func(endpoint, outcome string, d time.Duration)
 
 	mu      sync.Mutex // guards partial
 	partial map[[sha256.Size]byte]progress
@@ -130,6 +137,7 @@ func NewSender(cfg SenderConfig) *Sender {
 		label:   label,
 		log:     log,
 		now:     time.Now,
+		obs:     cfg.Observe,
 		partial: map[[sha256.Size]byte]progress{},
 	}
 }
@@ -165,7 +173,7 @@ func (s *Sender) Send(ctx context.Context, to string, reply bot.Reply) (string, 
 				ID string `json:"id"`
 			} `json:"messages"`
 		}
-		if err := s.post(ctx, op, msgs[i], &out); err != nil {
+		if err := s.post(ctx, "messages", op, msgs[i], &out); err != nil {
 			if i > 0 {
 				s.remember(key, progress{next: i, first: first, at: s.now()})
 			}
@@ -198,26 +206,31 @@ func (s *Sender) MarkRead(ctx context.Context, id string) error {
 	if id == "" {
 		return errors.New("whatsapp: mark read: no message id")
 	}
-	return s.post(ctx, "mark read", markRead{MessagingProduct: "whatsapp", Status: "read", MessageID: id}, nil)
+	return s.post(ctx, "read", "mark read", markRead{MessagingProduct: "whatsapp", Status: "read", MessageID: id}, nil)
 }
 
 // post makes one call to the messages endpoint and decodes a 2xx answer
-// into out.
-func (s *Sender) post(ctx context.Context, op string, body, out any) error {
+// into out. endpoint names the call for the observer, op for errors.
+func (s *Sender) post(ctx context.Context, endpoint, op string, body, out any) error {
+	start := time.Now()
 	resp, err := s.rc.R().SetContext(ctx).
 		SetHeader("Content-Type", "application/json").
 		SetBody(body).
 		Post(s.path)
 	if err != nil {
+		s.observe(endpoint, "unavailable", start)
 		return fmt.Errorf("whatsapp: %s: %w: %w", op, bot.ErrUnavailable, transportCause(err))
 	}
 	if st := resp.StatusCode(); st < 200 || st > 299 {
 		ge := decodeError(st, resp.Header(), resp.Body())
 		if unavailable(st) {
+			s.observe(endpoint, "unavailable", start)
 			return fmt.Errorf("whatsapp: %s: %w: %w", op, bot.ErrUnavailable, ge)
 		}
+		s.observe(endpoint, "meta_error", start)
 		return fmt.Errorf("whatsapp: %s: %w", op, ge)
 	}
+	s.observe(endpoint, "ok", start)
 	if out != nil {
 		// Decoded by hand rather than with resty's SetResult, which skips
 		// bodies not labelled as JSON.
@@ -226,6 +239,13 @@ func (s *Sender) post(ctx context.Context, op string, body, out any) error {
 		}
 	}
 	return nil
+}
+
+// observe reports a call that began at start to the observer, if any.
+func (s *Sender) observe(endpoint, outcome string, start time.Time) {
+	if s.obs != nil {
+		s.obs(endpoint, outcome, time.Since(start))
+	}
 }
 
 // plan turns a reply into the messages that carry it, in sending order.

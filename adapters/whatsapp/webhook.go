@@ -32,7 +32,27 @@ type WebhookConfig struct {
 	// subscribed to several WABAs receives their numbers' traffic on the
 	// same URL, and the bot must not answer clients of other numbers.
 	PhoneNumberID string
+	// Observe, when set, is told what happened to each delivery (one of
+	// the Event constants, with a count), so an operator can see refusals
+	// and duplicates that the 200 or 4xx alone hides from Meta's side. It is
+	// called on the request's goroutine and must not block.
+	Observe func(event string, n int)
 }
+
+// Events reported through WebhookConfig.Observe. An accepted delivery
+// reports EventReceived once, then EventMessages and EventDuplicates with
+// how many messages it carried and how many of them were already stored; a
+// refused one reports one of the EventRefused* events with n = 1.
+const (
+	EventReceived          = "received"
+	EventMessages          = "messages"
+	EventDuplicates        = "duplicates"
+	EventRefusedSignature  = "refused_signature"
+	EventRefusedTooLarge   = "refused_too_large"
+	EventRefusedUnreadable = "refused_unreadable"
+	EventRefusedBadJSON    = "refused_bad_json"
+	EventRefusedStoreError = "refused_store_error"
+)
 
 // Sink is where the webhook puts what Meta delivered.
 type Sink interface {
@@ -61,6 +81,7 @@ type Webhook struct {
 	sink    Sink
 	log     *slog.Logger
 	now     func() time.Time
+	observe func(event string, n int)
 }
 
 // NewWebhook returns the handler. log may be nil.
@@ -79,6 +100,14 @@ func NewWebhook(cfg WebhookConfig, sink Sink, log *slog.Logger) *Webhook {
 		sink:    sink,
 		log:     log,
 		now:     time.Now,
+		observe: cfg.Observe,
+	}
+}
+
+// report passes an event to the observer, if there is one.
+func (h *Webhook) report(event string, n int) {
+	if h.observe != nil {
+		h.observe(event, n)
 	}
 }
 
@@ -125,15 +154,18 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			h.log.WarnContext(ctx, "webhook body too large", "limit", h.maxBody)
+			h.report(EventRefusedTooLarge, 1)
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 			return
 		}
 		h.log.WarnContext(ctx, "webhook body unreadable", "error", err)
+		h.report(EventRefusedUnreadable, 1)
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
 	if !validSignature(h.secret, r.Header.Get(SignatureHeader), body) {
 		h.log.WarnContext(ctx, "webhook signature refused", "has_signature", r.Header.Get(SignatureHeader) != "", "bytes", len(body))
+		h.report(EventRefusedSignature, 1)
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}
@@ -142,6 +174,7 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 		// Signed by Meta yet unreadable: a 400 makes Meta retry for a while,
 		// which is what a change in payload format deserves until fixed.
 		h.log.ErrorContext(ctx, "webhook payload unreadable", "error", err, "bytes", len(body))
+		h.report(EventRefusedBadJSON, 1)
 		http.Error(w, "malformed payload", http.StatusBadRequest)
 		return
 	}
@@ -160,6 +193,7 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 		fresh, err = h.sink.Enqueue(ctx, d.Messages)
 		if err != nil {
 			h.log.ErrorContext(ctx, "webhook enqueue failed; Meta will deliver again", "messages", len(d.Messages), "error", err)
+			h.report(EventRefusedStoreError, 1)
 			http.Error(w, "try again", http.StatusInternalServerError)
 			return
 		}
@@ -189,6 +223,9 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 	h.log.DebugContext(ctx, "webhook delivery", "messages", len(d.Messages), "new", fresh,
 		"statuses", len(d.Statuses), "security", len(d.Security), "ignored", d.Ignored)
 	w.WriteHeader(http.StatusOK)
+	h.report(EventReceived, 1)
+	h.report(EventMessages, len(d.Messages))
+	h.report(EventDuplicates, len(d.Messages)-fresh)
 	if fresh > 0 {
 		h.sink.Notify()
 	}
