@@ -23,6 +23,10 @@ import (
 	"portabot/storage"
 )
 
+// parallelSends is how many clients the dispatcher sends to at once: each
+// send waits on Meta, and waits overlap freely.
+const parallelSends = 32
+
 // sandboxPhoneNumberID is the bot's own number id in sandbox mode.
 const sandboxPhoneNumberID = "109876543210"
 
@@ -68,7 +72,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		DBKey:         getenv("PORTABOT_DB_KEY"),
 		Region:        getenv("PORTABOT_DEFAULT_REGION"),
 		SandboxOTP:    getenv("PORTABOT_SANDBOX_OTP"),
-		Workers:       8,
+		Workers:       32,
 	}
 	if c.Addr == "" {
 		c.Addr = ":8080"
@@ -251,17 +255,25 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	defer st.Close()
 
 	mx := metrics.New(storeStats{st}, metrics.Options{Logger: log})
+	// One pool of connections to Meta, wide enough for every parallel send:
+	// Go's default keeps two idle connections per host, and a busy sender
+	// would otherwise open a new one for almost every message.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns = 4 * parallelSends
+	transport.MaxIdleConnsPerHost = 2 * parallelSends
+	meta := &http.Client{Transport: transport}
 	gc := graph.New(graph.Config{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion, Token: cfg.Token, Logger: log,
-		Observe: mx.GraphCall})
+		Observe: mx.GraphCall, HTTPClient: meta})
 	sender := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion,
 		Token: cfg.Token, PhoneNumberID: cfg.PhoneNumberID, Timeout: 20 * time.Second, Logger: log,
-		Observe: mx.GraphCall})
+		Observe: mx.GraphCall, HTTPClient: meta})
 	answers := faq.Default()
 	b := bot.New(st, gc, answers, bot.Config{DestWABA: cfg.DestWABA, Region: cfg.Region, Outbox: true,
 		Notify: cfg.slackOn()}, log)
 	runner := bot.NewRunner(b, st, cfg.Workers)
 	runner.OnTurn = mx.Turn
 	dispatcher := bot.NewDispatcher(b, st, sender)
+	dispatcher.Parallel = parallelSends
 	dispatcher.OnSend = mx.Send
 	var slack *slackapp.App
 	var notices *bot.NoticeDispatcher

@@ -42,8 +42,9 @@ type Runner struct {
 	Rate  rate.Limit
 	Burst int
 
-	limMu    sync.Mutex // protects limiters
+	limMu    sync.Mutex // protects limiters and swept
 	limiters map[string]*clientLimit
+	swept    time.Time
 }
 
 type clientLimit struct {
@@ -60,8 +61,14 @@ func (r *Runner) limiter(key string, now time.Time) *clientLimit {
 	if r.limiters == nil {
 		r.limiters = map[string]*clientLimit{}
 	}
-	if len(r.limiters) > 10_000 {
+	// A sweep costs a pass over every client, so it runs at most once a
+	// minute: a burst from more clients than the threshold must not turn
+	// every message into a full scan.
+	if len(r.limiters) > 10_000 && now.Sub(r.swept) > time.Minute {
+		r.swept = now
 		for k, l := range r.limiters {
+			// Ten idle minutes refill any sane limit: forgetting the
+			// limiter loses nothing.
 			if now.Sub(l.used) > 10*time.Minute {
 				delete(r.limiters, k)
 			}
