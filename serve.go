@@ -52,6 +52,9 @@ type serveConfig struct {
 	// SlackRetry (PORTABOT_SLACK_RETRY) is the wait before a notice Slack
 	// refused is posted again; it doubles per attempt, up to 5 minutes.
 	SlackRetry time.Duration
+	// SendGrace (PORTABOT_SEND_GRACE) is how long a reply whose send got no
+	// answer waits for Meta's status before it is sent again.
+	SendGrace time.Duration
 }
 
 // slackOn reports whether agents use Slack: a signing secret (HTTP) or an
@@ -102,6 +105,14 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 			return c, fmt.Errorf("PORTABOT_SLACK_RETRY must be a duration from 1ms to 5m, such as 2s, not %q", v)
 		}
 		c.SlackRetry = d
+	}
+	c.SendGrace = bot.DefaultGrace
+	if v := getenv("PORTABOT_SEND_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 24*time.Hour {
+			return c, fmt.Errorf("PORTABOT_SEND_GRACE must be a duration from 0 to 24h, such as 2m, not %q", v)
+		}
+		c.SendGrace = d
 	}
 	for _, a := range strings.Split(getenv("PORTABOT_SLACK_AGENTS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -189,17 +200,26 @@ func (l *sandboxLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // sink feeds what the webhook receives to the store and the engine.
 type sink struct {
-	store  *storage.DB
-	bot    *bot.Bot
-	runner *bot.Runner
+	store      *storage.DB
+	bot        *bot.Bot
+	runner     *bot.Runner
+	dispatcher *bot.Dispatcher
 }
 
 func (s sink) Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error) {
 	return s.store.Enqueue(ctx, msgs)
 }
 
-func (s sink) OutboundStatus(ctx context.Context, metaID, status, detail string) error {
-	return s.store.OutboundStatus(ctx, metaID, status, detail)
+func (s sink) OutboundStatus(ctx context.Context, r bot.Receipt) error {
+	if err := s.store.OutboundStatus(ctx, r); err != nil {
+		return err
+	}
+	if r.Ref != "" {
+		// The status may have settled a reply in doubt, and the client's
+		// next reply, which waited behind it, is due now.
+		s.dispatcher.Notify()
+	}
+	return nil
 }
 
 func (s sink) Security(ctx context.Context, phone, event string) error {
@@ -274,6 +294,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	runner.OnTurn = mx.Turn
 	dispatcher := bot.NewDispatcher(b, st, sender)
 	dispatcher.Parallel = parallelSends
+	dispatcher.Grace = cfg.SendGrace
 	dispatcher.OnSend = mx.Send
 	var slack *slackapp.App
 	var notices *bot.NoticeDispatcher
@@ -293,7 +314,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	mux := http.NewServeMux()
 	hook := whatsapp.NewWebhook(whatsapp.WebhookConfig{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
 		PhoneNumberID: cfg.PhoneNumberID, Observe: mx.Webhook},
-		sink{store: st, bot: b, runner: runner}, log)
+		sink{store: st, bot: b, runner: runner, dispatcher: dispatcher}, log)
 	mux.Handle("GET /webhooks/whatsapp", hook)
 	mux.Handle("POST /webhooks/whatsapp", hook)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

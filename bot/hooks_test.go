@@ -78,15 +78,15 @@ type flakySender struct {
 	n             int
 }
 
-func (s *flakySender) Send(ctx context.Context, to string, r bot.Reply) (string, error) {
+func (s *flakySender) Send(ctx context.Context, row bot.Outbound) (bot.SendResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if to == s.doomed || to == s.flaky && !s.failed {
+	if to := row.To; to == s.doomed || to == s.flaky && !s.failed {
 		s.failed = s.failed || to == s.flaky
-		return "", fmt.Errorf("send: %w", bot.ErrUnavailable)
+		return bot.SendResult{}, fmt.Errorf("send: %w", bot.ErrUnavailable)
 	}
 	s.n++
-	return fmt.Sprintf("wamid.flaky.%d", s.n), nil
+	return bot.SendResult{MetaID: fmt.Sprintf("wamid.flaky.%d", s.n), Parts: 1}, nil
 }
 
 func (s *flakySender) MarkRead(ctx context.Context, id string) error { return nil }

@@ -2,6 +2,10 @@ package bot
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -27,12 +31,84 @@ type Outbound struct {
 	// Attempts counts sends tried; NextAttempt is when the next may start.
 	Attempts    int
 	NextAttempt time.Time
-	State       OutboundState
+	// Sending is when the attempt now in doubt began: it is stored before
+	// the request goes to Meta and cleared once Meta answered it. A row
+	// still pending with Sending set was being sent when the process
+	// stopped, or got no answer (a timeout, a connection reset): Meta may
+	// have accepted it. A status webhook carrying the row's reference
+	// settles it; only after Dispatcher.Grace without one is it sent again.
+	Sending time.Time
+	// PartsSent counts the messages of a reply sent as several that Meta
+	// accepted, in order: a later attempt starts after them.
+	PartsSent int
+	State     OutboundState
 	// MetaID is Meta's id of the first message sent for the row; Status the
 	// latest status Meta reported for it (sent, delivered, read, failed).
 	MetaID string
 	Status string
 	Error  string
+}
+
+// InDoubt reports whether the row's last attempt may have reached Meta
+// without its outcome being known.
+func (o Outbound) InDoubt() bool { return o.State == OutboundPending && !o.Sending.IsZero() }
+
+// ErrAlreadySent is matched by the error an Outbox returns when asked to
+// mark a row that is already sent as anything else: a status from Meta
+// settled it while the attempt that sent it was still out.
+var ErrAlreadySent = errors.New("the reply was sent already")
+
+// Receipt is a status Meta reported, through a webhook, for a message the
+// bot sent.
+type Receipt struct {
+	// MetaID is Meta's id of the message (wamid).
+	MetaID string
+	// Status is sent, delivered, read, failed (or played).
+	Status string
+	// Detail explains a failure.
+	Detail string
+	// Recipient is the client's WhatsApp id, digits; empty when Meta did
+	// not say.
+	Recipient string
+	// Ref is the message's biz_opaque_callback_data as Meta echoed it: the
+	// OutboundRef the sender gave it, or "" (a message sent by another
+	// system on the same number, or before references existed).
+	Ref string
+}
+
+// refPrefix starts every outbox reference, so that callback data another
+// system set on the same number is never taken for one.
+const refPrefix = "pb1:"
+
+// OutboundRef is the reference carried by the part-th of the parts
+// messages (counted from 1) that send outbox row id: Meta echoes it in the
+// message's status webhooks (biz_opaque_callback_data), which is how a
+// status names the row even when its send never returned Meta's id.
+func OutboundRef(id string, part, parts int) string {
+	return fmt.Sprintf("%s%s:%d/%d", refPrefix, id, part, parts)
+}
+
+// ParseOutboundRef reads a reference made by OutboundRef; ok is false for
+// anything else.
+func ParseOutboundRef(ref string) (id string, part, parts int, ok bool) {
+	rest, found := strings.CutPrefix(ref, refPrefix)
+	if !found {
+		return "", 0, 0, false
+	}
+	id, nums, found := strings.Cut(rest, ":")
+	if !found || id == "" {
+		return "", 0, 0, false
+	}
+	a, b, found := strings.Cut(nums, "/")
+	if !found {
+		return "", 0, 0, false
+	}
+	part, err1 := strconv.Atoi(a)
+	parts, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || part < 1 || part > parts || parts > 1000 {
+		return "", 0, 0, false
+	}
+	return id, part, parts, true
 }
 
 // OutboundState is where an outbox row stands.
@@ -70,18 +146,41 @@ type Outbox interface {
 	// its oldest pending row, so a client's replies go out in order. The
 	// rows are held until MarkOutbound settles them or release is called.
 	ClaimOutbound(ctx context.Context, now time.Time, n int) (rows []Outbound, release func(), err error)
-	// MarkOutbound stores a row's new state after a send attempt.
+	// MarkSending stores a claimed pending row with its Attempts and
+	// Sending set, durably, before the attempt's request goes to Meta. The
+	// claim's hold on the row stays.
+	MarkSending(ctx context.Context, row Outbound) error
+	// MarkOutbound stores a row's new state after a send attempt. Marking
+	// a row that is sent already as anything else fails with an error
+	// matching ErrAlreadySent.
 	MarkOutbound(ctx context.Context, row Outbound) error
-	// OutboundStatus records a status Meta reported for the message with
-	// metaID. It returns ErrNotFound when no row sent that message.
-	OutboundStatus(ctx context.Context, metaID, status, detail string) error
+	// OutboundStatus records a status Meta reported. The row is the one
+	// r.Ref names, else the one that sent r.MetaID; it returns ErrNotFound
+	// when there is none. A status for any message of a row not yet marked
+	// sent proves Meta accepted that message: the last of the row's
+	// messages settles the row as sent, an earlier one counts in PartsSent.
+	OutboundStatus(ctx context.Context, r Receipt) error
 }
 
 // Sender delivers replies to WhatsApp.
 type Sender interface {
-	// Send delivers reply to the client and returns Meta's message id. A
-	// *GraphError with RetryAfter, or ErrUnavailable, means try again later.
-	Send(ctx context.Context, to string, reply Reply) (string, error)
+	// Send delivers row.Reply to row.To, starting after the row.PartsSent
+	// messages Meta accepted before, and tags every message with its
+	// OutboundRef. Errors are *GraphError when Meta answered, and wrap
+	// ErrUnavailable when it could not take the message now (429, 5xx) or
+	// gave no answer; a *GraphError with RetryAfter says when to come back.
+	// The result counts the parts accepted, also on error.
+	Send(ctx context.Context, row Outbound) (SendResult, error)
 	// MarkRead marks an inbound message read.
 	MarkRead(ctx context.Context, messageID string) error
+}
+
+// SendResult is what a Send achieved.
+type SendResult struct {
+	// MetaID is Meta's id of the reply's first message, when this Send
+	// sent it.
+	MetaID string
+	// Parts is how many of the reply's messages Meta has accepted, those
+	// of earlier attempts included.
+	Parts int
 }

@@ -196,6 +196,17 @@ func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
 // Dispatcher sends outbox rows through a Sender: retries what Meta could
 // not take now, parks what the 24-hour window no longer allows, never sends
 // a row again once Meta accepted it.
+//
+// Exactly once, as far as Meta lets anyone know: before each attempt the
+// row is stored with Sending set, and every message carries the row's
+// reference (OutboundRef), which Meta echoes in its status webhooks. When
+// the attempt ends without Meta's answer (the process stopped, the request
+// timed out, the connection broke) the row stays in doubt: Meta may have
+// the message. A status naming the row settles it as sent (see
+// Outbox.OutboundStatus) and it is never sent again. Only if no status came
+// within Grace of the attempt is the row sent again: at least once is the
+// last resort, since a reply lost for good is worse than one received
+// twice.
 type Dispatcher struct {
 	bot    *Bot
 	outbox Outbox
@@ -208,6 +219,11 @@ type Dispatcher struct {
 	// Backoff is the first retry's wait; it doubles per attempt up to MaxBackoff.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
+	// Grace is how long a row in doubt waits for a status from Meta before
+	// it is sent again. Meta posts the "sent" status within seconds of
+	// taking a message, and keeps posting it until the webhook answers, so
+	// the grace only has to outlast a restart and a short outage.
+	Grace time.Duration
 
 	wake chan struct{}
 	beat atomic.Int64
@@ -224,10 +240,17 @@ type Dispatcher struct {
 	OnSend func(outcome string)
 }
 
+// DefaultGrace is Dispatcher.Grace unless set otherwise.
+const DefaultGrace = 2 * time.Minute
+
+// sendTimeout bounds one attempt, every part of a reply included.
+const sendTimeout = 30 * time.Second
+
 // NewDispatcher returns a dispatcher with sensible limits.
 func NewDispatcher(b *Bot, outbox Outbox, sender Sender) *Dispatcher {
 	return &Dispatcher{bot: b, outbox: outbox, sender: sender, log: b.log, Parallel: 8, MaxAttempts: 8,
-		Backoff: time.Second, MaxBackoff: 5 * time.Minute, wake: make(chan struct{}, 1), read: map[string]bool{}}
+		Backoff: time.Second, MaxBackoff: 5 * time.Minute, Grace: DefaultGrace,
+		wake: make(chan struct{}, 1), read: map[string]bool{}}
 }
 
 // Notify tells the dispatcher that rows are waiting.
@@ -261,11 +284,21 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			continue
 		}
 		var wg sync.WaitGroup
+		var stalled atomic.Bool
 		for _, row := range rows {
-			wg.Go(func() { d.deliver(context.WithoutCancel(ctx), row) })
+			wg.Go(func() {
+				if !d.deliver(context.WithoutCancel(ctx), row) {
+					stalled.Store(true)
+				}
+			})
 		}
 		wg.Wait()
 		release()
+		if stalled.Load() {
+			// The store refused to record an attempt: the rows are due
+			// still, and claiming them again at once would spin.
+			d.idle(ctx)
+		}
 	}
 }
 
@@ -279,8 +312,21 @@ func (d *Dispatcher) idle(ctx context.Context) {
 	}
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, row Outbound) {
+// deliver makes one attempt at row. It returns false when the attempt could
+// not be recorded, and so was not made.
+func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	now := d.bot.cfg.Now()
+	if row.InDoubt() {
+		if due := row.Sending.Add(d.Grace); now.Before(due) {
+			// Meta may have the message, and its status will say so;
+			// sending now could reach the client twice.
+			row.NextAttempt = due
+			d.mark(ctx, row)
+			return true
+		}
+		d.log.Warn("sending a reply again: Meta reported no status for the attempt in doubt",
+			"client", MaskPhone(row.To), "row", row.ID, "attempt_began", row.Sending)
+	}
 	if !row.LastInbound.IsZero() && now.Sub(row.LastInbound) > CustomerWindow {
 		row.State = OutboundParked
 		row.Error = "outside the 24-hour customer service window"
@@ -288,7 +334,7 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) {
 		d.Parked.Add(1)
 		d.report("parked")
 		d.bot.Flag(ctx, row.To, "a reply was not sent: the client's 24-hour window had closed (a template is needed)")
-		return
+		return true
 	}
 	if row.InReplyTo != "" && d.firstRead(row.InReplyTo) {
 		if err := d.sender.MarkRead(ctx, row.InReplyTo); err != nil {
@@ -296,32 +342,59 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) {
 		}
 	}
 	row.Attempts++
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	id, err := d.sender.Send(sctx, row.To, row.Reply)
+	row.Sending = now
+	// The attempt is on disk before Meta hears of it: whatever happens to
+	// this process from here, a restart knows the reply may be out.
+	if err := d.outbox.MarkSending(ctx, row); err != nil {
+		d.log.Error("record send attempt", "client", MaskPhone(row.To), "row", row.ID, "error", err)
+		return false
+	}
+	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	res, err := d.sender.Send(sctx, row)
 	cancel()
+	if row.MetaID == "" {
+		row.MetaID = res.MetaID
+	}
+	row.PartsSent = max(row.PartsSent, res.Parts)
 	if err == nil {
-		row.State, row.MetaID, row.Error = OutboundSent, id, ""
+		row.State, row.Error, row.Sending = OutboundSent, "", time.Time{}
 		d.mark(ctx, row)
 		d.report("sent")
-		return
+		return true
 	}
 	row.Error = err.Error()
 	wait, retry := d.retryAfter(err, row.Attempts)
+	if _, answered := errors.AsType[*GraphError](err); answered {
+		// Meta answered, and did not take the message: nothing is in doubt.
+		row.Sending = time.Time{}
+	} else {
+		// No answer: Meta may have taken the message. Its status gets the
+		// grace to say so before the row goes out again.
+		wait = max(wait, row.Sending.Add(d.Grace).Sub(now))
+	}
 	if retry && row.Attempts < d.MaxAttempts {
 		row.NextAttempt = now.Add(wait)
 		d.mark(ctx, row)
 		d.report("retry")
-		return
+		return true
 	}
 	row.State = OutboundFailed
 	d.mark(ctx, row)
 	d.report("failed")
 	d.log.Warn("reply failed for good", "client", MaskPhone(row.To), "error", err)
 	d.bot.Flag(ctx, row.To, "a reply could not be delivered: "+err.Error())
+	return true
 }
 
 func (d *Dispatcher) mark(ctx context.Context, row Outbound) {
-	if err := d.outbox.MarkOutbound(ctx, row); err != nil {
+	err := d.outbox.MarkOutbound(ctx, row)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrAlreadySent):
+		// Meta's status for the message came first and settled the row:
+		// what this attempt thought of it no longer matters.
+		d.log.Debug("outbox row settled by Meta's status meanwhile", "client", MaskPhone(row.To), "row", row.ID)
+	default:
 		d.log.Error("mark outbox row", "client", MaskPhone(row.To), "error", err)
 	}
 }

@@ -23,14 +23,14 @@ type recordingSender struct {
 	sent map[string][]string
 }
 
-func (s *recordingSender) Send(ctx context.Context, to string, r bot.Reply) (string, error) {
+func (s *recordingSender) Send(ctx context.Context, row bot.Outbound) (bot.SendResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sent == nil {
 		s.sent = map[string][]string{}
 	}
-	s.sent[to] = append(s.sent[to], r.Text)
-	return fmt.Sprintf("wamid.%s.%d", to, len(s.sent[to])), nil
+	s.sent[row.To] = append(s.sent[row.To], row.Reply.Text)
+	return bot.SendResult{MetaID: fmt.Sprintf("wamid.%s.%d", row.To, len(s.sent[row.To])), Parts: 1}, nil
 }
 
 func (s *recordingSender) MarkRead(ctx context.Context, id string) error { return nil }

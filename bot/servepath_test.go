@@ -63,11 +63,11 @@ type orderedSender struct {
 	events []string
 }
 
-func (s *orderedSender) Send(ctx context.Context, to string, r bot.Reply) (string, error) {
+func (s *orderedSender) Send(ctx context.Context, row bot.Outbound) (bot.SendResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.events = append(s.events, "send "+to)
-	return fmt.Sprintf("wamid.%d", len(s.events)), nil
+	s.events = append(s.events, "send "+row.To)
+	return bot.SendResult{MetaID: fmt.Sprintf("wamid.%d", len(s.events)), Parts: 1}, nil
 }
 
 func (s *orderedSender) MarkRead(ctx context.Context, id string) error {

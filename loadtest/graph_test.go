@@ -36,9 +36,9 @@ func TestFakeGraphTracksAnswers(t *testing.T) {
 	}
 	reply := func(client int64, text string) {
 		t.Helper()
-		wamid, err := s.Send(ctx, "+"+m.Phone(client), bot.Reply{Text: text})
-		if err != nil || !strings.HasPrefix(wamid, "wamid.") {
-			t.Fatalf("send: %q, %v", wamid, err)
+		res, err := s.Send(ctx, bot.Outbound{To: "+" + m.Phone(client), Reply: bot.Reply{Text: text}})
+		if err != nil || !strings.HasPrefix(res.MetaID, "wamid.") {
+			t.Fatalf("send: %q, %v", res.MetaID, err)
 		}
 	}
 
@@ -73,11 +73,11 @@ func TestFakeGraphTracksAnswers(t *testing.T) {
 	// What no tracker owns is counted apart.
 	g.Track(nil)
 	reply(0, "late")
-	if _, err := s.Send(ctx, "+5521999999999", bot.Reply{Text: "stranger"}); err != nil {
+	if _, err := s.Send(ctx, bot.Outbound{To: "+5521999999999", Reply: bot.Reply{Text: "stranger"}}); err != nil {
 		t.Fatal(err)
 	}
 	bad := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: g.URL, Token: "wrong", PhoneNumberID: benchPhoneID})
-	if _, err := bad.Send(ctx, "+"+m.Phone(0), bot.Reply{Text: "x"}); err == nil {
+	if _, err := bad.Send(ctx, bot.Outbound{To: "+" + m.Phone(0), Reply: bot.Reply{Text: "x"}}); err == nil {
 		t.Error("a wrong token was accepted")
 	}
 	resp, err := http.Post(g.URL+"/v25.0/"+benchPhoneID+"/register", "application/json", strings.NewReader("{}"))

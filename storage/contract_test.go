@@ -1301,7 +1301,7 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 			{"failed", "131026 message undeliverable", "failed", "131026 message undeliverable"},
 		}
 		for _, st := range steps {
-			if err := s.OutboundStatus(ctx, "wamid.out.1", st.status, st.detail); err != nil {
+			if err := s.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.out.1", Status: st.status, Detail: st.detail}); err != nil {
 				t.Fatalf("OutboundStatus(%s) error = %v", st.status, err)
 			}
 			got, err := s.Outbound(ctx, sent.ID)
@@ -1322,7 +1322,7 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 			t.Errorf("after MarkOutbound without status: status %q, attempts %d; want failed, 2", got.Status, got.Attempts)
 		}
 		for _, id := range []string{"wamid.unknown", ""} {
-			if err := s.OutboundStatus(ctx, id, "delivered", ""); !errors.Is(err, bot.ErrNotFound) {
+			if err := s.OutboundStatus(ctx, bot.Receipt{MetaID: id, Status: "delivered"}); !errors.Is(err, bot.ErrNotFound) {
 				t.Errorf("OutboundStatus(%q) error = %v, want bot.ErrNotFound", id, err)
 			}
 		}
@@ -1331,6 +1331,193 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if len(other) != 2 || other[1].Status != "" {
 			t.Errorf("a2 = %+v, want no status", other)
 		}
+	})
+
+	t.Run("MarkSendingKeepsHold", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := "5511987654321"
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
+		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		r := rows[0]
+		r.Attempts, r.Sending = 1, at(10)
+		if err := s.MarkSending(ctx, r); err != nil {
+			t.Fatalf("MarkSending() error = %v", err)
+		}
+		// The attempt is still out: nobody else may take the row.
+		if more, rel := mustClaimOutbound(t, s, at(10), 1); len(more) != 0 {
+			t.Errorf("ClaimOutbound() during the attempt = %v, want none", texts(more))
+		} else {
+			rel()
+		}
+		release()
+		// As after a crash: the row comes back in doubt.
+		rows, release = mustClaimOutbound(t, s, at(10), 1)
+		defer release()
+		if len(rows) != 1 || !rows[0].InDoubt() || rows[0].Attempts != 1 || !rows[0].Sending.Equal(at(10)) {
+			t.Fatalf("ClaimOutbound() after the attempt's hold ended = %+v, want a1 in doubt since minute 10", rows)
+		}
+		bad := rows[0]
+		bad.Sending = time.Time{}
+		if err := s.MarkSending(ctx, bad); err == nil {
+			t.Error("MarkSending() without Sending succeeded, want a refusal")
+		}
+	})
+
+	t.Run("StatusSettlesRowInDoubt", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := "5511987654321"
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1"), outbound(a, "a2")}})
+		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		release()
+		r := rows[0]
+		r.Attempts, r.Sending = 1, at(10)
+		if err := s.MarkSending(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		// The process stopped before it heard Meta's answer; Meta's status
+		// names the row.
+		if err := s.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.doubt.1", Status: "sent", Recipient: a,
+			Ref: bot.OutboundRef(r.ID, 1, 1)}); err != nil {
+			t.Fatalf("OutboundStatus() error = %v", err)
+		}
+		got, err := s.Outbound(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != bot.OutboundSent || got.MetaID != "wamid.doubt.1" || got.Status != "sent" || got.InDoubt() || got.PartsSent != 1 {
+			t.Errorf("row after its status = %+v, want sent as wamid.doubt.1, no longer in doubt", got)
+		}
+		wantStats(t, s, 1, 1, 0, 0)
+		// The row is never sent again; the client's next reply is due.
+		rows, release = mustClaimOutbound(t, s, at(10), 5)
+		if got := texts(rows); len(got) != 1 || got[0] != "a2" {
+			t.Errorf("ClaimOutbound() after the status = %v, want [a2]", got)
+		}
+		release()
+		// The attempt's late verdict cannot undo it.
+		r.NextAttempt = at(20)
+		if err := s.MarkOutbound(ctx, r); !errors.Is(err, bot.ErrAlreadySent) {
+			t.Errorf("MarkOutbound(pending) of the settled row error = %v, want bot.ErrAlreadySent", err)
+		}
+		if err := s.MarkSending(ctx, r); !errors.Is(err, bot.ErrAlreadySent) {
+			t.Errorf("MarkSending() of the settled row error = %v, want bot.ErrAlreadySent", err)
+		}
+		// An answer that did come agrees with the status: accepted.
+		r.State, r.MetaID, r.Sending = bot.OutboundSent, "wamid.doubt.1", time.Time{}
+		if err := s.MarkOutbound(ctx, r); err != nil {
+			t.Errorf("MarkOutbound(sent, same Meta id) error = %v", err)
+		}
+		// Later statuses find the row by Meta's id alone.
+		if err := s.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.doubt.1", Status: "read"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Outbound(ctx, r.ID); got.Status != "read" {
+			t.Errorf("status after read = %q, want read", got.Status)
+		}
+		wantStats(t, s, 1, 1, 0, 0)
+	})
+
+	t.Run("StatusesCountPartsInOrder", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := "5511987654321"
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
+		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		release()
+		r := rows[0]
+		r.Attempts, r.Sending = 1, at(10)
+		if err := s.MarkSending(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		status := func(metaID, status string, part int) {
+			t.Helper()
+			if err := s.OutboundStatus(ctx, bot.Receipt{MetaID: metaID, Status: status, Recipient: "+" + a,
+				Ref: bot.OutboundRef(r.ID, part, 3)}); err != nil {
+				t.Fatalf("OutboundStatus(part %d) error = %v", part, err)
+			}
+		}
+		// Parts 1 and 2 of 3 reached Meta: the reply is not out yet, and a
+		// retry starts with part 3.
+		status("wamid.p2", "sent", 2)
+		status("wamid.p1", "delivered", 1)
+		got, _ := s.Outbound(ctx, r.ID)
+		if got.State != bot.OutboundPending || got.PartsSent != 2 || got.MetaID != "wamid.p1" || got.Status != "delivered" {
+			t.Fatalf("row after parts 1 and 2 = %+v, want pending with 2 parts sent, first part wamid.p1 delivered", got)
+		}
+		// A mark made from an older copy keeps what the statuses taught.
+		r.NextAttempt = at(12)
+		if err := s.MarkOutbound(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = s.Outbound(ctx, r.ID)
+		if got.PartsSent != 2 || got.MetaID != "wamid.p1" || got.Status != "delivered" || !got.InDoubt() {
+			t.Errorf("row after a mark from an older copy = %+v, want 2 parts, wamid.p1, delivered, in doubt", got)
+		}
+		// The last part settles it; its statuses do not stand for the
+		// first message's.
+		status("wamid.p3", "read", 3)
+		got, _ = s.Outbound(ctx, r.ID)
+		if got.State != bot.OutboundSent || got.PartsSent != 3 || got.Status != "delivered" || got.MetaID != "wamid.p1" {
+			t.Errorf("row after the last part = %+v, want sent, 3 parts, first part still delivered", got)
+		}
+		wantStats(t, s, 0, 1, 0, 0)
+	})
+
+	t.Run("StatusRefMustNameARowForTheRecipient", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a, b := "5511987654321", "5521912345678"
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
+		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		release()
+		r := rows[0]
+		r.Attempts, r.Sending = 1, at(10)
+		if err := s.MarkSending(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		for name, rc := range map[string]bot.Receipt{
+			"another recipient":  {MetaID: "wamid.b", Status: "sent", Recipient: b, Ref: bot.OutboundRef(r.ID, 1, 1)},
+			"a row never issued": {MetaID: "wamid.c", Status: "sent", Recipient: a, Ref: bot.OutboundRef("00000000000000ff", 1, 1)},
+			"not a reference":    {MetaID: "wamid.d", Status: "sent", Recipient: a, Ref: r.ID},
+			"no id at all":       {Status: "sent", Recipient: a},
+		} {
+			if err := s.OutboundStatus(ctx, rc); !errors.Is(err, bot.ErrNotFound) {
+				t.Errorf("OutboundStatus(%s) error = %v, want bot.ErrNotFound", name, err)
+			}
+		}
+		if got, _ := s.Outbound(ctx, r.ID); got.State != bot.OutboundPending || !got.InDoubt() {
+			t.Errorf("row = %+v, want still pending in doubt", got)
+		}
+	})
+
+	t.Run("StatusSettlesFailedRow", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := "5511987654321"
+		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
+		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		release()
+		r := rows[0]
+		r.Attempts, r.Sending = 1, at(10)
+		if err := s.MarkSending(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		// Given up without an answer, then Meta tells: it had the message.
+		r.State, r.Error = bot.OutboundFailed, "no answer"
+		if err := s.MarkOutbound(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.late", Status: "failed", Detail: "131047: Re-engagement message",
+			Ref: bot.OutboundRef(r.ID, 1, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Outbound(ctx, r.ID)
+		if got.State != bot.OutboundSent || got.Status != "failed" || got.Error != "131047: Re-engagement message" {
+			t.Errorf("row = %+v, want sent with Meta's failed status and its reason", got)
+		}
+		wantStats(t, s, 0, 1, 0, 0)
 	})
 
 	t.Run("CancelledContext", func(t *testing.T) {
@@ -1358,7 +1545,7 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if err := s.MarkOutbound(ctx, r); !errors.Is(err, context.Canceled) {
 			t.Errorf("MarkOutbound(cancelled) error = %v, want context.Canceled", err)
 		}
-		if err := s.OutboundStatus(ctx, "wamid.x", "read", ""); !errors.Is(err, context.Canceled) {
+		if err := s.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.x", Status: "read"}); !errors.Is(err, context.Canceled) {
 			t.Errorf("OutboundStatus(cancelled) error = %v, want context.Canceled", err)
 		}
 		wantDepth(t, s, 1)

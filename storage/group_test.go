@@ -355,10 +355,10 @@ func TestGroupRefusalsOfEveryWrite(t *testing.T) {
 	otherCase := n
 	otherCase.CaseID, otherCase.State = "999", bot.OutboundSent
 
-	submit("status before send", func() error { return db.OutboundStatus(ctx, "wamid.out.1", "delivered", "") })
+	submit("status before send", func() error { return db.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.out.1", Status: "delivered"}) })
 	submit("mark unknown row", func() error { return db.MarkOutbound(ctx, unknownRow) })
 	submit("mark sent", func() error { return db.MarkOutbound(ctx, sent) })
-	submit("status after send", func() error { return db.OutboundStatus(ctx, "wamid.out.1", "read", "") })
+	submit("status after send", func() error { return db.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.out.1", Status: "read"}) })
 	submit("mark notice of another case", func() error { return db.MarkNotice(ctx, otherCase) })
 	submit("mark notice sent", func() error { return db.MarkNotice(ctx, noticeSent) })
 	submit("thread of unknown case", func() error { return db.SetThread(ctx, "999", "1.0001") })

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,49 +96,29 @@ func (db *DB) ClaimOutbound(ctx context.Context, now time.Time, n int) ([]bot.Ou
 	return rows, release, nil
 }
 
+// MarkSending stores a claimed pending row with its Attempts and Sending
+// set, before the attempt's request goes to Meta. Unlike MarkOutbound it
+// keeps the claim's hold: the attempt is still running. It fails with an
+// error matching bot.ErrAlreadySent when the row is sent already.
+func (db *DB) MarkSending(ctx context.Context, row bot.Outbound) error {
+	if row.State != bot.OutboundPending || row.Sending.IsZero() {
+		return fmt.Errorf("storage: record send attempt of row %s: the row must be pending with Sending set", row.ID)
+	}
+	return db.markOutbound(ctx, "record send attempt of row", row)
+}
+
 // MarkOutbound stores row, found by its ID, after a send attempt, and ends
 // the hold a claim had on it. It returns an error matching bot.ErrNotFound
 // for an ID the store never issued.
 //
 // A row once sent stays sent: Meta accepted it, and a second send would
-// reach the client twice. So is its Meta id, once set. The recipient never
-// changes. A Status Meta reported is kept when row carries none (the row was
-// read before the status arrived).
+// reach the client twice; marking it as anything else fails with an error
+// matching bot.ErrAlreadySent. So is its Meta id, once set. The recipient
+// never changes. What Meta's statuses taught the store meanwhile is kept
+// when row, read before they came, does not know it: the Status, the Meta
+// id, and how many parts Meta accepted.
 func (db *DB) MarkOutbound(ctx context.Context, row bot.Outbound) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("storage: mark outbox row %s: %w", row.ID, err)
-	}
-	idk, ok := outboundKey(row.ID)
-	if !ok {
-		return fmt.Errorf("storage: mark outbox row %q: %w", row.ID, bot.ErrNotFound)
-	}
-	if err := checkOutbound(row); err != nil {
-		return fmt.Errorf("storage: mark outbox row %s: %w", row.ID, err)
-	}
-	err := db.write(ctx, "mark outbox row "+row.ID, func(tx *bolt.Tx) (func() error, error) {
-		data := tx.Bucket(bucketOutbox).Get(idk)
-		if data == nil {
-			return nil, fmt.Errorf("storage: mark outbox row %s: %w", row.ID, bot.ErrNotFound)
-		}
-		var old bot.Outbound
-		if err := decode(data, &old, "outbox row "+row.ID); err != nil {
-			return nil, err
-		}
-		switch {
-		case old.To != row.To:
-			return nil, fmt.Errorf("storage: mark outbox row %s: the row is for another recipient", row.ID)
-		case old.State == bot.OutboundSent && row.State != bot.OutboundSent:
-			return nil, fmt.Errorf("storage: mark outbox row %s: it was sent already and cannot become %s (a reply Meta accepted is never sent again)", row.ID, row.State)
-		case old.MetaID != "" && row.MetaID != old.MetaID:
-			return nil, fmt.Errorf("storage: mark outbox row %s: it was sent as another Meta message already", row.ID)
-		}
-		next := row
-		if next.Status == "" {
-			next.Status = old.Status
-		}
-		return func() error { return writeOutbound(tx, idk, &old, next) }, nil
-	})
-	if err != nil {
+	if err := db.markOutbound(ctx, "mark outbox row", row); err != nil {
 		return err
 	}
 	db.outMu.Lock()
@@ -148,45 +129,160 @@ func (db *DB) MarkOutbound(ctx context.Context, row bot.Outbound) error {
 	return nil
 }
 
+// markOutbound writes row over the stored one, under the rules MarkOutbound
+// lists; what names the operation in errors.
+func (db *DB) markOutbound(ctx context.Context, what string, row bot.Outbound) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: %s %s: %w", what, row.ID, err)
+	}
+	idk, ok := outboundKey(row.ID)
+	if !ok {
+		return fmt.Errorf("storage: %s %q: %w", what, row.ID, bot.ErrNotFound)
+	}
+	if err := checkOutbound(row); err != nil {
+		return fmt.Errorf("storage: %s %s: %w", what, row.ID, err)
+	}
+	return db.write(ctx, what+" "+row.ID, func(tx *bolt.Tx) (func() error, error) {
+		data := tx.Bucket(bucketOutbox).Get(idk)
+		if data == nil {
+			return nil, fmt.Errorf("storage: %s %s: %w", what, row.ID, bot.ErrNotFound)
+		}
+		var old bot.Outbound
+		if err := decode(data, &old, "outbox row "+row.ID); err != nil {
+			return nil, err
+		}
+		next := row
+		if next.MetaID == "" {
+			next.MetaID = old.MetaID
+		}
+		switch {
+		case old.To != row.To:
+			return nil, fmt.Errorf("storage: %s %s: the row is for another recipient", what, row.ID)
+		case old.State == bot.OutboundSent && row.State != bot.OutboundSent:
+			return nil, fmt.Errorf("storage: %s %s: it cannot become %s (a reply Meta accepted is never sent again): %w",
+				what, row.ID, row.State, bot.ErrAlreadySent)
+		case old.MetaID != "" && next.MetaID != old.MetaID:
+			return nil, fmt.Errorf("storage: %s %s: it was sent as another Meta message already", what, row.ID)
+		}
+		if next.Status == "" {
+			next.Status = old.Status
+		}
+		next.PartsSent = max(next.PartsSent, old.PartsSent)
+		return func() error { return writeOutbound(tx, idk, &old, next) }, nil
+	})
+}
+
 // statusRank orders the statuses Meta reports for a message that reached
 // the phone. Meta may deliver the webhooks out of order; a late "delivered"
 // must not overwrite "read".
 var statusRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
 
-// OutboundStatus records status for the row whose message Meta knows as
-// metaID, with detail as the row's Error when the status is "failed". It
-// returns an error matching bot.ErrNotFound when no row sent that message.
-func (db *DB) OutboundStatus(ctx context.Context, metaID, status, detail string) error {
+// OutboundStatus records a status Meta reported. The row is the one r.Ref
+// names (an OutboundRef, echoed from the message's biz_opaque_callback_data)
+// when it exists and is for r.Recipient, else the one whose first message
+// Meta knows as r.MetaID; it returns an error matching bot.ErrNotFound when
+// there is none.
+//
+// Any status for a message proves Meta accepted it, so a status for a row
+// not yet sent settles what the send attempt could not: the row's last
+// message makes it sent (never to be sent again), an earlier one counts in
+// PartsSent. That is how a reply whose send was cut off (a crash, a timeout)
+// is known to be out. Status, and Error when the status is "failed", follow
+// the reports on the row's first message.
+func (db *DB) OutboundStatus(ctx context.Context, r bot.Receipt) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: outbound status: %w", err)
 	}
-	if metaID == "" {
-		return fmt.Errorf("storage: outbound status: empty Meta message id: %w", bot.ErrNotFound)
+	if r.MetaID == "" && r.Ref == "" {
+		return fmt.Errorf("storage: outbound status: no Meta message id: %w", bot.ErrNotFound)
 	}
 	return db.write(ctx, "outbound status", func(tx *bolt.Tx) (func() error, error) {
-		v := tx.Bucket(bucketOutboxMeta).Get([]byte(metaID))
-		if v == nil {
-			return nil, fmt.Errorf("storage: outbound status: no outbox row sent that message: %w", bot.ErrNotFound)
-		}
-		idk := bytes.Clone(v)
-		outbox := tx.Bucket(bucketOutbox)
-		data := outbox.Get(idk)
-		if data == nil {
-			return nil, fmt.Errorf("storage: outbound status: Meta id index names missing row %s", outboundID(idk))
-		}
-		var row bot.Outbound
-		if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
+		idk, row, part, parts, err := statusRow(tx, r)
+		if err != nil {
 			return nil, err
 		}
-		if statusRank[status] > 0 && statusRank[status] < statusRank[row.Status] {
+		next := row
+		if parts > 0 && row.State != bot.OutboundSent {
+			next.PartsSent = max(next.PartsSent, part)
+			if part == 1 && next.MetaID == "" {
+				next.MetaID = r.MetaID
+			}
+			if part == parts {
+				next.State, next.Sending, next.Error = bot.OutboundSent, time.Time{}, ""
+			}
+		}
+		if r.MetaID != "" && r.MetaID == next.MetaID &&
+			!(statusRank[r.Status] > 0 && statusRank[r.Status] < statusRank[next.Status]) {
+			next.Status = r.Status
+			if r.Status == "failed" {
+				next.Error = r.Detail
+			}
+		}
+		if next.State == row.State && next.PartsSent == row.PartsSent && next.MetaID == row.MetaID &&
+			next.Status == row.Status && next.Error == row.Error {
 			return nil, nil
 		}
-		row.Status = status
-		if status == "failed" {
-			row.Error = detail
+		if next.MetaID != row.MetaID {
+			if err := checkMetaID(tx, next.MetaID, idk); err != nil {
+				return nil, err
+			}
 		}
-		return func() error { return put(outbox, idk, row, "outbox row "+row.ID) }, nil
+		return func() error { return writeOutbound(tx, idk, &row, next) }, nil
 	})
+}
+
+// statusRow finds the row a status is about: by its reference when it has
+// one the store issued for the same recipient, else by Meta's id. part and
+// parts are the reference's, zero without one.
+func statusRow(tx *bolt.Tx, r bot.Receipt) (idk []byte, row bot.Outbound, part, parts int, err error) {
+	outbox := tx.Bucket(bucketOutbox)
+	if id, p, n, ok := bot.ParseOutboundRef(r.Ref); ok {
+		if k, ok := outboundKey(id); ok {
+			if data := outbox.Get(k); data != nil {
+				if err := decode(data, &row, "outbox row "+id); err != nil {
+					return nil, row, 0, 0, err
+				}
+				if r.Recipient == "" || digits(r.Recipient) == digits(row.To) {
+					return bytes.Clone(k), row, p, n, nil
+				}
+			}
+		}
+	}
+	if r.MetaID == "" {
+		return nil, row, 0, 0, fmt.Errorf("storage: outbound status: no outbox row sent that message: %w", bot.ErrNotFound)
+	}
+	v := tx.Bucket(bucketOutboxMeta).Get([]byte(r.MetaID))
+	if v == nil {
+		return nil, row, 0, 0, fmt.Errorf("storage: outbound status: no outbox row sent that message: %w", bot.ErrNotFound)
+	}
+	idk = bytes.Clone(v)
+	data := outbox.Get(idk)
+	if data == nil {
+		return nil, row, 0, 0, fmt.Errorf("storage: outbound status: Meta id index names missing row %s", outboundID(idk))
+	}
+	if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
+		return nil, row, 0, 0, err
+	}
+	return idk, row, 0, 0, nil
+}
+
+// checkMetaID refuses to give a row a Meta id another row already has.
+func checkMetaID(tx *bolt.Tx, metaID string, idk []byte) error {
+	if v := tx.Bucket(bucketOutboxMeta).Get([]byte(metaID)); v != nil && !bytes.Equal(v, idk) {
+		return fmt.Errorf("storage: outbound status: Meta message %s belongs to row %s", metaID, outboundID(v))
+	}
+	return nil
+}
+
+// digits keeps the digits of a phone number, so "+5511..." and "5511..."
+// compare equal.
+func digits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // Outbound returns the outbox row with id, or an error matching

@@ -270,6 +270,43 @@ func TestClaimSkipsProcessedRows(t *testing.T) {
 	}
 }
 
+// A row whose send was in progress when the process stopped comes back in
+// doubt after a reopen, and Meta's status settles it in the new process.
+func TestRowInDoubtAcrossReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "portabot.db")
+	db := mustOpenPath(t, path, WithSealKey(testKey))
+	a := "5511987654321"
+	mustCommit(t, db, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1"), outbound(a, "a2")}})
+	rows, _ := mustClaimOutbound(t, db, at(10), 5)
+	r := rows[0]
+	r.Attempts, r.Sending = 1, at(10)
+	if err := db.MarkSending(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = mustOpenPath(t, path, WithSealKey(testKey))
+	rows, release := mustClaimOutbound(t, db, at(11), 5)
+	if len(rows) != 1 || rows[0].ID != r.ID || !rows[0].InDoubt() || !rows[0].Sending.Equal(at(10)) {
+		t.Fatalf("ClaimOutbound() after reopen = %+v, want a1 in doubt since minute 10", rows)
+	}
+	release()
+	if err := db.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.after", Status: "delivered", Recipient: a,
+		Ref: bot.OutboundRef(r.ID, 1, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	rows, release = mustClaimOutbound(t, db, at(11), 5)
+	if len(rows) != 1 || rows[0].Reply.Text != "a2" {
+		t.Errorf("ClaimOutbound() after the status = %v, want [a2]", texts(rows))
+	}
+	release()
+	wantStats(t, db, 1, 1, 0, 0)
+	checkIndexes(t, db)
+}
+
 func TestQueuesPersistAcrossReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "portabot.db")
@@ -329,7 +366,7 @@ func TestQueueIndexesStayConsistent(t *testing.T) {
 	states := []bot.OutboundState{bot.OutboundPending, bot.OutboundSent, bot.OutboundParked, bot.OutboundFailed}
 	next := 0
 	for step := range 400 {
-		switch op := r.IntN(5); op {
+		switch op := r.IntN(6); op {
 		case 0:
 			var batch []bot.Inbound
 			for range 1 + r.IntN(3) {
@@ -363,14 +400,37 @@ func TestQueueIndexesStayConsistent(t *testing.T) {
 				row.Attempts++
 				row.State = states[r.IntN(len(states))]
 				row.NextAttempt = at(r.IntN(20))
-				if row.State == bot.OutboundSent {
+				if row.State == bot.OutboundSent && row.MetaID == "" {
+					// A row whose first part Meta reported keeps that id.
 					row.MetaID = fmt.Sprintf("wamid.out.%d.%s", step, row.ID)
 				}
 				if err := db.MarkOutbound(ctx, row); err != nil {
 					t.Fatal(err)
 				}
 				if row.MetaID != "" && r.IntN(2) == 0 {
-					if err := db.OutboundStatus(ctx, row.MetaID, "delivered", ""); err != nil {
+					if err := db.OutboundStatus(ctx, bot.Receipt{MetaID: row.MetaID, Status: "delivered"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			release()
+		case 5:
+			// Attempts cut off, settled (or not) by Meta's statuses.
+			rows, release := mustClaimOutbound(t, db, at(r.IntN(20)), 1+r.IntN(3))
+			for _, row := range rows {
+				row.Attempts++
+				row.Sending = at(r.IntN(20))
+				if err := db.MarkSending(ctx, row); err != nil {
+					t.Fatal(err)
+				}
+				parts := 1 + r.IntN(3)
+				for part := 1; part <= parts; part++ {
+					if r.IntN(3) == 0 {
+						continue // this part's status never came
+					}
+					rc := bot.Receipt{MetaID: fmt.Sprintf("wamid.doubt.%d.%s.%d", step, row.ID, part), Status: "sent",
+						Recipient: row.To, Ref: bot.OutboundRef(row.ID, part, parts)}
+					if err := db.OutboundStatus(ctx, rc); err != nil {
 						t.Fatal(err)
 					}
 				}

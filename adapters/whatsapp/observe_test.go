@@ -96,7 +96,7 @@ func TestSenderObserve(t *testing.T) {
 			total += d
 		}})
 	ctx := context.Background()
-	if _, err := s.Send(ctx, "16505551234", bot.Reply{Text: "hello"}); err != nil {
+	if _, err := sendReply(ctx, s, "16505551234", bot.Reply{Text: "hello"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.MarkRead(ctx, "wamid.in.1"); err != nil {
@@ -111,10 +111,10 @@ func TestSenderObserve(t *testing.T) {
 		metaError(503, "", `{"error":{"message":"try later","code":2}}`)(w, n)
 	}
 	g.mu.Unlock()
-	if _, err := s.Send(ctx, "16505551234", bot.Reply{Text: "hello"}); err == nil {
+	if _, err := sendReply(ctx, s, "16505551234", bot.Reply{Text: "hello"}); err == nil {
 		t.Fatal("no error for a refused send")
 	}
-	if _, err := s.Send(ctx, "16505551234", bot.Reply{Text: "hello"}); !errors.Is(err, bot.ErrUnavailable) {
+	if _, err := sendReply(ctx, s, "16505551234", bot.Reply{Text: "hello"}); !errors.Is(err, bot.ErrUnavailable) {
 		t.Fatalf("a 503: %v, want ErrUnavailable", err)
 	}
 

@@ -38,6 +38,9 @@ type Status struct {
 	// Detail explains a failure: "131047: Re-engagement message", one
 	// "code: title" per error Meta listed, joined by "; ".
 	Detail string
+	// CallbackData is the message's biz_opaque_callback_data, echoed as
+	// the sender set it: the bot's reference to the outbox row.
+	CallbackData string
 }
 
 // SecurityEvent is a change to a number's two-step verification, reported
@@ -123,7 +126,10 @@ type status struct {
 	Status      string     `json:"status"`
 	Timestamp   flexString `json:"timestamp"`
 	RecipientID flexString `json:"recipient_id"`
-	Errors      []struct {
+	// CallbackData is what the sender set on the message; Meta echoes it
+	// in every status of that message.
+	CallbackData string `json:"biz_opaque_callback_data"`
+	Errors       []struct {
 		Code      flexString `json:"code"`
 		Title     string     `json:"title"`
 		Message   string     `json:"message"`
@@ -226,7 +232,8 @@ func decodeStatus(raw json.RawMessage) (Status, bool) {
 	if json.Unmarshal(raw, &s) != nil || s.ID == "" || s.Status == "" {
 		return Status{}, false
 	}
-	st := Status{MetaID: s.ID, Status: s.Status, Recipient: string(s.RecipientID), At: unixTime(s.Timestamp)}
+	st := Status{MetaID: s.ID, Status: s.Status, Recipient: string(s.RecipientID), At: unixTime(s.Timestamp),
+		CallbackData: s.CallbackData}
 	var details []string
 	for _, e := range s.Errors {
 		what := e.Title

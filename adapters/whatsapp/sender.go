@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -68,28 +66,8 @@ type Sender struct {
 	path  string
 	label func(bot.Reply) string
 	log   *slog.Logger
-	now   func() time.Time
 	obs   func(endpoint, outcome string, d time.Duration)
-
-	mu      sync.Mutex // guards partial
-	partial map[[sha256.Size]byte]progress
 }
-
-// progress remembers how far a reply sent as several messages got before a
-// part failed, so the dispatcher's retry sends only what the client has not
-// received yet, instead of repeating the first parts.
-type progress struct {
-	next  int    // index of the first part not sent
-	first string // Meta's id of the first part
-	at    time.Time
-}
-
-// Bounds on the partial-send memory: retries come within minutes, and a
-// reply that needs more than an hour is better repeated than half-resumed.
-const (
-	progressTTL = time.Hour
-	maxProgress = 1024
-)
 
 var _ bot.Sender = (*Sender)(nil)
 
@@ -132,13 +110,11 @@ func NewSender(cfg SenderConfig) *Sender {
 	// No retry count and no retry conditions: a repeated POST /messages
 	// reaches the client twice, and the dispatcher owns retries and backoff.
 	return &Sender{
-		rc:      rc,
-		path:    "/" + strings.Trim(cfg.Version, "/") + "/" + url.PathEscape(cfg.PhoneNumberID) + "/messages",
-		label:   label,
-		log:     log,
-		now:     time.Now,
-		obs:     cfg.Observe,
-		partial: map[[sha256.Size]byte]progress{},
+		rc:    rc,
+		path:  "/" + strings.Trim(cfg.Version, "/") + "/" + url.PathEscape(cfg.PhoneNumberID) + "/messages",
+		label: label,
+		log:   log,
+		obs:   cfg.Observe,
 	}
 }
 
@@ -146,27 +122,34 @@ func NewSender(cfg SenderConfig) *Sender {
 // hundred bytes.
 const maxResponse = 1 << 20
 
-// Send delivers reply to the client to (digits, with or without "+") and
-// returns Meta's id for the first message sent.
+// Send delivers row.Reply to the client row.To (digits, with or without
+// "+").
 //
 // A reply without buttons is sent as text, cut into messages of at most
 // 4,096 characters at paragraph, line or word boundaries. One to three
 // buttons make an interactive button message, four to ten a list; more
 // than ten are cut to the first ten. Text too long for the interactive body
 // goes first as text messages, and its last paragraphs become the body.
+// The cut is the same on every attempt, so the row.PartsSent messages Meta
+// accepted before are skipped, and the client never gets a part twice.
+//
+// When row.ID is set, every message carries bot.OutboundRef of the row and
+// its place in the reply as biz_opaque_callback_data, which Meta echoes in
+// the message's status webhooks.
 //
 // Errors are *bot.GraphError when Meta refused the message, and also wrap
 // bot.ErrUnavailable when it could not be reached, timed out, or answered
-// 429 or 5xx. When a later part of a multi-message reply fails, a retry of
-// the same reply to the same client resumes with that part.
-func (s *Sender) Send(ctx context.Context, to string, reply bot.Reply) (string, error) {
-	msgs := s.plan(to, reply)
-	key := planKey(msgs)
-	start, first := s.resume(key)
-	for i := start; i < len(msgs); i++ {
+// 429 or 5xx. The result counts the parts Meta accepted, also on error.
+func (s *Sender) Send(ctx context.Context, row bot.Outbound) (bot.SendResult, error) {
+	msgs := s.plan(row.To, row.Reply)
+	res := bot.SendResult{Parts: min(max(row.PartsSent, 0), len(msgs))}
+	for i := res.Parts; i < len(msgs); i++ {
 		op := "send"
 		if len(msgs) > 1 {
 			op = fmt.Sprintf("send part %d of %d", i+1, len(msgs))
+		}
+		if row.ID != "" {
+			msgs[i].CallbackData = bot.OutboundRef(row.ID, i+1, len(msgs))
 		}
 		var out struct {
 			Messages []struct {
@@ -174,11 +157,9 @@ func (s *Sender) Send(ctx context.Context, to string, reply bot.Reply) (string, 
 			} `json:"messages"`
 		}
 		if err := s.post(ctx, "messages", op, msgs[i], &out); err != nil {
-			if i > 0 {
-				s.remember(key, progress{next: i, first: first, at: s.now()})
-			}
-			s.log.DebugContext(ctx, "whatsapp send failed", "client", bot.MaskPhone(to), "part", i+1, "parts", len(msgs), "error", err)
-			return "", err
+			s.log.DebugContext(ctx, "whatsapp send failed", "client", bot.MaskPhone(row.To), "row", row.ID,
+				"part", i+1, "parts", len(msgs), "error", err)
+			return res, err
 		}
 		id := ""
 		if len(out.Messages) > 0 {
@@ -186,18 +167,17 @@ func (s *Sender) Send(ctx context.Context, to string, reply bot.Reply) (string, 
 		}
 		if id == "" {
 			// Meta took the message (2xx) but its answer has no id: the
-			// client has it, only status updates cannot be matched.
-			s.log.WarnContext(ctx, "whatsapp send answer without a message id", "client", bot.MaskPhone(to))
+			// client has it; statuses find the row by its reference.
+			s.log.WarnContext(ctx, "whatsapp send answer without a message id", "client", bot.MaskPhone(row.To))
 		}
 		if i == 0 {
-			first = id
+			res.MetaID = id
 		}
+		res.Parts = i + 1
 	}
-	if start > 0 {
-		s.forget(key)
-	}
-	s.log.DebugContext(ctx, "whatsapp sent", "client", bot.MaskPhone(to), "parts", len(msgs)-start, "wa_message_id", first)
-	return first, nil
+	s.log.DebugContext(ctx, "whatsapp sent", "client", bot.MaskPhone(row.To), "row", row.ID,
+		"parts", len(msgs)-row.PartsSent, "wa_message_id", res.MetaID)
+	return res, nil
 }
 
 // MarkRead marks the inbound message id read, which shows the client blue
@@ -249,7 +229,7 @@ func (s *Sender) observe(endpoint, outcome string, start time.Time) {
 }
 
 // plan turns a reply into the messages that carry it, in sending order.
-func (s *Sender) plan(to string, r bot.Reply) []any {
+func (s *Sender) plan(to string, r bot.Reply) []outMessage {
 	to = "+" + strings.TrimPrefix(strings.TrimSpace(to), "+")
 	buttons := r.Buttons
 	if len(buttons) > maxRows {
@@ -261,7 +241,7 @@ func (s *Sender) plan(to string, r bot.Reply) []any {
 		return outMessage{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Type: "text",
 			Text: &textBody{Body: body}}
 	}
-	var msgs []any
+	var msgs []outMessage
 	if len(buttons) == 0 {
 		for _, part := range splitText(r.Text, maxText) {
 			msgs = append(msgs, text(part))
@@ -331,43 +311,6 @@ func uniqueTitles(buttons []bot.Button, max int) []string {
 	return titles
 }
 
-func planKey(msgs []any) [sha256.Size]byte {
-	b, _ := json.Marshal(msgs)
-	return sha256.Sum256(b)
-}
-
-func (s *Sender) resume(key [sha256.Size]byte) (next int, first string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.partial[key]
-	if !ok || s.now().Sub(p.at) > progressTTL {
-		return 0, ""
-	}
-	return p.next, p.first
-}
-
-func (s *Sender) remember(key [sha256.Size]byte, p progress) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.partial) >= maxProgress {
-		for k, old := range s.partial {
-			if p.at.Sub(old.at) > progressTTL {
-				delete(s.partial, k)
-			}
-		}
-	}
-	if len(s.partial) >= maxProgress {
-		return // a retry repeats the first parts: a duplicate, not a loss
-	}
-	s.partial[key] = p
-}
-
-func (s *Sender) forget(key [sha256.Size]byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.partial, key)
-}
-
 // The messages endpoint's request bodies.
 type (
 	outMessage struct {
@@ -377,6 +320,8 @@ type (
 		Type             string       `json:"type"`
 		Text             *textBody    `json:"text,omitempty"`
 		Interactive      *interactive `json:"interactive,omitempty"`
+		// CallbackData is echoed by Meta in the message's status webhooks.
+		CallbackData string `json:"biz_opaque_callback_data,omitempty"`
 	}
 	textBody struct {
 		// PreviewURL stays false: a link preview fetched by WhatsApp adds

@@ -94,7 +94,7 @@ func textBodyJSON(to, body string) map[string]any {
 func TestSendText(t *testing.T) {
 	g := &fakeGraph{}
 	s := newTestSender(t, g, nil)
-	id, err := s.Send(context.Background(), "16505551234", bot.Reply{Text: "Hi! Ready to move your number?"})
+	id, err := sendReply(context.Background(), s, "16505551234", bot.Reply{Text: "Hi! Ready to move your number?"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestSendButtons(t *testing.T) {
 		{ID: "2fa_help", Title: "Show me how to turn it off"},
 		{ID: "2fa_help2", Title: "Show me how to turn it off, please"},
 	}}
-	if _, err := s.Send(context.Background(), "+16505551234", reply); err != nil {
+	if _, err := sendReply(context.Background(), s, "+16505551234", reply); err != nil {
 		t.Fatal(err)
 	}
 	want := jsonOf(t, map[string]any{
@@ -149,7 +149,7 @@ func TestSendList(t *testing.T) {
 	}
 	buttons[1].Title = "Tirar uma dúvida sobre a portabilidade"
 	reply := bot.Reply{Text: "O que você gostaria de fazer?", Buttons: buttons}
-	if _, err := s.Send(context.Background(), "5511987654321", reply); err != nil {
+	if _, err := sendReply(context.Background(), s, "5511987654321", reply); err != nil {
 		t.Fatal(err)
 	}
 	var rows []any
@@ -184,7 +184,7 @@ func TestSendListLabelConfigured(t *testing.T) {
 	s := NewSender(SenderConfig{BaseURL: srv.URL, Token: testToken, PhoneNumberID: testPhoneID,
 		ListLabel: func(bot.Reply) string { return "Choose one of the following" }})
 	reply := bot.Reply{Text: "Pick", Buttons: []bot.Button{{ID: "a", Title: "A"}, {ID: "b", Title: "B"}, {ID: "c", Title: "C"}, {ID: "d", Title: "D"}}}
-	if _, err := s.Send(context.Background(), "16505551234", reply); err != nil {
+	if _, err := sendReply(context.Background(), s, "16505551234", reply); err != nil {
 		t.Fatal(err)
 	}
 	got := g.requests()[0].Body["interactive"].(map[string]any)["action"].(map[string]any)["button"]
@@ -198,7 +198,7 @@ func TestSendSplitsLongText(t *testing.T) {
 	s := newTestSender(t, g, nil)
 	para := strings.TrimSpace(strings.Repeat("Two-step verification must be off before the move. ", 30)) // ~1,530 characters
 	text := strings.TrimSpace(strings.Repeat(para+"\n\n", 6))
-	id, err := s.Send(context.Background(), "16505551234", bot.Reply{Text: text})
+	id, err := sendReply(context.Background(), s, "16505551234", bot.Reply{Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestSendLongTextWithButtons(t *testing.T) {
 	intro := strings.TrimSpace(strings.Repeat("Here is what happens during the move. ", 40)) // ~1,500 characters
 	question := "Is two-step verification turned off?"
 	reply := bot.Reply{Text: intro + "\n\n" + question, Buttons: []bot.Button{{ID: "yes", Title: "Yes"}, {ID: "no", Title: "No"}}}
-	if _, err := s.Send(context.Background(), "16505551234", reply); err != nil {
+	if _, err := sendReply(context.Background(), s, "16505551234", reply); err != nil {
 		t.Fatal(err)
 	}
 	reqs := g.requests()
@@ -307,7 +307,7 @@ func TestSendErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := &fakeGraph{respond: tt.respond}
 			s := newTestSender(t, g, nil)
-			_, err := s.Send(context.Background(), "16505551234", bot.Reply{Text: "hi"})
+			_, err := sendReply(context.Background(), s, "16505551234", bot.Reply{Text: "hi"})
 			if err == nil {
 				t.Fatal("Send succeeded, want an error")
 			}
@@ -338,7 +338,7 @@ func TestSendUnreachable(t *testing.T) {
 	var logs bytes.Buffer
 	s := NewSender(SenderConfig{BaseURL: url, Token: testToken, PhoneNumberID: testPhoneID,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	_, err := s.Send(context.Background(), "16505551234", bot.Reply{Text: "hi"})
+	_, err := sendReply(context.Background(), s, "16505551234", bot.Reply{Text: "hi"})
 	if !errors.Is(err, bot.ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)
 	}
@@ -363,7 +363,7 @@ func TestSendTimeout(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 	s := NewSender(SenderConfig{BaseURL: srv.URL, Token: testToken, PhoneNumberID: testPhoneID, Timeout: 50 * time.Millisecond})
 	start := time.Now()
-	_, err := s.Send(context.Background(), "16505551234", bot.Reply{Text: "hi"})
+	_, err := sendReply(context.Background(), s, "16505551234", bot.Reply{Text: "hi"})
 	if !errors.Is(err, bot.ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)
 	}
@@ -384,30 +384,75 @@ func TestSendResumesAfterPartFails(t *testing.T) {
 	}
 	s := newTestSender(t, g, nil)
 	text := strings.Repeat("a", maxText) + "\n\n" + strings.Repeat("b", maxText) + "\n\n" + strings.Repeat("c", 10)
-	reply := bot.Reply{Text: text}
-	if _, err := s.Send(context.Background(), "16505551234", reply); !errors.Is(err, bot.ErrUnavailable) {
+	row := bot.Outbound{ID: "000000000000002a", To: "16505551234", Reply: bot.Reply{Text: text}}
+	res, err := s.Send(context.Background(), row)
+	if !errors.Is(err, bot.ErrUnavailable) {
 		t.Fatalf("first Send err = %v, want ErrUnavailable", err)
 	}
-	id, err := s.Send(context.Background(), "16505551234", reply)
+	if res.Parts != 1 || res.MetaID != "wamid.1" {
+		t.Fatalf("first Send result = %+v, want 1 part accepted, the first as wamid.1", res)
+	}
+	// The dispatcher stores what Meta accepted; the next attempt resumes
+	// after it, whichever process makes it.
+	row.PartsSent = res.Parts
+	res, err = s.Send(context.Background(), row)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id != "wamid.1" {
-		t.Errorf("id = %q, want the first part's wamid.1", id)
+	if res.Parts != 3 || res.MetaID != "" {
+		t.Errorf("second Send result = %+v, want 3 parts and no first-part id (sent before)", res)
 	}
-	var firsts []string
+	var firsts, refs []string
 	for _, r := range g.requests() {
 		firsts = append(firsts, r.Body["text"].(map[string]any)["body"].(string)[:1])
+		refs = append(refs, r.Body["biz_opaque_callback_data"].(string))
 	}
 	if diff := cmp.Diff([]string{"a", "b", "b", "c"}, firsts); diff != "" {
 		t.Errorf("parts sent mismatch (-want +got):\n%s", diff)
 	}
-	// Once complete, the same reply is a new reply and goes out whole.
-	if _, err := s.Send(context.Background(), "16505551234", reply); err != nil {
+	want := []string{bot.OutboundRef(row.ID, 1, 3), bot.OutboundRef(row.ID, 2, 3), bot.OutboundRef(row.ID, 2, 3), bot.OutboundRef(row.ID, 3, 3)}
+	if diff := cmp.Diff(want, refs); diff != "" {
+		t.Errorf("callback data mismatch (-want +got):\n%s", diff)
+	}
+	// Every part accepted: nothing is left to send.
+	row.PartsSent = 3
+	if res, err := s.Send(context.Background(), row); err != nil || res.Parts != 3 {
+		t.Errorf("Send of a complete reply = %+v, %v; want 3 parts, no error", res, err)
+	}
+	if n := len(g.requests()); n != 4 {
+		t.Errorf("%d requests in all, want 4", n)
+	}
+}
+
+func TestSendTagsEveryMessageWithItsRow(t *testing.T) {
+	g := &fakeGraph{}
+	s := newTestSender(t, g, nil)
+	ctx := context.Background()
+	// A long text before buttons goes as a text message, then the buttons.
+	long := bot.Outbound{ID: "0000000000000007", To: "16505551234", Reply: bot.Reply{
+		Text:    strings.Repeat("word ", 300) + "\n\nPick one:",
+		Buttons: []bot.Button{{ID: "yes", Title: "Yes"}, {ID: "no", Title: "No"}},
+	}}
+	if _, err := s.Send(ctx, long); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(g.requests()); n != 7 {
-		t.Errorf("%d requests in all, want 7", n)
+	// A reply outside the outbox carries nothing.
+	if _, err := sendReply(ctx, s, "16505551234", bot.Reply{Text: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range g.requests() {
+		v, _ := r.Body["biz_opaque_callback_data"].(string)
+		got = append(got, v)
+	}
+	want := []string{bot.OutboundRef(long.ID, 1, 2), bot.OutboundRef(long.ID, 2, 2), ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("biz_opaque_callback_data mismatch (-want +got):\n%s", diff)
+	}
+	for _, ref := range want[:2] {
+		if id, _, _, ok := bot.ParseOutboundRef(ref); !ok || id != long.ID || len(ref) > 512 {
+			t.Errorf("reference %q does not name row %s within Meta's 512 characters", ref, long.ID)
+		}
 	}
 }
 
@@ -418,16 +463,16 @@ func TestSendThroughSimulator(t *testing.T) {
 	}
 	s := newTestSender(t, sim, nil)
 	ctx := context.Background()
-	id1, err := s.Send(ctx, "5511987654321", bot.Reply{Text: "Olá! Vamos começar?"})
+	id1, err := sendReply(ctx, s, "5511987654321", bot.Reply{Text: "Olá! Vamos começar?"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id2, err := s.Send(ctx, "+5511987654321", bot.Reply{Text: "Two-step verification is off?",
+	id2, err := sendReply(ctx, s, "+5511987654321", bot.Reply{Text: "Two-step verification is off?",
 		Buttons: []bot.Button{{ID: "yes", Title: "Yes"}, {ID: "no", Title: "No"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id3, err := s.Send(ctx, "5511987654321", bot.Reply{Text: "What would you like to do?", Buttons: []bot.Button{
+	id3, err := sendReply(ctx, s, "5511987654321", bot.Reply{Text: "What would you like to do?", Buttons: []bot.Button{
 		{ID: "start", Title: "Start the port"}, {ID: "continue", Title: "Continue my port"},
 		{ID: "question", Title: "Ask a question"}, {ID: "person", Title: "Talk to a person"}}})
 	if err != nil {
@@ -453,7 +498,7 @@ func TestSendThroughSimulator(t *testing.T) {
 	}
 
 	bad := NewSender(SenderConfig{BaseURL: s.rc.BaseURL, Token: "wrong", PhoneNumberID: testPhoneID})
-	_, err = bad.Send(ctx, "5511987654321", bot.Reply{Text: "hi"})
+	_, err = sendReply(ctx, bad, "5511987654321", bot.Reply{Text: "hi"})
 	if ge, ok := errors.AsType[*bot.GraphError](err); !ok || ge.Code != 190 || errors.Is(err, bot.ErrUnavailable) {
 		t.Errorf("wrong token: err = %v, want GraphError code 190 without ErrUnavailable", err)
 	}
@@ -464,14 +509,21 @@ func TestSenderLogsNoToken(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g := &fakeGraph{}
 	s := newTestSender(t, g, log)
-	if _, err := s.Send(context.Background(), "16505551234", bot.Reply{Text: "secret plan"}); err != nil {
+	if _, err := sendReply(context.Background(), s, "16505551234", bot.Reply{Text: "secret plan"}); err != nil {
 		t.Fatal(err)
 	}
 	g.respond = metaError(500, "", `{"error":{"message":"boom","code":1}}`)
-	_, _ = s.Send(context.Background(), "16505551234", bot.Reply{Text: "secret plan"})
+	_, _ = sendReply(context.Background(), s, "16505551234", bot.Reply{Text: "secret plan"})
 	for _, leak := range []string{testToken, "16505551234", "secret plan"} {
 		if strings.Contains(logs.String(), leak) {
 			t.Errorf("log holds %q:\n%s", leak, logs.String())
 		}
 	}
+}
+
+// sendReply sends a reply that belongs to no outbox row and returns Meta's
+// id for its first message.
+func sendReply(ctx context.Context, s *Sender, to string, r bot.Reply) (string, error) {
+	res, err := s.Send(ctx, bot.Outbound{To: to, Reply: r})
+	return res.MetaID, err
 }

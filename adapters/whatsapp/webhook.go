@@ -60,9 +60,10 @@ type Sink interface {
 	// seen, and returns how many were new. An error makes the webhook answer
 	// 500, so Meta delivers again.
 	Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error)
-	// OutboundStatus records a status for the sent message metaID. It
-	// returns an error wrapping bot.ErrNotFound when no reply sent it.
-	OutboundStatus(ctx context.Context, metaID, status, detail string) error
+	// OutboundStatus records a status Meta reported for a message the bot
+	// sent (see bot.Outbox.OutboundStatus). It returns an error wrapping
+	// bot.ErrNotFound when no reply sent it.
+	OutboundStatus(ctx context.Context, r bot.Receipt) error
 	// Security reports a two-step verification change on displayPhone. An
 	// error wrapping bot.ErrNotFound (no case concerns the number) is not a
 	// failure.
@@ -198,22 +199,42 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// Statuses and security events are advice, not work the bot owes a
-	// client: a failure to record one is logged, and not turned into a 5xx
-	// that would make Meta redeliver (and, if it persisted, disable) the
-	// whole subscription.
+	// Statuses are mostly advice, and a failure to record one is logged,
+	// not turned into a 5xx that would make Meta redeliver (and, if it
+	// persisted, disable) the whole subscription. A status naming one of
+	// the bot's outbox rows is more: it may settle a reply whose send was
+	// cut off, which is otherwise sent again after a grace period. So when
+	// such a status cannot be recorded, the answer is a 500 and Meta
+	// delivers it again (the messages it came with are in the inbox
+	// already; their redelivery is dropped there).
+	retry := false
 	for _, st := range d.Statuses {
-		err := h.sink.OutboundStatus(ctx, st.MetaID, st.Status, st.Detail)
+		err := h.sink.OutboundStatus(ctx, bot.Receipt{MetaID: st.MetaID, Status: st.Status, Detail: st.Detail,
+			Recipient: st.Recipient, Ref: st.CallbackData})
+		_, _, _, ours := bot.ParseOutboundRef(st.CallbackData)
 		switch {
 		case err == nil:
 		case errors.Is(err, bot.ErrNotFound):
 			// A status for a message sent by another system on this number,
 			// or for a row already gone.
 			h.log.DebugContext(ctx, "status for an unknown message", "wa_message_id", st.MetaID, "status", st.Status)
+		case ours:
+			h.log.ErrorContext(ctx, "record message status failed; Meta will deliver it again", "wa_message_id", st.MetaID,
+				"status", st.Status, "error", err)
+			retry = true
 		default:
 			h.log.WarnContext(ctx, "record message status", "wa_message_id", st.MetaID, "status", st.Status, "error", err)
 		}
 	}
+	if retry {
+		h.report(EventRefusedStoreError, 1)
+		if fresh > 0 {
+			h.sink.Notify()
+		}
+		http.Error(w, "try again", http.StatusInternalServerError)
+		return
+	}
+	// Security events are advice too, and are never worth a redelivery.
 	for _, ev := range d.Security {
 		h.log.InfoContext(ctx, "security webhook", "phone", bot.MaskPhone(ev.DisplayPhone), "event", ev.Event)
 		if err := h.sink.Security(ctx, ev.DisplayPhone, ev.Event); err != nil && !errors.Is(err, bot.ErrNotFound) {

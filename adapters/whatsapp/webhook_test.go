@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,7 +40,8 @@ func sign(t testing.TB, secret string, body []byte) string {
 type fakeSink struct {
 	mu         sync.Mutex
 	enqueued   [][]bot.Inbound
-	statuses   []string // "metaID status detail"
+	statuses   []string // "metaID status detail [ref=...]"
+	receipts   []bot.Receipt
 	security   []string // "phone event"
 	notified   int
 	enqueueErr error
@@ -68,10 +70,15 @@ func (s *fakeSink) Enqueue(_ context.Context, msgs []bot.Inbound) (int, error) {
 	return n, nil
 }
 
-func (s *fakeSink) OutboundStatus(_ context.Context, metaID, status, detail string) error {
+func (s *fakeSink) OutboundStatus(_ context.Context, r bot.Receipt) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.statuses = append(s.statuses, strings.TrimSpace(metaID+" "+status+" "+detail))
+	line := strings.TrimSpace(r.MetaID + " " + r.Status + " " + r.Detail)
+	if r.Ref != "" {
+		line += " ref=" + r.Ref
+	}
+	s.statuses = append(s.statuses, line)
+	s.receipts = append(s.receipts, r)
 	return s.statusErr
 }
 
@@ -315,6 +322,57 @@ func TestWebhookStatuses(t *testing.T) {
 			}
 			if len(sink.enqueued) != 0 || sink.notified != 0 {
 				t.Errorf("Enqueue %d, Notify %d; want 0, 0", len(sink.enqueued), sink.notified)
+			}
+		})
+	}
+}
+
+// statusBody is a delivery of one status of a message the bot sent with
+// callback data ref, as Meta posts it.
+func statusBody(metaID, status, recipient, ref string) []byte {
+	return []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",`+
+		`"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},`+
+		`"statuses":[{"id":%q,"status":%q,"timestamp":"1750030073","recipient_id":%q,"biz_opaque_callback_data":%q}]}}]}]}`,
+		metaID, status, recipient, ref))
+}
+
+func TestWebhookStatusCarriesReference(t *testing.T) {
+	ref := bot.OutboundRef("000000000000002a", 1, 1)
+	sink := &fakeSink{}
+	h := newTestWebhook(t, sink)
+	body := statusBody("wamid.ref.1", "sent", "16505551234", ref)
+	if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200", w.Code)
+	}
+	want := []bot.Receipt{{MetaID: "wamid.ref.1", Status: "sent", Recipient: "16505551234", Ref: ref}}
+	if diff := cmp.Diff(want, sink.receipts); diff != "" {
+		t.Errorf("OutboundStatus mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// A status that may settle a reply in doubt is worth Meta's redelivery
+// when it cannot be recorded; one that names no row of the bot's is not.
+func TestWebhookStatusNotRecorded(t *testing.T) {
+	for _, c := range []struct {
+		name, ref string
+		err       error
+		want      int
+	}{
+		{"our reference, store failing", bot.OutboundRef("000000000000002a", 1, 1), errors.New("disk full"), http.StatusInternalServerError},
+		{"our reference, unknown row", bot.OutboundRef("000000000000002a", 1, 1), fmt.Errorf("outbox: %w", bot.ErrNotFound), http.StatusOK},
+		{"another system's data, store failing", "campaign-42", errors.New("disk full"), http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sink := &fakeSink{statusErr: c.err}
+			var events []string
+			h := NewWebhook(WebhookConfig{AppSecret: testSecret, Observe: func(e string, n int) { events = append(events, e) }},
+				sink, slog.New(slog.DiscardHandler))
+			body := statusBody("wamid.ref.2", "delivered", "16505551234", c.ref)
+			if w := post(h, body, sign(t, testSecret, body)); w.Code != c.want {
+				t.Errorf("status = %d, want %d", w.Code, c.want)
+			}
+			if refused := slices.Contains(events, EventRefusedStoreError); refused != (c.want != http.StatusOK) {
+				t.Errorf("events %v: refused_store_error reported %v, want %v", events, refused, c.want != http.StatusOK)
 			}
 		})
 	}
