@@ -144,6 +144,28 @@ func TestMetaFailureScenarios(t *testing.T) {
 				t.Errorf("register called %d times, want 1", got)
 			}
 		},
+		metasim.CodeCutOff: func(t *testing.T, h *harness) {
+			h.addNumber()
+			r := h.tap("sms")
+			// The SMS went out but Meta's answer never came: the client is
+			// told a code may have arrived, not asked to choose again.
+			h.wantState(fsm.AwaitCode)
+			says(t, r, "didn't confirm your code request", "If it arrives, type the 6 digits")
+			if got := len(h.sent()); got != 1 {
+				t.Errorf("%d codes sent, want 1", got)
+			}
+			if c := h.kase(); c.CodeRequests != 1 || c.InFlight != "" {
+				t.Errorf("case counts %d code requests, in flight %q; want 1 and none", c.CodeRequests, c.InFlight)
+			}
+			// No second code blindly: a resend at once waits.
+			r = h.send("resend")
+			says(t, r, "You can ask for a new one in")
+			h.send(otp)
+			h.wantState(fsm.AskPin)
+			if got := h.calls(metasim.EndpointRequestCode); got != 1 {
+				t.Errorf("request_code called %d times, want 1", got)
+			}
+		},
 		metasim.RegisterBlocked: func(t *testing.T, h *harness) {
 			h.addNumber()
 			h.tap("sms")

@@ -41,6 +41,8 @@ type options struct {
 	// client types it. Both default to the constants above.
 	phone string
 	typed string
+	// graphTimeout bounds each Graph call; 5 s when zero.
+	graphTimeout time.Duration
 }
 
 // harness is one client talking to a real engine over a real bbolt file,
@@ -142,10 +144,14 @@ func newHarness(t *testing.T, opts options) *harness {
 	h.sim = sim
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
+	timeout := opts.graphTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
 	h.graph = graph.New(graph.Config{
 		BaseURL:      srv.URL,
 		Token:        token,
-		Timeout:      5 * time.Second,
+		Timeout:      timeout,
 		RetryWait:    time.Millisecond,
 		RetryMaxWait: 5 * time.Millisecond,
 		Logger:       debugLogger(h.glogs),

@@ -143,6 +143,14 @@ func (t *turn) addNumber() {
 	id, err := t.b.graph.AddPhoneNumber(t.ctx, c.WABA, c.CC, c.National)
 	c.InFlight = ""
 	t.graphLog("add_number", err)
+	if err != nil && noAnswer(err) {
+		// Meta may have added it; a second add would be refused (2388012)
+		// and fail the case. The WABA's list says.
+		id = t.findAdded()
+		if id != "" {
+			err = nil
+		}
+	}
 	if err != nil {
 		t.graphFailed(err)
 		return
@@ -166,6 +174,13 @@ func (t *turn) requestCode() {
 	err := t.b.graph.RequestCode(t.ctx, c.PhoneNumberID, c.Method, t.lang())
 	c.InFlight = ""
 	t.graphLog("request_code", err)
+	if err != nil && noAnswer(err) {
+		// The request may have reached Meta and the SMS gone out (a reset
+		// or a timeout after Meta acted): asking again now could send a
+		// second code. The client says whether one came.
+		t.codeMaybeSent(msgCodeMaybeSent, c.Phone)
+		return
+	}
 	if err != nil {
 		t.graphFailed(err)
 		return
@@ -222,6 +237,13 @@ func (t *turn) register() {
 	t.pin = ""
 	c.InFlight = ""
 	t.graphLog("register", err)
+	if err != nil && noAnswer(err) {
+		// Meta may have registered the number; its status says, and a
+		// registered number needs no second try against the 10 allowed.
+		if pn, perr := t.b.graph.PhoneNumber(t.ctx, c.PhoneNumberID); perr == nil && pn.Status == "CONNECTED" {
+			err = nil
+		}
+	}
 	if err != nil {
 		t.graphFailed(err)
 		return
@@ -443,6 +465,34 @@ func humanWait(d time.Duration, l Lang) string {
 	return fmt.Sprintf(map[Lang]string{English: "%d minutes", Portuguese: "%d minutos", Spanish: "%d minutos"}[l], n)
 }
 
+// noAnswer reports whether a Graph call failed without an answer from Meta
+// (a timeout, a reset, a refused connection): unlike a refusal, it may have
+// been done.
+func noAnswer(err error) bool {
+	_, answered := errors.AsType[*GraphError](err)
+	return errors.Is(err, ErrUnavailable) && !answered
+}
+
+// codeMaybeSent settles a code request whose outcome is unknown. A number
+// Meta reports verified needs no code. Otherwise the code may be on its way:
+// it is counted, the resend cool-down starts, and the client says whether it
+// came (m, with args, tells them so): a second request_code is sent only
+// when the client asks for one.
+func (t *turn) codeMaybeSent(m msg, args ...any) {
+	c := t.cas
+	if c.PhoneNumberID != "" {
+		if pn, err := t.b.graph.PhoneNumber(t.ctx, c.PhoneNumberID); err == nil && pn.CodeVerificationStatus == "VERIFIED" {
+			t.goTo(fsm.Verified)
+			return
+		}
+	}
+	c.CodeRequests++
+	c.CodeRequestedAt = t.now
+	if t.fire(fsm.CodeSent) {
+		t.ask(m, []Button{t.button("resend", msgBtnResend), t.button("voice", msgBtnVoice)}, args...)
+	}
+}
+
 // recover resumes a step a stopped process left in flight. Steps that must
 // not run twice are settled by asking Meta where the number stands.
 func (t *turn) recover() {
@@ -466,21 +516,8 @@ func (t *turn) recover() {
 		}
 		t.addNumber()
 	case fsm.RequestingCode:
-		if c.PhoneNumberID != "" {
-			if pn, err := t.b.graph.PhoneNumber(t.ctx, c.PhoneNumberID); err == nil && pn.CodeVerificationStatus == "VERIFIED" {
-				c.InFlight = ""
-				t.goTo(fsm.Verified)
-				return
-			}
-		}
-		// The code may be on its way: count it, start the cool-down, and
-		// let the client say whether it came.
 		c.InFlight = ""
-		c.CodeRequests++
-		c.CodeRequestedAt = t.now
-		if t.fire(fsm.CodeSent) {
-			t.ask(msgResumeAfterCrashCode, []Button{t.button("resend", msgBtnResend), t.button("voice", msgBtnVoice)})
-		}
+		t.codeMaybeSent(msgResumeAfterCrashCode)
 	case fsm.Verifying:
 		t.say(msgVerifyAgain)
 		t.fire(fsm.Postpone)

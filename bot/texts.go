@@ -91,6 +91,7 @@ const (
 	msgBackTo
 	msgYesNo
 	msgResumeAfterCrashCode
+	msgCodeMaybeSent
 	msgResumeAfterCrashPin
 	msgVerifyAgain
 	msgCaseDone
@@ -487,6 +488,11 @@ var texts = map[msg][3]string{
 		"We were interrupted while asking Meta for your code. If a code has arrived, type it; if not, tap *Resend*.",
 		"Fomos interrompidos enquanto pedíamos o seu código à Meta. Se um código chegou, digite-o; se não, toque em *Reenviar*.",
 		"Nos interrumpieron mientras pedíamos tu código a Meta. Si llegó un código, escríbelo; si no, toca *Reenviar*.",
+	},
+	msgCodeMaybeSent: {
+		"Meta didn't confirm your code request, but the code may be on its way to %s. If it arrives, type the 6 digits here; if nothing comes in a few minutes, tap *Resend*.",
+		"A Meta não confirmou o pedido do código, mas ele pode estar a caminho de %s. Se chegar, digite os 6 dígitos aqui; se nada chegar em alguns minutos, toque em *Reenviar*.",
+		"Meta no confirmó la solicitud del código, pero puede que vaya en camino a %s. Si llega, escribe los 6 dígitos aquí; si no llega nada en unos minutos, toca *Reenviar*.",
 	},
 	msgResumeAfterCrashPin: {
 		"We were interrupted while registering the number, and for your safety I never keep your PIN.",

@@ -27,7 +27,19 @@
 //     /{waba}/phone_numbers lists a WABA's numbers;
 //   - POST /{waba}/migrate_message_templates copies a fixed set of seven
 //     source templates: five migrate, two fail with Meta's reasons;
-//   - POST /{id}/messages records the message and returns a wamid.
+//   - POST /{id}/messages records the message, with its
+//     biz_opaque_callback_data, and returns a wamid; with Options.Webhook
+//     it then posts signed status webhooks to the app ("sent", then
+//     "delivered", the callback data echoed), retrying until the app
+//     answers 200, from goroutines that never hold up the answer.
+//
+// Faults (Inject, Options.Faults) make requests fail as Meta's sometimes
+// do: a 5xx or a 429 with Retry-After before anything happens; or, after
+// the simulator acted (the code sent, the message accepted), an answer
+// held past the client's timeout, a body that trickles, a connection reset;
+// or a request dropped unseen. The last kind is the one a client cannot
+// tell from the first: only a status check (or Meta's status webhook)
+// says whether the call went through.
 //
 // Migration errors come the way Meta sends them in practice: code 100
 // with the 2388xxx number in error_subcode and the reason in

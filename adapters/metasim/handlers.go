@@ -470,10 +470,19 @@ func (s *Sim) sendMessage(from string, p params) answer {
 			choices = append(choices, sec.Rows...)
 		}
 	}
-	m := Message{ID: "wamid." + rand.Text(), From: from, To: recipient, Type: typ, Text: text, Choices: choices, At: s.now()}
+	ref := p.get("biz_opaque_callback_data")
+	if len(ref) > 512 {
+		a.err = errParam("biz_opaque_callback_data must be at most 512 characters")
+		return a
+	}
+	m := Message{ID: "wamid." + rand.Text(), From: from, To: recipient, Type: typ, Text: text, Choices: choices,
+		CallbackData: ref, At: s.now()}
 	s.st.Messages = append(s.st.Messages, m)
-	if n := len(s.st.Messages); n > maxMessages {
-		s.st.Messages = append([]Message(nil), s.st.Messages[n-maxMessages:]...)
+	if n := len(s.st.Messages); n > s.keep {
+		s.st.Messages = append([]Message(nil), s.st.Messages[n-s.keep:]...)
+	}
+	if s.hooks != nil {
+		a.then = func() { s.hooks.push(statusEvent{phoneID: from, msg: m, status: "sent"}) }
 	}
 	a.body = map[string]any{
 		"messaging_product": "whatsapp",

@@ -13,6 +13,7 @@ const (
 	RateLimited     = "+5511990000006"
 	Flaky           = "+5511990000007"
 	RegisterBlocked = "+5511990000008"
+	CodeCutOff      = "+5511990000009"
 )
 
 // Scenario is a number that makes the simulator fail the way Meta does.
@@ -42,5 +43,7 @@ func Scenarios() []Scenario {
 			"The first GET of the number and the first verify_code each answer HTTP 500 (code 2, transient); repeating them works."},
 		{RegisterBlocked, "registration blocked",
 			"register answers 133016 at once: registration is blocked for 72 hours."},
+		{CodeCutOff, "code request cut off",
+			"The first request_code sends the code, then the connection is reset before the answer: whether the SMS went out is for the client to say."},
 	}
 }

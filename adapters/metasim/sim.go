@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -66,6 +67,14 @@ type Options struct {
 	// Logger receives one debug line per request; numbers are masked and
 	// codes, PINs and tokens never logged.
 	Logger *slog.Logger
+	// Webhook, when set, receives status webhooks for the messages sent,
+	// as Meta posts them to the app; Close stops them.
+	Webhook *Webhook
+	// Faults are injected from the start (see Inject).
+	Faults []Fault
+	// KeepMessages is how many sent messages Sent returns (the most
+	// recent); 1000 when zero.
+	KeepMessages int
 }
 
 // Sim simulates Meta's Graph API. It is safe for concurrent use.
@@ -76,9 +85,12 @@ type Sim struct {
 	path    string
 	now     func() time.Time
 	log     *slog.Logger
+	keep    int
+	hooks   *hooks // nil without Options.Webhook
 
-	mu sync.Mutex // guards st and the file at path
-	st *state
+	mu     sync.Mutex // guards st, the file at path, and faults
+	st     *state
+	faults []*Fault
 }
 
 // New returns a simulator, continuing from the state at opts.StatePath when
@@ -107,12 +119,42 @@ func New(opts Options) (*Sim, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.keep = opts.KeepMessages
+	if s.keep <= 0 {
+		s.keep = maxMessages
+	}
 	st, err := load(s.path)
 	if err != nil {
 		return nil, err
 	}
 	s.st = st
+	for _, f := range opts.Faults {
+		s.Inject(f)
+	}
+	if w := opts.Webhook; w != nil {
+		if w.URL == "" {
+			return nil, errors.New("metasim: a webhook needs a URL")
+		}
+		s.hooks = startHooks(*w, s.now)
+	}
 	return s, nil
+}
+
+// Close stops posting status webhooks; statuses not yet taken by the app
+// are dropped. The simulator still answers requests.
+func (s *Sim) Close() {
+	if s.hooks != nil {
+		s.hooks.close()
+	}
+}
+
+// PendingStatuses counts the status webhooks the app has not accepted yet
+// (always 0 without Options.Webhook).
+func (s *Sim) PendingStatuses() int {
+	if s.hooks == nil {
+		return 0
+	}
+	return s.hooks.pending()
 }
 
 // PrintTo returns a Deliver func that prints each code as the phone would
@@ -154,8 +196,11 @@ type Message struct {
 	Type string `json:"type"` // text, interactive, ...
 	Text string `json:"text"` // body text, when the type has one
 	// Choices are the reply buttons or list rows of an interactive message.
-	Choices []Choice  `json:"choices,omitempty"`
-	At      time.Time `json:"at"`
+	Choices []Choice `json:"choices,omitempty"`
+	// CallbackData is the biz_opaque_callback_data the sender set, echoed
+	// in the message's status webhooks.
+	CallbackData string    `json:"biz_opaque_callback_data,omitempty"`
+	At           time.Time `json:"at"`
 }
 
 // Choice is one reply button or list row.
@@ -180,7 +225,7 @@ const maxBody = 1 << 20
 
 // ServeHTTP answers one Graph request.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	status, body, who, done := s.serve(r)
+	status, body, who, done, f := s.serve(r)
 	if done != nil {
 		done()
 	}
@@ -190,15 +235,61 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body = e.envelope()
 	}
-	s.log.Debug("metasim", "method", r.Method, "endpoint", endpointName(r.URL.Path), "phone", mask(who), "status", status)
+	fault := ""
+	if f != nil {
+		fault = f.Kind.String()
+	}
+	s.log.Debug("metasim", "method", r.Method, "endpoint", endpointName(r.URL.Path), "phone", mask(who), "status", status,
+		"fault", fault)
+	if f != nil {
+		switch f.Kind {
+		case FaultReset, FaultDrop:
+			hangUp(w)
+			return
+		case FaultTimeout:
+			if !sleep(r, f.Delay) {
+				return // the client gave up
+			}
+		}
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic("metasim: encode answer: " + err.Error()) // answers are maps and structs of plain values
+	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
+	if f != nil && f.Kind == FaultSlow {
+		_, _ = w.Write(b[:1])
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		if !sleep(r, f.Delay) {
+			return
+		}
+		b = b[1:]
+	}
+	_, _ = w.Write(b)
+}
+
+// sleep waits d, or until the client goes away; it reports whether the
+// client is still there.
+func sleep(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // serve routes r and returns the answer, the number it concerned (for the
-// log), and what to do once the state is unlocked (deliver a code).
-func (s *Sim) serve(r *http.Request) (status int, body any, who string, then func()) {
+// log), what to do once the state is unlocked (deliver a code, post
+// statuses), and the fault that strikes the request, if any.
+func (s *Sim) serve(r *http.Request) (status int, body any, who string, then func(), f *Fault) {
 	m := versionPath.FindStringSubmatch(r.URL.Path)
 	if m == nil {
 		return fail(errUnknownVersion())
@@ -216,6 +307,26 @@ func (s *Sim) serve(r *http.Request) (status int, body any, who string, then fun
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(parts) <= 2 {
+		endpoint, phone := s.subject(r.Method, parts, p)
+		if f = s.takeFault(endpoint, phone); f == nil {
+			f = s.scenarioFault(endpoint, phone)
+		}
+		if f != nil && !f.Kind.acts() {
+			if f.Kind == FaultDrop {
+				return 0, nil, phone, nil, f
+			}
+			// Meta counts what it received, refused or not.
+			if phone != "" {
+				s.st.count(endpoint, phone)
+				if err := s.st.save(s.path); err != nil {
+					s.log.Error("metasim: saving state", "error", err)
+				}
+			}
+			e := failBefore(f, endpoint)
+			return e.status, e, phone, nil, f
+		}
+	}
 	var a answer
 	switch {
 	case len(parts) == 1 && r.Method == http.MethodGet:
@@ -248,9 +359,9 @@ func (s *Sim) serve(r *http.Request) (status int, body any, who string, then fun
 		}
 	}
 	if a.err != nil {
-		return a.err.status, a.err, a.who, a.then
+		return a.err.status, a.err, a.who, a.then, f
 	}
-	return http.StatusOK, a.body, a.who, a.then
+	return http.StatusOK, a.body, a.who, a.then, f
 }
 
 // answer is what a handler decided.
@@ -262,7 +373,7 @@ type answer struct {
 	who     string // the number concerned, E.164, for the log
 }
 
-func fail(e *apiError) (int, any, string, func()) { return e.status, e, "", nil }
+func fail(e *apiError) (int, any, string, func(), *Fault) { return e.status, e, "", nil, nil }
 
 func (s *Sim) authorized(r *http.Request, p params) bool {
 	got := p.get("access_token")

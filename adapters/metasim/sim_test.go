@@ -316,6 +316,20 @@ func TestScenarios(t *testing.T) {
 				}
 			}
 		},
+		metasim.CodeCutOff: func(t *testing.T, e *env, _ string) {
+			id := e.add(t, metasim.CodeCutOff)
+			err := e.g.RequestCode(t.Context(), id, "SMS", bot.English)
+			if !errors.Is(err, bot.ErrUnavailable) || errors.As(err, new(*bot.GraphError)) {
+				t.Fatalf("first RequestCode = %v, want no answer at all (ErrUnavailable, no Meta error)", err)
+			}
+			// The code went out all the same, and works.
+			if err := e.g.VerifyCode(t.Context(), id, e.phone.last(t, metasim.CodeCutOff)); err != nil {
+				t.Errorf("VerifyCode with the code sent before the reset: %v", err)
+			}
+			if got := e.sim.Calls(metasim.EndpointRequestCode, metasim.CodeCutOff); got != 1 {
+				t.Errorf("Calls(request_code) = %d, want 1", got)
+			}
+		},
 		metasim.RegisterBlocked: func(t *testing.T, e *env, _ string) {
 			id := e.verified(t, metasim.RegisterBlocked)
 			ge := graphErr(t, e.g.Register(t.Context(), id, "150954"))
