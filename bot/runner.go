@@ -320,6 +320,8 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 		if due := row.Sending.Add(d.Grace); now.Before(due) {
 			// Meta may have the message, and its status will say so;
 			// sending now could reach the client twice.
+			d.log.Info("reply in doubt: its send was cut off; waiting for Meta's status",
+				"client", MaskPhone(row.To), "row", row.ID, "until", due)
 			row.NextAttempt = due
 			d.mark(ctx, row)
 			return true
