@@ -3,10 +3,18 @@
 // processed, the outbox of replies waiting to be sent, and the notices
 // waiting to be posted to the agents' channel. It implements bot.Store,
 // bot.Inbox, bot.Outbox and bot.Notices on bbolt, the embedded default: one
-// process, one file, nothing to install. Every backend passes the same
-// contract tests, so the bot cannot tell which one it runs on.
+// process, nothing to install. Every backend passes the same contract tests,
+// so the bot cannot tell which one it runs on.
 //
-// The bbolt file holds these buckets:
+// The store is two bbolt files, each with its own writer (see writer.go):
+// the main file at the path given to Open, and the inbox file beside it, at
+// InboxPath(path) (the path with "-inbox" appended: portabot.db-inbox).
+// Open takes the lock of both and Close releases both; they belong
+// together, and are copied, moved and removed together. The inbox has a file
+// of its own so that the commit acknowledging a webhook is small and never
+// waits behind the engine's turns, which commit to the main file.
+//
+// The main file holds these buckets:
 //
 //	meta           "schema" -> format version, so an older binary refuses a newer file
 //	conversations  client WhatsApp id -> JSON bot.Conversation
@@ -14,10 +22,6 @@
 //	audit          case number + 8-byte big-endian sequence -> JSON bot.AuditEvent
 //	processed      inbound message id -> RFC 3339 time the message was committed
 //	case_threads   case number -> the agents' thread of the case (Slack's message ts)
-//
-//	inbox          client id + 0x00 + 8-byte big-endian sequence -> sealed JSON bot.Inbound
-//	inbox_ids      inbound message id -> its inbox key
-//	inbox_convs    client id -> 8-byte count of its waiting messages
 //
 //	outbox            8-byte big-endian row id -> JSON bot.Outbound
 //	outbox_by_client  client id + 0x00 + row id -> empty (every row of a client)
@@ -33,6 +37,19 @@
 //	notices_due      8-byte NextAttempt (Unix ns) + notice id of a case's oldest pending notice -> case number
 //	notices_stats    notice state -> 8-byte count
 //
+// The inbox file holds these:
+//
+//	meta           "schema" -> format version, as in the main file
+//	inbox          client id + 0x00 + 8-byte big-endian sequence -> sealed JSON bot.Inbound
+//	inbox_ids      inbound message id -> its inbox key
+//	inbox_convs    client id -> 8-byte count of its waiting messages
+//
+// A message is new to Enqueue when neither the inbox's inbox_ids nor the main
+// file's processed bucket knows its id. The Commit of its turn writes the
+// main file, processed marker included, and once that is durable takes the
+// message out of the inbox. A crash between the two leaves a row whose id is
+// processed; Claim never hands such a row out, and removes it.
+//
 // Case numbers are stored big-endian so that byte order is numeric order: case
 // 10 sorts after case 9, and the 8-byte prefix of an audit key can never match
 // another case's (case 2's trail never picks up case 20's events). Keys that
@@ -42,7 +59,7 @@
 // A message's text may be the client's one-time code or new PIN, so inbox
 // rows are sealed with AES-256-GCM under the key given to WithSealKey (from
 // PORTABOT_DB_KEY, or LoadOrCreateKey in sandbox mode), bound to their bucket
-// and key, and deleted by the Commit of the turn that processed them.
+// and key, and deleted once the turn that processed them is committed.
 // Outbox rows hold the bot's own replies and are stored as they are.
 //
 // A case's thread lives in case_threads, not in its record: turns write whole
@@ -53,29 +70,33 @@
 // from the outbox, a case's next notice) are held in memory: bbolt allows one process, so a mutex
 // and a set are all the locking they need, and a restart frees them.
 //
-// Writes are group-committed: one writer goroutine applies every write
-// waiting in one transaction, so concurrent callers share one fsync, and a
-// caller returns once its own write is durable (see writer.go). Reads are
-// bbolt read transactions, which never wait for the writer.
+// Writes are group-committed: one writer goroutine per file applies every
+// write waiting in one transaction, so concurrent callers share one fsync,
+// and a caller returns once its own write is durable (see writer.go). Reads
+// are bbolt read transactions, which never wait for a writer.
 package storage
 
 import (
+	"bytes"
 	"crypto/cipher"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// schemaVersion is the layout this code reads and writes. Raise it with a
-// migration in Open whenever a stored format changes incompatibly.
-const schemaVersion = 1
+// schemaVersion is the layout this code reads and writes, recorded in the
+// meta bucket of both files. Raise it with a migration in Open whenever a
+// stored format changes incompatibly.
+//
+//	1  one file, the inbox in it
+//	2  the inbox in a file of its own (Open moves a version 1 inbox there)
+const schemaVersion = 2
 
 var (
 	bucketMeta          = []byte("meta")
@@ -105,16 +126,20 @@ var (
 
 	keySchema = []byte("schema")
 
-	// allBuckets are created by Open, so that no other method has to cope
-	// with a missing one.
-	allBuckets = [][]byte{
+	// mainBuckets and inboxBuckets are created by Open, each in its file,
+	// so that no other method has to cope with a missing one.
+	mainBuckets = [][]byte{
 		bucketConversations, bucketCases, bucketAudit, bucketProcessed, bucketCaseThreads,
-		bucketInbox, bucketInboxIDs, bucketInboxConvs,
 		bucketOutbox, bucketOutboxByClient, bucketOutboxPending, bucketOutboxHeads,
 		bucketOutboxDue, bucketOutboxMeta, bucketOutboxStats,
 		bucketNotices, bucketNoticesPending, bucketNoticesHeads, bucketNoticesDue, bucketNoticesStats,
 	}
+	inboxBuckets = [][]byte{bucketInbox, bucketInboxIDs, bucketInboxConvs}
 )
+
+// InboxPath returns the path of the inbox file that goes with the main file
+// at path: path with "-inbox" appended.
+func InboxPath(path string) string { return path + "-inbox" }
 
 // ErrLocked is matched (with errors.Is) by the error Open returns when another
 // process, or another DB in this one, holds the file.
@@ -133,7 +158,8 @@ func (e *lockedError) Is(target error) bool { return target == ErrLocked }
 
 // DB is the bbolt store. It is safe for concurrent use.
 type DB struct {
-	bolt   *bolt.DB
+	bolt   *bolt.DB // the main file
+	ibolt  *bolt.DB // the inbox file
 	path   string
 	now    func() time.Time
 	sealer cipher.AEAD // nil without WithSealKey
@@ -152,15 +178,10 @@ type DB struct {
 	noticeMu   sync.Mutex
 	noticeHeld map[string]*noticeHold // case id -> the claim holding its head notice
 
-	// Every write goes through one writer goroutine, which commits the
-	// writes waiting in queue together (see writer.go).
-	wmu        sync.Mutex
-	wcond      sync.Cond // signalled, with wmu, when queue grows or closing is set
-	queue      []*writeReq
-	closing    bool
-	writerDone chan struct{} // closed when the writer has stopped
-	commits    atomic.Uint64
-	writes     atomic.Uint64
+	// Every write to a file goes through that file's writer, which commits
+	// the writes waiting together (see writer.go).
+	w  *writer // the main file's
+	iw *writer // the inbox file's
 }
 
 type options struct {
@@ -174,7 +195,7 @@ type options struct {
 type Option func(*options)
 
 // WithLockTimeout sets how long Open waits for another process to release
-// the file (default one second). Zero is refused: bbolt would wait forever,
+// the files (default one second). Zero is refused: bbolt would wait forever,
 // and a second instance would hang without a word.
 func WithLockTimeout(d time.Duration) Option {
 	return func(o *options) { o.lockTimeout = d }
@@ -186,10 +207,12 @@ func WithClock(now func() time.Time) Option {
 	return func(o *options) { o.now = now }
 }
 
-// Open opens the bbolt file at path, creating it (mode 0600) if it does not
-// exist. It fails after the lock timeout, with an error matching ErrLocked,
-// when the file is held elsewhere, refuses a file written by a newer
-// portabot, and refuses a seal key of the wrong length.
+// Open opens the bbolt file at path and the inbox file beside it
+// (InboxPath), creating them (mode 0600) if they do not exist. It fails
+// after the lock timeout, with an error matching ErrLocked, when either file
+// is held elsewhere, refuses files written by a newer portabot, and refuses
+// a seal key of the wrong length. A file written before the inbox had a file
+// of its own has its waiting messages moved there.
 func Open(path string, opts ...Option) (*DB, error) {
 	o := options{lockTimeout: time.Second, now: time.Now}
 	for _, opt := range opts {
@@ -205,70 +228,182 @@ func Open(path string, opts ...Option) (*DB, error) {
 			return nil, err
 		}
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.lockTimeout})
+	bdb, err := openBolt(path, o.lockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	ibdb, err := openBolt(InboxPath(path), o.lockTimeout)
+	if err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	db := &DB{bolt: bdb, ibolt: ibdb, path: path, now: o.now, sealer: sealer,
+		inHeld: map[string]bool{}, outHeld: map[string]*outHold{}, noticeHeld: map[string]*noticeHold{}}
+	if err := db.init(); err != nil {
+		_ = ibdb.Close()
+		_ = bdb.Close()
+		return nil, err
+	}
+	db.w = startWriter(bdb)
+	db.iw = startWriter(ibdb)
+	return db, nil
+}
+
+// openBolt opens one of the store's files, taking its lock.
+func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, &lockedError{path: path, timeout: o.lockTimeout}
+		return nil, &lockedError{path: path, timeout: timeout}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
-	db := &DB{bolt: bdb, path: path, now: o.now, sealer: sealer,
-		inHeld: map[string]bool{}, outHeld: map[string]*outHold{}, noticeHeld: map[string]*noticeHold{}}
-	if err := db.init(); err != nil {
-		_ = bdb.Close()
-		return nil, err
-	}
-	db.wcond.L = &db.wmu
-	db.writerDone = make(chan struct{})
-	go db.runWriter()
-	return db, nil
+	return bdb, nil
 }
 
-// init checks the schema version and creates the buckets, so that no other
-// method has to cope with a missing one.
+// init checks the schema version of both files, moves an inbox left in the
+// main file by schema 1 to the inbox file, and creates the buckets, so that
+// no other method has to cope with a missing one.
 func (db *DB) init() error {
+	if err := db.bolt.View(func(tx *bolt.Tx) error { return checkSchema(tx, db.path) }); err != nil {
+		return err
+	}
+	ipath := InboxPath(db.path)
+	err := db.ibolt.Update(func(tx *bolt.Tx) error {
+		if err := setSchema(tx, ipath); err != nil {
+			return err
+		}
+		return createBuckets(tx, inboxBuckets)
+	})
+	if err != nil {
+		return err
+	}
+	if err := db.moveInbox(); err != nil {
+		return err
+	}
 	return db.bolt.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return fmt.Errorf("storage: create meta bucket: %w", err)
+		if err := setSchema(tx, db.path); err != nil {
+			return err
 		}
-		if v := meta.Get(keySchema); v != nil {
-			n, err := strconv.Atoi(string(v))
-			if err != nil {
-				return fmt.Errorf("storage: %s has an unreadable schema version %q", db.path, v)
-			}
-			if n > schemaVersion {
-				return fmt.Errorf("storage: %s has schema version %d, newer than the %d this portabot understands; upgrade portabot or restore a backup", db.path, n, schemaVersion)
-			}
-		} else if err := meta.Put(keySchema, []byte(strconv.Itoa(schemaVersion))); err != nil {
-			return fmt.Errorf("storage: write schema version: %w", err)
-		}
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("storage: create %s bucket: %w", name, err)
+		// Moved to the inbox file by moveInbox, which committed there
+		// first: only now may they go.
+		for _, name := range inboxBuckets {
+			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return fmt.Errorf("storage: drop the %s bucket moved to %s: %w", name, ipath, err)
 			}
 		}
-		return nil
+		return createBuckets(tx, mainBuckets)
 	})
 }
 
-// Close makes every write already submitted, then releases the file and its
-// lock. A write submitted after Close returns an error matching ErrClosed.
-// Calling Close again does nothing.
-func (db *DB) Close() error {
-	db.stopWriter()
-	if err := db.bolt.Close(); err != nil {
-		return fmt.Errorf("storage: close %s: %w", db.path, err)
+// checkSchema refuses a file whose schema version is unreadable or newer
+// than schemaVersion.
+func checkSchema(tx *bolt.Tx, path string) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return nil
+	}
+	v := meta.Get(keySchema)
+	if v == nil {
+		return nil
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		return fmt.Errorf("storage: %s has an unreadable schema version %q", path, v)
+	}
+	if n > schemaVersion {
+		return fmt.Errorf("storage: %s has schema version %d, newer than the %d this portabot understands; upgrade portabot or restore a backup", path, n, schemaVersion)
 	}
 	return nil
 }
 
-// Path returns the file the store was opened on.
+// setSchema checks the file's schema version and records schemaVersion.
+func setSchema(tx *bolt.Tx, path string) error {
+	if err := checkSchema(tx, path); err != nil {
+		return err
+	}
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return fmt.Errorf("storage: create meta bucket: %w", err)
+	}
+	want := []byte(strconv.Itoa(schemaVersion))
+	if bytes.Equal(meta.Get(keySchema), want) {
+		return nil
+	}
+	if err := meta.Put(keySchema, want); err != nil {
+		return fmt.Errorf("storage: write schema version: %w", err)
+	}
+	return nil
+}
+
+func createBuckets(tx *bolt.Tx, names [][]byte) error {
+	for _, name := range names {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("storage: create %s bucket: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// moveInbox copies the inbox buckets a schema 1 main file holds into the
+// inbox file, in one transaction there; init then drops them from the main
+// file. A crash in between leaves them in both, and the next Open copies
+// them again, which changes nothing: the rows keep their keys (their seal is
+// bound to bucket and key, not to the file), and the inbox's sequence only
+// moves forward.
+func (db *DB) moveInbox() error {
+	return db.bolt.View(func(mtx *bolt.Tx) error {
+		if mtx.Bucket(bucketInbox) == nil {
+			return nil
+		}
+		return db.ibolt.Update(func(itx *bolt.Tx) error {
+			for _, name := range inboxBuckets {
+				src, dst := mtx.Bucket(name), itx.Bucket(name)
+				if src == nil {
+					continue
+				}
+				err := src.ForEach(func(k, v []byte) error { return dst.Put(bytes.Clone(k), bytes.Clone(v)) })
+				if err != nil {
+					return fmt.Errorf("storage: move the %s bucket to %s: %w", name, InboxPath(db.path), err)
+				}
+				if seq := src.Sequence(); seq > dst.Sequence() {
+					if err := dst.SetSequence(seq); err != nil {
+						return fmt.Errorf("storage: move the %s bucket to %s: %w", name, InboxPath(db.path), err)
+					}
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// Close makes every write already submitted, then releases both files and
+// their locks. A write submitted after Close returns an error matching
+// ErrClosed. Calling Close again does nothing.
+func (db *DB) Close() error {
+	// The main file first: a turn committed there is then taken out of the
+	// inbox, which is still open.
+	db.w.stop()
+	db.iw.stop()
+	err := db.ibolt.Close()
+	if err != nil {
+		err = fmt.Errorf("storage: close %s: %w", InboxPath(db.path), err)
+	}
+	if cerr := db.bolt.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("storage: close %s: %w", db.path, cerr)
+	}
+	return err
+}
+
+// Path returns the main file the store was opened on; the inbox file is
+// InboxPath(Path()).
 func (db *DB) Path() string { return db.path }
 
-// Backup writes a consistent copy of the whole file to w. It reads a snapshot,
-// so the bot keeps committing while the copy is made; the copy opens with Open
-// like any other file.
+// Backup writes a consistent copy of the main file to w. It reads a
+// snapshot, so the bot keeps committing while the copy is made; the copy
+// opens with Open like any other file. The inbox file is not in it: it holds
+// only the messages acknowledged and not yet processed, and a store restored
+// from the copy starts with an empty inbox.
 func (db *DB) Backup(w io.Writer) error {
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		_, err := tx.WriteTo(w)

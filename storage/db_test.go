@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,9 +70,11 @@ func TestOpenWritesSchemaVersion(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got := readRaw(t, path, bucketMeta, keySchema)
-	if got != "1" {
-		t.Errorf("meta schema = %q, want %q", got, "1")
+	want := strconv.Itoa(schemaVersion)
+	for _, file := range []string{path, InboxPath(path)} {
+		if got := readRaw(t, file, bucketMeta, keySchema); got != want {
+			t.Errorf("%s: meta schema = %q, want %q", file, got, want)
+		}
 	}
 	// A second open of an up-to-date file neither fails nor rewrites it.
 	mustOpenPath(t, path)
@@ -85,7 +88,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	if err == nil {
 		t.Fatal("Open(file with schema 99) succeeded, want an error")
 	}
-	for _, want := range []string{path, "schema version 99", "newer than the 1 this portabot understands"} {
+	for _, want := range []string{path, "schema version 99", fmt.Sprintf("newer than the %d this portabot understands", schemaVersion)} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Open() error = %q, want it to mention %q", err, want)
 		}

@@ -20,16 +20,17 @@ import (
 	"portabot/fsm"
 )
 
-// holdWriter keeps the writer busy with a write that waits until release is
-// called, so that the writes submitted meanwhile queue up and are taken
-// together by the next commit. release waits for the held write to end.
-func holdWriter(tb testing.TB, db *DB) (release func()) {
+// holdWriter keeps w, one of the store's writers, busy with a write that
+// waits until release is called, so that the writes submitted to it
+// meanwhile queue up and are taken together by the next commit. release
+// waits for the held write to end.
+func holdWriter(tb testing.TB, w *writer) (release func()) {
 	tb.Helper()
 	started, gate := make(chan struct{}), make(chan struct{})
 	errc := make(chan error, 1)
 	var once sync.Once
 	go func() {
-		errc <- db.write(context.Background(), "hold", func(*bolt.Tx) (func() error, error) {
+		errc <- w.write(context.Background(), "hold", func(*bolt.Tx) (func() error, error) {
 			once.Do(func() { close(started) })
 			<-gate
 			return nil, nil
@@ -44,12 +45,26 @@ func holdWriter(tb testing.TB, db *DB) (release func()) {
 	})
 }
 
-// queued is how many writes wait for the writer.
-func queued(db *DB) int {
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	return len(db.queue)
+// holdWriters holds both writers of db (see holdWriter) and returns their
+// releases.
+func holdWriters(tb testing.TB, db *DB) (releaseMain, releaseInbox func()) {
+	tb.Helper()
+	return holdWriter(tb, db.w), holdWriter(tb, db.iw)
 }
+
+// queued is how many writes wait for the writers of db.
+func queued(db *DB) int {
+	n := 0
+	for _, w := range []*writer{db.w, db.iw} {
+		w.mu.Lock()
+		n += len(w.queue)
+		w.mu.Unlock()
+	}
+	return n
+}
+
+// mainCommits is how many transactions db committed to the main file.
+func mainCommits(db *DB) uint64 { return db.w.commits.Load() }
 
 // waitFor polls cond until it holds, failing the test after a generous
 // deadline (a hung writer, not a slow disk).
@@ -65,8 +80,8 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 }
 
 // submitter starts writes in goroutines, one at a time, each only once the
-// one before is queued: writes submitted while the writer is held reach the
-// queue, and so the transaction, in the order they were started.
+// one before is queued: writes submitted while their writer is held reach
+// its queue, and so the transaction, in the order they were started.
 type submitter struct {
 	tb testing.TB
 	db *DB
@@ -183,9 +198,24 @@ func TestGroupConcurrentMatchesSerial(t *testing.T) {
 		t.Errorf("serial run committed %d turns, want %d", want.committed, clients*turns)
 	}
 	stats := concurrent.WriteStats()
-	t.Logf("%d writes in %d commits", stats.Writes-before.Writes, stats.Commits-before.Commits)
-	if n := stats.Writes - before.Writes; n != uint64(len(ops)) {
-		t.Errorf("WriteStats counted %d writes, want %d", n, len(ops))
+	t.Logf("%d writes in %d commits, %d of them in %d inbox commits", stats.Writes-before.Writes, stats.Commits-before.Commits,
+		stats.InboxWrites-before.InboxWrites, stats.InboxCommits-before.InboxCommits)
+	// Every op is one write, to the main file (a turn) or the inbox (an
+	// Enqueue); a turn whose message waited in the inbox adds a second
+	// write there, which takes it out.
+	var enqueues, turnOps uint64
+	for _, o := range ops {
+		if o.enqueue != nil {
+			enqueues++
+		} else {
+			turnOps++
+		}
+	}
+	if n := (stats.Writes - stats.InboxWrites) - (before.Writes - before.InboxWrites); n != turnOps {
+		t.Errorf("WriteStats counted %d writes to the main file, want %d", n, turnOps)
+	}
+	if n := stats.InboxWrites - before.InboxWrites; n < enqueues || n > enqueues+uint64(want.committed) {
+		t.Errorf("WriteStats counted %d writes to the inbox, want %d to %d", n, enqueues, enqueues+uint64(want.committed))
 	}
 
 	type view struct {
@@ -259,7 +289,7 @@ func TestGroupRefusalDoesNotSpread(t *testing.T) {
 	id := mustNewCaseID(t, db)
 	c := sampleCase(id, "5511987654321")
 
-	release := holdWriter(t, db)
+	release := holdWriter(t, db.w)
 	before := db.WriteStats()
 	var ok, dup atomic.Int64
 	s := submitter{tb: t, db: db}
@@ -334,7 +364,7 @@ func TestGroupRefusalsOfEveryWrite(t *testing.T) {
 	}
 	n := notices[0]
 
-	hold := holdWriter(t, db)
+	holdMain, holdInbox := holdWriters(t, db)
 	s := submitter{tb: t, db: db}
 	results := map[string]error{}
 	var mu sync.Mutex
@@ -373,7 +403,8 @@ func TestGroupRefusalsOfEveryWrite(t *testing.T) {
 		_, err := db.Enqueue(ctx, []bot.Inbound{inbound(client, 7)})
 		return err
 	})
-	hold()
+	holdMain()
+	holdInbox()
 	s.wait()
 
 	notFound := func(err error) bool { return errors.Is(err, bot.ErrNotFound) }
@@ -417,8 +448,10 @@ func TestGroupRefusalsOfEveryWrite(t *testing.T) {
 	checkNoticeIndexes(t, db)
 }
 
-// TestGroupDedupes sends the same message twice, and the same turn twice, in
-// one group, and a turn before and after the Enqueue of its message.
+// TestGroupDedupes sends the same message twice in one inbox group, the
+// same turn twice in one group of the main file, and a message to the inbox
+// after its turn was committed while the inbox's writer was busy: the
+// dedupe holds within each file's group and across the two files.
 func TestGroupDedupes(t *testing.T) {
 	db := mustOpen(t, WithSealKey(testKey))
 	ctx := t.Context()
@@ -429,7 +462,7 @@ func TestGroupDedupes(t *testing.T) {
 	}
 
 	before := db.WriteStats()
-	release := holdWriter(t, db)
+	releaseMain, releaseInbox := holdWriters(t, db)
 	s := submitter{tb: t, db: db}
 	added := make([]int, 4)
 	enqueue := func(i int, m bot.Inbound) {
@@ -440,28 +473,36 @@ func TestGroupDedupes(t *testing.T) {
 			}
 		})
 	}
-	commitErrs := make([]error, 4)
-	commit := func(i int, m bot.Inbound) {
-		s.start(func() { commitErrs[i] = db.Commit(ctx, turn(m)) })
-	}
+	commitErrs := make([]error, 3)
 	enqueue(0, m1)
 	enqueue(1, m1) // the redelivery finds the first
-	commit(0, m2)
-	commit(1, m2)  // the second worker's turn is a duplicate
-	enqueue(2, m2) // a message already processed is not queued
+	commits := submitter{tb: t, db: db}
+	for i := range 2 {
+		commits.start(func() { commitErrs[i] = db.Commit(ctx, turn(m2)) })
+	}
+	// The second worker's turn is a duplicate, in the same group.
+	releaseMain()
+	commits.wait()
+	enqueue(2, m2) // processed while the inbox's writer was busy: not queued
 	enqueue(3, m3)
-	commit(2, m3) // and one processed takes its message out of the inbox
-	release()
+	releaseInbox()
 	s.wait()
+	commitErrs[2] = db.Commit(ctx, turn(m3)) // and one processed leaves the inbox
 
 	if want := []int{1, 0, 0, 1}; !slices.Equal(added, want) {
 		t.Errorf("Enqueue added %v, want %v", added, want)
 	}
 	if commitErrs[0] != nil || !errors.Is(commitErrs[1], bot.ErrDuplicate) || commitErrs[2] != nil {
-		t.Errorf("Commit errors = %v, want nil, ErrDuplicate, nil", commitErrs[:3])
+		t.Errorf("Commit errors = %v, want nil, ErrDuplicate, nil", commitErrs)
 	}
-	if n := db.WriteStats().Commits - before.Commits; n != 2 {
-		t.Errorf("%d commits, want 2 (the held one and the group)", n)
+	// Main file: the held commit and the group; then m3's turn. Inbox: the
+	// held commit and the group; then m3 taken out.
+	after := db.WriteStats()
+	if n := after.InboxCommits - before.InboxCommits; n != 3 {
+		t.Errorf("%d inbox commits, want 3", n)
+	}
+	if n := (after.Commits - after.InboxCommits) - (before.Commits - before.InboxCommits); n != 3 {
+		t.Errorf("%d main commits, want 3", n)
 	}
 	wantDepth(t, db, 1)
 	checkIndexes(t, db)
@@ -477,7 +518,7 @@ func TestGroupDedupes(t *testing.T) {
 func TestGroupCancelledWaiter(t *testing.T) {
 	db := mustOpen(t, WithSealKey(testKey))
 	const client = "5511987654321"
-	release := holdWriter(t, db)
+	release := holdWriter(t, db.iw)
 	defer release()
 	s := submitter{tb: t, db: db}
 
@@ -489,9 +530,9 @@ func TestGroupCancelledWaiter(t *testing.T) {
 	s.start(func() { kept, keptErr = db.Enqueue(t.Context(), []bot.Inbound{inbound(client, 2)}) })
 	cancel()
 	waitFor(t, "the cancelled write to be dropped", func() bool {
-		db.wmu.Lock()
-		defer db.wmu.Unlock()
-		return db.queue[0].dropped
+		db.iw.mu.Lock()
+		defer db.iw.mu.Unlock()
+		return db.iw.queue[0].dropped
 	})
 	release()
 	s.wait()
@@ -514,7 +555,7 @@ func TestGroupCancelledWaiter(t *testing.T) {
 func TestGroupTakenWaiterGetsResult(t *testing.T) {
 	db := mustOpen(t, WithSealKey(testKey))
 	const client = "5511987654321"
-	release := holdWriter(t, db)
+	release := holdWriter(t, db.iw)
 	defer release()
 	s := submitter{tb: t, db: db}
 
@@ -523,7 +564,7 @@ func TestGroupTakenWaiterGetsResult(t *testing.T) {
 	// The write before it in the group cancels the context: by then the
 	// writer holds both.
 	s.start(func() {
-		err := db.write(t.Context(), "cancel", func(*bolt.Tx) (func() error, error) {
+		err := db.iw.write(t.Context(), "cancel", func(*bolt.Tx) (func() error, error) {
 			cancel()
 			return nil, nil
 		})
@@ -551,7 +592,7 @@ func TestCloseDrainsPendingWrites(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "portabot.db")
 	db := mustOpenPath(t, path, WithSealKey(testKey))
 	const client = "5511987654321"
-	release := holdWriter(t, db)
+	release := holdWriter(t, db.iw)
 	defer release()
 	s := submitter{tb: t, db: db}
 	errs := make([]error, 10)
@@ -561,9 +602,9 @@ func TestCloseDrainsPendingWrites(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() { closed <- db.Close() }()
 	waitFor(t, "Close to start", func() bool {
-		db.wmu.Lock()
-		defer db.wmu.Unlock()
-		return db.closing
+		db.iw.mu.Lock()
+		defer db.iw.mu.Unlock()
+		return db.iw.closing
 	})
 	_, err := db.Enqueue(context.Background(), []bot.Inbound{inbound(client, 99)})
 	if !errors.Is(err, ErrClosed) {
@@ -628,7 +669,7 @@ func TestGroupCommitShares(t *testing.T) {
 	wantDepth(t, db, 64)
 
 	// Queued behind a busy writer, they all go in one commit.
-	release := holdWriter(t, db)
+	release := holdWriter(t, db.iw)
 	before = db.WriteStats()
 	s := submitter{tb: t, db: db}
 	for i := range 64 {
@@ -652,7 +693,7 @@ func TestGroupCommitShares(t *testing.T) {
 // the second at once.
 func TestGroupSizeIsCapped(t *testing.T) {
 	db := mustOpen(t)
-	release := holdWriter(t, db)
+	release := holdWriter(t, db.w)
 	before := db.WriteStats()
 	var wg sync.WaitGroup
 	for range maxGroup + 5 {
@@ -678,13 +719,15 @@ func TestGroupWriteFailureRunsTheRestAlone(t *testing.T) {
 	ctx := t.Context()
 	const client = "5511987654321"
 	mustCommit(t, db, bot.Turn{MessageID: "wamid.old", Conversation: sampleConversation(client, "")})
+	m := inbound(client, 1)
+	mustEnqueue(t, db, m)
 
-	release := holdWriter(t, db)
-	before := db.WriteStats()
+	release := holdWriter(t, db.w)
+	before := mainCommits(db)
 	s := submitter{tb: t, db: db}
-	var added int
-	var enqErr, turnErr, dupErr, badErr error
-	s.start(func() { added, enqErr = db.Enqueue(ctx, []bot.Inbound{inbound(client, 1)}) })
+	var caseID string
+	var caseErr, turnErr, dupErr, badErr error
+	s.start(func() { caseID, caseErr = db.NewCaseID(ctx) })
 	boom := errors.New("disk on fire")
 	var badRuns atomic.Int64
 	s.start(func() {
@@ -699,7 +742,7 @@ func TestGroupWriteFailureRunsTheRestAlone(t *testing.T) {
 		})
 	})
 	s.start(func() {
-		turnErr = db.Commit(ctx, bot.Turn{MessageID: "wamid.new", Conversation: sampleConversation(client, ""), Outbox: []bot.Outbound{outbound(client, "hi")}})
+		turnErr = db.Commit(ctx, bot.Turn{MessageID: m.ID, Conversation: sampleConversation(client, ""), Outbox: []bot.Outbound{outbound(client, "hi")}})
 	})
 	s.start(func() {
 		dupErr = db.Commit(ctx, bot.Turn{MessageID: "wamid.old", Conversation: sampleConversation(client, "")})
@@ -707,8 +750,8 @@ func TestGroupWriteFailureRunsTheRestAlone(t *testing.T) {
 	release()
 	s.wait()
 
-	if added != 1 || enqErr != nil {
-		t.Errorf("Enqueue() = %d, %v; want 1, nil", added, enqErr)
+	if caseID == "" || caseErr != nil {
+		t.Errorf("NewCaseID() = %q, %v; want an id", caseID, caseErr)
 	}
 	if !errors.Is(badErr, boom) {
 		t.Errorf("failing write error = %v, want %v", badErr, boom)
@@ -725,12 +768,13 @@ func TestGroupWriteFailureRunsTheRestAlone(t *testing.T) {
 	if _, err := db.Conversation(ctx, "half-written"); !errors.Is(err, bot.ErrNotFound) {
 		t.Errorf("the failing write's half: error = %v, want not found", err)
 	}
-	// Group rolled back, then three commits alone (the failing write's
-	// transaction was rolled back again).
-	if n := db.WriteStats().Commits - before.Commits; n != 1+3 {
+	// The held one; the group rolled back, then three commits alone (the
+	// failing write's transaction was rolled back again).
+	if n := mainCommits(db) - before; n != 1+3 {
 		t.Errorf("%d commits, want 4", n)
 	}
-	wantDepth(t, db, 1)
+	// The turn's message left the inbox.
+	wantDepth(t, db, 0)
 	wantStats(t, db, 1, 0, 0, 0)
 	checkIndexes(t, db)
 }
@@ -741,14 +785,14 @@ func TestGroupPanicReachesItsCaller(t *testing.T) {
 	db := mustOpen(t, WithSealKey(testKey))
 	ctx := t.Context()
 	const client = "5511987654321"
-	release := holdWriter(t, db)
+	release := holdWriter(t, db.iw)
 	s := submitter{tb: t, db: db}
 	var errs [2]error
 	s.start(func() { _, errs[0] = db.Enqueue(ctx, []bot.Inbound{inbound(client, 1)}) })
 	var recovered any
 	s.start(func() {
 		defer func() { recovered = recover() }()
-		_ = db.write(ctx, "panic", func(*bolt.Tx) (func() error, error) { panic("bad write") })
+		_ = db.iw.write(ctx, "panic", func(*bolt.Tx) (func() error, error) { panic("bad write") })
 	})
 	s.start(func() { _, errs[1] = db.Enqueue(ctx, []bot.Inbound{inbound(client, 2)}) })
 	release()

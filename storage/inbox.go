@@ -67,7 +67,7 @@ func (db *DB) Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error) {
 	// decided as it is written, so a copy later in msgs, or in a write
 	// before this one in the same group, finds the first.
 	var added int
-	err := db.write(ctx, "enqueue", func(tx *bolt.Tx) (func() error, error) {
+	err := db.iw.write(ctx, "enqueue", func(tx *bolt.Tx) (func() error, error) {
 		return func() error { return db.enqueue(tx, msgs, plain, &added) }, nil
 	})
 	if err != nil {
@@ -76,15 +76,35 @@ func (db *DB) Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error) {
 	return added, nil
 }
 
-// enqueue writes the messages of msgs not seen before, encoded in plain, and
-// sets *added to how many it wrote.
+// enqueue writes the messages of msgs not seen before, encoded in plain, in
+// tx, a transaction of the inbox file, and sets *added to how many it wrote.
+//
+// A message is seen when its id is in the inbox or was processed, which the
+// main file knows. The inbox is checked first: a message taken out of it was
+// marked processed in the main file before (see Commit), and the inbox's
+// writer, which is running this, made that removal, so a message missing
+// from the inbox here is either new or processed for any read of the main
+// file that starts now.
 func (db *DB) enqueue(tx *bolt.Tx, msgs []bot.Inbound, plain [][]byte, added *int) error {
 	*added = 0
-	inbox, ids := tx.Bucket(bucketInbox), tx.Bucket(bucketInboxIDs)
-	convs, processed := tx.Bucket(bucketInboxConvs), tx.Bucket(bucketProcessed)
+	inbox, ids, convs := tx.Bucket(bucketInbox), tx.Bucket(bucketInboxIDs), tx.Bucket(bucketInboxConvs)
+	var processed *bolt.Bucket
 	for i, m := range msgs {
 		id := []byte(m.ID)
-		if ids.Get(id) != nil || processed.Get(id) != nil {
+		if ids.Get(id) != nil {
+			continue
+		}
+		if processed == nil {
+			// A read of the main file: it never waits for the main
+			// writer, and is ended before this transaction commits.
+			mtx, err := db.bolt.Begin(false)
+			if err != nil {
+				return fmt.Errorf("storage: enqueue: read processed messages: %w", err)
+			}
+			defer func() { _ = mtx.Rollback() }()
+			processed = mtx.Bucket(bucketProcessed)
+		}
+		if processed.Get(id) != nil {
 			continue
 		}
 		seq, err := inbox.NextSequence()
@@ -129,67 +149,62 @@ func (db *DB) Claim(ctx context.Context) (key string, msgs []bot.Inbound, releas
 		return "", nil, noop, false, fmt.Errorf("storage: claim: %w", err)
 	}
 	db.inMu.Lock()
-	defer db.inMu.Unlock()
-
 	var tried []byte // the last conversation looked at, claimed or not
 	var stale []string
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		inbox, processed := tx.Bucket(bucketInbox), tx.Bucket(bucketProcessed)
-		for conv := range rotate(tx.Bucket(bucketInboxConvs).Cursor(), db.inCursor) {
-			if db.inHeld[string(conv)] {
-				continue
-			}
-			tried = append(tried[:0], conv...)
-			prefix := append(bytes.Clone(conv), 0)
-			c := inbox.Cursor()
-			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(msgs) < maxClaim; k, v = c.Next() {
-				m, err := db.openInbound(k, v)
-				if err != nil {
-					return fmt.Errorf("storage: claim: inbox row %d of conversation %s %w",
-						binary.BigEndian.Uint64(k[len(prefix):]), bot.MaskPhone(string(conv)), err)
-				}
-				if processed.Get([]byte(m.ID)) != nil {
-					stale = append(stale, m.ID)
+	// The inbox is read first: a row whose message is processed in the
+	// main file's snapshot, taken after, is stale, and one that is not is
+	// not claimed by anyone else (its conversation is not held), so it
+	// cannot be committed behind the snapshot's back.
+	err = db.ibolt.View(func(itx *bolt.Tx) error {
+		return db.bolt.View(func(mtx *bolt.Tx) error {
+			inbox, processed := itx.Bucket(bucketInbox), mtx.Bucket(bucketProcessed)
+			for conv := range rotate(itx.Bucket(bucketInboxConvs).Cursor(), db.inCursor) {
+				if db.inHeld[string(conv)] {
 					continue
 				}
-				msgs = append(msgs, m)
+				tried = append(tried[:0], conv...)
+				prefix := append(bytes.Clone(conv), 0)
+				c := inbox.Cursor()
+				for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(msgs) < maxClaim; k, v = c.Next() {
+					m, err := db.openInbound(k, v)
+					if err != nil {
+						return fmt.Errorf("storage: claim: inbox row %d of conversation %s %w",
+							binary.BigEndian.Uint64(k[len(prefix):]), bot.MaskPhone(string(conv)), err)
+					}
+					if processed.Get([]byte(m.ID)) != nil {
+						stale = append(stale, m.ID)
+						continue
+					}
+					msgs = append(msgs, m)
+				}
+				if len(msgs) > 0 {
+					key = string(conv)
+					return nil
+				}
 			}
-			if len(msgs) > 0 {
-				key = string(conv)
-				return nil
-			}
-		}
-		return nil
+			return nil
+		})
 	})
 	// The cursor moves on even when a row failed to open, so one damaged
 	// conversation does not stop the others from being claimed.
 	if tried != nil {
 		db.inCursor = tried
 	}
-	if err != nil {
-		return "", nil, noop, false, err
+	if err == nil && key != "" {
+		db.inHeld[key] = true
 	}
+	db.inMu.Unlock()
 	if len(stale) > 0 {
 		// Best effort: the rows are harmless while they stay (Claim skips
 		// them), and the next Claim that meets them tries again.
-		_ = db.write(ctx, "drop processed inbox rows", func(tx *bolt.Tx) (func() error, error) {
-			return func() error {
-				processed := tx.Bucket(bucketProcessed)
-				for _, id := range stale {
-					if processed.Get([]byte(id)) != nil {
-						if err := dropInboxMessage(tx, id); err != nil {
-							return err
-						}
-					}
-				}
-				return nil
-			}, nil
-		})
+		_ = db.dropFromInbox(ctx, stale)
+	}
+	if err != nil {
+		return "", nil, noop, false, err
 	}
 	if key == "" {
 		return "", nil, noop, false, nil
 	}
-	db.inHeld[key] = true
 	release = sync.OnceFunc(func() {
 		db.inMu.Lock()
 		delete(db.inHeld, key)
@@ -198,13 +213,29 @@ func (db *DB) Claim(ctx context.Context) (key string, msgs []bot.Inbound, releas
 	return key, msgs, release, true, nil
 }
 
+// dropFromInbox takes the messages ids, which the main file marks
+// processed, out of the inbox, in one write to the inbox file. Messages not
+// in the inbox, or no longer, are passed over.
+func (db *DB) dropFromInbox(ctx context.Context, ids []string) error {
+	return db.iw.write(ctx, "take processed messages out of the inbox", func(tx *bolt.Tx) (func() error, error) {
+		return func() error {
+			for _, id := range ids {
+				if err := dropInboxMessage(tx, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, nil
+	})
+}
+
 // InboxDepth returns how many messages wait in the inbox.
 func (db *DB) InboxDepth(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("storage: inbox depth: %w", err)
 	}
 	var n uint64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.ibolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketInboxConvs).ForEach(func(_, v []byte) error {
 			n += binary.BigEndian.Uint64(v)
 			return nil
@@ -227,7 +258,8 @@ func (db *DB) openInbound(k, v []byte) (bot.Inbound, error) {
 	return m, nil
 }
 
-// dropInboxMessage deletes message id from the inbox, if it is there.
+// dropInboxMessage deletes message id from the inbox, if it is there; tx is
+// a transaction of the inbox file.
 func dropInboxMessage(tx *bolt.Tx, id string) error {
 	ids := tx.Bucket(bucketInboxIDs)
 	v := ids.Get([]byte(id))

@@ -91,13 +91,15 @@ func TestInboxSealedAtRest(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{"482913", "135790", "my code", "PIN"} {
-		if bytes.Contains(raw, []byte(s)) {
-			t.Errorf("the database file contains %q in the clear", s)
+	for _, file := range []string{path, InboxPath(path)} {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"482913", "135790", "my code", "PIN"} {
+			if bytes.Contains(raw, []byte(s)) {
+				t.Errorf("%s contains %q in the clear", file, s)
+			}
 		}
 	}
 
@@ -114,7 +116,7 @@ func TestInboxSealedAtRest(t *testing.T) {
 	}
 	release()
 	// Processed: the sealed rows themselves are gone, not just skipped.
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.ibolt.View(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketInbox, bucketInboxIDs, bucketInboxConvs} {
 			if k, _ := tx.Bucket(b).Cursor().First(); k != nil {
 				t.Errorf("bucket %s still has key %q after every message was committed", b, k)
@@ -219,7 +221,7 @@ func TestSealedRowsCannotSwapPlaces(t *testing.T) {
 	mustEnqueue(t, db, inbound("5511987654321", 0), inbound("5521912345678", 0))
 	// Someone with write access to the file, but not the key, moves one
 	// client's message under another client's key.
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.ibolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInbox)
 		k1, k2 := inboxKey("5511987654321", 1), inboxKey("5521912345678", 2)
 		v1, v2 := bytes.Clone(b.Get(k1)), bytes.Clone(b.Get(k2))
@@ -448,7 +450,7 @@ func TestQueueIndexesStayConsistent(t *testing.T) {
 // derived from.
 func checkIndexes(tb testing.TB, db *DB) {
 	tb.Helper()
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.ibolt.View(func(tx *bolt.Tx) error {
 		// Inbox: every row indexed by its message id, and counted under its
 		// conversation.
 		counts := map[string]uint64{}
@@ -479,7 +481,12 @@ func checkIndexes(tb testing.TB, db *DB) {
 		if diff := cmp.Diff(counts, gotCounts); diff != "" {
 			tb.Errorf("inbox_convs out of line with inbox (-rows +index):\n%s", diff)
 		}
-
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("checkIndexes: %v", err)
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
 		// Outbox.
 		byClient, pending, heads, due, meta := map[string]bool{}, map[string]bool{}, map[string]string{}, map[string]string{}, map[string]string{}
 		stats := map[string]uint64{}

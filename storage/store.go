@@ -137,10 +137,11 @@ func (db *DB) NewCaseID(ctx context.Context) (string, error) {
 	return strconv.FormatUint(n, 10), nil
 }
 
-// Commit writes t in one transaction: the conversation, the case when t.Case
-// is not nil, the audit events appended to their cases' trails, the outbox
-// rows, the notices for agents, and the message marked processed and taken
-// out of the inbox. When t.MessageID was committed before it writes nothing
+// Commit writes t in one transaction of the main file: the conversation, the
+// case when t.Case is not nil, the audit events appended to their cases'
+// trails, the outbox rows, the notices for agents, and the message marked
+// processed. Once that is durable, the message is taken out of the inbox, in
+// the inbox file. When t.MessageID was committed before it writes nothing
 // and returns an error matching bot.ErrDuplicate.
 //
 // An audit event without a CaseID belongs to the turn's case (t.Case, else
@@ -165,12 +166,38 @@ func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
 	if err != nil {
 		return err
 	}
-	return db.write(ctx, "commit", func(tx *bolt.Tx) (func() error, error) {
+	err = db.write(ctx, "commit", func(tx *bolt.Tx) (func() error, error) {
 		if err := checkTurn(tx, p); err != nil {
 			return nil, err
 		}
 		return func() error { return db.writeTurn(tx, p) }, nil
 	})
+	if err != nil || p.MessageID == "" {
+		return err
+	}
+	// The message leaves the inbox once its effects are durable: before,
+	// a crash leaves it in the inbox, to be processed again; after, the
+	// processed marker keeps Enqueue from taking a redelivery, and Claim
+	// from handing out a row a crash left behind (it removes such rows).
+	// So the turn stands even if this second write fails: the row is
+	// removed later.
+	_ = db.takeOutOfInbox(context.WithoutCancel(ctx), p.MessageID)
+	return nil
+}
+
+// takeOutOfInbox removes processed message id from the inbox, if it is
+// there; a message that never was (the terminal chat commits turns without
+// the inbox) costs a read, not a commit.
+func (db *DB) takeOutOfInbox(ctx context.Context, id string) error {
+	var queued bool
+	err := db.ibolt.View(func(tx *bolt.Tx) error {
+		queued = tx.Bucket(bucketInboxIDs).Get([]byte(id)) != nil
+		return nil
+	})
+	if err != nil || !queued {
+		return err
+	}
+	return db.dropFromInbox(ctx, []string{id})
 }
 
 // preparedTurn is a Turn checked and resolved outside any transaction, by
@@ -306,12 +333,6 @@ func (db *DB) writeTurn(tx *bolt.Tx, p *preparedTurn) error {
 		at := db.now().UTC().Format(time.RFC3339Nano)
 		if err := tx.Bucket(bucketProcessed).Put([]byte(p.MessageID), []byte(at)); err != nil {
 			return fmt.Errorf("storage: commit: mark processed: %w", err)
-		}
-		// The message leaves the inbox exactly when its effects are stored:
-		// before, a crash redelivers it from the inbox; after, the
-		// processed marker makes a redelivery change nothing.
-		if err := dropInboxMessage(tx, p.MessageID); err != nil {
-			return err
 		}
 	}
 	return nil

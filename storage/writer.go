@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -21,6 +23,13 @@ import (
 // commit as soon as the last one ends: there is no timer and no waiting for a
 // group to fill, so a lone caller pays one commit, as before, and a crowd
 // shares one.
+//
+// The store has two files, the main one and the inbox (see db.go), and one
+// writer for each. They commit independently, so the small write that
+// acknowledges a webhook pays its own commit and never waits behind the
+// engine's turns. A write spans one file only; the one step that changes
+// both, a turn taking its message out of the inbox, is two writes in a
+// fixed order (see Commit).
 //
 // Each write sees the writes applied before it in the same transaction, so
 // the store's checks hold across a group exactly as they do between
@@ -71,53 +80,87 @@ type writeReq struct {
 	op   writeOp
 	done chan error // buffered: the writer never waits for the caller
 
-	// Guarded by DB.wmu.
+	// Guarded by writer.mu.
 	taken   bool // the writer has it: its caller waits for the result
 	dropped bool // its caller gave up before the writer took it
 }
 
-// WriteStats counts the store's writes since Open: Commits is the number of
-// durable transactions the writer committed, Writes the number of callers'
-// writes they carried (refused ones included, as their callers were
-// answered from that transaction). Writes/Commits is how many callers shared
-// each fsync.
+// WriteStats counts the store's writes since Open, over both files:
+// Commits is the number of durable transactions the writers committed,
+// Writes the number of callers' writes they carried (refused ones included,
+// as their callers were answered from that transaction). Writes/Commits is
+// how many callers shared each fsync. InboxCommits and InboxWrites are the
+// part of them made in the inbox file.
 type WriteStats struct {
-	Commits uint64
-	Writes  uint64
+	Commits      uint64
+	Writes       uint64
+	InboxCommits uint64
+	InboxWrites  uint64
 }
 
 // WriteStats returns the counts of the writes made so far.
 func (db *DB) WriteStats() WriteStats {
-	return WriteStats{Commits: db.commits.Load(), Writes: db.writes.Load()}
+	ic, iw := db.iw.commits.Load(), db.iw.writes.Load()
+	return WriteStats{Commits: db.w.commits.Load() + ic, Writes: db.w.writes.Load() + iw, InboxCommits: ic, InboxWrites: iw}
 }
 
-// write submits op and waits for its result. what names the operation in the
-// errors write makes itself.
+// A writer is the single writer of one bbolt file: every write to the file
+// goes through it. The store has two, one per file, which commit
+// independently: an acknowledgement's inbox write never waits for the
+// engine's turns, nor a turn for a burst of acknowledgements.
+type writer struct {
+	bolt *bolt.DB
+
+	mu      sync.Mutex
+	cond    sync.Cond // signalled, with mu, when queue grows or closing is set
+	queue   []*writeReq
+	closing bool
+	done    chan struct{} // closed when the writer has stopped
+	commits atomic.Uint64
+	writes  atomic.Uint64
+}
+
+// startWriter starts the writer of bdb.
+func startWriter(bdb *bolt.DB) *writer {
+	w := &writer{bolt: bdb, done: make(chan struct{})}
+	w.cond.L = &w.mu
+	go w.run()
+	return w
+}
+
+// write submits a write to the main file and waits for its result. what
+// names the operation in the errors write makes itself.
 func (db *DB) write(ctx context.Context, what string, op writeOp) error {
+	return db.w.write(ctx, what, op)
+}
+
+// write submits op and waits for its result. what names the operation in
+// the errors write makes itself.
+func (w *writer) write(ctx context.Context, what string, op writeOp) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: %s: %w", what, err)
 	}
 	r := &writeReq{op: op, done: make(chan error, 1)}
-	db.wmu.Lock()
-	if db.closing {
-		db.wmu.Unlock()
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
 		return fmt.Errorf("storage: %s: %w", what, ErrClosed)
 	}
-	db.queue = append(db.queue, r)
-	db.wcond.Signal()
-	db.wmu.Unlock()
+	w.queue = append(w.queue, r)
+	w.cond.Signal()
+	w.mu.Unlock()
 
 	var err error
 	select {
 	case err = <-r.done:
 	case <-ctx.Done():
-		db.wmu.Lock()
+		w.mu.Lock()
 		if !r.taken {
 			r.dropped = true
-			db.wmu.Unlock()
+			w.mu.Unlock()
 			return fmt.Errorf("storage: %s: %w", what, ctx.Err())
 		}
-		db.wmu.Unlock()
+		w.mu.Unlock()
 		err = <-r.done
 	}
 	if p, ok := err.(*writePanic); ok {
@@ -128,35 +171,35 @@ func (db *DB) write(ctx context.Context, what string, op writeOp) error {
 	return err
 }
 
-// runWriter is the writer: it commits whatever is waiting, as soon as the
-// previous commit ends, until Close and the queue is empty.
-func (db *DB) runWriter() {
-	defer close(db.writerDone)
+// run commits whatever is waiting, as soon as the previous commit ends,
+// until stop and the queue is empty.
+func (w *writer) run() {
+	defer close(w.done)
 	var group []*writeReq
 	for {
-		db.wmu.Lock()
-		for len(db.queue) == 0 && !db.closing {
-			db.wcond.Wait()
+		w.mu.Lock()
+		for len(w.queue) == 0 && !w.closing {
+			w.cond.Wait()
 		}
-		if len(db.queue) == 0 {
-			db.wmu.Unlock()
+		if len(w.queue) == 0 {
+			w.mu.Unlock()
 			return
 		}
-		n := min(len(db.queue), maxGroup)
+		n := min(len(w.queue), maxGroup)
 		group = group[:0]
-		for _, r := range db.queue[:n] {
+		for _, r := range w.queue[:n] {
 			if !r.dropped {
 				r.taken = true
 				group = append(group, r)
 			}
 		}
-		left := copy(db.queue, db.queue[n:])
-		clear(db.queue[left:])
-		db.queue = db.queue[:left]
-		db.wmu.Unlock()
+		left := copy(w.queue, w.queue[n:])
+		clear(w.queue[left:])
+		w.queue = w.queue[:left]
+		w.mu.Unlock()
 
 		if len(group) > 0 {
-			db.commitGroup(group)
+			w.commitGroup(group)
 		}
 		clear(group)
 	}
@@ -165,9 +208,9 @@ func (db *DB) runWriter() {
 // commitGroup applies the writes of group in one transaction, in order, and
 // answers each caller. When the transaction fails, each write runs again
 // alone (see the comment at the top of this file).
-func (db *DB) commitGroup(group []*writeReq) {
+func (w *writer) commitGroup(group []*writeReq) {
 	results := make([]error, len(group))
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := w.bolt.Update(func(tx *bolt.Tx) error {
 		for i, r := range group {
 			refused, err := runOp(tx, r.op)
 			if err != nil {
@@ -178,8 +221,8 @@ func (db *DB) commitGroup(group []*writeReq) {
 		return nil
 	})
 	if err == nil {
-		db.commits.Add(1)
-		db.writes.Add(uint64(len(group)))
+		w.commits.Add(1)
+		w.writes.Add(uint64(len(group)))
 		for i, r := range group {
 			r.done <- results[i]
 		}
@@ -190,14 +233,14 @@ func (db *DB) commitGroup(group []*writeReq) {
 		return
 	}
 	for _, r := range group {
-		r.done <- db.writeAlone(r.op)
+		r.done <- w.writeAlone(r.op)
 	}
 }
 
 // writeAlone makes one write in a transaction of its own.
-func (db *DB) writeAlone(op writeOp) error {
+func (w *writer) writeAlone(op writeOp) error {
 	var refused error
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := w.bolt.Update(func(tx *bolt.Tx) error {
 		var err error
 		refused, err = runOp(tx, op)
 		return err
@@ -205,8 +248,8 @@ func (db *DB) writeAlone(op writeOp) error {
 	if err != nil {
 		return err
 	}
-	db.commits.Add(1)
-	db.writes.Add(1)
+	w.commits.Add(1)
+	w.writes.Add(1)
 	return refused
 }
 
@@ -234,12 +277,12 @@ type writePanic struct {
 
 func (p *writePanic) Error() string { return fmt.Sprintf("storage: write panicked: %v", p.value) }
 
-// stopWriter makes writes submitted from now on fail with ErrClosed, and
-// returns when the writer has made every write submitted before.
-func (db *DB) stopWriter() {
-	db.wmu.Lock()
-	db.closing = true
-	db.wcond.Broadcast()
-	db.wmu.Unlock()
-	<-db.writerDone
+// stop makes writes submitted from now on fail with ErrClosed, and returns
+// when the writer has made every write submitted before.
+func (w *writer) stop() {
+	w.mu.Lock()
+	w.closing = true
+	w.cond.Broadcast()
+	w.mu.Unlock()
+	<-w.done
 }
