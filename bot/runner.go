@@ -348,6 +348,11 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	// The attempt is on disk before Meta hears of it: whatever happens to
 	// this process from here, a restart knows the reply may be out.
 	if err := d.outbox.MarkSending(ctx, row); err != nil {
+		if errors.Is(err, ErrAlreadySent) {
+			// A status settled the row since it was claimed: Meta has it.
+			d.log.Debug("outbox row settled by Meta's status meanwhile", "client", MaskPhone(row.To), "row", row.ID)
+			return true
+		}
 		d.log.Error("record send attempt", "client", MaskPhone(row.To), "row", row.ID, "error", err)
 		return false
 	}
