@@ -142,8 +142,9 @@ const maxResponse = 1 << 20
 // 429 or 5xx. The result counts the parts Meta accepted, also on error.
 func (s *Sender) Send(ctx context.Context, row bot.Outbound) (bot.SendResult, error) {
 	msgs := s.plan(row.To, row.Reply)
-	res := bot.SendResult{Parts: min(max(row.PartsSent, 0), len(msgs))}
-	for i := res.Parts; i < len(msgs); i++ {
+	start := min(max(row.PartsSent, 0), len(msgs))
+	res := bot.SendResult{Parts: start}
+	for i := start; i < len(msgs); i++ {
 		op := "send"
 		if len(msgs) > 1 {
 			op = fmt.Sprintf("send part %d of %d", i+1, len(msgs))
@@ -176,7 +177,7 @@ func (s *Sender) Send(ctx context.Context, row bot.Outbound) (bot.SendResult, er
 		res.Parts = i + 1
 	}
 	s.log.DebugContext(ctx, "whatsapp sent", "client", bot.MaskPhone(row.To), "row", row.ID,
-		"parts", len(msgs)-row.PartsSent, "wa_message_id", res.MetaID)
+		"parts", len(msgs)-start, "wa_message_id", res.MetaID)
 	return res, nil
 }
 
