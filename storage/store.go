@@ -181,23 +181,13 @@ func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
 	// from handing out a row a crash left behind (it removes such rows).
 	// So the turn stands even if this second write fails: the row is
 	// removed later.
-	_ = db.takeOutOfInbox(context.WithoutCancel(ctx), p.MessageID)
+	//
+	// The removal is a write even when the inbox seems not to hold the
+	// message: an Enqueue of it that the inbox's writer took before the
+	// mark was durable may not be committed yet, and only a write queued
+	// behind it is sure to find it.
+	_ = db.dropFromInbox(context.WithoutCancel(ctx), []string{p.MessageID})
 	return nil
-}
-
-// takeOutOfInbox removes processed message id from the inbox, if it is
-// there; a message that never was (the terminal chat commits turns without
-// the inbox) costs a read, not a commit.
-func (db *DB) takeOutOfInbox(ctx context.Context, id string) error {
-	var queued bool
-	err := db.ibolt.View(func(tx *bolt.Tx) error {
-		queued = tx.Bucket(bucketInboxIDs).Get([]byte(id)) != nil
-		return nil
-	})
-	if err != nil || !queued {
-		return err
-	}
-	return db.dropFromInbox(ctx, []string{id})
 }
 
 // preparedTurn is a Turn checked and resolved outside any transaction, by
