@@ -21,12 +21,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-resty/resty/v2"
 
+	"portabot/adapters/metaerr"
 	"portabot/bot"
 )
 
@@ -166,30 +166,12 @@ const maxBody = 4 << 20
 var errWaitTooLong = errors.New("graph: retry-after exceeds the retry budget")
 
 func (c *Client) retryAfter(_ *resty.Client, r *resty.Response) (time.Duration, error) {
-	d := parseRetryAfter(r.Header().Get("Retry-After"), time.Now())
+	d := metaerr.RetryAfter(r.Header().Get("Retry-After"), time.Now())
 	if d > c.maxWait {
 		return 0, errWaitTooLong
 	}
 	// Zero lets resty fall back to its jittered backoff.
 	return d, nil
-}
-
-// parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs < 0 {
-			return 0
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return 0
 }
 
 // request describes one Graph call.
@@ -236,7 +218,7 @@ func (c *Client) do(ctx context.Context, q request) (err error) {
 	c.log.DebugContext(ctx, "graph call", "op", q.op, "status", resp.StatusCode(),
 		"attempts", attempts(resp), "elapsed", time.Since(start).Round(time.Millisecond))
 	if resp.StatusCode() >= 400 {
-		ge := decodeError(resp.StatusCode(), resp.Header(), resp.Body())
+		ge := metaerr.Decode(resp.StatusCode(), resp.Header(), resp.Body())
 		unavailable := ge.HTTPStatus == http.StatusTooManyRequests || ge.HTTPStatus >= 500
 		return &opError{op: q.op, unavailable: unavailable, err: ge}
 	}

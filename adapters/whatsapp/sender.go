@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
+	"portabot/adapters/metaerr"
 	"portabot/bot"
 )
 
@@ -203,8 +204,8 @@ func (s *Sender) post(ctx context.Context, endpoint, op string, body, out any) e
 		return fmt.Errorf("whatsapp: %s: %w: %w", op, bot.ErrUnavailable, transportCause(err))
 	}
 	if st := resp.StatusCode(); st < 200 || st > 299 {
-		ge := decodeError(st, resp.Header(), resp.Body())
-		if unavailable(st) {
+		ge := metaerr.Decode(st, resp.Header(), resp.Body())
+		if metaerr.Unavailable(st) {
 			s.observe(endpoint, "unavailable", start)
 			return fmt.Errorf("whatsapp: %s: %w: %w", op, bot.ErrUnavailable, ge)
 		}

@@ -1,4 +1,8 @@
-package graph
+// Package metaerr reads the error answers of Meta's Graph API into
+// *bot.GraphError. The Graph client (migration endpoints) and the WhatsApp
+// sender (messages endpoint) both talk to graph.facebook.com and get the
+// same envelope back, so they share one reading of it.
+package metaerr
 
 import (
 	"bytes"
@@ -6,13 +10,14 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"portabot/bot"
 )
 
-// envelope is Meta's error body. Fields Meta has been seen to send with other
-// JSON types (numbers as strings, error_data as a string) are decoded
+// envelope is Meta's error body. Fields Meta has been seen to send with
+// other JSON types (numbers as strings, error_data as a string) are read
 // leniently, so one odd field does not lose the rest of the error.
 type envelope struct {
 	Error *struct {
@@ -29,12 +34,14 @@ type envelope struct {
 }
 
 // rateLimited are the codes Meta uses for "slow down": app (4), user (17),
-// application (341), WABA (80007) and Cloud API throughput (130429).
-var rateLimited = map[int]bool{4: true, 17: true, 341: true, 80007: true, 130429: true}
+// application (341), WABA (80007), Cloud API throughput (130429) and too
+// many messages to one user (131056).
+var rateLimited = map[int]bool{4: true, 17: true, 341: true, 80007: true, 130429: true, 131056: true}
 
-// decodeError turns an error response into a *bot.GraphError. It never
-// fails: a body that is not Meta's envelope still yields the HTTP status.
-func decodeError(status int, h http.Header, body []byte) *bot.GraphError {
+// Decode turns an error answer into a *bot.GraphError. It never fails: a
+// body that is not Meta's envelope (a proxy's HTML page) still yields the
+// HTTP status.
+func Decode(status int, h http.Header, body []byte) *bot.GraphError {
 	ge := &bot.GraphError{HTTPStatus: status}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err == nil && env.Error != nil {
@@ -45,24 +52,48 @@ func decodeError(status int, h http.Header, body []byte) *bot.GraphError {
 		ge.Message = e.Message
 		ge.UserTitle = e.UserTitle
 		ge.UserMsg = e.UserMsg
-		ge.Details = details(e.Data)
+		ge.Details = detailsOf(e.Data)
 		ge.Transient = bool(e.Transient)
 		ge.TraceID = e.TraceID
 	} else {
-		// An HTML error page from a proxy or load balancer: its text helps
+		// An error page from a proxy or load balancer: its text helps
 		// nobody, the status says what happened.
 		ge.Message = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
-		ge.Transient = status == http.StatusTooManyRequests || status >= 500
+		ge.Transient = Unavailable(status)
 	}
 	if status == http.StatusTooManyRequests || rateLimited[ge.Code] {
-		ge.RetryAfter = parseRetryAfter(h.Get("Retry-After"), time.Now())
+		ge.RetryAfter = RetryAfter(h.Get("Retry-After"), time.Now())
 	}
 	return ge
 }
 
+// Unavailable reports whether an HTTP status means "Meta cannot take this
+// now" rather than "Meta refuses this".
+func Unavailable(status int) bool {
+	return status == http.StatusTooManyRequests || status >= 500
+}
+
+// RetryAfter reads a Retry-After value in seconds or as an HTTP date.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now).Round(time.Second)
+	}
+	return 0
+}
+
 // details reads error_data.details. error_data is usually an object, but
-// older Graph answers carry it as a string, sometimes holding JSON itself.
-func details(raw json.RawMessage) string {
+// older answers carry it as a string, sometimes holding JSON itself.
+func detailsOf(raw json.RawMessage) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return ""
