@@ -71,15 +71,7 @@ func (d *NoticeDispatcher) Run(ctx context.Context) {
 	}
 }
 
-func (d *NoticeDispatcher) idle(ctx context.Context) {
-	t := time.NewTimer(idlePoll)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-d.wake:
-	case <-t.C:
-	}
-}
+func (d *NoticeDispatcher) idle(ctx context.Context) { idle(ctx, d.wake) }
 
 func (d *NoticeDispatcher) deliver(ctx context.Context, n Notice) {
 	c, err := d.store.Case(ctx, n.CaseID)

@@ -19,6 +19,17 @@ const turnTimeout = 2 * time.Minute
 // (messages left by a previous process, a lease that expired).
 const idlePoll = 200 * time.Millisecond
 
+// idle waits for a wake-up, the next poll or the end of ctx.
+func idle(ctx context.Context, wake <-chan struct{}) {
+	t := time.NewTimer(idlePoll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-wake:
+	case <-t.C:
+	}
+}
+
 // Runner takes messages from the inbox and runs them through the engine:
 // each conversation strictly in order, different conversations in parallel
 // on a bounded number of workers.
@@ -146,15 +157,7 @@ func (r *Runner) work(ctx context.Context) {
 	}
 }
 
-func (r *Runner) idle(ctx context.Context) {
-	t := time.NewTimer(idlePoll)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-r.wake:
-	case <-t.C:
-	}
-}
+func (r *Runner) idle(ctx context.Context) { idle(ctx, r.wake) }
 
 // process handles one conversation's waiting messages in order. A message
 // that fails stays in the inbox, and so do the ones after it, so order
@@ -302,15 +305,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-func (d *Dispatcher) idle(ctx context.Context) {
-	t := time.NewTimer(idlePoll)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-d.wake:
-	case <-t.C:
-	}
-}
+func (d *Dispatcher) idle(ctx context.Context) { idle(ctx, d.wake) }
 
 // deliver makes one attempt at row. It returns false when the attempt could
 // not be recorded, and so was not made.
