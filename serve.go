@@ -27,6 +27,14 @@ import (
 // send waits on Meta, and waits overlap freely.
 const parallelSends = 32
 
+// defaultOutboxRetention keeps a sent reply a day: Meta reports a reply
+// delivered within seconds when the phone is on, and read when the client
+// opens the chat, which is mostly the same day.
+const defaultOutboxRetention = 24 * time.Hour
+
+// pruneBatch caps the replies one pruning transaction deletes.
+const pruneBatch = 1000
+
 // sandboxPhoneNumberID is the bot's own number id in sandbox mode.
 const sandboxPhoneNumberID = "109876543210"
 
@@ -55,6 +63,10 @@ type serveConfig struct {
 	// SendGrace (PORTABOT_SEND_GRACE) is how long a reply whose send got no
 	// answer waits for Meta's status before it is sent again.
 	SendGrace time.Duration
+	// OutboxRetention (PORTABOT_OUTBOX_RETENTION) is how long a reply Meta
+	// accepted stays in the outbox, for the statuses Meta reports on it
+	// later; zero keeps every reply for ever.
+	OutboxRetention time.Duration
 }
 
 // slackOn reports whether agents use Slack: a signing secret (HTTP) or an
@@ -113,6 +125,14 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 			return c, fmt.Errorf("PORTABOT_SEND_GRACE must be a duration from 0 to 24h, such as 2m, not %q", v)
 		}
 		c.SendGrace = d
+	}
+	c.OutboxRetention = defaultOutboxRetention
+	if v := getenv("PORTABOT_OUTBOX_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || (d > 0 && d < time.Minute) || d > 366*24*time.Hour {
+			return c, fmt.Errorf("PORTABOT_OUTBOX_RETENTION must be 0 (keep every reply) or a duration from 1m to 8784h, such as 24h, not %q", v)
+		}
+		c.OutboxRetention = d
 	}
 	for _, a := range strings.Split(getenv("PORTABOT_SLACK_AGENTS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -353,6 +373,9 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { runner.Run(work) })
 	wg.Go(func() { dispatcher.Run(work) })
+	if cfg.OutboxRetention > 0 {
+		wg.Go(func() { pruneOutbox(work, st, cfg.OutboxRetention, log) })
+	}
 	if notices != nil {
 		wg.Go(func() { notices.Run(work) })
 	}
@@ -461,4 +484,37 @@ func dbKey(cfg serveConfig) ([]byte, error) {
 		return nil, errors.New("PORTABOT_DB_KEY is required outside sandbox mode")
 	}
 	return storage.LoadOrCreateKey(cfg.DB + ".key")
+}
+
+// pruneOutbox deletes the replies Meta accepted longer ago than retention,
+// at start and then every retention/8 (between a minute and an hour), in
+// transactions of at most pruneBatch rows, until ctx ends.
+func pruneOutbox(ctx context.Context, st *storage.DB, retention time.Duration, log *slog.Logger) {
+	every := min(max(retention/8, time.Minute), time.Hour)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		total := 0
+		for ctx.Err() == nil {
+			n, err := st.PruneOutbox(ctx, time.Now().Add(-retention), pruneBatch)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error("prune outbox", "error", err)
+				}
+				break
+			}
+			total += n
+			if n < pruneBatch {
+				break
+			}
+		}
+		if total > 0 {
+			log.Info("outbox pruned", "replies", total, "sent_before", time.Now().Add(-retention).UTC().Format(time.RFC3339))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

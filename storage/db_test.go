@@ -246,8 +246,13 @@ func TestProcessedRecordsCommitTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Kept so that old markers can be pruned by age one day.
-	if got := readRaw(t, path, bucketProcessed, []byte("wamid.1")); got != "2026-05-04T16:00:00Z" {
-		t.Errorf("processed[wamid.1] = %q, want %q", got, "2026-05-04T16:00:00Z")
+	raw := readRaw(t, path, bucketProcessed, []byte("wamid.1"))
+	if got, ok := processedAt([]byte(raw)); !ok || !got.Equal(committed) || len(raw) != 8 {
+		t.Errorf("processed[wamid.1] = %q (%v, %v), want the 8-byte commit time %v", raw, got, ok, committed)
+	}
+	// Files written before kept RFC 3339 text, which still reads.
+	if got, ok := processedAt([]byte("2026-05-04T16:00:00.5Z")); !ok || !got.Equal(committed.Add(500*time.Millisecond)) {
+		t.Errorf("processedAt(RFC 3339) = %v, %v; want %v", got, ok, committed.Add(500*time.Millisecond))
 	}
 }
 

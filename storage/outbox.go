@@ -354,6 +354,106 @@ func (db *DB) OutboxStats(ctx context.Context) (pending, sent, parked, failed in
 	return pending, sent, parked, failed, err
 }
 
+// PruneOutbox deletes up to limit outbox rows that Meta accepted (sent) and
+// that were both made and last due before before, and returns how many it
+// deleted, in one transaction. Rows that are pending (in doubt included),
+// parked or failed are never deleted, and neither is a row a claim holds.
+//
+// A sent row is kept only for Meta's later statuses (delivered, read),
+// which record on it and nothing else: a status for a deleted row finds
+// nothing, which the webhook takes for a row already gone. Keeping rows
+// for the window in which statuses come keeps that record; dropping them
+// after keeps the file from growing with every reply ever sent.
+//
+// Rows are read in id order, which is the order they were made, and the
+// scan ends at the first row made at or after before.
+func (db *DB) PruneOutbox(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("storage: prune outbox: %w", err)
+	}
+	if limit <= 0 {
+		return 0, nil
+	}
+	var ids [][]byte
+	db.outMu.Lock()
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil && len(ids) < limit; k, v = c.Next() {
+			var row bot.Outbound
+			if err := decode(v, &row, "outbox row "+outboundID(k)); err != nil {
+				return err
+			}
+			if !row.Created.Before(before) {
+				break
+			}
+			if row.State != bot.OutboundSent || !row.NextAttempt.Before(before) {
+				continue
+			}
+			if h := db.outHeld[row.To]; h != nil && h.rowID == row.ID {
+				continue
+			}
+			ids = append(ids, bytes.Clone(k))
+		}
+		return nil
+	})
+	db.outMu.Unlock()
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	var n int
+	err = db.write(ctx, "prune outbox", func(tx *bolt.Tx) (func() error, error) {
+		return func() error {
+			n = 0
+			for _, idk := range ids {
+				deleted, err := deleteSent(tx, idk)
+				if err != nil {
+					return err
+				}
+				if deleted {
+					n++
+				}
+			}
+			return nil
+		}, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// deleteSent deletes the outbox row idk, with its index entries, if it is
+// sent; a sent row is in no queue index, only in the client's and Meta's.
+func deleteSent(tx *bolt.Tx, idk []byte) (bool, error) {
+	outbox := tx.Bucket(bucketOutbox)
+	data := outbox.Get(idk)
+	if data == nil {
+		return false, nil
+	}
+	var row bot.Outbound
+	if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
+		return false, err
+	}
+	if row.State != bot.OutboundSent {
+		return false, nil
+	}
+	if err := outbox.Delete(idk); err != nil {
+		return false, fmt.Errorf("storage: prune outbox row %s: %w", outboundID(idk), err)
+	}
+	if err := tx.Bucket(bucketOutboxByClient).Delete(clientRowKey(row.To, idk)); err != nil {
+		return false, fmt.Errorf("storage: prune outbox client index: %w", err)
+	}
+	if row.MetaID != "" {
+		meta := tx.Bucket(bucketOutboxMeta)
+		if bytes.Equal(meta.Get([]byte(row.MetaID)), idk) {
+			if err := meta.Delete([]byte(row.MetaID)); err != nil {
+				return false, fmt.Errorf("storage: prune outbox Meta id index: %w", err)
+			}
+		}
+	}
+	return true, addCount(tx.Bucket(bucketOutboxStats), bot.OutboundSent, -1)
+}
+
 // appendOutbound adds row to the outbox under the next id and returns that
 // id. Ids come from one sequence for all clients, so one client's rows sort
 // in the order they were written.

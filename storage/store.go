@@ -320,12 +320,29 @@ func (db *DB) writeTurn(tx *bolt.Tx, p *preparedTurn) error {
 		}
 	}
 	if p.MessageID != "" {
-		at := db.now().UTC().Format(time.RFC3339Nano)
-		if err := tx.Bucket(bucketProcessed).Put([]byte(p.MessageID), []byte(at)); err != nil {
+		if err := tx.Bucket(bucketProcessed).Put([]byte(p.MessageID), processedMark(db.now())); err != nil {
 			return fmt.Errorf("storage: commit: mark processed: %w", err)
 		}
 	}
 	return nil
+}
+
+// processedMark is the value of a processed marker: when the turn was
+// committed, in Unix seconds, 8 bytes big-endian. Only the marker's
+// presence is read when a message comes again; the time is there to prune
+// markers by age.
+func processedMark(t time.Time) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(max(t.Unix(), 0)))
+}
+
+// processedAt reads a processed marker's time: 8 bytes as processedMark
+// writes them, or the RFC 3339 text of files written before.
+func processedAt(v []byte) (time.Time, bool) {
+	if len(v) == 8 {
+		return time.Unix(int64(binary.BigEndian.Uint64(v)), 0).UTC(), true
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(v))
+	return t, err == nil
 }
 
 // Processed reports whether a turn for message messageID was committed.

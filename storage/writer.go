@@ -110,6 +110,9 @@ func (db *DB) WriteStats() WriteStats {
 // engine's turns, nor a turn for a burst of acknowledgements.
 type writer struct {
 	bolt *bolt.DB
+	// prepare, when set, is called at the start of every transaction, to
+	// set what bbolt keeps per transaction (a bucket's FillPercent).
+	prepare func(tx *bolt.Tx)
 
 	mu      sync.Mutex
 	cond    sync.Cond // signalled, with mu, when queue grows or closing is set
@@ -120,9 +123,9 @@ type writer struct {
 	writes  atomic.Uint64
 }
 
-// startWriter starts the writer of bdb.
-func startWriter(bdb *bolt.DB) *writer {
-	w := &writer{bolt: bdb, done: make(chan struct{})}
+// startWriter starts the writer of bdb; prepare may be nil.
+func startWriter(bdb *bolt.DB, prepare func(tx *bolt.Tx)) *writer {
+	w := &writer{bolt: bdb, prepare: prepare, done: make(chan struct{})}
 	w.cond.L = &w.mu
 	go w.run()
 	return w
@@ -211,6 +214,9 @@ func (w *writer) run() {
 func (w *writer) commitGroup(group []*writeReq) {
 	results := make([]error, len(group))
 	err := w.bolt.Update(func(tx *bolt.Tx) error {
+		if w.prepare != nil {
+			w.prepare(tx)
+		}
 		for i, r := range group {
 			refused, err := runOp(tx, r.op)
 			if err != nil {
@@ -241,6 +247,9 @@ func (w *writer) commitGroup(group []*writeReq) {
 func (w *writer) writeAlone(op writeOp) error {
 	var refused error
 	err := w.bolt.Update(func(tx *bolt.Tx) error {
+		if w.prepare != nil {
+			w.prepare(tx)
+		}
 		var err error
 		refused, err = runOp(tx, op)
 		return err
