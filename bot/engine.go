@@ -322,13 +322,12 @@ func (t *turn) record(kind, detail string) {
 // fire applies ev. An event the table refuses is a bug in the engine, not
 // the client's fault: it is logged and the conversation stays put.
 func (t *turn) fire(ev fsm.Event) bool {
-	f, err := fsm.Restore(t.conv.State, t.conv.Back)
-	if err != nil {
+	from := t.conv.State
+	to, err := fsm.Next(t.ctx, from, t.conv.Back, ev)
+	if errors.Is(err, fsm.ErrUnknownState) {
 		t.b.log.Error("restore flow", "error", err)
 		return false
 	}
-	from := t.conv.State
-	to, err := f.Fire(t.ctx, ev)
 	if err != nil {
 		t.b.log.Error("transition refused", "event", ev, "from_state", from, "error", err)
 		return false

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	lfsm "github.com/looplab/fsm"
 )
@@ -182,24 +183,65 @@ type Flow struct {
 // lead (the check a blocked client returns to, the state an agent hands back);
 // it may be empty when no such transition can fire.
 func Restore(s, back State) (*Flow, error) {
+	if err := checkStates(s, back); err != nil {
+		return nil, err
+	}
+	return &Flow{m: lfsm.NewFSM(string(s), events[back], nil)}, nil
+}
+
+// Next is Restore(s, back) followed by Fire(ctx, ev), for the engine, which
+// fires one event on a fresh flow each time. looplab's NewFSM builds its
+// maps of transitions, events and states on every call, which made up most
+// of what a turn allocated; Next takes a machine already built for back,
+// positions it at s, fires, and keeps it for the next caller.
+func Next(ctx context.Context, s, back State, ev Event) (State, error) {
+	if err := checkStates(s, back); err != nil {
+		return s, err
+	}
+	p := machines[back]
+	f := p.Get().(*Flow)
+	defer p.Put(f)
+	f.m.SetState(string(s))
+	return f.Fire(ctx, ev)
+}
+
+// checkStates is Restore's check of its arguments.
+func checkStates(s, back State) error {
 	if !Known(s) {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownState, s)
+		return fmt.Errorf("%w: %q", ErrUnknownState, s)
 	}
 	if back != "" && !Known(back) {
-		return nil, fmt.Errorf("%w: return state %q", ErrUnknownState, back)
+		return fmt.Errorf("%w: return state %q", ErrUnknownState, back)
 	}
-	var evs []lfsm.EventDesc
-	for _, t := range Table {
-		to := t.To
-		if to == Back {
-			if back == "" {
-				continue
+	return nil
+}
+
+// events holds looplab's event descriptions of the table for each return
+// state (and none, ""), and machines the machines built from them, free for
+// Next to use, one caller at a time: looplab keeps the current state in the
+// machine, and without callbacks nothing else. Both are filled by init and
+// only read after.
+var (
+	events   = map[State][]lfsm.EventDesc{}
+	machines = map[State]*sync.Pool{}
+)
+
+func init() {
+	for _, back := range append([]State{""}, All...) {
+		var evs []lfsm.EventDesc
+		for _, t := range Table {
+			to := t.To
+			if to == Back {
+				if back == "" {
+					continue
+				}
+				to = back
 			}
-			to = back
+			evs = append(evs, lfsm.EventDesc{Name: string(t.Event), Src: states(t.From), Dst: string(to)})
 		}
-		evs = append(evs, lfsm.EventDesc{Name: string(t.Event), Src: states(t.From), Dst: string(to)})
+		events[back] = evs
+		machines[back] = &sync.Pool{New: func() any { return &Flow{m: lfsm.NewFSM(string(New), evs, nil)} }}
 	}
-	return &Flow{m: lfsm.NewFSM(string(s), evs, nil)}, nil
 }
 
 func states(ss []State) []string {

@@ -534,3 +534,65 @@ func TestConcurrentFlows(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestNextIsRestoreAndFire: Next, which reuses machines, answers exactly
+// as a fresh Restore followed by Fire, for every state, return state and
+// event, and in any order.
+func TestNextIsRestoreAndFire(t *testing.T) {
+	ctx := context.Background()
+	evs := append(append([]fsm.Event(nil), allEvents...), "no_such_event")
+	backs := append([]fsm.State{""}, allStates...)
+	for range 2 {
+		for _, s := range allStates {
+			for _, back := range backs {
+				for _, ev := range evs {
+					f, err := fsm.Restore(s, back)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, wantErr := f.Fire(ctx, ev)
+					got, err := fsm.Next(ctx, s, back, ev)
+					if got != want || errors.Is(err, fsm.ErrInvalidEvent) != errors.Is(wantErr, fsm.ErrInvalidEvent) || (err == nil) != (wantErr == nil) {
+						t.Errorf("Next(%s, %q, %s) = %s, %v; Restore and Fire give %s, %v", s, back, ev, got, err, want, wantErr)
+					}
+				}
+			}
+		}
+	}
+	for _, bad := range [][2]fsm.State{{"bogus", ""}, {fsm.Menu, "bogus"}} {
+		if _, err := fsm.Next(ctx, bad[0], bad[1], fsm.Greet); !errors.Is(err, fsm.ErrUnknownState) {
+			t.Errorf("Next(%q, %q) error = %v, want ErrUnknownState", bad[0], bad[1], err)
+		}
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if got, err := fsm.Next(done, fsm.New, "", fsm.Greet); got != fsm.New || !errors.Is(err, context.Canceled) {
+		t.Errorf("Next(cancelled) = %s, %v; want new, context.Canceled", got, err)
+	}
+}
+
+// TestNextConcurrently: machines shared through Next never leak one
+// caller's state into another's.
+func TestNextConcurrently(t *testing.T) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Go(func() {
+			for range 200 {
+				s, want := fsm.ChooseMethod, fsm.RequestingCode
+				if i%2 == 0 {
+					s, want = fsm.Blocked, fsm.Check2FA
+				}
+				ev := fsm.RequestCode
+				if i%2 == 0 {
+					ev = fsm.Fixed
+				}
+				if got, err := fsm.Next(ctx, s, fsm.Check2FA, ev); err != nil || got != want {
+					t.Errorf("goroutine %d: Next(%s, %s) = %s, %v; want %s", i, s, ev, got, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -229,11 +229,16 @@ func Open(path string, opts ...Option) (*DB, error) {
 			return nil, err
 		}
 	}
-	bdb, err := openBolt(path, o.lockTimeout)
+	bdb, err := openBolt(path, &bolt.Options{Timeout: o.lockTimeout})
 	if err != nil {
 		return nil, err
 	}
-	ibdb, err := openBolt(InboxPath(path), o.lockTimeout)
+	// The inbox is a queue: nearly every page it ever used is free again,
+	// and a freelist written with every commit would make each
+	// acknowledgement write it whole. Unsynced, the freelist is rebuilt at
+	// Open by a scan of the file, which is small unless a backlog waits.
+	ibdb, err := openBolt(InboxPath(path), &bolt.Options{Timeout: o.lockTimeout, NoFreelistSync: true,
+		FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		_ = bdb.Close()
 		return nil, err
@@ -270,11 +275,12 @@ func fillAppended(tx *bolt.Tx) {
 	}
 }
 
-// openBolt opens one of the store's files, taking its lock.
-func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+// openBolt opens one of the store's files, taking its lock within
+// opts.Timeout.
+func openBolt(path string, opts *bolt.Options) (*bolt.DB, error) {
+	bdb, err := bolt.Open(path, 0o600, opts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, &lockedError{path: path, timeout: timeout}
+		return nil, &lockedError{path: path, timeout: opts.Timeout}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)

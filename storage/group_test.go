@@ -810,6 +810,46 @@ func TestGroupPanicReachesItsCaller(t *testing.T) {
 	wantDepth(t, db, 3)
 }
 
+// TestMarkSeesWritesQueuedBeforeIt: a mark is worked out ahead of the
+// writer from the row as read; a status recorded in between, by a write
+// queued before it, is not overwritten but decides the mark.
+func TestMarkSeesWritesQueuedBeforeIt(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	const a = "5511987654321"
+	mustCommit(t, db, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
+	rows, err := db.OutboundRows(ctx, a)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("OutboundRows() = %v, %v", rows, err)
+	}
+	r := rows[0]
+
+	release := holdWriter(t, db.w)
+	s := submitter{tb: t, db: db}
+	var statusErr, markErr error
+	s.start(func() {
+		statusErr = db.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.out.1", Status: "delivered", Recipient: a,
+			Ref: bot.OutboundRef(r.ID, 1, 1)})
+	})
+	retry := r
+	retry.Attempts, retry.NextAttempt, retry.Error = 1, at(5), "timeout"
+	s.start(func() { markErr = db.MarkOutbound(ctx, retry) })
+	release()
+	s.wait()
+
+	if statusErr != nil {
+		t.Fatalf("OutboundStatus() error = %v", statusErr)
+	}
+	if !errors.Is(markErr, bot.ErrAlreadySent) {
+		t.Errorf("MarkOutbound(retry) after the status error = %v, want ErrAlreadySent", markErr)
+	}
+	got, err := db.Outbound(ctx, r.ID)
+	if err != nil || got.State != bot.OutboundSent || got.MetaID != "wamid.out.1" || got.Status != "delivered" {
+		t.Errorf("Outbound() = %+v, %v; want sent as wamid.out.1, delivered", got, err)
+	}
+	checkIndexes(t, db)
+}
+
 // BenchmarkEnqueueParallel is a burst of webhooks: about 64 callers, each
 // waiting for its message to be durable before answering Meta.
 func BenchmarkEnqueueParallel(b *testing.B) {

@@ -142,34 +142,98 @@ func (db *DB) markOutbound(ctx context.Context, what string, row bot.Outbound) e
 	if err := checkOutbound(row); err != nil {
 		return fmt.Errorf("storage: %s %s: %w", what, row.ID, err)
 	}
+	// The mark is worked out here, from a read of the stored row, so that
+	// the writer, which every other write waits for, neither decodes nor
+	// encodes: it only checks that the row is still the one read, and works
+	// the mark out again itself in the rare case it is not (a status
+	// recorded in between).
+	var ahead *outboundMark
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if data := tx.Bucket(bucketOutbox).Get(idk); data != nil {
+			ahead = planMark(what, row, idk, bytes.Clone(data))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: %s %s: %w", what, row.ID, err)
+	}
 	return db.write(ctx, what+" "+row.ID, func(tx *bolt.Tx) (func() error, error) {
 		data := tx.Bucket(bucketOutbox).Get(idk)
 		if data == nil {
 			return nil, fmt.Errorf("storage: %s %s: %w", what, row.ID, bot.ErrNotFound)
 		}
-		var old bot.Outbound
-		if err := decode(data, &old, "outbox row "+row.ID); err != nil {
-			return nil, err
+		m := ahead
+		if m == nil || !bytes.Equal(m.stored, data) {
+			m = planMark(what, row, idk, data)
 		}
-		next := row
-		if next.MetaID == "" {
-			next.MetaID = old.MetaID
+		if m.err != nil {
+			return nil, m.err
 		}
-		switch {
-		case old.To != row.To:
-			return nil, fmt.Errorf("storage: %s %s: the row is for another recipient", what, row.ID)
-		case old.State == bot.OutboundSent && row.State != bot.OutboundSent:
-			return nil, fmt.Errorf("storage: %s %s: it cannot become %s (a reply Meta accepted is never sent again): %w",
-				what, row.ID, row.State, bot.ErrAlreadySent)
-		case old.MetaID != "" && next.MetaID != old.MetaID:
-			return nil, fmt.Errorf("storage: %s %s: it was sent as another Meta message already", what, row.ID)
-		}
-		if next.Status == "" {
-			next.Status = old.Status
-		}
-		next.PartsSent = max(next.PartsSent, old.PartsSent)
-		return func() error { return writeOutbound(tx, idk, &old, next) }, nil
+		return func() error { return writeOutboundData(tx, idk, &m.old, m.next, m.data) }, nil
 	})
+}
+
+// outboundMark is a mark worked out from the stored row: the row it
+// replaces (as far as writeOutbound needs it), the row to store and its
+// encoding, or why the mark is refused.
+type outboundMark struct {
+	stored []byte // the stored row it was worked out from
+	old    bot.Outbound
+	next   bot.Outbound
+	data   []byte
+	err    error
+}
+
+// planMark works out the mark of row over stored, the row stored under idk,
+// under the rules MarkOutbound lists; what names the operation in errors.
+// stored is only read.
+func planMark(what string, row bot.Outbound, idk, stored []byte) *outboundMark {
+	m := &outboundMark{stored: stored}
+	var marks storedMarks
+	if m.err = decode(stored, &marks, "outbox row "+row.ID); m.err != nil {
+		return m
+	}
+	old := marks.outbound()
+	next := row
+	if next.MetaID == "" {
+		next.MetaID = old.MetaID
+	}
+	switch {
+	case old.To != row.To:
+		m.err = fmt.Errorf("storage: %s %s: the row is for another recipient", what, row.ID)
+	case old.State == bot.OutboundSent && row.State != bot.OutboundSent:
+		m.err = fmt.Errorf("storage: %s %s: it cannot become %s (a reply Meta accepted is never sent again): %w",
+			what, row.ID, row.State, bot.ErrAlreadySent)
+	case old.MetaID != "" && next.MetaID != old.MetaID:
+		m.err = fmt.Errorf("storage: %s %s: it was sent as another Meta message already", what, row.ID)
+	}
+	if m.err != nil {
+		return m
+	}
+	if next.Status == "" {
+		next.Status = old.Status
+	}
+	next.PartsSent = max(next.PartsSent, old.PartsSent)
+	next.ID = outboundID(idk)
+	m.old, m.next = old, next
+	m.data, m.err = encode(next, "outbox row "+next.ID)
+	return m
+}
+
+// storedMarks is what marking a row reads of the stored one. The writer,
+// which every other write waits for, decodes only these, and not the reply
+// that makes up most of the row. The names are bot.Outbound's, as stored.
+type storedMarks struct {
+	To        string
+	State     bot.OutboundState
+	MetaID    string
+	Status    string
+	PartsSent int
+}
+
+// outbound is the stored row as far as marking it needs.
+func (m storedMarks) outbound() bot.Outbound {
+	return bot.Outbound{To: m.To, State: m.State, MetaID: m.MetaID, Status: m.Status, PartsSent: m.PartsSent}
 }
 
 // statusRank orders the statuses Meta reports for a message that reached
@@ -475,8 +539,18 @@ func appendOutbound(tx *bolt.Tx, row bot.Outbound) (string, error) {
 // old is the row it replaces, nil for a new row.
 func writeOutbound(tx *bolt.Tx, idk []byte, old *bot.Outbound, row bot.Outbound) error {
 	row.ID = outboundID(idk)
-	if err := put(tx.Bucket(bucketOutbox), idk, row, "outbox row "+row.ID); err != nil {
+	data, err := encode(row, "outbox row "+row.ID)
+	if err != nil {
 		return err
+	}
+	return writeOutboundData(tx, idk, old, row, data)
+}
+
+// writeOutboundData is writeOutbound with row already encoded in data, and
+// its ID set.
+func writeOutboundData(tx *bolt.Tx, idk []byte, old *bot.Outbound, row bot.Outbound, data []byte) error {
+	if err := tx.Bucket(bucketOutbox).Put(idk, data); err != nil {
+		return fmt.Errorf("storage: write outbox row %s: %w", row.ID, err)
 	}
 	ck := clientRowKey(row.To, idk)
 	var oldState bot.OutboundState
@@ -515,7 +589,7 @@ func writeOutbound(tx *bolt.Tx, idk []byte, old *bot.Outbound, row bot.Outbound)
 		}
 	}
 	if oldState == bot.OutboundPending || row.State == bot.OutboundPending {
-		return refreshHead(tx, row.To)
+		return refreshHead(tx, row.To, idk, &row)
 	}
 	return nil
 }
@@ -523,22 +597,32 @@ func writeOutbound(tx *bolt.Tx, idk []byte, old *bot.Outbound, row bot.Outbound)
 // refreshHead points client's entry in the due index at its oldest pending
 // row, with that row's NextAttempt, or removes the entry when no row of the
 // client is pending. The outbox_heads bucket remembers the entry, so the old
-// one can be found without reading the row it named.
-func refreshHead(tx *bolt.Tx, client string) error {
+// one can be found without reading the row it named. written is the row
+// just stored under key written: when it is the head, its NextAttempt is
+// taken from it instead of decoding it again.
+func refreshHead(tx *bolt.Tx, client string, writtenKey []byte, written *bot.Outbound) error {
 	prefix := append([]byte(client), 0)
 	var due []byte
 	if k, _ := tx.Bucket(bucketOutboxPending).Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
 		idk := bytes.Clone(k[len(prefix):])
+		if bytes.Equal(idk, writtenKey) {
+			return moveDue(tx, client, dueKey(written.NextAttempt, idk))
+		}
 		data := tx.Bucket(bucketOutbox).Get(idk)
 		if data == nil {
 			return fmt.Errorf("storage: outbox pending index names missing row %s", outboundID(idk))
 		}
-		var row bot.Outbound
-		if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
+		var head struct{ NextAttempt time.Time }
+		if err := decode(data, &head, "outbox row "+outboundID(idk)); err != nil {
 			return err
 		}
-		due = dueKey(row.NextAttempt, idk)
+		due = dueKey(head.NextAttempt, idk)
 	}
+	return moveDue(tx, client, due)
+}
+
+// moveDue makes due client's entry in the outbox's due index (see moveHead).
+func moveDue(tx *bolt.Tx, client string, due []byte) error {
 	if err := moveHead(tx.Bucket(bucketOutboxHeads), tx.Bucket(bucketOutboxDue), []byte(client), due); err != nil {
 		return fmt.Errorf("storage: outbox due index: %w", err)
 	}

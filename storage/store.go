@@ -195,6 +195,7 @@ func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
 // its time on what depends on the stored state.
 type preparedTurn struct {
 	bot.Turn
+	convData   []byte           // the conversation, encoded
 	caseKey    []byte           // nil when the turn writes no case
 	events     []bot.AuditEvent // with their case ids filled in
 	eventKeys  [][]byte
@@ -208,6 +209,10 @@ func prepareTurn(t bot.Turn) (*preparedTurn, error) {
 		return nil, errors.New("storage: commit: conversation has no key")
 	}
 	p := &preparedTurn{Turn: t}
+	var err error
+	if p.convData, err = encode(t.Conversation, "conversation"); err != nil {
+		return nil, err
+	}
 	if t.Case != nil {
 		var ok bool
 		if p.caseKey, ok = caseKey(t.Case.ID); !ok {
@@ -296,8 +301,8 @@ func checkTurn(tx *bolt.Tx, p *preparedTurn) error {
 // claims, no counters in memory), so it can run again in another
 // transaction when the one it ran in was rolled back.
 func (db *DB) writeTurn(tx *bolt.Tx, p *preparedTurn) error {
-	if err := put(tx.Bucket(bucketConversations), []byte(p.Conversation.Key), p.Conversation, "conversation"); err != nil {
-		return err
+	if err := tx.Bucket(bucketConversations).Put([]byte(p.Conversation.Key), p.convData); err != nil {
+		return fmt.Errorf("storage: write conversation: %w", err)
 	}
 	if p.Case != nil {
 		if err := putCase(tx.Bucket(bucketCases), p.caseKey, p.Case); err != nil {
@@ -453,14 +458,23 @@ func appendAudit(tx *bolt.Tx, caseKey []byte, e bot.AuditEvent) error {
 }
 
 func put(b *bolt.Bucket, key []byte, v any, what string) error {
-	data, err := json.Marshal(v)
+	data, err := encode(v, what)
 	if err != nil {
-		return fmt.Errorf("storage: encode %s: %w", what, err)
+		return err
 	}
 	if err := b.Put(key, data); err != nil {
 		return fmt.Errorf("storage: write %s: %w", what, err)
 	}
 	return nil
+}
+
+// encode is v as stored: JSON.
+func encode(v any, what string) ([]byte, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("storage: encode %s: %w", what, err)
+	}
+	return data, nil
 }
 
 // decode copies v out of the mmap as it parses it, so nothing returned from
