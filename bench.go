@@ -95,8 +95,9 @@ func runBench(ctx context.Context, env environment, args []string) error {
 	}
 	// The children get a clean environment, so a PORTABOT_SLACK_* or
 	// PORTABOT_DB in this shell cannot change what is measured; only the
-	// Go runtime's knobs and the log level pass through.
-	for _, k := range []string{"GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG", "PORTABOT_LOG_LEVEL"} {
+	// Go runtime's knobs, the log level and the profiler's address (serve
+	// only, to profile it under load) pass through.
+	for _, k := range []string{"GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG", "PORTABOT_LOG_LEVEL", "PORTABOT_PPROF_ADDR"} {
 		if v := env.getenv(k); v != "" {
 			cfg.Env = append(cfg.Env, k+"="+v)
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +68,10 @@ type serveConfig struct {
 	// accepted stays in the outbox, for the statuses Meta reports on it
 	// later; zero keeps every reply for ever.
 	OutboxRetention time.Duration
+	// PprofAddr (PORTABOT_PPROF_ADDR), when set, is a separate listen
+	// address for Go's profiler (/debug/pprof/); empty, the default, serves
+	// no profiles at all.
+	PprofAddr string
 }
 
 // slackOn reports whether agents use Slack: a signing secret (HTTP) or an
@@ -87,6 +92,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		DBKey:         getenv("PORTABOT_DB_KEY"),
 		Region:        getenv("PORTABOT_DEFAULT_REGION"),
 		SandboxOTP:    getenv("PORTABOT_SANDBOX_OTP"),
+		PprofAddr:     getenv("PORTABOT_PPROF_ADDR"),
 		Workers:       32,
 	}
 	if c.Addr == "" {
@@ -365,6 +371,14 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	if cfg.PprofAddr != "" {
+		stopProfiler, err := startProfiler(cfg.PprofAddr, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopProfiler()
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 
@@ -484,6 +498,26 @@ func dbKey(cfg serveConfig) ([]byte, error) {
 		return nil, errors.New("PORTABOT_DB_KEY is required outside sandbox mode")
 	}
 	return storage.LoadOrCreateKey(cfg.DB + ".key")
+}
+
+// startProfiler serves Go's profiles (/debug/pprof/) on addr, apart from the
+// webhook listener: the profiles show code paths and memory, so they are
+// never on the public port, and never on unless PORTABOT_PPROF_ADDR asks.
+func startProfiler(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("PORTABOT_PPROF_ADDR: listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Warn("profiler listening: do not expose it", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
 
 // pruneOutbox deletes the replies Meta accepted longer ago than retention,
