@@ -400,7 +400,14 @@ func (t *turn) graphFailed(err error) {
 	if errors.As(err, &ge) && ge.TraceID != "" {
 		c.TraceID = ge.TraceID
 	}
-	switch classify(err) {
+	kind := classify(err)
+	// Meta can answer any step with any error; one that means something
+	// only at another step (136024 when adding the number, a PIN error on
+	// a code request) must not strand the case in a transient state.
+	if ev, ok := failureEvent[kind]; ok && !t.can(ev) {
+		kind = failOther
+	}
+	switch kind {
 	case failTwoFA:
 		t.say(msgTwoFAStillOn)
 		t.blockOn(Check2FA, fsm.Check2FA)
@@ -431,6 +438,22 @@ func (t *turn) graphFailed(err error) {
 	default:
 		t.fail(msgFailed, "unexpected Graph error", err)
 	}
+}
+
+// failureEvent is the transition each kind of failure makes; kinds not
+// listed fail the case, which every transient state allows.
+var failureEvent = map[failure]fsm.Event{
+	failTwoFA:           fsm.Block,
+	failDisplayName:     fsm.Block,
+	failAlreadyVerified: fsm.Verified,
+	failWrongPIN:        fsm.PinRejected,
+	failUnavailable:     fsm.Postpone,
+}
+
+// can reports whether ev applies in the conversation's current state.
+func (t *turn) can(ev fsm.Event) bool {
+	f, err := fsm.Restore(t.conv.State, t.conv.Back)
+	return err == nil && f.Can(ev)
 }
 
 // blockOn sends the client back to a prerequisite Meta says is not met.
