@@ -46,9 +46,11 @@
 //
 // A message is new to Enqueue when neither the inbox's inbox_ids nor the main
 // file's processed bucket knows its id. The Commit of its turn writes the
-// main file, processed marker included, and once that is durable takes the
-// message out of the inbox. A crash between the two leaves a row whose id is
-// processed; Claim never hands such a row out, and removes it.
+// main file, processed marker included, and once that is durable queues the
+// message's removal from the inbox, a lazy write that shares the next
+// acknowledgement's commit (see writer.go). A crash between the two leaves a
+// row whose id is processed; Claim never hands such a row out, and removes
+// it.
 //
 // Case numbers are stored big-endian so that byte order is numeric order: case
 // 10 sorts after case 9, and the 8-byte prefix of an audit key can never match
@@ -183,6 +185,9 @@ type DB struct {
 	// the writes waiting together (see writer.go).
 	w  *writer // the main file's
 	iw *writer // the inbox file's
+
+	dropMu   sync.Mutex
+	dropping map[string]bool // messages whose removal from the inbox is queued
 }
 
 type options struct {
@@ -244,7 +249,8 @@ func Open(path string, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{bolt: bdb, ibolt: ibdb, path: path, now: o.now, sealer: sealer,
-		inHeld: map[string]bool{}, outHeld: map[string]*outHold{}, noticeHeld: map[string]*noticeHold{}}
+		inHeld: map[string]bool{}, outHeld: map[string]*outHold{}, noticeHeld: map[string]*noticeHold{},
+		dropping: map[string]bool{}}
 	if err := db.init(); err != nil {
 		_ = ibdb.Close()
 		_ = bdb.Close()

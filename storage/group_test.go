@@ -499,7 +499,9 @@ func TestGroupDedupes(t *testing.T) {
 		t.Errorf("Commit errors = %v, want nil, ErrDuplicate, nil", commitErrs)
 	}
 	// Main file: the held commit and the group; then m3's turn. Inbox: the
-	// held commit and the group; then m3 taken out.
+	// held commit and the group (m2's removal in it, before m2's Enqueue);
+	// then m3 taken out, which InboxDepth does not wait lazyDelay for.
+	wantDepth(t, db, 1)
 	after := db.WriteStats()
 	if n := after.InboxCommits - before.InboxCommits; n != 3 {
 		t.Errorf("%d inbox commits, want 3", n)
@@ -847,6 +849,95 @@ func TestMarkSeesWritesQueuedBeforeIt(t *testing.T) {
 	if err != nil || got.State != bot.OutboundSent || got.MetaID != "wamid.out.1" || got.Status != "delivered" {
 		t.Errorf("Outbound() = %+v, %v; want sent as wamid.out.1, delivered", got, err)
 	}
+	checkIndexes(t, db)
+}
+
+// TestLazyWrites: a lazy write (a processed message's removal from the
+// inbox) waits for the next write someone waits for and shares its commit,
+// or is committed alone after lazyDelay; Close makes it.
+func TestLazyWrites(t *testing.T) {
+	const client = "5511987654321"
+	lazyPut := func(db *DB, key string, done chan<- error) {
+		err := db.iw.submitLazy(func(tx *bolt.Tx) (func() error, error) {
+			return func() error { return tx.Bucket(bucketInboxConvs).Put([]byte(key), make([]byte, 8)) }, nil
+		}, func(err error) { done <- err })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	has := func(db *DB, key string) bool {
+		var ok bool
+		_ = db.ibolt.View(func(tx *bolt.Tx) error { ok = tx.Bucket(bucketInboxConvs).Get([]byte(key)) != nil; return nil })
+		return ok
+	}
+
+	db := mustOpen(t, WithSealKey(testKey))
+	before := db.WriteStats()
+	done := make(chan error, 1)
+	lazyPut(db, "lazy-1", done)
+	mustEnqueue(t, db, inbound(client, 1))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("the lazy write was not made with the Enqueue after it")
+	}
+	if n := db.WriteStats().InboxCommits - before.InboxCommits; n != 1 {
+		t.Errorf("%d inbox commits, want 1 (the Enqueue's, shared)", n)
+	}
+
+	start := time.Now()
+	lazyPut(db, "lazy-2", done)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < lazyDelay-time.Millisecond {
+		t.Errorf("a lazy write alone was committed after %v, want it to wait %v for company", waited, lazyDelay)
+	}
+	if !has(db, "lazy-2") {
+		t.Error("the lazy write is not in the file")
+	}
+
+	path := filepath.Join(t.TempDir(), "portabot.db")
+	closing, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazyPut(closing, "lazy-3", done)
+	if err := closing.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("lazy write at Close: %v", err)
+	}
+	reopened := mustOpenPath(t, path)
+	if !has(reopened, "lazy-3") {
+		t.Error("Close did not make the lazy write")
+	}
+}
+
+// TestProcessedLeavesInboxWithoutWaiting: Commit does not wait for its
+// message's removal from the inbox, and InboxDepth counts it gone at once.
+func TestProcessedLeavesInboxWithoutWaiting(t *testing.T) {
+	ctx := t.Context()
+	db := mustOpen(t, WithSealKey(testKey))
+	const client = "5511987654321"
+	m := inbound(client, 1)
+	mustEnqueue(t, db, m)
+	release := holdWriter(t, db.iw)
+	// The inbox's writer is busy: a Commit that waited for the removal
+	// would hang here.
+	mustCommit(t, db, bot.Turn{MessageID: m.ID, Conversation: sampleConversation(client, "")})
+	if _, msgs, rel, ok, err := db.Claim(ctx); err != nil || ok {
+		t.Errorf("Claim() while the removal waits = %v, ok %v, %v; want nothing", msgs, ok, err)
+		if ok {
+			rel()
+		}
+	}
+	release()
+	wantDepth(t, db, 0)
 	checkIndexes(t, db)
 }
 

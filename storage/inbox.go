@@ -195,9 +195,9 @@ func (db *DB) Claim(ctx context.Context) (key string, msgs []bot.Inbound, releas
 	}
 	db.inMu.Unlock()
 	if len(stale) > 0 {
-		// Best effort: the rows are harmless while they stay (Claim skips
-		// them), and the next Claim that meets them tries again.
-		_ = db.dropFromInbox(ctx, stale)
+		// The rows are harmless while they stay (Claim skips them), and
+		// most are on their way out already.
+		db.dropLater(stale)
 	}
 	if err != nil {
 		return "", nil, noop, false, err
@@ -213,25 +213,69 @@ func (db *DB) Claim(ctx context.Context) (key string, msgs []bot.Inbound, releas
 	return key, msgs, release, true, nil
 }
 
-// dropFromInbox takes the messages ids, which the main file marks
-// processed, out of the inbox, in one write to the inbox file. Messages not
-// in the inbox, or no longer, are passed over.
-func (db *DB) dropFromInbox(ctx context.Context, ids []string) error {
-	return db.iw.write(ctx, "take processed messages out of the inbox", func(tx *bolt.Tx) (func() error, error) {
+// dropLater queues the removal from the inbox of the messages ids, which
+// the main file marks processed, as a lazy write of the inbox's writer (see
+// submitLazy): it shares the commit of the next acknowledgement, or waits
+// lazyDelay for one, and costs nobody a wait. Messages whose removal is
+// queued already, or that are not in the inbox, are passed over.
+func (db *DB) dropLater(ids []string) {
+	db.dropMu.Lock()
+	fresh := ids[:0:0]
+	for _, id := range ids {
+		if !db.dropping[id] {
+			db.dropping[id] = true
+			fresh = append(fresh, id)
+		}
+	}
+	db.dropMu.Unlock()
+	if len(fresh) == 0 {
+		return
+	}
+	done := func(error) {
+		db.dropMu.Lock()
+		for _, id := range fresh {
+			delete(db.dropping, id)
+		}
+		db.dropMu.Unlock()
+	}
+	err := db.iw.submitLazy(func(tx *bolt.Tx) (func() error, error) {
 		return func() error {
-			for _, id := range ids {
+			for _, id := range fresh {
 				if err := dropInboxMessage(tx, id); err != nil {
 					return err
 				}
 			}
 			return nil
 		}, nil
+	}, done)
+	if err != nil {
+		// Closed: the rows stay, and the next Claim after a restart
+		// removes them.
+		done(err)
+	}
+}
+
+// settleDrops returns once the removals queued so far are made.
+func (db *DB) settleDrops(ctx context.Context) error {
+	db.dropMu.Lock()
+	n := len(db.dropping)
+	db.dropMu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	// A write someone waits for takes the lazy ones queued before it.
+	return db.iw.write(ctx, "take processed messages out of the inbox", func(*bolt.Tx) (func() error, error) {
+		return nil, nil
 	})
 }
 
-// InboxDepth returns how many messages wait in the inbox.
+// InboxDepth returns how many messages wait in the inbox. The removals of
+// messages already processed that are queued are made first.
 func (db *DB) InboxDepth(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("storage: inbox depth: %w", err)
+	}
+	if err := db.settleDrops(ctx); err != nil {
 		return 0, fmt.Errorf("storage: inbox depth: %w", err)
 	}
 	var n uint64

@@ -116,6 +116,7 @@ func TestInboxSealedAtRest(t *testing.T) {
 	}
 	release()
 	// Processed: the sealed rows themselves are gone, not just skipped.
+	wantDepth(t, db, 0)
 	err = db.ibolt.View(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketInbox, bucketInboxIDs, bucketInboxConvs} {
 			if k, _ := tx.Bucket(b).Cursor().First(); k != nil {

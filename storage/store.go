@@ -140,8 +140,8 @@ func (db *DB) NewCaseID(ctx context.Context) (string, error) {
 // Commit writes t in one transaction of the main file: the conversation, the
 // case when t.Case is not nil, the audit events appended to their cases'
 // trails, the outbox rows, the notices for agents, and the message marked
-// processed. Once that is durable, the message is taken out of the inbox, in
-// the inbox file. When t.MessageID was committed before it writes nothing
+// processed. Once that is durable, the message's removal from the inbox file
+// is queued; Commit does not wait for it. When t.MessageID was committed before it writes nothing
 // and returns an error matching bot.ErrDuplicate.
 //
 // An audit event without a CaseID belongs to the turn's case (t.Case, else
@@ -179,14 +179,14 @@ func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
 	// a crash leaves it in the inbox, to be processed again; after, the
 	// processed marker keeps Enqueue from taking a redelivery, and Claim
 	// from handing out a row a crash left behind (it removes such rows).
-	// So the turn stands even if this second write fails: the row is
-	// removed later.
+	// So the turn stands even if this second write fails, or never comes:
+	// the row is removed later.
 	//
-	// The removal is a write even when the inbox seems not to hold the
-	// message: an Enqueue of it that the inbox's writer took before the
-	// mark was durable may not be committed yet, and only a write queued
-	// behind it is sure to find it.
-	_ = db.dropFromInbox(context.WithoutCancel(ctx), []string{p.MessageID})
+	// The removal is queued now, behind any Enqueue of the message the
+	// inbox's writer took before the mark was durable, so it finds the
+	// row. Nobody waits for it: it rides with the next acknowledgement's
+	// commit (see dropLater).
+	db.dropLater([]string{p.MessageID})
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -30,6 +31,12 @@ import (
 // engine's turns. A write spans one file only; the one step that changes
 // both, a turn taking its message out of the inbox, is two writes in a
 // fixed order (see Commit).
+//
+// That removal is a lazy write: nobody waits for it, and it does not start
+// a commit of its own while writes someone waits for keep coming; it goes
+// in the next one's transaction, or in its own after lazyDelay. So a burst
+// of webhooks pays no extra commits for the messages processed meanwhile.
+// Lazy or not, writes are applied in the order they were submitted.
 //
 // Each write sees the writes applied before it in the same transaction, so
 // the store's checks hold across a group exactly as they do between
@@ -79,6 +86,10 @@ type writeOp func(tx *bolt.Tx) (apply func() error, err error)
 type writeReq struct {
 	op   writeOp
 	done chan error // buffered: the writer never waits for the caller
+	// after, when set, is called by the writer with the result, for a
+	// write nobody waits for (see submitLazy).
+	after func(error)
+	lazy  bool
 
 	// Guarded by writer.mu.
 	taken   bool // the writer has it: its caller waits for the result
@@ -117,6 +128,9 @@ type writer struct {
 	mu      sync.Mutex
 	cond    sync.Cond // signalled, with mu, when queue grows or closing is set
 	queue   []*writeReq
+	eager   int       // writes in queue that are not lazy
+	since   time.Time // when the oldest lazy write in queue was submitted
+	alarm   bool      // a timer will signal cond when the oldest lazy write is due
 	closing bool
 	done    chan struct{} // closed when the writer has stopped
 	commits atomic.Uint64
@@ -150,6 +164,7 @@ func (w *writer) write(ctx context.Context, what string, op writeOp) error {
 		return fmt.Errorf("storage: %s: %w", what, ErrClosed)
 	}
 	w.queue = append(w.queue, r)
+	w.eager++
 	w.cond.Signal()
 	w.mu.Unlock()
 
@@ -174,6 +189,53 @@ func (w *writer) write(ctx context.Context, what string, op writeOp) error {
 	return err
 }
 
+// lazyDelay is how long a lazy write may wait for a write someone waits
+// for, whose commit it then shares, before it is committed on its own.
+const lazyDelay = 20 * time.Millisecond
+
+// submitLazy queues op, a write nobody waits for and that may wait: it goes
+// in the transaction of the next write someone waits for, or after
+// lazyDelay in one of its own, so that it costs no commit of its own while
+// other writes come. after is called by the writer with its result. Writes
+// still keep the order they were submitted in.
+func (w *writer) submitLazy(op writeOp, after func(error)) error {
+	r := &writeReq{op: op, done: make(chan error, 1), after: after, lazy: true}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closing {
+		return ErrClosed
+	}
+	if len(w.queue) == 0 || w.eager == len(w.queue) {
+		w.since = time.Now()
+	}
+	w.queue = append(w.queue, r)
+	w.cond.Signal()
+	return nil
+}
+
+// ready reports whether the writer should commit what is queued now: a
+// write someone waits for, a lazy one due, a full group, or Close. With
+// w.mu held; when only lazy writes wait, it sets an alarm for the oldest.
+func (w *writer) ready() bool {
+	if len(w.queue) == 0 {
+		return w.closing
+	}
+	wait := lazyDelay - time.Since(w.since)
+	if w.eager > 0 || w.closing || len(w.queue) >= maxGroup || wait <= 0 {
+		return true
+	}
+	if !w.alarm {
+		w.alarm = true
+		time.AfterFunc(wait, func() {
+			w.mu.Lock()
+			w.alarm = false
+			w.cond.Signal()
+			w.mu.Unlock()
+		})
+	}
+	return false
+}
+
 // run commits whatever is waiting, as soon as the previous commit ends,
 // until stop and the queue is empty.
 func (w *writer) run() {
@@ -181,7 +243,7 @@ func (w *writer) run() {
 	var group []*writeReq
 	for {
 		w.mu.Lock()
-		for len(w.queue) == 0 && !w.closing {
+		for !w.ready() {
 			w.cond.Wait()
 		}
 		if len(w.queue) == 0 {
@@ -191,6 +253,9 @@ func (w *writer) run() {
 		n := min(len(w.queue), maxGroup)
 		group = group[:0]
 		for _, r := range w.queue[:n] {
+			if !r.lazy {
+				w.eager--
+			}
 			if !r.dropped {
 				r.taken = true
 				group = append(group, r)
@@ -199,6 +264,11 @@ func (w *writer) run() {
 		left := copy(w.queue, w.queue[n:])
 		clear(w.queue[left:])
 		w.queue = w.queue[:left]
+		if left > 0 {
+			// The lazy writes left wait from now: they were due with
+			// the group just taken, or came with a full one.
+			w.since = time.Now()
+		}
 		w.mu.Unlock()
 
 		if len(group) > 0 {
@@ -230,16 +300,24 @@ func (w *writer) commitGroup(group []*writeReq) {
 		w.commits.Add(1)
 		w.writes.Add(uint64(len(group)))
 		for i, r := range group {
-			r.done <- results[i]
+			r.answer(results[i])
 		}
 		return
 	}
 	if len(group) == 1 {
-		group[0].done <- err
+		group[0].answer(err)
 		return
 	}
 	for _, r := range group {
-		r.done <- w.writeAlone(r.op)
+		r.answer(w.writeAlone(r.op))
+	}
+}
+
+// answer gives the write's caller its result.
+func (r *writeReq) answer(err error) {
+	r.done <- err
+	if r.after != nil {
+		r.after(err)
 	}
 }
 
