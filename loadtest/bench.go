@@ -22,7 +22,7 @@ import (
 // Portabot names serve in a Config's Servers and in the report.
 const Portabot = "portabot"
 
-// Targets, from the performance issue: portabot against the references
+// Targets: portabot against the references
 // measured in the same run.
 const (
 	TargetAcksVsCeiling      = 0.65 // acks/s at high concurrency, at least
@@ -182,7 +182,7 @@ type E2E struct {
 	ClientsWithExtraReplies int `json:"clients_with_extra_replies"`
 }
 
-// Targets holds the checks against the issue's targets.
+// Targets holds the checks against the performance targets.
 type Targets struct {
 	AcksVsCeiling      *Check `json:"acks_vs_ceiling,omitempty"`
 	P50VsProbe         *Check `json:"ack_p50_vs_probe,omitempty"`
