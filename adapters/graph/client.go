@@ -20,13 +20,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/go-resty/resty/v2"
 
-	"portabot/adapters/metaerr"
+	"portabot/adapters/metahttp"
 	"portabot/bot"
 )
 
@@ -136,7 +135,7 @@ func New(cfg Config) *Client {
 			SetHeader("Accept", "application/json").
 			SetResponseBodyLimit(maxBody).
 			// resty's own logger prints whole URLs on every failed attempt.
-			SetLogger(restyLogger{log: log, token: cfg.Token}).
+			SetLogger(metahttp.Logger{Log: log, Token: cfg.Token, Name: "graph http client"}).
 			SetDebug(false)
 	}
 	c.once = base()
@@ -166,7 +165,7 @@ const maxBody = 4 << 20
 var errWaitTooLong = errors.New("graph: retry-after exceeds the retry budget")
 
 func (c *Client) retryAfter(_ *resty.Client, r *resty.Response) (time.Duration, error) {
-	d := metaerr.RetryAfter(r.Header().Get("Retry-After"), time.Now())
+	d := metahttp.RetryAfter(r.Header().Get("Retry-After"), time.Now())
 	if d > c.maxWait {
 		return 0, errWaitTooLong
 	}
@@ -212,13 +211,13 @@ func (c *Client) do(ctx context.Context, q request) (err error) {
 	resp, err := req.Execute(q.method, "/"+c.version+q.path)
 	answered := resp != nil && resp.RawResponse != nil
 	if err != nil && !(errors.Is(err, errWaitTooLong) && answered) {
-		c.log.DebugContext(ctx, "graph call failed", "op", q.op, "attempts", attempts(resp), "error", redact(err.Error(), ""))
+		c.log.DebugContext(ctx, "graph call failed", "op", q.op, "attempts", attempts(resp), "error", metahttp.Redact(err.Error(), ""))
 		return &opError{op: q.op, unavailable: true, err: transportCause(err)}
 	}
 	c.log.DebugContext(ctx, "graph call", "op", q.op, "status", resp.StatusCode(),
 		"attempts", attempts(resp), "elapsed", time.Since(start).Round(time.Millisecond))
 	if resp.StatusCode() >= 400 {
-		ge := metaerr.Decode(resp.StatusCode(), resp.Header(), resp.Body())
+		ge := metahttp.Decode(resp.StatusCode(), resp.Header(), resp.Body())
 		unavailable := ge.HTTPStatus == http.StatusTooManyRequests || ge.HTTPStatus >= 500
 		return &opError{op: q.op, unavailable: unavailable, err: ge}
 	}
@@ -300,30 +299,4 @@ func isID(s string) bool {
 
 func isDigits(s string, min, max int) bool {
 	return len(s) >= min && len(s) <= max && isID(s)
-}
-
-// restyLogger receives resty's own warnings (one per failed attempt, with the
-// request URL) and passes them on at debug level with URLs and the token
-// removed.
-type restyLogger struct {
-	log   *slog.Logger
-	token string
-}
-
-func (l restyLogger) Errorf(format string, v ...any) { l.emit(format, v) }
-func (l restyLogger) Warnf(format string, v ...any)  { l.emit(format, v) }
-func (l restyLogger) Debugf(format string, v ...any) { l.emit(format, v) }
-
-func (l restyLogger) emit(format string, v []any) {
-	l.log.Debug("graph http client", "detail", redact(fmt.Sprintf(format, v...), l.token))
-}
-
-var urlPattern = regexp.MustCompile(`https?://[^\s"]+`)
-
-// redact removes URLs and the token from text bound for a log.
-func redact(s, token string) string {
-	if token != "" {
-		s = strings.ReplaceAll(s, token, "[redacted]")
-	}
-	return urlPattern.ReplaceAllString(s, "[url]")
 }

@@ -8,13 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/go-resty/resty/v2"
 
-	"portabot/adapters/metaerr"
+	"portabot/adapters/metahttp"
 	"portabot/bot"
 )
 
@@ -106,7 +105,7 @@ func NewSender(cfg SenderConfig) *Sender {
 		SetHeader("Accept", "application/json").
 		SetResponseBodyLimit(maxResponse).
 		// resty's own logger prints whole URLs on every failed attempt.
-		SetLogger(restyLogger{log: log, token: cfg.Token}).
+		SetLogger(metahttp.Logger{Log: log, Token: cfg.Token, Name: "whatsapp http client"}).
 		SetDebug(false)
 	// No retry count and no retry conditions: a repeated POST /messages
 	// reaches the client twice, and the dispatcher owns retries and backoff.
@@ -204,8 +203,8 @@ func (s *Sender) post(ctx context.Context, endpoint, op string, body, out any) e
 		return fmt.Errorf("whatsapp: %s: %w: %w", op, bot.ErrUnavailable, transportCause(err))
 	}
 	if st := resp.StatusCode(); st < 200 || st > 299 {
-		ge := metaerr.Decode(st, resp.Header(), resp.Body())
-		if metaerr.Unavailable(st) {
+		ge := metahttp.Decode(st, resp.Header(), resp.Body())
+		if metahttp.Unavailable(st) {
 			s.observe(endpoint, "unavailable", start)
 			return fmt.Errorf("whatsapp: %s: %w: %w", op, bot.ErrUnavailable, ge)
 		}
@@ -367,28 +366,3 @@ type (
 		MessageID        string `json:"message_id"`
 	}
 )
-
-// restyLogger receives resty's own warnings, which quote the request URL,
-// and passes them on at debug level with URLs and the token removed.
-type restyLogger struct {
-	log   *slog.Logger
-	token string
-}
-
-func (l restyLogger) Errorf(format string, v ...any) { l.emit(format, v) }
-func (l restyLogger) Warnf(format string, v ...any)  { l.emit(format, v) }
-func (l restyLogger) Debugf(format string, v ...any) { l.emit(format, v) }
-
-func (l restyLogger) emit(format string, v []any) {
-	l.log.Debug("whatsapp http client", "detail", redact(fmt.Sprintf(format, v...), l.token))
-}
-
-var urlPattern = regexp.MustCompile(`https?://[^\s"]+`)
-
-// redact removes URLs and the token from text bound for a log.
-func redact(s, token string) string {
-	if token != "" {
-		s = strings.ReplaceAll(s, token, "[redacted]")
-	}
-	return urlPattern.ReplaceAllString(s, "[url]")
-}

@@ -1,8 +1,9 @@
-// Package metaerr reads the error answers of Meta's Graph API into
-// *bot.GraphError. The Graph client (migration endpoints) and the WhatsApp
-// sender (messages endpoint) both talk to graph.facebook.com and get the
-// same envelope back, so they share one reading of it.
-package metaerr
+// Package metahttp is what the Graph client (migration endpoints) and the
+// WhatsApp sender (messages endpoint) share on the wire to
+// graph.facebook.com: one reading of Meta's error envelope into
+// *bot.GraphError, of Retry-After, and a log sink for resty that keeps
+// URLs and the token out of the logs.
+package metahttp
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package metaerr
+package metahttp
 
 import (
 	"net/http"
