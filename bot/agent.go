@@ -106,88 +106,82 @@ func hideCodes(s string) string {
 	return b.String()
 }
 
-// agentTurn loads the conversation of a case for an agent's action.
-func (b *Bot) agentTurn(ctx context.Context, caseID string) (*turn, func(), error) {
+// agentAct runs an agent's action on the conversation of a case, under the
+// client's lock, and stores what it did unless it refused.
+func (b *Bot) agentAct(ctx context.Context, caseID string, act func(t *turn) error) error {
 	c, err := b.store.Case(ctx, caseID)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	unlock := b.lock(c.Client)
-	tr, err := b.load(ctx, c.Client)
+	defer unlock()
+	t, err := b.load(ctx, c.Client)
 	if err != nil {
-		unlock()
-		return nil, nil, err
+		return err
 	}
-	if tr.cas == nil || tr.cas.ID != caseID {
+	if t.cas == nil || t.cas.ID != caseID {
 		// The client has moved on to a newer case; act on this one alone.
-		tr.cas = &c
+		t.cas = &c
 	}
-	return tr, unlock, nil
+	if err := act(t); err != nil {
+		return err
+	}
+	t.commit()
+	return t.err
 }
 
 func (t *turn) agentRecord(agent, kind, detail string) {
 	t.audit = append(t.audit, AuditEvent{CaseID: t.cas.ID, At: t.now, Actor: agent, Kind: kind, Detail: detail})
 }
 
-func (t *turn) finish() error {
-	t.commit()
-	return t.err
-}
-
 // TakeOver hands a case's conversation to an agent: the bot goes quiet
 // and the client is told a person is with them.
 func (b *Bot) TakeOver(ctx context.Context, caseID, agent string) error {
-	t, unlock, err := b.agentTurn(ctx, caseID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if fsm.IsFinal(t.cas.State) {
-		return ErrClosed
-	}
-	t.cas.Agent = agent
-	t.agentRecord(agent, "takeover", "")
-	if t.conv.State != fsm.Handoff {
-		st := t.conv.State
-		switch {
-		case st == fsm.Menu && t.conv.Back != "":
-		case fsm.IsTransient(st):
-			t.conv.Back = fsm.AwaitCode
-		default:
-			t.conv.Back = st
+	return b.agentAct(ctx, caseID, func(t *turn) error {
+		if fsm.IsFinal(t.cas.State) {
+			return ErrClosed
 		}
-		if st == fsm.Menu && t.cas.State != "" && !fsm.IsFinal(t.cas.State) {
-			t.conv.State = t.cas.State
+		t.cas.Agent = agent
+		t.agentRecord(agent, "takeover", "")
+		if t.conv.State != fsm.Handoff {
+			st := t.conv.State
+			switch {
+			case st == fsm.Menu && t.conv.Back != "":
+			case fsm.IsTransient(st):
+				t.conv.Back = fsm.AwaitCode
+			default:
+				t.conv.Back = st
+			}
+			if st == fsm.Menu && t.cas.State != "" && !fsm.IsFinal(t.cas.State) {
+				t.conv.State = t.cas.State
+			}
+			t.conv.Step, t.conv.PinHash = "", ""
+			t.fire(fsm.Agent)
 		}
-		t.conv.Step, t.conv.PinHash = "", ""
-		t.fire(fsm.Agent)
-	}
-	t.say(msgAgentJoined)
-	return t.finish()
+		t.say(msgAgentJoined)
+		return nil
+	})
 }
 
 // Release gives a case's conversation back to the bot at the step it left.
 func (b *Bot) Release(ctx context.Context, caseID, agent string) error {
-	t, unlock, err := b.agentTurn(ctx, caseID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if t.conv.CaseID != caseID || t.conv.State != fsm.Handoff {
-		// A case the client has moved on from is not the one in handoff.
-		return ErrNotInHandoff
-	}
-	t.cas.Agent = ""
-	t.cas.WrongCodes = 0
-	t.agentRecord(agent, "release", string(t.conv.Back))
-	if t.conv.Back == "" {
-		t.conv.Back = fsm.Menu
-	}
-	t.say(msgAgentLeft)
-	if t.fire(fsm.Release) {
-		t.prompt()
-	}
-	return t.finish()
+	return b.agentAct(ctx, caseID, func(t *turn) error {
+		if t.conv.CaseID != caseID || t.conv.State != fsm.Handoff {
+			// A case the client has moved on from is not the one in handoff.
+			return ErrNotInHandoff
+		}
+		t.cas.Agent = ""
+		t.cas.WrongCodes = 0
+		t.agentRecord(agent, "release", string(t.conv.Back))
+		if t.conv.Back == "" {
+			t.conv.Back = fsm.Menu
+		}
+		t.say(msgAgentLeft)
+		if t.fire(fsm.Release) {
+			t.prompt()
+		}
+		return nil
+	})
 }
 
 // Say sends an agent's text to the client as is.
@@ -196,51 +190,45 @@ func (b *Bot) Say(ctx context.Context, caseID, agent, text string) error {
 	if text == "" {
 		return ErrEmptyText
 	}
-	t, unlock, err := b.agentTurn(ctx, caseID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	t.agentRecord(agent, "say", fmt.Sprintf("%d characters", len([]rune(text))))
-	t.sayText(text)
-	return t.finish()
+	return b.agentAct(ctx, caseID, func(t *turn) error {
+		t.agentRecord(agent, "say", fmt.Sprintf("%d characters", len([]rune(text))))
+		t.sayText(text)
+		return nil
+	})
 }
 
 // Retry re-runs the Graph step a failed case stopped at. Steps that must
 // not run twice start from a status check, as after a crash.
 func (b *Bot) Retry(ctx context.Context, caseID, agent string) error {
-	t, unlock, err := b.agentTurn(ctx, caseID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if t.conv.CaseID != caseID || t.conv.State != fsm.Failed {
-		return ErrNotFailed
-	}
-	if !fsm.IsTransient(t.conv.Back) {
-		// A trip to a person hands the case back to failed itself; the
-		// step that failed is in the case's history.
-		st, err := b.failedStep(ctx, caseID)
-		if err != nil {
-			return err
+	return b.agentAct(ctx, caseID, func(t *turn) error {
+		if t.conv.CaseID != caseID || t.conv.State != fsm.Failed {
+			return ErrNotFailed
 		}
-		t.conv.Back = st
-	}
-	t.agentRecord(agent, "retry", string(t.conv.Back))
-	t.cas.Problem, t.cas.TraceID = "", ""
-	if !t.fire(fsm.Retry) {
-		return fmt.Errorf("bot: cannot retry from %s", t.conv.Back)
-	}
-	switch t.conv.State {
-	case fsm.RequestingCode, fsm.Registering, fsm.AddingNumber:
-		t.recover()
-	case fsm.Verifying:
-		t.fire(fsm.Postpone)
-		t.say(msgVerifyAgain)
-	default:
-		t.enter()
-	}
-	return t.finish()
+		if !fsm.IsTransient(t.conv.Back) {
+			// A trip to a person hands the case back to failed itself; the
+			// step that failed is in the case's history.
+			st, err := b.failedStep(ctx, caseID)
+			if err != nil {
+				return err
+			}
+			t.conv.Back = st
+		}
+		t.agentRecord(agent, "retry", string(t.conv.Back))
+		t.cas.Problem, t.cas.TraceID = "", ""
+		if !t.fire(fsm.Retry) {
+			return fmt.Errorf("bot: cannot retry from %s", t.conv.Back)
+		}
+		switch t.conv.State {
+		case fsm.RequestingCode, fsm.Registering, fsm.AddingNumber:
+			t.recover()
+		case fsm.Verifying:
+			t.fire(fsm.Postpone)
+			t.say(msgVerifyAgain)
+		default:
+			t.enter()
+		}
+		return nil
+	})
 }
 
 // failedStep reads from a case's history the Graph step it last failed at.
@@ -259,25 +247,22 @@ func (b *Bot) failedStep(ctx context.Context, caseID string) (fsm.State, error) 
 
 // CancelCase cancels a case for the client.
 func (b *Bot) CancelCase(ctx context.Context, caseID, agent string) error {
-	t, unlock, err := b.agentTurn(ctx, caseID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if fsm.IsFinal(t.cas.State) {
-		return ErrClosed
-	}
-	t.agentRecord(agent, "cancel", "")
-	if t.conv.CaseID == caseID {
-		if fsm.IsTransient(t.conv.State) || t.conv.State == fsm.Menu {
-			t.conv.State = fsm.Failed
+	return b.agentAct(ctx, caseID, func(t *turn) error {
+		if fsm.IsFinal(t.cas.State) {
+			return ErrClosed
 		}
-		t.conv.Step, t.conv.PinHash = "", ""
-		t.goTo(fsm.Cancel)
-	} else {
-		t.cas.State, t.cas.Closed = fsm.Cancelled, t.now
-	}
-	return t.finish()
+		t.agentRecord(agent, "cancel", "")
+		if t.conv.CaseID == caseID {
+			if fsm.IsTransient(t.conv.State) || t.conv.State == fsm.Menu {
+				t.conv.State = fsm.Failed
+			}
+			t.conv.Step, t.conv.PinHash = "", ""
+			t.goTo(fsm.Cancel)
+		} else {
+			t.cas.State, t.cas.Closed = fsm.Cancelled, t.now
+		}
+		return nil
+	})
 }
 
 // SetWABA sets the destination WABA of a case and, when the client was
@@ -286,20 +271,17 @@ func (b *Bot) SetWABA(ctx context.Context, caseID, waba, agent string) error {
 	if !isDigits(waba) {
 		return fmt.Errorf("a WABA id is digits only, not %q", waba)
 	}
-	t, unlock, err := b.agentTurn(ctx, caseID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if fsm.IsFinal(t.cas.State) {
-		return ErrClosed
-	}
-	t.cas.WABA = waba
-	t.agentRecord(agent, "waba_set", waba)
-	if t.conv.CaseID == caseID && t.conv.State == fsm.AwaitWABA {
-		t.goTo(fsm.AddNumber)
-	}
-	return t.finish()
+	return b.agentAct(ctx, caseID, func(t *turn) error {
+		if fsm.IsFinal(t.cas.State) {
+			return ErrClosed
+		}
+		t.cas.WABA = waba
+		t.agentRecord(agent, "waba_set", waba)
+		if t.conv.CaseID == caseID && t.conv.State == fsm.AwaitWABA {
+			t.goTo(fsm.AddNumber)
+		}
+		return nil
+	})
 }
 
 func isDigits(s string) bool {
