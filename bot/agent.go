@@ -144,18 +144,7 @@ func (b *Bot) TakeOver(ctx context.Context, caseID, agent string) error {
 		t.cas.Agent = agent
 		t.agentRecord(agent, "takeover", "")
 		if t.conv.State != fsm.Handoff {
-			st := t.conv.State
-			switch {
-			case st == fsm.Menu && t.conv.Back != "":
-			case fsm.IsTransient(st):
-				t.conv.Back = fsm.AwaitCode
-			default:
-				t.conv.Back = st
-			}
-			if st == fsm.Menu && t.cas.State != "" && !fsm.IsFinal(t.cas.State) {
-				t.conv.State = t.cas.State
-			}
-			t.conv.Step, t.conv.PinHash = "", ""
+			t.prepareHandoff()
 			t.fire(fsm.Agent)
 		}
 		t.say(msgAgentJoined)

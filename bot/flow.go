@@ -177,7 +177,6 @@ func (t *turn) toMenu() {
 // handoff hands the conversation to a person. A client without a port
 // under way still gets a case, so agents have something to pick up.
 func (t *turn) handoff() {
-	st := t.conv.State
 	if !t.openCase() {
 		// A finished port is handed over from the menu: done and cancelled
 		// are final, the new case starts where new cases do.
@@ -185,8 +184,15 @@ func (t *turn) handoff() {
 		if !t.newCase() {
 			return
 		}
-		st = fsm.Menu
 	}
+	t.prepareHandoff()
+	t.goTo(fsm.Agent)
+}
+
+// prepareHandoff sets where an agent's release will hand the client back,
+// and shows agents the step the port is at rather than the menu.
+func (t *turn) prepareHandoff() {
+	st := t.conv.State
 	switch {
 	case st == fsm.Menu && t.conv.Back != "":
 		// Agents hand back to the port's step, not to the menu.
@@ -197,12 +203,10 @@ func (t *turn) handoff() {
 	default:
 		t.conv.Back = st
 	}
-	if t.conv.State == fsm.Menu && t.cas.State != fsm.Menu && !fsm.IsFinal(t.cas.State) && t.cas.State != "" {
-		// Show agents the step the port is at, not the menu.
+	if st == fsm.Menu && t.cas.State != "" && !fsm.IsFinal(t.cas.State) {
 		t.conv.State = t.cas.State
 	}
 	t.conv.Step, t.conv.PinHash = "", ""
-	t.goTo(fsm.Agent)
 }
 
 func (t *turn) setLang(l Lang) {
