@@ -233,6 +233,7 @@ type sink struct {
 }
 
 func (s sink) Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error) {
+	s.runner.Arriving(time.Now())
 	return s.store.Enqueue(ctx, msgs)
 }
 

@@ -52,6 +52,18 @@ type Runner struct {
 	// the workers to other clients.
 	Rate  rate.Limit
 	Burst int
+	// Quiet and MaxDefer give acknowledgements the machine during a burst
+	// of webhooks: workers start no turn until no webhook arrived for
+	// Quiet, and wait so for at most MaxDefer since the burst began. An
+	// acknowledgement Meta waits for is worth more than a reply a moment
+	// sooner: a slow webhook endpoint is retried, then disabled, while a
+	// reply late by a second goes unnoticed. The bound keeps a burst that
+	// never pauses from starving the clients. MaxDefer zero turns it off.
+	Quiet    time.Duration
+	MaxDefer time.Duration
+
+	arrived atomic.Int64 // unix nanos of the last webhook
+	burst   atomic.Int64 // unix nanos of the first webhook of the burst
 
 	limMu    sync.Mutex // protects limiters and swept
 	limiters map[string]*clientLimit
@@ -100,7 +112,47 @@ func NewRunner(b *Bot, inbox Inbox, workers int) *Runner {
 		workers = 1
 	}
 	return &Runner{bot: b, inbox: inbox, workers: workers, log: b.log, wake: make(chan struct{}, workers),
-		Rate: rate.Every(500 * time.Millisecond), Burst: 10}
+		Rate: rate.Every(500 * time.Millisecond), Burst: 10, Quiet: DefaultQuiet, MaxDefer: DefaultMaxDefer}
+}
+
+// DefaultQuiet and DefaultMaxDefer are Runner.Quiet and Runner.MaxDefer
+// unless set otherwise. A pause of a few milliseconds between webhooks
+// means the burst is over; a second and a half is the most a reply waits
+// for one to end.
+const (
+	DefaultQuiet    = 15 * time.Millisecond
+	DefaultMaxDefer = 1500 * time.Millisecond
+)
+
+// Arriving tells the runner a webhook is being taken in, before it is
+// acknowledged, so that turns wait for the burst to pause (see Quiet).
+func (r *Runner) Arriving(now time.Time) {
+	n := now.UnixNano()
+	if last := r.arrived.Swap(n); n-last > int64(r.Quiet) {
+		r.burst.Store(n)
+	}
+}
+
+// deferTurns waits while webhooks keep arriving, at most until MaxDefer
+// since their burst began, or ctx ends.
+func (r *Runner) deferTurns(ctx context.Context) {
+	if r.MaxDefer <= 0 {
+		return
+	}
+	for ctx.Err() == nil {
+		last, began := r.arrived.Load(), r.burst.Load()
+		now := time.Now().UnixNano()
+		until := min(last+int64(r.Quiet), began+int64(r.MaxDefer))
+		if now >= until {
+			return
+		}
+		t := time.NewTimer(time.Duration(until - now))
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 }
 
 // Notify tells idle workers that messages are waiting.
@@ -132,6 +184,7 @@ func (r *Runner) Run(ctx context.Context) {
 func (r *Runner) work(ctx context.Context) {
 	for ctx.Err() == nil {
 		r.beat.Store(time.Now().UnixNano())
+		r.deferTurns(ctx)
 		key, msgs, release, ok, err := r.inbox.Claim(ctx)
 		if err != nil {
 			if ctx.Err() == nil {

@@ -156,3 +156,53 @@ func TestFloodDoesNotStarveOthers(t *testing.T) {
 		t.Errorf("the flooding client got %d replies for 30 messages: some were lost", n)
 	}
 }
+
+// arrivals calls Arriving every few milliseconds until stop is closed, as
+// a stream of webhooks would.
+func arrivals(r *bot.Runner, stop <-chan struct{}) {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		r.Arriving(time.Now())
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func TestRepliesWaitForABurstToPause(t *testing.T) {
+	rig := newServeRig(t, func(r *bot.Runner) {
+		r.Quiet = 300 * time.Millisecond
+		r.MaxDefer = time.Minute
+	})
+	const who = "5511944440000"
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); arrivals(rig.runner, stop) }()
+	rig.enqueue(t, bot.Inbound{ID: "wamid.burst.1", From: who, Text: "hi", At: time.Now()})
+	time.Sleep(time.Second)
+	if got := rig.sender.to(who); len(got) != 0 {
+		t.Errorf("answered %q while webhooks were still arriving", got)
+	}
+	close(stop)
+	<-done
+	waitFor(t, "the answer once the burst paused", func() bool { return len(rig.sender.to(who)) == 1 })
+}
+
+func TestEndlessBurstStillGetsAnswers(t *testing.T) {
+	rig := newServeRig(t, func(r *bot.Runner) {
+		r.Quiet = 100 * time.Millisecond
+		r.MaxDefer = 300 * time.Millisecond
+	})
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); arrivals(rig.runner, stop) }()
+	defer func() { close(stop); <-done }()
+	for i := range 3 {
+		who := fmt.Sprintf("55119555500%02d", i)
+		rig.enqueue(t, bot.Inbound{ID: "wamid.endless." + who, From: who, Text: "hi", At: time.Now()})
+		waitFor(t, "an answer while webhooks never pause", func() bool { return len(rig.sender.to(who)) == 1 })
+	}
+}
