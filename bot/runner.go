@@ -65,45 +65,55 @@ type Runner struct {
 	arrived atomic.Int64 // unix nanos of the last webhook
 	burst   atomic.Int64 // unix nanos of the first webhook of the burst
 
-	limMu    sync.Mutex // protects limiters and swept
+	limMu    sync.Mutex // protects limiters and sweepAt
 	limiters map[string]*clientLimit
-	swept    time.Time
+	sweepAt  int // the size of limiters that starts the next sweep
 }
 
 type clientLimit struct {
-	lim    *rate.Limiter
-	warned bool // told to slow down since its backlog last emptied
-	used   time.Time
+	lim *rate.Limiter
+	// warned is set once the client was told to slow down, until its
+	// backlog empties; a sweep reads it while a worker may write it.
+	warned atomic.Bool
 }
 
-// limiter returns the client's limiter, creating it on first use and
-// forgetting idle clients now and then so the map stays small.
+// minSweep is the fewest limiters worth a sweep.
+const minSweep = 1024
+
+// limiter returns the client's limiter, creating it on first use.
+//
+// A limiter whose bucket has refilled is the same as a new one, so it is
+// forgotten when the map grows: a BSP's clients write now and then, and
+// keeping one per client ever seen would grow with every new number. The
+// sweep runs when the map has doubled since the last one, so its cost is
+// spread over the clients added meanwhile.
 func (r *Runner) limiter(key string, now time.Time) *clientLimit {
 	r.limMu.Lock()
 	defer r.limMu.Unlock()
 	if r.limiters == nil {
 		r.limiters = map[string]*clientLimit{}
 	}
-	// A sweep costs a pass over every client, so it runs at most once a
-	// minute: a burst from more clients than the threshold must not turn
-	// every message into a full scan.
-	if len(r.limiters) > 10_000 && now.Sub(r.swept) > time.Minute {
-		r.swept = now
+	if len(r.limiters) >= max(r.sweepAt, minSweep) {
 		for k, l := range r.limiters {
-			// Ten idle minutes refill any sane limit: forgetting the
-			// limiter loses nothing.
-			if now.Sub(l.used) > 10*time.Minute {
+			if !l.warned.Load() && l.lim.TokensAt(now) >= float64(l.lim.Burst()) {
 				delete(r.limiters, k)
 			}
 		}
+		r.sweepAt = 2 * len(r.limiters)
 	}
 	l := r.limiters[key]
 	if l == nil {
 		l = &clientLimit{lim: rate.NewLimiter(r.Rate, r.Burst)}
 		r.limiters[key] = l
 	}
-	l.used = now
 	return l
+}
+
+// limiterCount returns how many clients' limiters are kept.
+func (r *Runner) limiterCount() int {
+	r.limMu.Lock()
+	defer r.limMu.Unlock()
+	return len(r.limiters)
 }
 
 // NewRunner returns a runner with the given number of workers (at least 1).
@@ -155,14 +165,14 @@ func (r *Runner) deferTurns(ctx context.Context) {
 	}
 }
 
-// Notify tells idle workers that messages are waiting.
+// Notify tells idle workers that messages are waiting. It wakes one: a
+// worker that finds work wakes the next before it starts (see work), so as
+// many wake as there are conversations waiting, and a webhook that brings
+// one message does not send every idle worker to look for it.
 func (r *Runner) Notify() {
-	for range r.workers {
-		select {
-		case r.wake <- struct{}{}:
-		default:
-			return
-		}
+	select {
+	case r.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -197,6 +207,7 @@ func (r *Runner) work(ctx context.Context) {
 			r.idle(ctx)
 			continue
 		}
+		r.Notify()
 		throttled := r.process(ctx, key, msgs)
 		release()
 		if r.OnProcessed != nil {
@@ -223,8 +234,7 @@ func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
 			return false
 		}
 		if r.Rate > 0 && !l.lim.Allow() {
-			if !l.warned {
-				l.warned = true
+			if !l.warned.Swap(true) {
 				if err := r.bot.SlowDown(ctx, key); err != nil {
 					r.log.Error("slow down reply", "client", MaskPhone(key), "error", err)
 				}
@@ -245,7 +255,7 @@ func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
 			return false
 		}
 	}
-	l.warned = false
+	l.warned.Store(false)
 	return false
 }
 
