@@ -18,8 +18,11 @@ import (
 type Outbound struct {
 	// ID is assigned by the store; IDs of one client sort in the order the
 	// replies were written.
-	ID    string
-	To    string
+	ID string
+	To string
+	// Reply is what the row sends. The store drops it once the row is
+	// sent: nothing sends a sent row again, and statuses need only the
+	// fields below, so a sent row reads back with an empty Reply.
 	Reply Reply
 	// InReplyTo is the inbound message the reply answers: marked read
 	// before the reply goes out.
@@ -152,7 +155,8 @@ type Outbox interface {
 	MarkSending(ctx context.Context, row Outbound) error
 	// MarkOutbound stores a row's new state after a send attempt. Marking
 	// a row that is sent already as anything else fails with an error
-	// matching ErrAlreadySent.
+	// matching ErrAlreadySent. A row marked sent is stored without its
+	// Reply.
 	MarkOutbound(ctx context.Context, row Outbound) error
 	// OutboundStatus records a status Meta reported. The row is the one
 	// r.Ref names, else the one that sent r.MetaID; it returns ErrNotFound

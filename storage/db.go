@@ -23,7 +23,8 @@
 //	processed      inbound message id -> when its turn was committed, Unix seconds, 8 bytes big-endian (RFC 3339 text in older files)
 //	case_threads   case number -> the agents' thread of the case (Slack's message ts)
 //
-//	outbox            8-byte big-endian row id -> JSON bot.Outbound
+//	outbox            8-byte big-endian row id -> JSON bot.Outbound (pending, parked and failed rows)
+//	outbox_sent       8-byte big-endian row id -> JSON bot.Outbound without its Reply (sent rows)
 //	outbox_by_client  client id + 0x00 + row id -> empty (every row of a client)
 //	outbox_pending    client id + 0x00 + row id -> empty (pending rows only)
 //	outbox_heads      client id -> its outbox_due key
@@ -62,8 +63,10 @@
 // rows are sealed with AES-256-GCM under the key given to WithSealKey (from
 // PORTABOT_DB_KEY, or LoadOrCreateKey in sandbox mode), bound to their bucket
 // and key, and deleted once the turn that processed them is committed.
-// Outbox rows hold the bot's own replies and are stored as they are; the
-// ones Meta accepted are deleted by PruneOutbox once no status is expected.
+// Outbox rows hold the bot's own replies and are stored as they are until
+// Meta accepts them. Then they move to outbox_sent without their text, which
+// nothing needs any more, and PruneOutbox deletes them once no status is
+// expected.
 //
 // A case's thread lives in case_threads, not in its record: turns write whole
 // case records from copies read earlier, and would otherwise erase a thread
@@ -99,7 +102,9 @@ import (
 //
 //	1  one file, the inbox in it
 //	2  the inbox in a file of its own (Open moves a version 1 inbox there)
-const schemaVersion = 2
+//	3  sent outbox rows in outbox_sent, without their reply (Open moves them
+//	   there); an older binary would not find them
+const schemaVersion = 3
 
 var (
 	bucketMeta          = []byte("meta")
@@ -114,6 +119,7 @@ var (
 	bucketInboxConvs = []byte("inbox_convs")
 
 	bucketOutbox         = []byte("outbox")
+	bucketOutboxSent     = []byte("outbox_sent")
 	bucketOutboxByClient = []byte("outbox_by_client")
 	bucketOutboxPending  = []byte("outbox_pending")
 	bucketOutboxHeads    = []byte("outbox_heads")
@@ -133,7 +139,7 @@ var (
 	// so that no other method has to cope with a missing one.
 	mainBuckets = [][]byte{
 		bucketConversations, bucketCases, bucketAudit, bucketProcessed, bucketCaseThreads,
-		bucketOutbox, bucketOutboxByClient, bucketOutboxPending, bucketOutboxHeads,
+		bucketOutbox, bucketOutboxSent, bucketOutboxByClient, bucketOutboxPending, bucketOutboxHeads,
 		bucketOutboxDue, bucketOutboxMeta, bucketOutboxStats,
 		bucketNotices, bucketNoticesPending, bucketNoticesHeads, bucketNoticesDue, bucketNoticesStats,
 	}
@@ -262,19 +268,21 @@ func Open(path string, opts ...Option) (*DB, error) {
 }
 
 // appendFill is the FillPercent of the buckets whose keys come from a
-// sequence, so that new rows always go at the end. bbolt's default of half
-// a page suits keys that arrive in any order; here it leaves two outbox rows
-// of about a kilobyte on each page where three fit, whenever a group commit
-// appends several turns' rows at once. The tenth left free is headroom for a
-// row that grows a little when it is marked (its Meta id and state). bbolt
+// sequence, so that new rows always go at the end, and of outbox_sent, whose
+// rows arrive in nearly that order, as replies go out about in the order
+// they were made. bbolt's default of half a page suits keys that arrive in
+// any order; here it leaves two outbox rows of about a kilobyte on each page
+// where three fit, whenever a group commit appends several turns' rows at
+// once. The tenth left free is headroom for a row that grows a little in
+// place: an attempt recorded on a row owed, a status on a sent one. bbolt
 // never splits a page of four rows or fewer, so rows appended one commit at
 // a time gain nothing either way.
 const appendFill = 0.9
 
-// fillAppended sets appendFill on the main file's append-only buckets for
-// the transaction tx; bbolt keeps FillPercent per transaction.
+// fillAppended sets appendFill on the main file's buckets filled at their
+// end for the transaction tx; bbolt keeps FillPercent per transaction.
 func fillAppended(tx *bolt.Tx) {
-	for _, name := range [][]byte{bucketOutbox, bucketNotices} {
+	for _, name := range [][]byte{bucketOutbox, bucketOutboxSent, bucketNotices} {
 		if b := tx.Bucket(name); b != nil {
 			b.FillPercent = appendFill
 		}
@@ -295,8 +303,9 @@ func openBolt(path string, opts *bolt.Options) (*bolt.DB, error) {
 }
 
 // init checks the schema version of both files, moves an inbox left in the
-// main file by schema 1 to the inbox file, and creates the buckets, so that
-// no other method has to cope with a missing one.
+// main file by schema 1 to the inbox file, creates the buckets, so that no
+// other method has to cope with a missing one, and moves the sent outbox
+// rows a file before schema 3 keeps among the others to outbox_sent.
 func (db *DB) init() error {
 	if err := db.bolt.View(func(tx *bolt.Tx) error { return checkSchema(tx, db.path) }); err != nil {
 		return err
@@ -315,6 +324,7 @@ func (db *DB) init() error {
 		return err
 	}
 	return db.bolt.Update(func(tx *bolt.Tx) error {
+		from := storedSchema(tx)
 		if err := setSchema(tx, db.path); err != nil {
 			return err
 		}
@@ -325,7 +335,13 @@ func (db *DB) init() error {
 				return fmt.Errorf("storage: drop the %s bucket moved to %s: %w", name, ipath, err)
 			}
 		}
-		return createBuckets(tx, mainBuckets)
+		if err := createBuckets(tx, mainBuckets); err != nil {
+			return err
+		}
+		if from < 3 {
+			return moveSentRows(tx)
+		}
+		return nil
 	})
 }
 
@@ -348,6 +364,17 @@ func checkSchema(tx *bolt.Tx, path string) error {
 		return fmt.Errorf("storage: %s has schema version %d, newer than the %d this portabot understands; upgrade portabot or restore a backup", path, n, schemaVersion)
 	}
 	return nil
+}
+
+// storedSchema is the schema version the file records, 0 for a new file.
+// An unreadable one also reads as 0; checkSchema refuses it.
+func storedSchema(tx *bolt.Tx) int {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(meta.Get(keySchema)))
+	return n
 }
 
 // setSchema checks the file's schema version and records schemaVersion.

@@ -116,7 +116,8 @@ func (db *DB) MarkSending(ctx context.Context, row bot.Outbound) error {
 // matching bot.ErrAlreadySent. So is its Meta id, once set. The recipient
 // never changes. What Meta's statuses taught the store meanwhile is kept
 // when row, read before they came, does not know it: the Status, the Meta
-// id, and how many parts Meta accepted.
+// id, and how many parts Meta accepted. A row marked sent is stored
+// without its reply (see storedOutbound).
 func (db *DB) MarkOutbound(ctx context.Context, row bot.Outbound) error {
 	if err := db.markOutbound(ctx, "mark outbox row", row); err != nil {
 		return err
@@ -149,7 +150,7 @@ func (db *DB) markOutbound(ctx context.Context, what string, row bot.Outbound) e
 	// recorded in between).
 	var ahead *outboundMark
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if data := tx.Bucket(bucketOutbox).Get(idk); data != nil {
+		if data := getOutbound(tx, idk); data != nil {
 			ahead = planMark(what, row, idk, bytes.Clone(data))
 		}
 		return nil
@@ -158,7 +159,7 @@ func (db *DB) markOutbound(ctx context.Context, what string, row bot.Outbound) e
 		return fmt.Errorf("storage: %s %s: %w", what, row.ID, err)
 	}
 	return db.write(ctx, what+" "+row.ID, func(tx *bolt.Tx) (func() error, error) {
-		data := tx.Bucket(bucketOutbox).Get(idk)
+		data := getOutbound(tx, idk)
 		if data == nil {
 			return nil, fmt.Errorf("storage: %s %s: %w", what, row.ID, bot.ErrNotFound)
 		}
@@ -215,6 +216,7 @@ func planMark(what string, row bot.Outbound, idk, stored []byte) *outboundMark {
 	}
 	next.PartsSent = max(next.PartsSent, old.PartsSent)
 	next.ID = outboundID(idk)
+	next = storedOutbound(next)
 	m.old, m.next = old, next
 	m.data, m.err = encode(next, "outbox row "+next.ID)
 	return m
@@ -251,8 +253,9 @@ var statusRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
 // not yet sent settles what the send attempt could not: the row's last
 // message makes it sent (never to be sent again), an earlier one counts in
 // PartsSent. That is how a reply whose send was cut off (a crash, a timeout)
-// is known to be out. Status, and Error when the status is "failed", follow
-// the reports on the row's first message.
+// is known to be out, and stored without its reply (see storedOutbound).
+// Status, and Error when the status is "failed", follow the reports on the
+// row's first message.
 func (db *DB) OutboundStatus(ctx context.Context, r bot.Receipt) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: outbound status: %w", err)
@@ -299,10 +302,9 @@ func (db *DB) OutboundStatus(ctx context.Context, r bot.Receipt) error {
 // one the store issued for the same recipient, else by Meta's id. part and
 // parts are the reference's, zero without one.
 func statusRow(tx *bolt.Tx, r bot.Receipt) (idk []byte, row bot.Outbound, part, parts int, err error) {
-	outbox := tx.Bucket(bucketOutbox)
 	if id, p, n, ok := bot.ParseOutboundRef(r.Ref); ok {
 		if k, ok := outboundKey(id); ok {
-			if data := outbox.Get(k); data != nil {
+			if data := getOutbound(tx, k); data != nil {
 				if err := decode(data, &row, "outbox row "+id); err != nil {
 					return nil, row, 0, 0, err
 				}
@@ -320,7 +322,7 @@ func statusRow(tx *bolt.Tx, r bot.Receipt) (idk []byte, row bot.Outbound, part, 
 		return nil, row, 0, 0, fmt.Errorf("storage: outbound status: no outbox row sent that message: %w", bot.ErrNotFound)
 	}
 	idk = bytes.Clone(v)
-	data := outbox.Get(idk)
+	data := getOutbound(tx, idk)
 	if data == nil {
 		return nil, row, 0, 0, fmt.Errorf("storage: outbound status: Meta id index names missing row %s", outboundID(idk))
 	}
@@ -361,7 +363,7 @@ func (db *DB) Outbound(ctx context.Context, id string) (bot.Outbound, error) {
 		return row, fmt.Errorf("storage: outbox row %q: %w", id, bot.ErrNotFound)
 	}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		data := tx.Bucket(bucketOutbox).Get(idk)
+		data := getOutbound(tx, idk)
 		if data == nil {
 			return fmt.Errorf("storage: outbox row %s: %w", id, bot.ErrNotFound)
 		}
@@ -381,12 +383,11 @@ func (db *DB) OutboundRows(ctx context.Context, client string) ([]bot.Outbound, 
 	}
 	var rows []bot.Outbound
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		outbox := tx.Bucket(bucketOutbox)
 		prefix := append([]byte(client), 0)
 		c := tx.Bucket(bucketOutboxByClient).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			idk := k[len(prefix):]
-			data := outbox.Get(idk)
+			data := getOutbound(tx, idk)
 			if data == nil {
 				return fmt.Errorf("storage: outbox rows: client index names missing row %s", outboundID(idk))
 			}
@@ -429,8 +430,10 @@ func (db *DB) OutboxStats(ctx context.Context) (pending, sent, parked, failed in
 // for the window in which statuses come keeps that record; dropping them
 // after keeps the file from growing with every reply ever sent.
 //
-// Rows are read in id order, which is the order they were made, and the
-// scan ends at the first row made at or after before.
+// Sent rows are read in id order, which is the order they were made, and
+// the scan ends at the first row made at or after before. They live apart
+// from the rows still owed (see writeOutboundData), so the scan never
+// reads those.
 func (db *DB) PruneOutbox(ctx context.Context, before time.Time, limit int) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("storage: prune outbox: %w", err)
@@ -441,7 +444,7 @@ func (db *DB) PruneOutbox(ctx context.Context, before time.Time, limit int) (int
 	var ids [][]byte
 	db.outMu.Lock()
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOutbox).Cursor()
+		c := tx.Bucket(bucketOutboxSent).Cursor()
 		for k, v := c.First(); k != nil && len(ids) < limit; k, v = c.Next() {
 			var row bot.Outbound
 			if err := decode(v, &row, "outbox row "+outboundID(k)); err != nil {
@@ -450,10 +453,10 @@ func (db *DB) PruneOutbox(ctx context.Context, before time.Time, limit int) (int
 			if !row.Created.Before(before) {
 				break
 			}
-			if row.State != bot.OutboundSent || !row.NextAttempt.Before(before) {
+			if !row.NextAttempt.Before(before) {
 				continue
 			}
-			if h := db.outHeld[row.To]; h != nil && h.rowID == row.ID {
+			if h := db.outHeld[row.To]; h != nil && h.rowID == outboundID(k) {
 				continue
 			}
 			ids = append(ids, bytes.Clone(k))
@@ -489,8 +492,8 @@ func (db *DB) PruneOutbox(ctx context.Context, before time.Time, limit int) (int
 // deleteSent deletes the outbox row idk, with its index entries, if it is
 // sent; a sent row is in no queue index, only in the client's and Meta's.
 func deleteSent(tx *bolt.Tx, idk []byte) (bool, error) {
-	outbox := tx.Bucket(bucketOutbox)
-	data := outbox.Get(idk)
+	sent := tx.Bucket(bucketOutboxSent)
+	data := sent.Get(idk)
 	if data == nil {
 		return false, nil
 	}
@@ -498,10 +501,7 @@ func deleteSent(tx *bolt.Tx, idk []byte) (bool, error) {
 	if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
 		return false, err
 	}
-	if row.State != bot.OutboundSent {
-		return false, nil
-	}
-	if err := outbox.Delete(idk); err != nil {
+	if err := sent.Delete(idk); err != nil {
 		return false, fmt.Errorf("storage: prune outbox row %s: %w", outboundID(idk), err)
 	}
 	if err := tx.Bucket(bucketOutboxByClient).Delete(clientRowKey(row.To, idk)); err != nil {
@@ -539,6 +539,7 @@ func appendOutbound(tx *bolt.Tx, row bot.Outbound) (string, error) {
 // old is the row it replaces, nil for a new row.
 func writeOutbound(tx *bolt.Tx, idk []byte, old *bot.Outbound, row bot.Outbound) error {
 	row.ID = outboundID(idk)
+	row = storedOutbound(row)
 	data, err := encode(row, "outbox row "+row.ID)
 	if err != nil {
 		return err
@@ -548,9 +549,26 @@ func writeOutbound(tx *bolt.Tx, idk []byte, old *bot.Outbound, row bot.Outbound)
 
 // writeOutboundData is writeOutbound with row already encoded in data, and
 // its ID set.
+//
+// A sent row goes to outbox_sent, every other to outbox. Sent rows wait out
+// the retention for their statuses and, under load, far outnumber the rows
+// still owed. Left in place, a row shrunk by storedOutbound would free next
+// to nothing: bbolt merges a page only once it is under a quarter full, so
+// the pages would stay as many as before, mostly empty. Moved, the sent rows
+// fill the pages of outbox_sent in nearly the order they were made, and the
+// rows owed, which every claim and mark reads, keep a few pages of their own.
 func writeOutboundData(tx *bolt.Tx, idk []byte, old *bot.Outbound, row bot.Outbound, data []byte) error {
-	if err := tx.Bucket(bucketOutbox).Put(idk, data); err != nil {
+	into, other := tx.Bucket(bucketOutbox), tx.Bucket(bucketOutboxSent)
+	if row.State == bot.OutboundSent {
+		into, other = other, into
+	}
+	if err := into.Put(idk, data); err != nil {
 		return fmt.Errorf("storage: write outbox row %s: %w", row.ID, err)
+	}
+	if old != nil && (old.State == bot.OutboundSent) != (row.State == bot.OutboundSent) {
+		if err := other.Delete(idk); err != nil {
+			return fmt.Errorf("storage: move outbox row %s: %w", row.ID, err)
+		}
 	}
 	ck := clientRowKey(row.To, idk)
 	var oldState bot.OutboundState
@@ -590,6 +608,65 @@ func writeOutboundData(tx *bolt.Tx, idk []byte, old *bot.Outbound, row bot.Outbo
 	}
 	if oldState == bot.OutboundPending || row.State == bot.OutboundPending {
 		return refreshHead(tx, row.To, idk, &row)
+	}
+	return nil
+}
+
+// storedOutbound is row as the store keeps it. Once Meta accepted a reply,
+// nothing reads its text again: the dispatcher never sends a sent row,
+// statuses (a late "failed" included) record on its Status and Error, and
+// pruning, the stats and the agents' commands read none of it. So the
+// reply is dropped, and the row keeps only what statuses and pruning need;
+// read back, a sent row has an empty Reply. That is most of a row's bytes,
+// kept for the whole retention.
+func storedOutbound(row bot.Outbound) bot.Outbound {
+	if row.State == bot.OutboundSent {
+		row.Reply = bot.Reply{}
+	}
+	return row
+}
+
+// getOutbound returns the stored row idk, wherever its state keeps it (see
+// writeOutboundData), or nil when there is none.
+func getOutbound(tx *bolt.Tx, idk []byte) []byte {
+	if data := tx.Bucket(bucketOutbox).Get(idk); data != nil {
+		return data
+	}
+	return tx.Bucket(bucketOutboxSent).Get(idk)
+}
+
+// moveSentRows moves the sent rows a file written before schema 3 keeps
+// among the others to outbox_sent, without their reply, as
+// writeOutboundData would have stored them. The indexes name rows by id
+// alone and stay as they are.
+func moveSentRows(tx *bolt.Tx) error {
+	outbox, sent := tx.Bucket(bucketOutbox), tx.Bucket(bucketOutboxSent)
+	var moved [][]byte
+	c := outbox.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var row bot.Outbound
+		if err := decode(v, &row, "outbox row "+outboundID(k)); err != nil {
+			return err
+		}
+		if row.State != bot.OutboundSent {
+			continue
+		}
+		data, err := encode(storedOutbound(row), "outbox row "+outboundID(k))
+		if err != nil {
+			return err
+		}
+		k = bytes.Clone(k)
+		if err := sent.Put(k, data); err != nil {
+			return fmt.Errorf("storage: move sent outbox row %s: %w", outboundID(k), err)
+		}
+		moved = append(moved, k)
+	}
+	// Deleted after the scan: a bbolt cursor may skip a key when the one
+	// under it is deleted.
+	for _, k := range moved {
+		if err := outbox.Delete(k); err != nil {
+			return fmt.Errorf("storage: move sent outbox row %s: %w", outboundID(k), err)
+		}
 	}
 	return nil
 }

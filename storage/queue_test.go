@@ -491,13 +491,21 @@ func checkIndexes(tb testing.TB, db *DB) {
 		// Outbox.
 		byClient, pending, heads, due, meta := map[string]bool{}, map[string]bool{}, map[string]string{}, map[string]string{}, map[string]string{}
 		stats := map[string]uint64{}
-		err = tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+		// Rows still owed first, then sent ones: the pending rows, all in
+		// the first, come in id order.
+		err = forEachOutbound(tx, func(k, v []byte, sentBucket bool) error {
 			var row bot.Outbound
 			if err := decode(v, &row, "outbox row"); err != nil {
 				return err
 			}
 			if row.ID != outboundID(k) {
 				tb.Errorf("row under %x has id %q", k, row.ID)
+			}
+			if sent := row.State == bot.OutboundSent; sent != sentBucket {
+				tb.Errorf("row %s is %s, and stored in outbox_sent: %v", row.ID, row.State, sentBucket)
+			}
+			if sentBucket && (row.Reply.Text != "" || row.Reply.Buttons != nil) {
+				tb.Errorf("sent row %s still holds its reply", row.ID)
 			}
 			ck := string(clientRowKey(row.To, k))
 			byClient[ck] = true
@@ -555,6 +563,15 @@ func checkIndexes(tb testing.TB, db *DB) {
 	if err != nil {
 		tb.Fatalf("checkIndexes: %v", err)
 	}
+}
+
+// forEachOutbound calls fn with every stored outbox row, those in outbox
+// first, then those in outbox_sent.
+func forEachOutbound(tx *bolt.Tx, fn func(k, v []byte, sent bool) error) error {
+	if err := tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error { return fn(k, v, false) }); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketOutboxSent).ForEach(func(k, v []byte) error { return fn(k, v, true) })
 }
 
 func TestLoadOrCreateKey(t *testing.T) {
