@@ -867,6 +867,9 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	s.mustStop(t)
 
+	// Meta opens a new connection to a server that went away; a kept-alive
+	// one would only show that it was closed.
+	s.client.CloseIdleConnections()
 	body := whatsapp.BuildTextWebhook(s.phone, client, newMessageID(), "hello again", time.Now())
 	code, err := postWebhook(t, s.client, s.url, body, whatsapp.SignBody(s.secret, body))
 	if !errors.Is(err, syscall.ECONNREFUSED) {
