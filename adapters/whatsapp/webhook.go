@@ -182,12 +182,17 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 
 	// Meta's time is when the client sent; receipt time is the next best.
 	now := h.now().UTC()
+	// The arguments of a debug line cost a masked copy of the number per
+	// message even when the line is dropped; a burst is no time for that.
+	debug := h.log.Enabled(ctx, slog.LevelDebug)
 	for i := range d.Messages {
 		if d.Messages[i].At.IsZero() {
 			d.Messages[i].At = now
 		}
-		m := d.Messages[i]
-		h.log.DebugContext(ctx, "webhook message", "client", bot.MaskPhone(m.From), "wa_message_id", m.ID, "kind", kind(m))
+		if debug {
+			m := d.Messages[i]
+			h.log.DebugContext(ctx, "webhook message", "client", bot.MaskPhone(m.From), "wa_message_id", m.ID, "kind", kind(m))
+		}
 	}
 	fresh := 0
 	if len(d.Messages) > 0 {
