@@ -37,10 +37,10 @@ type Inbound struct {
 	// Text is what the client typed, or the title of the button they tapped.
 	Text string
 	// Choice is the id of the button or list row tapped, empty for typed text.
-	Choice string
+	Choice string `json:",omitempty"`
 	// Unsupported is set for content the bot cannot read (image, audio,
 	// sticker, location, ...); it names the kind.
-	Unsupported string
+	Unsupported string `json:",omitempty"`
 	At          time.Time
 }
 
@@ -53,6 +53,6 @@ type Button struct {
 
 // Reply is one message to the client.
 type Reply struct {
-	Text    string
-	Buttons []Button
+	Text    string   `json:",omitempty"`
+	Buttons []Button `json:",omitempty"`
 }

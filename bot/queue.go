@@ -23,33 +23,33 @@ type Outbound struct {
 	// Reply is what the row sends. The store drops it once the row is
 	// sent: nothing sends a sent row again, and statuses need only the
 	// fields below, so a sent row reads back with an empty Reply.
-	Reply Reply
+	Reply Reply `json:",omitzero"`
 	// InReplyTo is the inbound message the reply answers: marked read
 	// before the reply goes out.
-	InReplyTo string
+	InReplyTo string `json:",omitempty"`
 	// LastInbound is when the client last wrote, when the reply was made:
 	// free-form replies are allowed only within 24 hours of it.
-	LastInbound time.Time
+	LastInbound time.Time `json:",omitzero"`
 	Created     time.Time
 	// Attempts counts sends tried; NextAttempt is when the next may start.
-	Attempts    int
-	NextAttempt time.Time
+	Attempts    int       `json:",omitempty"`
+	NextAttempt time.Time `json:",omitzero"`
 	// Sending is when the attempt now in doubt began: it is stored before
 	// the request goes to Meta and cleared once Meta answered it. A row
 	// still pending with Sending set was being sent when the process
 	// stopped, or got no answer (a timeout, a connection reset): Meta may
 	// have accepted it. A status webhook carrying the row's reference
 	// settles it; only after Dispatcher.Grace without one is it sent again.
-	Sending time.Time
+	Sending time.Time `json:",omitzero"`
 	// PartsSent counts the messages of a reply sent as several that Meta
 	// accepted, in order: a later attempt starts after them.
-	PartsSent int
+	PartsSent int `json:",omitempty"`
 	State     OutboundState
 	// MetaID is Meta's id of the first message sent for the row; Status the
 	// latest status Meta reported for it (sent, delivered, read, failed).
-	MetaID string
-	Status string
-	Error  string
+	MetaID string `json:",omitempty"`
+	Status string `json:",omitempty"`
+	Error  string `json:",omitempty"`
 }
 
 // InDoubt reports whether the row's last attempt may have reached Meta

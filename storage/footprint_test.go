@@ -1,0 +1,56 @@
+package storage
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"portabot/bot"
+	"portabot/fsm"
+)
+
+// A BSP's store keeps a conversation for every client who ever wrote, so
+// its size is what many clients cost: one who asked a single question must
+// not pay for fields they never used.
+func TestNewClientsConversationIsSmall(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	conv := bot.Conversation{Key: "5511987650000", Lang: bot.Portuguese, State: fsm.Menu, Created: at, Updated: at, LastSeen: at}
+	if err := db.Commit(ctx, bot.Turn{MessageID: "wamid.small", Conversation: conv}); err != nil {
+		t.Fatal(err)
+	}
+	var size int
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		size = len(tx.Bucket(bucketConversations).Get([]byte(conv.Key)))
+		return nil
+	})
+	if size == 0 || size > 180 {
+		t.Errorf("a new client's conversation takes %d bytes, want at most 180", size)
+	}
+}
+
+// Records written before empty fields were left out still read back whole.
+func TestFullConversationRecordStillReads(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	old := `{"Key":"5511987650001","Lang":"es","LangChosen":true,"State":"await_code","Back":"menu",` +
+		`"CaseID":"K7Q2","Step":"pin","PinHash":"h","Misses":2,"Created":"2026-11-01T10:00:00Z",` +
+		`"Updated":"2026-11-02T10:00:00Z","LastSeen":"2026-11-02T10:00:00Z","Delivered":7}`
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketConversations).Put([]byte("5511987650001"), []byte(old))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Conversation(ctx, "5511987650001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.LangChosen || got.Back != "menu" || got.CaseID != "K7Q2" || got.Step != "pin" || got.PinHash != "h" ||
+		got.Misses != 2 || got.Delivered != 7 || got.Lang != "es" || got.State != "await_code" {
+		t.Errorf("an old full record read back as %+v", got)
+	}
+}
