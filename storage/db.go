@@ -263,7 +263,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 	db.w = startWriter(bdb, fillAppended)
-	db.iw = startWriter(ibdb, nil)
+	db.iw = startWriter(ibdb, fillInbox)
 	return db, nil
 }
 
@@ -279,15 +279,41 @@ func Open(path string, opts ...Option) (*DB, error) {
 // a time gain nothing either way.
 const appendFill = 0.9
 
-// fillAppended sets appendFill on the main file's buckets filled at their
-// end for the transaction tx; bbolt keeps FillPercent per transaction.
+// fillAppended sets appendFill on the main file's append-only buckets for
+// the transaction tx, and scatterFill on those keyed by client or message
+// id; bbolt keeps FillPercent per transaction.
 func fillAppended(tx *bolt.Tx) {
 	for _, name := range [][]byte{bucketOutbox, bucketOutboxSent, bucketNotices} {
 		if b := tx.Bucket(name); b != nil {
 			b.FillPercent = appendFill
 		}
 	}
+	for _, name := range [][]byte{bucketConversations, bucketProcessed, bucketOutboxMeta, bucketOutboxByClient} {
+		if b := tx.Bucket(name); b != nil {
+			b.FillPercent = scatterFill
+		}
+	}
 }
+
+// fillInbox sets scatterFill on the inbox file's buckets for the
+// transaction tx: they are keyed by client and message id too, and a burst
+// fills them as a BSP's clients fill the main file.
+func fillInbox(tx *bolt.Tx) {
+	for _, name := range inboxBuckets {
+		if b := tx.Bucket(name); b != nil {
+			b.FillPercent = scatterFill
+		}
+	}
+}
+
+// scatterFill is the FillPercent of the buckets whose keys arrive in any
+// order and that grow with every client and message: conversations,
+// processed markers and the outbox's indexes. A group commit puts many of
+// their keys into one page at once, and bbolt's default then splits it into
+// half-full pages, which stay half full: these buckets took twice the pages
+// their rows need. Pages split fuller take later keys a few at a time, and
+// a split costs less than the pages a BSP's clients would otherwise fill.
+const scatterFill = 0.85
 
 // openBolt opens one of the store's files, taking its lock within
 // opts.Timeout.

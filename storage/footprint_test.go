@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,4 +55,59 @@ func TestFullConversationRecordStillReads(t *testing.T) {
 		got.Misses != 2 || got.Delivered != 7 || got.Lang != "es" || got.State != "await_code" {
 		t.Errorf("an old full record read back as %+v", got)
 	}
+}
+
+// Many clients writing at once, as in a burst, land in group commits that
+// put many of their keys into the same pages; those pages must not end up
+// half empty, or the store, and the memory that maps it, take twice the
+// room their data needs.
+func TestClientsPagesFilledUnderABurst(t *testing.T) {
+	db := mustOpen(t, WithSealKey(testKey))
+	ctx := context.Background()
+	const clients = 4000
+	burst := func(do func(client, id string) error) {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 64)
+		for i := range clients {
+			client := fmt.Sprintf("55119%08d", i*7919%100_000_000)
+			id := fmt.Sprintf("wamid.fill.%d", i)
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				if err := do(client, id); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	fill := func(b *bolt.Bucket) (float64, bolt.BucketStats) {
+		st := b.Stats()
+		return float64(st.LeafInuse) / float64(st.LeafAlloc), st
+	}
+	check := func(file *bolt.DB, names ...[]byte) {
+		_ = file.View(func(tx *bolt.Tx) error {
+			for _, name := range names {
+				f, st := fill(tx.Bucket(name))
+				t.Logf("%s: %d keys in %d leaf pages, %.0f%% in use", name, st.KeyN, st.LeafPageN, 100*f)
+				if st.KeyN < clients {
+					t.Errorf("%s holds %d keys, want %d", name, st.KeyN, clients)
+				}
+				if f < 0.7 {
+					t.Errorf("%s leaf pages %.0f%% in use after a burst, want at least 70%%", name, 100*f)
+				}
+			}
+			return nil
+		})
+	}
+	// The burst of webhooks waits in the inbox before any is processed.
+	burst(func(client, id string) error {
+		_, err := db.Enqueue(ctx, []bot.Inbound{{ID: id, From: client, Text: "how long does it take?", At: time.Now()}})
+		return err
+	})
+	check(db.ibolt, bucketInbox, bucketInboxIDs)
+	burst(func(client, id string) error {
+		return db.Commit(ctx, bot.Turn{MessageID: id, Conversation: sampleConversation(client, "")})
+	})
+	check(db.bolt, bucketConversations, bucketProcessed)
 }
