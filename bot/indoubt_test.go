@@ -286,3 +286,63 @@ func TestDispatcherResumesPartsAfterStatus(t *testing.T) {
 		t.Errorf("the client received %q, want each part once, in order", texts)
 	}
 }
+
+// gatedMeta holds every send to one client until its gate opens, as Meta
+// sometimes takes its time over one request.
+type gatedMeta struct {
+	*fakeMeta
+	slow string
+	gate chan struct{}
+}
+
+func (m *gatedMeta) Send(ctx context.Context, row bot.Outbound) (bot.SendResult, error) {
+	if row.To == m.slow {
+		select {
+		case <-m.gate:
+		case <-ctx.Done():
+			return bot.SendResult{Parts: row.PartsSent}, fmt.Errorf("send: %w: %w", bot.ErrUnavailable, ctx.Err())
+		}
+	}
+	return m.fakeMeta.Send(ctx, row)
+}
+
+func TestSlowSendHoldsUpNoOtherClient(t *testing.T) {
+	meta := &gatedMeta{fakeMeta: &fakeMeta{}, slow: "5511900000100", gate: make(chan struct{})}
+	h := newAgentHarness(t, options{})
+	r := &dispatcherRig{h: h}
+	r.reply(t, meta.slow, "the slow one")
+	var others []string
+	for i := range 12 {
+		who := fmt.Sprintf("55119000002%02d", i)
+		others = append(others, who)
+		r.reply(t, who, "reply to "+who)
+	}
+	d := bot.NewDispatcher(h.bot, h.db, meta)
+	d.Parallel = 4
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+
+	sentTo := func() map[string]int {
+		n := map[string]int{}
+		for _, m := range meta.messages() {
+			n[m.to]++
+		}
+		return n
+	}
+	waitFor(t, "every other client's reply while one send hangs", func() bool {
+		got := sentTo()
+		for _, who := range others {
+			if got[who] != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	if got := sentTo()[meta.slow]; got != 0 {
+		t.Fatalf("the slow client got %d messages before its send was let through", got)
+	}
+	close(meta.gate)
+	waitFor(t, "the slow client's reply once Meta answers", func() bool { return sentTo()[meta.slow] == 1 })
+}

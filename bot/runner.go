@@ -333,10 +333,35 @@ func (d *Dispatcher) Alive(now time.Time) bool {
 }
 
 // Run sends until ctx ends; sends in progress finish.
+//
+// Up to Parallel sends are out at once, and a free slot is filled as soon as
+// it frees: a batch claimed together is not waited for as a whole, so one
+// slow answer from Meta holds up only its own slot, and the commits that
+// record attempts and their outcomes overlap with the sends of other rows.
 func (d *Dispatcher) Run(ctx context.Context) {
+	parallel := max(d.Parallel, 1)
+	slots := make(chan struct{}, parallel)
+	freed := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var stalled atomic.Bool
 	for ctx.Err() == nil {
 		d.beat.Store(time.Now().UnixNano())
-		rows, release, err := d.outbox.ClaimOutbound(ctx, d.bot.cfg.Now(), d.Parallel)
+		if stalled.Swap(false) {
+			// The store refused to record an attempt: the rows are due
+			// still, and claiming them again at once would spin.
+			d.idle(ctx)
+			continue
+		}
+		free := parallel - len(slots)
+		if free == 0 {
+			select {
+			case <-ctx.Done():
+			case <-freed:
+			}
+			continue
+		}
+		rows, release, err := d.outbox.ClaimOutbound(ctx, d.bot.cfg.Now(), free)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.log.Error("claim outbox", "error", err)
@@ -346,25 +371,39 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 		if len(rows) == 0 {
 			release()
+			if len(slots) > 0 {
+				// A send that ends may make its client's next reply due,
+				// or free the hold that kept a row from this claim.
+				select {
+				case <-ctx.Done():
+				case <-freed:
+				case <-d.wake:
+				}
+				continue
+			}
 			d.idle(ctx)
 			continue
 		}
-		var wg sync.WaitGroup
-		var stalled atomic.Bool
+		var batch sync.WaitGroup
 		for _, row := range rows {
-			wg.Go(func() {
+			slots <- struct{}{}
+			batch.Go(func() {
+				defer func() {
+					<-slots
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+				}()
 				if !d.deliver(context.WithoutCancel(ctx), row) {
 					stalled.Store(true)
 				}
 			})
 		}
-		wg.Wait()
-		release()
-		if stalled.Load() {
-			// The store refused to record an attempt: the rows are due
-			// still, and claiming them again at once would spin.
-			d.idle(ctx)
-		}
+		wg.Go(func() {
+			batch.Wait()
+			release()
+		})
 	}
 }
 
