@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -14,8 +15,8 @@ import (
 	"portabot/loadtest"
 )
 
-// runBench measures serve against the two reference servers and prints
-// the report as JSON. With --reference it is one of those reference
+// runBench measures serve against the reference servers and prints the
+// report as JSON. With --reference it is one of those reference
 // servers instead: bench starts them as child processes of this binary, so
 // that they run apart from the load generator exactly as serve does.
 func runBench(ctx context.Context, env environment, args []string) error {
@@ -26,13 +27,13 @@ func runBench(ctx context.Context, env environment, args []string) error {
 	clients := fs.Int("clients", 0, "distinct senders per level, taking turns (0: every webhook from a new client, which makes the reply count exact)")
 	warmup := fs.Int("warmup", 1000, "unmeasured webhooks before each level")
 	questions := fs.String("questions", "", "file of texts to send: plain lines or JSON lines with \"q\" (faq/testdata/eval.jsonl); default: a built-in list")
-	servers := fs.String("servers", "ceiling,probe,portabot", "what to measure, in order")
+	servers := fs.String("servers", "ceiling,probe,relay,portabot", "what to measure, in order")
 	refs := fs.String("refs", "process", "run the reference servers as a child process (like serve) or inproc")
 	workers := fs.Int("workers", 0, "PORTABOT_WORKERS for serve (0: serve's default)")
 	drain := fs.Duration("drain-timeout", 2*time.Minute, "longest wait for serve to answer a level's messages")
 	check := fs.Bool("check", false, "fail when a target is missed")
 	exe := fs.String("exe", "", "the portabot binary to measure (default: this one)")
-	reference := fs.String("reference", "", "internal: serve reference server `KIND` (ceiling or probe) instead of measuring")
+	reference := fs.String("reference", "", "internal: serve reference server `KIND` (ceiling, probe or relay) instead of measuring")
 	addr := fs.String("addr", "127.0.0.1:8090", "internal: with --reference, the listen address")
 	db := fs.String("db", "", "internal: with --reference probe, the bbolt file")
 	if err := fs.Parse(args); err != nil {
@@ -47,7 +48,12 @@ func runBench(ctx context.Context, env environment, args []string) error {
 		return fmt.Errorf("%w: bench takes no arguments, got %q", errUsage, fs.Args())
 	}
 	if *reference != "" {
-		return loadtest.ServeReference(ctx, *reference, *addr, env.getenv("PORTABOT_META_APP_SECRET"), *db, nil)
+		// The relay sends where serve would, from serve's variables.
+		return loadtest.ServeReference(ctx, loadtest.ReferenceConfig{Kind: *reference, Addr: *addr,
+			Secret: env.getenv("PORTABOT_META_APP_SECRET"), DB: *db,
+			GraphURL: env.getenv("PORTABOT_GRAPH_URL"), GraphVersion: env.getenv("PORTABOT_GRAPH_VERSION"),
+			Token: env.getenv("PORTABOT_META_ACCESS_TOKEN"), PhoneNumberID: env.getenv("PORTABOT_WA_PHONE_NUMBER_ID"),
+			Log: slog.New(slog.NewTextHandler(env.stderr, nil))}, nil)
 	}
 
 	if *duration > 0 && !flagSet(fs, "requests") {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"os"
@@ -60,8 +61,8 @@ type Config struct {
 	Warmup int
 	// Questions are the texts sent, in turn; DefaultQuestions when empty.
 	Questions []string
-	// Servers lists what to measure, in order: Ceiling, Probe, Portabot.
-	// All three when empty.
+	// Servers lists what to measure, in order: Ceiling, Probe, Relay,
+	// Portabot. All four, in that order, when empty.
 	Servers []string
 	// InProcessRefs runs the reference servers inside this process
 	// instead of as a child process like serve.
@@ -89,8 +90,12 @@ type Report struct {
 	Config   ConfigView `json:"config"`
 	Ceiling  *Server    `json:"ceiling,omitempty"`
 	Probe    *Server    `json:"probe,omitempty"`
+	Relay    *Server    `json:"relay,omitempty"`
 	Portabot *Server    `json:"portabot,omitempty"`
 	Targets  Targets    `json:"targets"`
+	// Ratios say how much of the ceiling is left once the replies alone
+	// are sent; they are not targets and change nothing in Pass.
+	Ratios Ratios `json:"ratios"`
 	// Pass is set when every target was measured and met.
 	Pass    bool    `json:"pass"`
 	Seconds float64 `json:"seconds"`
@@ -136,7 +141,8 @@ type Server struct {
 	// acknowledged.
 	Keys   *int    `json:"keys,omitempty"`
 	Levels []Level `json:"levels"`
-	// GraphStray counts fake Graph calls that matched no level.
+	// GraphStray counts fake Graph calls that matched no level (serve and
+	// the relay).
 	GraphStray *GraphCounts `json:"graph_stray,omitempty"`
 }
 
@@ -163,8 +169,9 @@ type Errors struct {
 	First     string         `json:"first,omitempty"`
 }
 
-// E2E is serve's end-to-end result for a level: from the first post until
-// every acknowledged message has its reply at the fake Graph.
+// E2E is the end-to-end result of serve or the relay for a level: from
+// the first post until every acknowledged message has its reply at the
+// fake Graph.
 type E2E struct {
 	Clients         int     `json:"clients"`
 	Messages        int     `json:"messages"`
@@ -199,6 +206,20 @@ type Check struct {
 	What   string  `json:"what"`
 }
 
+// Ratios compare end-to-end rates for information.
+type Ratios struct {
+	RelayProcessedVsCeilingAcks       *Ratio `json:"relay_processed_vs_ceiling_acks,omitempty"`
+	PortabotProcessedVsRelayProcessed *Ratio `json:"portabot_processed_vs_relay_processed,omitempty"`
+}
+
+// Ratio is one informational ratio. Complete is false when a level it
+// divides left messages unanswered, which makes its rate meaningless.
+type Ratio struct {
+	Value    float64 `json:"value"`
+	Complete bool    `json:"complete"`
+	What     string  `json:"what"`
+}
+
 func (t Targets) all() []*Check {
 	return []*Check{t.AcksVsCeiling, t.P50VsProbe, t.ProcessedVsCeiling, t.PeakRSSMiB, t.StartupMS}
 }
@@ -214,6 +235,9 @@ type bench struct {
 	nextBase  int64 // first client number of the next batch of messages
 	nextID    int64
 	levelSize int
+	// measured holds the levels done so far, by server and connections,
+	// for the ratios in the progress lines.
+	measured map[string]map[int]Level
 }
 
 // Run measures the configured servers one after another and returns the
@@ -233,7 +257,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{cfg: cfg, dir: dir, addr: addr, secret: randomHex(16), token: randomHex(24), levelSize: cfg.Requests}
+	b := &bench{cfg: cfg, dir: dir, addr: addr, secret: randomHex(16), token: randomHex(24), levelSize: cfg.Requests,
+		measured: map[string]map[int]Level{}}
 	if cfg.Duration > 0 && cfg.Requests == 0 {
 		b.levelSize = DurationCap
 	}
@@ -268,11 +293,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.Ceiling = s
 		case Probe:
 			rep.Probe = s
+		case Relay:
+			rep.Relay = s
 		case Portabot:
 			rep.Portabot = s
 		}
 	}
 	rep.Targets = targets(rep, slices.Min(cfg.Conns), slices.Max(cfg.Conns))
+	rep.Ratios = ratios(rep, slices.Max(cfg.Conns))
 	rep.Pass = true
 	for _, c := range rep.Targets.all() {
 		rep.Pass = rep.Pass && c != nil && c.Pass
@@ -306,12 +334,12 @@ func (cfg *Config) normalize() error {
 		cfg.Questions = DefaultQuestions()
 	}
 	if len(cfg.Servers) == 0 {
-		cfg.Servers = []string{Ceiling, Probe, Portabot}
+		cfg.Servers = []string{Ceiling, Probe, Relay, Portabot}
 	}
 	seen := map[string]bool{}
 	for _, s := range cfg.Servers {
-		if s != Ceiling && s != Probe && s != Portabot {
-			return fmt.Errorf("loadtest: unknown server %q (want %s, %s or %s)", s, Ceiling, Probe, Portabot)
+		if s != Ceiling && s != Probe && s != Relay && s != Portabot {
+			return fmt.Errorf("loadtest: unknown server %q (want %s, %s, %s or %s)", s, Ceiling, Probe, Relay, Portabot)
 		}
 		if seen[s] {
 			return fmt.Errorf("loadtest: server %q listed twice", s)
@@ -344,18 +372,32 @@ func (b *bench) messages(n int) *Messages {
 	return m
 }
 
-// reference measures the ceiling or the probe.
+// reference measures the ceiling, the probe or the relay. The relay's
+// levels are tracked as serve's are, on a fresh fake Graph.
 func (b *bench) reference(ctx context.Context, kind string) (*Server, error) {
 	db := filepath.Join(b.dir, kind+".db")
 	s := &Server{Mode: "process"}
+	tracked := kind == Relay
+	if tracked {
+		closeGraph, err := b.startGraph()
+		if err != nil {
+			return nil, err
+		}
+		defer closeGraph()
+	}
 	var stop func()
 	var p *process
 	if b.cfg.InProcessRefs {
 		s.Mode = "inproc"
+		rc := ReferenceConfig{Kind: kind, Addr: b.addr, Secret: b.secret, DB: db}
+		if tracked {
+			rc.GraphURL, rc.Token, rc.PhoneNumberID = b.graph.URL, b.token, benchPhoneID
+			rc.Log = slog.New(slog.NewTextHandler(b.cfg.Progress, nil))
+		}
 		rctx, cancel := context.WithCancel(ctx)
 		ready := make(chan string, 1)
 		errc := make(chan error, 1)
-		go func() { errc <- ServeReference(rctx, kind, b.addr, b.secret, db, func(a string) { ready <- a }) }()
+		go func() { errc <- ServeReference(rctx, rc, func(a string) { ready <- a }) }()
 		select {
 		case <-ready:
 		case err := <-errc:
@@ -365,6 +407,11 @@ func (b *bench) reference(ctx context.Context, kind string) (*Server, error) {
 		stop = sync.OnceFunc(func() { cancel(); <-errc })
 	} else {
 		env := append([]string{"PORTABOT_META_APP_SECRET=" + b.secret}, b.cfg.Env...)
+		if tracked {
+			// What serve gets, so the relay sends where serve does.
+			env = append(env, "PORTABOT_GRAPH_URL="+b.graph.URL, "PORTABOT_META_ACCESS_TOKEN="+b.token,
+				"PORTABOT_WA_PHONE_NUMBER_ID="+benchPhoneID)
+		}
 		var err error
 		p, err = startProcess(ctx, b.cfg.Exe, []string{"bench", "--reference", kind, "--addr", b.addr, "--db", db},
 			env, b.dir, filepath.Join(b.dir, kind+".log"), "http://"+b.addr)
@@ -377,14 +424,21 @@ func (b *bench) reference(ctx context.Context, kind string) (*Server, error) {
 	}
 	defer stop()
 	for _, conns := range b.cfg.Conns {
-		l, posted, err := b.level(ctx, kind, conns, false)
+		l, posted, err := b.level(ctx, kind, conns, tracked)
 		s.Webhooks += posted
 		if err != nil {
+			if p != nil {
+				err = fmt.Errorf("%w; its log ends:\n%s", err, p.logTail())
+			}
 			return nil, err
 		}
 		s.Levels = append(s.Levels, l)
 	}
 	stop()
+	if tracked {
+		stray := b.graph.Stray()
+		s.GraphStray = &stray
+	}
 	if p != nil {
 		s.memory(p.Peak())
 	}
@@ -402,13 +456,12 @@ func (b *bench) reference(ctx context.Context, kind string) (*Server, error) {
 // portabot measures serve, started as a child process on a fresh
 // database, in Meta mode against the fake Graph.
 func (b *bench) portabot(ctx context.Context) (*Server, error) {
-	g, err := StartFakeGraph(b.token, benchPhoneID)
+	closeGraph, err := b.startGraph()
 	if err != nil {
 		return nil, err
 	}
-	defer g.Close()
-	b.graph = g
-	defer func() { b.graph = nil }()
+	defer closeGraph()
+	g := b.graph
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	dbPath := filepath.Join(b.dir, "portabot.db")
@@ -452,6 +505,20 @@ func (b *bench) portabot(ctx context.Context) (*Server, error) {
 	return s, nil
 }
 
+// startGraph starts the fake Graph the levels are tracked at; the
+// returned func stops it.
+func (b *bench) startGraph() (func(), error) {
+	g, err := StartFakeGraph(b.token, benchPhoneID)
+	if err != nil {
+		return nil, err
+	}
+	b.graph = g
+	return func() {
+		b.graph = nil
+		g.Close()
+	}, nil
+}
+
 func (s *Server) memory(m memPeak) {
 	rss, anon, file := mib(m.RSS), mib(m.Anon), mib(m.File)
 	s.PeakRSSMiB, s.PeakAnonMiB, s.PeakFileMiB = &rss, &anon, &file
@@ -465,7 +532,7 @@ func (s *Server) dbSize(path string) {
 }
 
 // level runs the warm-up and then one measured level at conns. With
-// tracked (serve), it also waits until every acknowledged message is
+// tracked (serve, the relay), it also waits until every acknowledged message is
 // answered, after the warm-up and after the level. It returns how many
 // webhooks it posted in all.
 func (b *bench) level(ctx context.Context, server string, conns int, tracked bool) (Level, int, error) {
@@ -522,8 +589,18 @@ func (b *bench) level(ctx context.Context, server string, conns int, tracked boo
 	if l.E2E != nil {
 		fmt.Fprintf(b.cfg.Progress, " answered=%d/%d in %.2fs (%.0f/s) duplicates=%d",
 			l.E2E.Answered, l.E2E.Messages, l.E2E.Seconds, l.E2E.ProcessedPerSec, l.E2E.Duplicates)
+		if c, ok := b.measured[Ceiling][conns]; ok && c.AcksPerSec > 0 {
+			fmt.Fprintf(b.cfg.Progress, " processed_vs_ceiling_acks=%.2f", l.E2E.ProcessedPerSec/c.AcksPerSec)
+		}
+		if r, ok := b.measured[Relay][conns]; ok && server != Relay && r.E2E != nil && r.E2E.ProcessedPerSec > 0 {
+			fmt.Fprintf(b.cfg.Progress, " processed_vs_relay=%.2f", l.E2E.ProcessedPerSec/r.E2E.ProcessedPerSec)
+		}
 	}
 	fmt.Fprintln(b.cfg.Progress)
+	if b.measured[server] == nil {
+		b.measured[server] = map[int]Level{}
+	}
+	b.measured[server][conns] = l
 	return l, posted, nil
 }
 
@@ -567,21 +644,23 @@ func (b *bench) drain(ctx context.Context, t *Tracker, r Result) (E2E, error) {
 	return e, err
 }
 
+// at returns s's level at conns, or nil.
+func at(s *Server, conns int) *Level {
+	if s == nil {
+		return nil
+	}
+	for i := range s.Levels {
+		if s.Levels[i].Conns == conns {
+			return &s.Levels[i]
+		}
+	}
+	return nil
+}
+
 // targets compares portabot with the references: throughput at the
 // highest concurrency, latency at the lowest.
 func targets(rep *Report, low, high int) Targets {
 	var t Targets
-	at := func(s *Server, conns int) *Level {
-		if s == nil {
-			return nil
-		}
-		for i := range s.Levels {
-			if s.Levels[i].Conns == conns {
-				return &s.Levels[i]
-			}
-		}
-		return nil
-	}
 	ceil, pbHigh := at(rep.Ceiling, high), at(rep.Portabot, high)
 	probeLow, pbLow := at(rep.Probe, low), at(rep.Portabot, low)
 	if ceil != nil && pbHigh != nil && ceil.AcksPerSec > 0 {
@@ -611,6 +690,25 @@ func targets(rep *Report, low, high int) Targets {
 		}
 	}
 	return t
+}
+
+// ratios set the relay between the ceiling and portabot at the highest
+// concurrency: how much of the ceiling's rate the HTTP work of answering
+// leaves, and how much of that portabot reaches.
+func ratios(rep *Report, high int) Ratios {
+	var r Ratios
+	ceil, relay, pb := at(rep.Ceiling, high), at(rep.Relay, high), at(rep.Portabot, high)
+	if ceil != nil && relay != nil && relay.E2E != nil && ceil.AcksPerSec > 0 {
+		r.RelayProcessedVsCeilingAcks = &Ratio{Value: round(relay.E2E.ProcessedPerSec / ceil.AcksPerSec),
+			Complete: relay.E2E.Complete,
+			What:     fmt.Sprintf("relay processed/s / ceiling acks/s, at %d connections", high)}
+	}
+	if relay != nil && pb != nil && relay.E2E != nil && pb.E2E != nil && relay.E2E.ProcessedPerSec > 0 {
+		r.PortabotProcessedVsRelayProcessed = &Ratio{Value: round(pb.E2E.ProcessedPerSec / relay.E2E.ProcessedPerSec),
+			Complete: relay.E2E.Complete && pb.E2E.Complete,
+			What:     fmt.Sprintf("portabot processed/s / relay processed/s, at %d connections", high)}
+	}
+	return r
 }
 
 // freeAddr picks a loopback port for the servers. It is released at once

@@ -4,12 +4,47 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
+
+// The portabot binary, built once for the tests that run serve.
+var (
+	buildOnce sync.Once
+	binDir    string
+	binErr    error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+func portabotBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "portabot-loadtest-"); binErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "portabot"), "portabot").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return filepath.Join(binDir, "portabot")
+}
 
 // TestBenchSmoke builds portabot and runs the whole tool with tiny numbers:
 // reference servers and serve as child processes, the fake Graph, the
@@ -18,12 +53,7 @@ func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds portabot and runs serve")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "portabot")
-	build := exec.Command("go", "build", "-o", bin, "portabot")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := portabotBinary(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	const requests = 50
@@ -40,10 +70,11 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	for _, path := range []string{
 		"version", "machine.cpus", "config.conns", "config.requests", "pass", "seconds",
-		"ceiling.startup_ms", "ceiling.levels", "probe.keys", "probe.levels",
+		"ceiling.startup_ms", "ceiling.levels", "probe.keys", "probe.levels", "relay.startup_ms", "relay.graph_stray",
 		"portabot.startup_ms", "portabot.peak_rss_mib", "portabot.webhooks", "portabot.levels", "portabot.graph_stray",
 		"targets.acks_vs_ceiling.pass", "targets.ack_p50_vs_probe.value", "targets.processed_vs_ceiling.target",
 		"targets.peak_rss_mib.pass", "targets.startup_ms.pass",
+		"ratios.relay_processed_vs_ceiling_acks.value", "ratios.portabot_processed_vs_relay_processed.complete",
 	} {
 		if !has(raw, path) {
 			t.Errorf("report has no %s", path)
@@ -55,7 +86,7 @@ func TestBenchSmoke(t *testing.T) {
 	if err := dec.Decode(&rep); err != nil {
 		t.Fatalf("report does not decode: %v", err)
 	}
-	for name, s := range map[string]*Server{Ceiling: rep.Ceiling, Probe: rep.Probe, Portabot: rep.Portabot} {
+	for name, s := range map[string]*Server{Ceiling: rep.Ceiling, Probe: rep.Probe, Relay: rep.Relay, Portabot: rep.Portabot} {
 		if s == nil || len(s.Levels) != 1 {
 			t.Fatalf("%s: %+v", name, s)
 		}
@@ -76,11 +107,69 @@ func TestBenchSmoke(t *testing.T) {
 		e.ProcessedPerSec <= 0 || e.ReadReceipts < requests || e.Replies < requests {
 		t.Errorf("portabot end to end: %+v", e)
 	}
+	relayComplete(t, rep.Relay, requests)
+	if r := rep.Ratios.PortabotProcessedVsRelayProcessed; r == nil || r.Value <= 0 || !r.Complete {
+		t.Errorf("portabot vs relay: %+v", r)
+	}
 	if rep.Portabot.StartupMS == nil || *rep.Portabot.StartupMS <= 0 || *rep.Portabot.PeakRSSMiB <= 0 {
 		t.Errorf("startup %v, rss %v", rep.Portabot.StartupMS, rep.Portabot.PeakRSSMiB)
 	}
-	if !strings.Contains(stderr.String(), "bench: portabot") {
+	if !strings.Contains(stderr.String(), "bench: portabot") || !strings.Contains(stderr.String(), "processed_vs_relay=") {
 		t.Errorf("no progress lines on stderr:\n%s", stderr.String())
+	}
+}
+
+// relayComplete checks that every acknowledged message of every relay
+// level got exactly one read receipt and one reply.
+func relayComplete(t *testing.T, s *Server, requests int) {
+	t.Helper()
+	if s == nil || len(s.Levels) == 0 || s.GraphStray == nil {
+		t.Fatalf("relay: %+v", s)
+	}
+	for _, l := range s.Levels {
+		e := l.E2E
+		if e == nil || !e.Complete || e.Messages != requests || e.Answered != requests || e.Replies != requests ||
+			e.ReadReceipts != requests || e.Duplicates != 0 || e.ClientsWithExtraReplies != 0 || e.ProcessedPerSec <= 0 {
+			t.Errorf("relay at %d connections: %+v", l.Conns, e)
+		}
+	}
+	if *s.GraphStray != (GraphCounts{}) {
+		t.Errorf("relay: stray calls at the Graph: %+v", *s.GraphStray)
+	}
+}
+
+// TestRunAllServers runs every server in the default order with the
+// references in process, as --refs inproc does.
+func TestRunAllServers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds portabot and runs serve")
+	}
+	const requests = 40
+	var progress bytes.Buffer
+	rep, err := Run(t.Context(), Config{Exe: portabotBinary(t), Conns: []int{2, 8}, Requests: requests, Warmup: 4,
+		InProcessRefs: true, Progress: &progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ceiling == nil || rep.Probe == nil || rep.Relay == nil || rep.Portabot == nil {
+		t.Fatalf("servers missing: %+v", rep)
+	}
+	if rep.Relay.Mode != "inproc" || rep.Relay.Webhooks != 2*(requests+4) {
+		t.Errorf("relay: mode %s, %d webhooks", rep.Relay.Mode, rep.Relay.Webhooks)
+	}
+	relayComplete(t, rep.Relay, requests)
+	r := rep.Ratios.RelayProcessedVsCeilingAcks
+	if r == nil || r.Value <= 0 || !r.Complete || !strings.Contains(r.What, "at 8 connections") {
+		t.Errorf("relay vs ceiling: %+v", r)
+	}
+	if rep.Ratios.PortabotProcessedVsRelayProcessed == nil {
+		t.Error("no portabot vs relay ratio")
+	}
+	// The order is the default one: the relay's line follows the probe's.
+	lines := progress.String()
+	if i, j := strings.Index(lines, "bench: probe"), strings.Index(lines, "bench: relay"); i < 0 || j < i ||
+		!strings.Contains(lines[j:], "processed_vs_ceiling_acks=") {
+		t.Errorf("progress:\n%s", lines)
 	}
 }
 

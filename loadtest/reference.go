@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -22,6 +23,7 @@ import (
 const (
 	Ceiling = "ceiling"
 	Probe   = "probe"
+	Relay   = "relay"
 )
 
 // maxBody is serve's limit on a webhook body, so the references read
@@ -166,31 +168,58 @@ func referenceMux(hook http.Handler) *http.ServeMux {
 	return mux
 }
 
-// ServeReference runs the reference server kind (Ceiling or Probe) on
-// addr until ctx ends. The probe keeps its file at dbPath. listening, when
-// set, is told the address once connections are accepted.
-func ServeReference(ctx context.Context, kind, addr, secret, dbPath string, listening func(string)) error {
-	if secret == "" {
+// ReferenceConfig is one reference server to run.
+type ReferenceConfig struct {
+	// Kind is Ceiling, Probe or Relay.
+	Kind   string
+	Addr   string
+	Secret string
+	// DB is the probe's bbolt file.
+	DB string
+	// Where the relay sends, from the environment serve reads them from.
+	GraphURL      string
+	GraphVersion  string
+	Token         string
+	PhoneNumberID string
+	// Log receives the relay's failed sends; nothing when nil.
+	Log *slog.Logger
+}
+
+// ServeReference runs the reference server cfg.Kind on cfg.Addr until ctx
+// ends. listening, when set, is told the address once connections are
+// accepted.
+func ServeReference(ctx context.Context, cfg ReferenceConfig, listening func(string)) error {
+	if cfg.Secret == "" {
 		return errors.New("reference server: no app secret")
 	}
 	var hook http.Handler
-	switch kind {
+	switch cfg.Kind {
 	case Ceiling:
-		hook = NewCeiling(secret)
+		hook = NewCeiling(cfg.Secret)
 	case Probe:
-		if dbPath == "" {
+		if cfg.DB == "" {
 			return errors.New("reference server: the probe needs a database file")
 		}
-		p, err := OpenProbe(dbPath, secret)
+		p, err := OpenProbe(cfg.DB, cfg.Secret)
 		if err != nil {
 			return err
 		}
 		defer p.Close()
 		hook = p
+	case Relay:
+		r, err := NewRelay(RelayConfig{Secret: cfg.Secret, GraphURL: cfg.GraphURL, Version: cfg.GraphVersion,
+			Token: cfg.Token, PhoneNumberID: cfg.PhoneNumberID, Log: cfg.Log})
+		if err != nil {
+			return err
+		}
+		// Runs after the server's Shutdown below, so the webhooks in
+		// flight are queued before the senders stop.
+		defer r.Close()
+		hook = r
 	default:
-		return fmt.Errorf("reference server: unknown kind %q (want %s or %s)", kind, Ceiling, Probe)
+		return fmt.Errorf("reference server: unknown kind %q (want %s, %s or %s)", cfg.Kind, Ceiling, Probe, Relay)
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
