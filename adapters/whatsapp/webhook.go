@@ -246,8 +246,10 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 			h.log.WarnContext(ctx, "record security event", "phone", bot.MaskPhone(ev.DisplayPhone), "event", ev.Event, "error", err)
 		}
 	}
-	h.log.DebugContext(ctx, "webhook delivery", "messages", len(d.Messages), "new", fresh,
-		"statuses", len(d.Statuses), "security", len(d.Security), "ignored", d.Ignored)
+	if debug {
+		h.log.DebugContext(ctx, "webhook delivery", "messages", len(d.Messages), "new", fresh,
+			"statuses", len(d.Statuses), "security", len(d.Security), "ignored", d.Ignored)
+	}
 	w.WriteHeader(http.StatusOK)
 	h.report(EventReceived, 1)
 	h.report(EventMessages, len(d.Messages))
