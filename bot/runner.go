@@ -371,17 +371,16 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 		if len(rows) == 0 {
 			release()
-			if len(slots) > 0 {
-				// A send that ends may make its client's next reply due,
-				// or free the hold that kept a row from this claim.
-				select {
-				case <-ctx.Done():
-				case <-freed:
-				case <-d.wake:
-				}
-				continue
+			// A send that ends may make its client's next reply due, or
+			// free the hold that kept a row from this claim.
+			t := time.NewTimer(idlePoll)
+			select {
+			case <-ctx.Done():
+			case <-freed:
+			case <-d.wake:
+			case <-t.C:
 			}
-			d.idle(ctx)
+			t.Stop()
 			continue
 		}
 		var batch sync.WaitGroup
