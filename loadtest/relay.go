@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -119,8 +118,8 @@ func NewRelay(cfg RelayConfig) (*RelayServer, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &RelayServer{
 		key: []byte(cfg.Secret),
-		// The path serve's sender posts to, escaped the same way.
-		url:    strings.TrimRight(cfg.GraphURL, "/") + "/" + strings.Trim(cfg.Version, "/") + "/" + url.PathEscape(cfg.PhoneNumberID) + "/messages",
+		// The path serve's sender posts to.
+		url:    strings.TrimRight(cfg.GraphURL, "/") + whatsapp.MessagesPath(cfg.Version, cfg.PhoneNumberID),
 		auth:   "Bearer " + cfg.Token,
 		client: &http.Client{Transport: tr, Timeout: relayTimeout},
 		tr:     tr,

@@ -111,11 +111,18 @@ func NewSender(cfg SenderConfig) *Sender {
 	// reaches the client twice, and the dispatcher owns retries and backoff.
 	return &Sender{
 		rc:    rc,
-		path:  "/" + strings.Trim(cfg.Version, "/") + "/" + url.PathEscape(cfg.PhoneNumberID) + "/messages",
+		path:  MessagesPath(cfg.Version, cfg.PhoneNumberID),
 		label: label,
 		log:   log,
 		obs:   cfg.Observe,
 	}
+}
+
+// MessagesPath is the path of the messages endpoint of the business number
+// phoneNumberID under Graph API version: where replies and read receipts
+// are posted.
+func MessagesPath(version, phoneNumberID string) string {
+	return "/" + strings.Trim(version, "/") + "/" + url.PathEscape(phoneNumberID) + "/messages"
 }
 
 // maxResponse caps an answer from the messages endpoint, which is a few
