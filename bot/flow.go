@@ -405,15 +405,7 @@ func (t *turn) onPhone(w word, text string) bool {
 // be a phone number.
 func isWABAID(s string) bool {
 	s = strings.TrimSpace(s)
-	if len(s) < 14 || len(s) > 20 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
+	return len(s) >= 14 && len(s) <= 20 && isDigits(s)
 }
 
 func digitsOnly(s string) string {

@@ -31,3 +31,10 @@ func TestLimitersOfIdleClientsAreForgotten(t *testing.T) {
 		t.Error("a client told to slow down got a fresh limiter: it would be told again")
 	}
 }
+
+// limiterCount returns how many clients' limiters are kept.
+func (r *Runner) limiterCount() int {
+	r.limMu.Lock()
+	defer r.limMu.Unlock()
+	return len(r.limiters)
+}

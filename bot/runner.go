@@ -109,13 +109,6 @@ func (r *Runner) limiter(key string, now time.Time) *clientLimit {
 	return l
 }
 
-// limiterCount returns how many clients' limiters are kept.
-func (r *Runner) limiterCount() int {
-	r.limMu.Lock()
-	defer r.limMu.Unlock()
-	return len(r.limiters)
-}
-
 // NewRunner returns a runner with the given number of workers (at least 1).
 func NewRunner(b *Bot, inbox Inbox, workers int) *Runner {
 	if workers < 1 {

@@ -279,29 +279,23 @@ func Open(path string, opts ...Option) (*DB, error) {
 // a time gain nothing either way.
 const appendFill = 0.9
 
-// fillAppended sets appendFill on the main file's append-only buckets for
-// the transaction tx, and scatterFill on those keyed by client or message
-// id; bbolt keeps FillPercent per transaction.
+// fillAppended sets appendFill on the main file's buckets filled at their
+// end, and scatterFill on those keyed by client or message id, for the
+// transaction tx; bbolt keeps FillPercent per transaction.
 func fillAppended(tx *bolt.Tx) {
-	for _, name := range [][]byte{bucketOutbox, bucketOutboxSent, bucketNotices} {
-		if b := tx.Bucket(name); b != nil {
-			b.FillPercent = appendFill
-		}
-	}
-	for _, name := range [][]byte{bucketConversations, bucketProcessed, bucketOutboxMeta, bucketOutboxByClient} {
-		if b := tx.Bucket(name); b != nil {
-			b.FillPercent = scatterFill
-		}
-	}
+	setFill(tx, appendFill, bucketOutbox, bucketOutboxSent, bucketNotices)
+	setFill(tx, scatterFill, bucketConversations, bucketProcessed, bucketOutboxMeta, bucketOutboxByClient)
 }
 
 // fillInbox sets scatterFill on the inbox file's buckets for the
 // transaction tx: they are keyed by client and message id too, and a burst
 // fills them as a BSP's clients fill the main file.
-func fillInbox(tx *bolt.Tx) {
-	for _, name := range inboxBuckets {
+func fillInbox(tx *bolt.Tx) { setFill(tx, scatterFill, inboxBuckets...) }
+
+func setFill(tx *bolt.Tx, fill float64, names ...[]byte) {
+	for _, name := range names {
 		if b := tx.Bucket(name); b != nil {
-			b.FillPercent = scatterFill
+			b.FillPercent = fill
 		}
 	}
 }

@@ -221,13 +221,14 @@ func prepareTurn(t bot.Turn) (*preparedTurn, error) {
 	}
 	p.events = make([]bot.AuditEvent, len(t.Audit))
 	p.eventKeys = make([][]byte, len(t.Audit))
+	// An event or notice without a case is about the turn's case.
+	turnCase := t.Conversation.CaseID
+	if t.Case != nil {
+		turnCase = t.Case.ID
+	}
 	for i, e := range t.Audit {
 		if e.CaseID == "" {
-			if t.Case != nil {
-				e.CaseID = t.Case.ID
-			} else {
-				e.CaseID = t.Conversation.CaseID
-			}
+			e.CaseID = turnCase
 		}
 		k, ok := caseKey(e.CaseID)
 		if !ok {
@@ -249,11 +250,7 @@ func prepareTurn(t bot.Turn) (*preparedTurn, error) {
 	p.noticeKeys = make([][]byte, len(t.Notices))
 	for i, n := range t.Notices {
 		if n.CaseID == "" {
-			if t.Case != nil {
-				n.CaseID = t.Case.ID
-			} else {
-				n.CaseID = t.Conversation.CaseID
-			}
+			n.CaseID = turnCase
 		}
 		k, ok := caseKey(n.CaseID)
 		if !ok {
