@@ -153,6 +153,15 @@ func (t *turn) global(w word) bool {
 	case wordHelp:
 		t.say(msgHelp)
 		t.prompt()
+	case wordBye:
+		// The conversation stays where it is: a goodbye is not a cancel.
+		if t.openCase() {
+			t.say(msgByePort)
+		} else {
+			t.say(msgBye)
+		}
+	case wordThanks:
+		t.say(msgThanks)
 	default:
 		return false
 	}

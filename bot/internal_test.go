@@ -136,7 +136,11 @@ func TestWordOf(t *testing.T) {
 		"voice": wordVoice, "ligação": wordVoice, "llamada": wordVoice,
 		"skip": wordSkip, "pular": wordSkip, "omitir": wordSkip,
 		"retry": wordRetry, "tentar de novo": wordRetry, "reintentar": wordRetry,
+		"bye": wordBye, "Quit": wordBye, "STOP": wordBye, "tchau": wordBye, "até logo": wordBye, "adiós": wordBye,
+		"thanks!": wordThanks, "Thank you": wordThanks, "obrigada": wordThanks, "valeu": wordThanks, "muchas gracias": wordThanks,
 		// Only a whole message is a word.
+		"our admin quit":            wordNone,
+		"stop the port":             wordNone,
 		"I want to cancel my order": wordNone,
 		"yes but first a question":  wordNone,
 		strings.Repeat("menu ", 13): wordNone,

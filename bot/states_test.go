@@ -31,15 +31,18 @@ var (
 	saysWhichLang = phrases{bot.English: "Which language do you prefer?", bot.Portuguese: "Qual idioma você prefere?", bot.Spanish: "¿Qué idioma prefieres?"}
 	saysLangSet   = phrases{bot.English: "English it is", bot.Portuguese: "vamos falar em português", bot.Spanish: "seguimos en español"}
 	saysHelp      = phrases{bot.English: "I understand these words at any time", bot.Portuguese: "Eu entendo estas palavras a qualquer momento", bot.Spanish: "Entiendo estas palabras en cualquier momento"}
+	saysBye       = phrases{bot.English: "Write to me any time you want to move your number", bot.Portuguese: "Me escreva quando quiser mover o seu número", bot.Spanish: "Escríbeme cuando quieras mover tu número"}
+	saysByePort   = phrases{bot.English: "your port stays where it is", bot.Portuguese: "a sua portabilidade fica onde está", bot.Spanish: "tu portabilidad queda donde está"}
+	saysThanks    = phrases{bot.English: "You're welcome!", bot.Portuguese: "Por nada!", bot.Spanish: "¡De nada!"}
 	saysNoPort    = phrases{bot.English: "This port was cancelled", bot.Portuguese: "Esta portabilidade foi cancelada", bot.Spanish: "Esta portabilidad fue cancelada"}
 )
 
 // globalWords are the words that work in every state, as each language
 // types them.
 var globalWords = map[bot.Lang]map[string]string{
-	bot.English:    {"menu": "menu", "cancel": "cancel", "agent": "agent", "language": "language", "help": "help"},
-	bot.Portuguese: {"menu": "Menu", "cancel": "cancelar", "agent": "atendente", "language": "idioma", "help": "ajuda"},
-	bot.Spanish:    {"menu": "menú", "cancel": "Cancelar", "agent": "agente", "language": "idioma", "help": "ayuda"},
+	bot.English:    {"menu": "menu", "cancel": "cancel", "agent": "agent", "language": "language", "help": "help", "bye": "Bye!", "thanks": "thank you"},
+	bot.Portuguese: {"menu": "Menu", "cancel": "cancelar", "agent": "atendente", "language": "idioma", "help": "ajuda", "bye": "tchau", "thanks": "Obrigada!"},
+	bot.Spanish:    {"menu": "menú", "cancel": "Cancelar", "agent": "agente", "language": "idioma", "help": "ayuda", "bye": "adiós", "thanks": "muchas gracias"},
 }
 
 // nextLang is the language a test switches to from l.
@@ -57,7 +60,7 @@ func portUnderWay(s fsm.State) bool {
 func TestGlobalWordsInEveryState(t *testing.T) {
 	for _, st := range stable {
 		for _, lang := range bot.Langs {
-			for _, kind := range []string{"menu", "cancel", "agent", "language", "help"} {
+			for _, kind := range []string{"menu", "cancel", "agent", "language", "help", "bye", "thanks"} {
 				word := globalWords[lang][kind]
 				t.Run(fmt.Sprintf("%s/%s/%s", st, lang, word), func(t *testing.T) {
 					t.Parallel()
@@ -139,6 +142,26 @@ func TestGlobalWordsInEveryState(t *testing.T) {
 						if after := h.conv(); after.CaseID != before.CaseID || after.Back != before.Back {
 							t.Errorf("help changed the conversation: case %q→%q back %q→%q",
 								before.CaseID, after.CaseID, before.Back, after.Back)
+						}
+					case "bye", "thanks":
+						// A goodbye is not a cancel, and neither is an answer to the step.
+						h.wantState(st)
+						switch {
+						case kind == "thanks":
+							says(t, r, saysThanks[lang])
+						case portUnderWay(st):
+							says(t, r, saysByePort[lang], "*"+globalWords[lang]["cancel"]+"*")
+						default:
+							says(t, r, saysBye[lang])
+						}
+						lacks(t, r, saysCancelled[lang], saysNoPort[lang])
+						after := h.conv()
+						if after.CaseID != before.CaseID || after.Back != before.Back || after.Step != before.Step {
+							t.Errorf("%s changed the conversation: case %q→%q back %q→%q step %q→%q", kind,
+								before.CaseID, after.CaseID, before.Back, after.Back, before.Step, after.Step)
+						}
+						if before.CaseID != "" && h.kase().State != st && st != fsm.Menu {
+							t.Errorf("%s moved the case to %s", kind, h.kase().State)
 						}
 					}
 				})

@@ -98,6 +98,9 @@ const (
 	msgCaseClosedMenu
 	msgNothingToCancel
 	msgPhoneReadLocal
+	msgBye
+	msgByePort
+	msgThanks
 )
 
 // texts is every message in English, Portuguese (Brazil) and Spanish, in
@@ -513,6 +516,21 @@ var texts = map[msg][3]string{
 		"This port was cancelled. Send *menu* to start again.",
 		"Esta portabilidade foi cancelada. Envie *menu* para recomeçar.",
 		"Esta portabilidad fue cancelada. Envía *menú* para empezar de nuevo.",
+	},
+	msgBye: {
+		"Alright! Write to me any time you want to move your number or have a question.",
+		"Tudo bem! Me escreva quando quiser mover o seu número ou tirar uma dúvida.",
+		"¡De acuerdo! Escríbeme cuando quieras mover tu número o hacer una pregunta.",
+	},
+	msgByePort: {
+		"Alright. Nothing is lost: your port stays where it is, and you can write to me any time to carry on. To stop the port itself, type *cancel*.",
+		"Tudo bem. Nada se perde: a sua portabilidade fica onde está, e você pode me escrever quando quiser para continuar. Para parar a portabilidade, digite *cancelar*.",
+		"De acuerdo. No se pierde nada: tu portabilidad queda donde está y puedes escribirme cuando quieras para seguir. Para detener la portabilidad, escribe *cancelar*.",
+	},
+	msgThanks: {
+		"You're welcome!",
+		"Por nada!",
+		"¡De nada!",
 	},
 	msgNothingToCancel: {
 		"There's no port under way, so there's nothing to cancel.",

@@ -30,6 +30,8 @@ const (
 	wordSkip
 	wordStart
 	wordRetry
+	wordBye
+	wordThanks
 )
 
 // vocabulary maps folded phrases (lower case, no accents, no punctuation)
@@ -62,6 +64,14 @@ func init() {
 	add(wordSMS, "sms", "text", "text message", "mensagem", "mensaje")
 	add(wordSkip, "skip", "pular", "nao sei", "não sei", "omitir", "no se", "no sé", "i don't know", "dont know")
 	add(wordStart, "start", "start the port", "begin", "port", "port my number", "iniciar", "comecar", "começar", "portar", "portar meu numero", "portar meu número", "iniciar portabilidad", "empezar", "continue", "continue my port", "continuar")
+	// Goodbyes and thanks are answered, never taken for an answer to the
+	// step or for a question: "quit" is also the stem of Spanish "quitar".
+	add(wordBye, "bye", "bye bye", "goodbye", "good bye", "quit", "exit", "stop", "see you", "see ya", "that's all", "thats all",
+		"tchau", "tchauzinho", "ate mais", "até mais", "ate logo", "até logo", "adeus", "sair", "parar", "encerrar", "so isso", "só isso",
+		"adios", "adiós", "chau", "chao", "hasta luego", "nos vemos", "salir", "terminar", "eso es todo")
+	add(wordThanks, "thanks", "thank you", "thanks a lot", "thank you so much", "many thanks", "thx", "tks", "ty", "ok thanks", "ok thank you",
+		"obrigado", "obrigada", "muito obrigado", "muito obrigada", "obg", "valeu", "ok obrigado", "ok obrigada",
+		"gracias", "muchas gracias", "mil gracias", "ok gracias")
 	add(wordRetry, "retry", "try again", "tentar de novo", "tentar novamente", "de novo", "reintentar", "intentar de nuevo", "otra vez")
 }
 

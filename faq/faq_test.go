@@ -53,6 +53,10 @@ func TestAsk(t *testing.T) {
 		{"WHAT IS PORTABILITY???", "en", "what_is_portability", "en"},
 		{"desativar verificaçao em duas etapa", "pt", "disable_2fa", "pt"},
 		{"perdiii o acesso ao BM", "pt", "lost_bm_access", "pt"},
+		// A word of one language that is a stem in another: English "quit"
+		// is not Spanish "quitar" (remove).
+		{"our admin quit", "en", "lost_bm_access", "en"},
+		{"the BM owner resigned", "en", "lost_bm_access", "en"},
 		// Near misses and small talk.
 		{"how do I reset my Instagram password", "en", None, "en"},
 		{"how do I port my mobile number to another carrier", "en", None, "en"},

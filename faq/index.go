@@ -316,11 +316,16 @@ func (m *Matcher) known(w string, l int) bool {
 }
 
 // resolveStem stems w in the question's language first, then in the
-// others, and returns the first stem the index knows.
+// others, and returns the first stem the index knows. In another language
+// the stem counts only if it cut an ending there: English "quit" is no
+// Spanish verb, though it is the stem of "quitar".
 func (m *Matcher) resolveStem(w string, l int) (int32, bool) {
 	for k := range numLangs {
 		ll := (l + k) % numLangs
 		st := stem(w, ll)
+		if k > 0 && st == w {
+			continue
+		}
 		if t, ok := m.stemSyn[ll][st]; ok {
 			return t, true
 		}

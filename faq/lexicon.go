@@ -237,6 +237,12 @@ var synonyms = []struct {
 		"admin", "administrator", "administrador", "administradora", "adm",
 		"administradores", "owner", "dono", "dueño", "proprietário", "propietario",
 	}},
+	// Someone who left the company: clients say it many ways, and "quit"
+	// must not fall to the Spanish stem of "quitar" (remove).
+	{"#gone", []string{
+		"left@en", "gone@en", "quit@en", "quitted@en", "resigned@en", "fired@en",
+		"no longer works@en", "no longer here@en",
+	}},
 	{"#keep", []string{
 		"keep", "kept", "keeping", "maintain", "maintained", "preserve",
 		"preserved", "retain", "manter", "mantém", "mantenho", "mantido", "mantida",
