@@ -419,9 +419,9 @@ func TestCockpitHandoffTranscript(t *testing.T) {
 	slack := newCockpitSlack(t)
 	s := startCockpit(t, slack)
 
+	// Asking to port in their own words takes the client straight to the
+	// checks.
 	s.send("Hi, I want to port my number")
-	s.await("What would you like to do?")
-	s.tap("start", "Start the port")
 	s.await("Do you have *admin* access")
 	s.tap("yes", "Yes")
 	s.await("Check 2/4")
@@ -519,9 +519,9 @@ func TestCockpitSlackOutage(t *testing.T) {
 	slack.setDown(true)
 	s := startCockpit(t, slack)
 
+	// Asking to port in their own words takes the client straight to the
+	// checks.
 	s.send("Hi, I want to port my number")
-	s.await("What would you like to do?")
-	s.tap("start", "Start the port")
 	s.await("Do you have *admin* access")
 	s.tap("yes", "Yes")
 	s.await("Check 2/4")

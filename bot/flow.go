@@ -89,6 +89,9 @@ func (t *turn) dispatch() {
 		} else {
 			w = wordOf(text)
 		}
+		if w == wordNone && t.atRest() && wantsPort(text) {
+			w = wordStart
+		}
 		if l, ok := langWord(text); ok {
 			t.setLang(l)
 			return
@@ -166,6 +169,16 @@ func (t *turn) global(w word) bool {
 		return false
 	}
 	return true
+}
+
+// atRest reports whether the conversation waits for the client to choose
+// what to do, where a request in their own words can start a port.
+func (t *turn) atRest() bool {
+	switch t.conv.State {
+	case fsm.Menu, fsm.Done, fsm.Cancelled:
+		return true
+	}
+	return false
 }
 
 func (t *turn) toMenu() {

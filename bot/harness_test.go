@@ -339,9 +339,9 @@ func buttons(replies []bot.Reply) []string {
 
 // greetings open a conversation in each language.
 var greetings = map[bot.Lang]string{
-	bot.English:    "Hi, I want to port my number",
-	bot.Portuguese: "Olá, quero portar meu número",
-	bot.Spanish:    "Hola, quiero portar mi número",
+	bot.English:    "Hi there, good morning",
+	bot.Portuguese: "Olá, bom dia",
+	bot.Spanish:    "Hola, buenos días",
 }
 
 // optionsFor returns the options a conversation needs to reach target:

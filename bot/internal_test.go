@@ -3,11 +3,14 @@ package bot
 import (
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"portabot/faq"
 )
 
 func TestSixDigits(t *testing.T) {
@@ -265,6 +268,60 @@ func TestMaskPhone(t *testing.T) {
 	for in, want := range tests {
 		if got := MaskPhone(in); got != want {
 			t.Errorf("MaskPhone(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestWantsPort(t *testing.T) {
+	starts := []string{
+		"I want to port my number", "I'd like to move my number to you", "we need to migrate our WhatsApp number",
+		"port my number please", "Migrate my number", "let's start the port", "ready to transfer the number",
+		"quero portar meu número", "Queria migrar o número da empresa pra vocês", "gostaria de trazer meu número",
+		"vamos começar a portabilidade", "preciso transferir meu WhatsApp Business",
+		"quiero portar mi número", "Quisiera migrar nuestro número", "necesito pasar mi número a ustedes",
+		"empezar la portabilidad",
+	}
+	for _, s := range starts {
+		if !wantsPort(s) {
+			t.Errorf("wantsPort(%q) = false, want true", s)
+		}
+	}
+	questions := []string{
+		"how do I port my number", "can I migrate a Cloud API number?", "I want to port but 2FA is still on",
+		"I don't want to migrate yet", "what do I need to move my number", "I want to know how long it takes",
+		"o que preciso ter pronto pra migrar o numero", "não quero portar agora", "quero portar meu celular da vivo pra claro",
+		"quiero portar mi linea movil a otra compañia", "¿puedo migrar mi número?", "si migro pierdo las plantillas",
+		"my number", "I want a new PIN", "the port", "",
+		"I want to port my number to you, but first I need to understand what happens to my templates and my badge",
+	}
+	for _, s := range questions {
+		if wantsPort(s) {
+			t.Errorf("wantsPort(%q) = true, want false", s)
+		}
+	}
+}
+
+// The FAQ's evaluation questions are questions: none of them may be taken
+// for a request to start a port, or the client asking would not get the
+// answer.
+func TestFAQQuestionsDoNotStartAPort(t *testing.T) {
+	for _, file := range []string{"../faq/testdata/eval.jsonl", "../faq/testdata/holdout.jsonl"} {
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases, _, err := faq.ReadEval(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(cases) == 0 {
+			t.Fatalf("%s: no questions", file)
+		}
+		for _, c := range cases {
+			if wantsPort(c.Q) {
+				t.Errorf("%s: %q (%s) would start a port", file, c.Q, c.Intent)
+			}
 		}
 	}
 }

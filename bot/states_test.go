@@ -653,3 +653,53 @@ func TestLanguageByName(t *testing.T) {
 	h.send(otp)
 	says(t, h.last, "El número está verificado")
 }
+
+// A client who says they want to port, in their own words, is taken to the
+// checks: as a first message, from the menu and after a finished port. A
+// question about porting is answered instead, and starts nothing.
+func TestPortAskedInOwnWords(t *testing.T) {
+	asks := map[bot.Lang]string{
+		bot.English:    "Hi, I'd like to move our WhatsApp number to you",
+		bot.Portuguese: "quero portar meu número",
+		bot.Spanish:    "Quisiera migrar nuestro número",
+	}
+	checkBM := phrases{bot.English: "Do you have *admin* access", bot.Portuguese: "Você tem acesso de *administrador*", bot.Spanish: "¿Tienes acceso de *administrador*"}
+	for _, lang := range bot.Langs {
+		t.Run(string(lang), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, optionsFor(fsm.CheckBMAccess, lang))
+			r := h.send(asks[lang])
+			h.wantState(fsm.CheckBMAccess)
+			says(t, r, checkBM[lang])
+			if h.kase().ID == "" {
+				t.Fatal("no case opened")
+			}
+		})
+	}
+	t.Run("from the menu", func(t *testing.T) {
+		h := reach(t, fsm.Menu, bot.English)
+		r := h.send("how do I port my number to you")
+		h.wantState(fsm.Menu)
+		lacks(t, r, checkBM[bot.English])
+		if id := h.conv().CaseID; id != "" {
+			t.Fatalf("a question opened case %s", id)
+		}
+		r = h.send("port my number please")
+		h.wantState(fsm.CheckBMAccess)
+		says(t, r, checkBM[bot.English])
+	})
+	t.Run("after a finished port", func(t *testing.T) {
+		h := reach(t, fsm.Done, bot.English)
+		first := h.kase().ID
+		h.send("I want to migrate another number")
+		h.wantState(fsm.CheckBMAccess)
+		if id := h.kase().ID; id == first || id == "" {
+			t.Fatalf("case %q after a finished %q, want a new one", id, first)
+		}
+	})
+	t.Run("mid-port it changes nothing", func(t *testing.T) {
+		h := reach(t, fsm.Check2FA, bot.English)
+		h.send("I want to port my number")
+		h.wantState(fsm.Check2FA)
+	})
+}

@@ -143,3 +143,62 @@ func langWord(text string) (Lang, bool) {
 	}
 	return "", false
 }
+
+// Words of a message that asks to start a port in the client's own words
+// ("quero portar meu número", "I'd like to move my number to you"), folded.
+var (
+	portActs = wordSet("port", "porting", "migrate", "move", "transfer", "bring", "switch",
+		"portar", "migrar", "mover", "transferir", "trazer", "levar", "passar", "pasar", "traer", "llevar", "trasladar", "cambiar")
+	portStarts = wordSet("start", "begin", "iniciar", "comecar", "fazer", "empezar", "comenzar", "hacer")
+	portNouns  = wordSet("port", "portability", "migration", "portabilidade", "migracao", "portabilidad", "migracion")
+	portWants  = wordSet("want", "wanna", "need", "like", "lets", "let's", "ready",
+		"quero", "queria", "gostaria", "preciso", "vamos", "desejo", "pretendo",
+		"quiero", "quisiera", "necesito", "deseo", "gustaria")
+	// A question, a doubt or a "but" is for the FAQ, even with a verb of
+	// porting in it: "how do I port my number", "I want to port but 2FA is
+	// on". So is a mobile line moving between carriers, which is not ours.
+	portDoubts = wordSet("how", "what", "why", "when", "where", "which", "who", "can", "could", "does", "is", "are", "if",
+		"know", "understand", "explain", "but", "not", "don't", "dont", "no", "never", "can't", "cant", "won't",
+		"como", "quanto", "qual", "quais", "quando", "onde", "porque", "pode", "posso", "saber", "entender", "mas", "nao", "se", "que",
+		"cuanto", "cual", "cuales", "cuando", "donde", "puedo", "puede", "pero", "si",
+		"carrier", "operadora", "operador", "linea", "movil", "chip", "compania", "vivo", "claro", "tim", "movistar", "telcel")
+)
+
+func wordSet(ws ...string) map[string]bool {
+	m := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		m[w] = true
+	}
+	return m
+}
+
+// maxPortRequest is the most words a request to start a port takes; a
+// longer message says more than that, and the FAQ reads it.
+const maxPortRequest = 12
+
+// wantsPort reports whether text asks to start a port: a verb of porting
+// with a wish ("I want to migrate my number") or as a command ("move my
+// number to you"), and no question or doubt.
+func wantsPort(text string) bool {
+	if len(text) > 200 || strings.Contains(text, "?") {
+		return false
+	}
+	words := strings.Fields(fold(text))
+	if len(words) == 0 || len(words) > maxPortRequest {
+		return false
+	}
+	var act, start, noun, want bool
+	for _, w := range words {
+		if portDoubts[w] {
+			return false
+		}
+		act = act || portActs[w]
+		start = start || portStarts[w]
+		noun = noun || portNouns[w]
+		want = want || portWants[w]
+	}
+	if !act && !(start && noun) {
+		return false
+	}
+	return want || portActs[words[0]] || portStarts[words[0]]
+}
