@@ -250,6 +250,11 @@ func (t *turn) state(w word, text string) bool {
 		case wordStart:
 			t.start()
 			return true
+		case wordYes:
+			// An "ok" after an answer: the client is ready for what comes
+			// next, so show the choices rather than not understanding.
+			t.prompt()
+			return true
 		}
 	case fsm.IsCheck(st):
 		switch w {

@@ -139,6 +139,7 @@ func TestWordOf(t *testing.T) {
 		"voice": wordVoice, "ligação": wordVoice, "llamada": wordVoice,
 		"skip": wordSkip, "pular": wordSkip, "omitir": wordSkip,
 		"retry": wordRetry, "tentar de novo": wordRetry, "reintentar": wordRetry,
+		"Let's go!": wordStart, "bora": wordStart, "vamos lá": wordStart, "dale": wordStart,
 		"bye": wordBye, "Quit": wordBye, "STOP": wordBye, "tchau": wordBye, "até logo": wordBye, "adiós": wordBye,
 		"thanks!": wordThanks, "Thank you": wordThanks, "obrigada": wordThanks, "valeu": wordThanks, "muchas gracias": wordThanks,
 		// Only a whole message is a word.

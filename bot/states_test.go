@@ -684,9 +684,19 @@ func TestPortAskedInOwnWords(t *testing.T) {
 		if id := h.conv().CaseID; id != "" {
 			t.Fatalf("a question opened case %s", id)
 		}
+		// "ok" after the answer asks what comes next.
+		r = h.send("ok")
+		h.wantState(fsm.Menu)
+		says(t, r, saysMenu[bot.English])
 		r = h.send("port my number please")
 		h.wantState(fsm.CheckBMAccess)
 		says(t, r, checkBM[bot.English])
+	})
+	t.Run("let's go", func(t *testing.T) {
+		h := reach(t, fsm.Menu, bot.Portuguese)
+		r := h.send("bora")
+		h.wantState(fsm.CheckBMAccess)
+		says(t, r, checkBM[bot.Portuguese])
 	})
 	t.Run("after a finished port", func(t *testing.T) {
 		h := reach(t, fsm.Done, bot.English)

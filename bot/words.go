@@ -63,7 +63,8 @@ func init() {
 	add(wordVoice, "voice", "voice call", "call", "call me", "ligacao", "ligação", "voz", "ligar", "llamada", "llamar", "llamame", "llámame")
 	add(wordSMS, "sms", "text", "text message", "mensagem", "mensaje")
 	add(wordSkip, "skip", "pular", "nao sei", "não sei", "omitir", "no se", "no sé", "i don't know", "dont know")
-	add(wordStart, "start", "start the port", "begin", "port", "port my number", "iniciar", "comecar", "começar", "portar", "portar meu numero", "portar meu número", "iniciar portabilidad", "empezar", "continue", "continue my port", "continuar")
+	add(wordStart, "start", "start the port", "begin", "port", "port my number", "iniciar", "comecar", "começar", "portar", "portar meu numero", "portar meu número", "iniciar portabilidad", "empezar", "continue", "continue my port", "continuar",
+		"let's go", "lets go", "ok let's go", "ok lets go", "let's do it", "lets do it", "go ahead", "vamos la", "vamos lá", "bora", "vamos", "dale", "adelante")
 	// Goodbyes and thanks are answered, never taken for an answer to the
 	// step or for a question: "quit" is also the stem of Spanish "quitar".
 	add(wordBye, "bye", "bye bye", "goodbye", "good bye", "quit", "exit", "stop", "see you", "see ya", "that's all", "thats all",
