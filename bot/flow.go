@@ -382,6 +382,9 @@ func (t *turn) start() {
 
 func (t *turn) onPhone(w word, text string) bool {
 	c := t.cas
+	if n, ok := numberIn(text); ok {
+		text = n
+	}
 	if t.conv.Step == stepSourceWABA {
 		switch {
 		case w == wordSkip:

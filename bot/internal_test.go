@@ -326,3 +326,48 @@ func TestFAQQuestionsDoNotStartAPort(t *testing.T) {
 		}
 	}
 }
+
+func TestNumberIn(t *testing.T) {
+	tests := map[string]string{
+		"my number is +55 11 98765-4321":      "+55 11 98765-4321",
+		"é o (11) 98765-4321, obrigado":       "(11) 98765-4321",
+		"WABA id: 102290129340398.":           "102290129340398",
+		"mi número: 0034 612 345 678 gracias": "0034 612 345 678",
+		// Not for the bot to guess.
+		"+55 11 98765-4321":                             "", // the number alone is not "in" a message
+		"is +55 11 98765-4321 portable?":                "",
+		"either +55 11 98765-4321 or +55 11 91234-5678": "",
+		"I have 3 numbers":                              "",
+		"code 1234":                                     "",
+	}
+	for in, want := range tests {
+		got, ok := numberIn(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("numberIn(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+// FuzzNumberIn checks that what numberIn finds is a part of the message
+// with enough digits to be a number, and only in a message with words.
+func FuzzNumberIn(f *testing.F) {
+	for _, s := range []string{"my number is +55 11 98765-4321", "WABA id: 102290129340398", "1 2 3 4 5 6 7 8 a",
+		"a (((((((( 12345678", "x +-./() 99999999 -", "?"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		n, ok := numberIn(text)
+		if !ok {
+			if n != "" {
+				t.Fatalf("numberIn(%q) = %q without ok", text, n)
+			}
+			return
+		}
+		if !strings.Contains(text, n) || strings.Contains(text, "?") {
+			t.Fatalf("numberIn(%q) = %q: not a part of a message without a question", text, n)
+		}
+		if d := len(digitsOnly(n)); d < 8 {
+			t.Fatalf("numberIn(%q) = %q: only %d digits", text, n, d)
+		}
+	})
+}

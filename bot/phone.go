@@ -88,3 +88,35 @@ func MaskPhone(s string) string {
 	}
 	return "+" + digits[:2] + strings.Repeat("*", len(digits)-6) + digits[len(digits)-4:]
 }
+
+// numberIn returns the number in a message that says more than the number
+// ("my number is +55 11 98765-4321", "WABA id: 102290129340398"): the one
+// run of digits and phone punctuation with at least 8 digits. A question,
+// or a message with two such runs, gets nothing: which one was meant, or
+// whether one was given at all, is not for the bot to guess.
+func numberIn(text string) (string, bool) {
+	if len(text) > 400 || strings.Contains(text, "?") || strings.IndexFunc(text, unicode.IsLetter) < 0 {
+		return "", false
+	}
+	var found string
+	for i := 0; i < len(text); {
+		if c := text[i]; c != '+' && c != '(' && (c < '0' || c > '9') {
+			i++
+			continue
+		}
+		j, digits := i, 0
+		for ; j < len(text) && strings.IndexByte("+0123456789 ()-./", text[j]) >= 0; j++ {
+			if text[j] >= '0' && text[j] <= '9' {
+				digits++
+			}
+		}
+		if digits >= 8 {
+			if found != "" {
+				return "", false
+			}
+			found = strings.Trim(text[i:j], " -./")
+		}
+		i = j
+	}
+	return found, found != ""
+}

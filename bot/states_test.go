@@ -251,7 +251,8 @@ func TestBlockedResumesAtItsCheckAfterDetours(t *testing.T) {
 }
 
 func TestPhoneInput(t *testing.T) {
-	for _, in := range []string{"+55 11 98765-4321", "5511987654321", "(11) 98765-4321", "+55 (11) 98765 4321"} {
+	for _, in := range []string{"+55 11 98765-4321", "5511987654321", "(11) 98765-4321", "+55 (11) 98765 4321",
+		"my number is +55 11 98765-4321", "é o (11) 98765-4321, obrigado"} {
 		t.Run("accepts "+in, func(t *testing.T) {
 			t.Parallel()
 			h := reach(t, fsm.AskPhone, bot.English)
@@ -294,6 +295,31 @@ func TestPhoneInput(t *testing.T) {
 		lacks(t, r, "Brazilian mobile")
 		if c := h.kase(); c.Phone != "+14155550100" || c.CC != "1" || c.National != "4155550100" {
 			t.Errorf("case phone %q cc %q national %q, want +14155550100 1 4155550100", c.Phone, c.CC, c.National)
+		}
+	})
+	t.Run("a question with a number in it", func(t *testing.T) {
+		t.Parallel()
+		h := reach(t, fsm.AskPhone, bot.English)
+		h.send("can +55 11 98765-4321 be ported if it is on the Cloud API?")
+		h.wantState(fsm.AskPhone)
+		if c := h.kase(); c.Phone != "" {
+			t.Errorf("case phone = %q from a question, want none", c.Phone)
+		}
+	})
+	t.Run("corrected at the account step", func(t *testing.T) {
+		// The Brazilian warning invites the number again as the profile
+		// shows it: said in a sentence, it still replaces the first.
+		t.Parallel()
+		h := reach(t, fsm.AskPhone, bot.English)
+		h.send(typed)
+		r := h.send("sorry, the profile shows +55 11 97654-3210")
+		says(t, r, "Got it: +5511976543210")
+		if c := h.kase(); c.Phone != "+5511976543210" {
+			t.Errorf("case phone = %q, want the corrected +5511976543210", c.Phone)
+		}
+		h.send("WABA id: " + metasim.SandboxSourceWABA)
+		if c := h.kase(); c.SourceWABA != metasim.SandboxSourceWABA {
+			t.Errorf("source WABA = %q, want %s", c.SourceWABA, metasim.SandboxSourceWABA)
 		}
 	})
 	t.Run("region", func(t *testing.T) {

@@ -62,7 +62,7 @@ func init() {
 	add(wordResend, "resend", "send again", "new code", "another code", "reenviar", "novo codigo", "novo código", "outro codigo", "outro código", "reenviar codigo", "nuevo codigo", "nuevo código", "otro codigo", "otro código")
 	add(wordVoice, "voice", "voice call", "call", "call me", "ligacao", "ligação", "voz", "ligar", "llamada", "llamar", "llamame", "llámame")
 	add(wordSMS, "sms", "text", "text message", "mensagem", "mensaje")
-	add(wordSkip, "skip", "pular", "nao sei", "não sei", "omitir", "no se", "no sé", "i don't know", "dont know")
+	add(wordSkip, "skip", "pular", "nao sei", "não sei", "omitir", "no se", "no sé", "i don't know", "i dont know", "dont know", "don't know", "no idea", "idk", "dunno", "not sure", "ni idea", "nem ideia")
 	add(wordStart, "start", "start the port", "begin", "port", "port my number", "iniciar", "comecar", "começar", "portar", "portar meu numero", "portar meu número", "iniciar portabilidad", "empezar", "continue", "continue my port", "continuar",
 		"let's go", "lets go", "ok let's go", "ok lets go", "let's do it", "lets do it", "go ahead", "vamos la", "vamos lá", "bora", "vamos", "dale", "adelante")
 	// Goodbyes and thanks are answered, never taken for an answer to the
