@@ -132,7 +132,7 @@ func TestWordOf(t *testing.T) {
 		"agent": wordAgent, "atendente": wordAgent, "agente": wordAgent, "Talk to a person": wordAgent,
 		"language": wordLanguage, "idioma": wordLanguage,
 		"help": wordHelp, "ajuda": wordHelp, "ayuda": wordHelp, "?": wordHelp,
-		"yes": wordYes, "Sim": wordYes, "sí": wordYes, "si": wordYes, "ok": wordYes,
+		"yes": wordYes, "Sim": wordYes, "sí": wordYes, "si": wordYes, "ok": wordYes, "Vale": wordYes, "tá bom": wordYes, "alright": wordYes,
 		"no": wordNo, "não": wordNo, "nao": wordNo, "todavía no": wordNo,
 		"done": wordFixed, "fixed": wordFixed, "pronto": wordFixed, "listo": wordFixed, "Já resolvi": wordFixed,
 		"resend": wordResend, "reenviar": wordResend,

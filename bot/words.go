@@ -42,7 +42,13 @@ var vocabulary = map[string]word{}
 func init() {
 	add := func(w word, phrases ...string) {
 		for _, p := range phrases {
-			vocabulary[fold(p)] = w
+			f := fold(p)
+			if was, ok := vocabulary[f]; ok && was != w {
+				// One phrase, two meanings: whichever came last would
+				// silently win.
+				panic("bot: " + f + " means two words")
+			}
+			vocabulary[f] = w
 		}
 	}
 	add(wordMenu, "menu", "menú", "main menu", "menu principal", "inicio", "início", "start over", "recomeçar", "empezar de nuevo")
@@ -52,9 +58,9 @@ func init() {
 		"agente", "persona", "una persona", "asesor", "hablar con alguien", "hablar con una persona", "soporte")
 	add(wordLanguage, "language", "idioma", "lingua", "língua", "change language", "mudar idioma", "cambiar idioma")
 	add(wordHelp, "help", "ajuda", "ayuda", "?")
-	add(wordYes, "yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "of course", "i do", "it's off", "yes it is",
-		"sim", "s", "claro", "sim tenho", "sim esta", "sim está", "com certeza",
-		"si", "sí", "por supuesto", "si tengo", "si esta", "sí está")
+	add(wordYes, "yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "of course", "i do", "it's off", "yes it is", "alright", "all right",
+		"sim", "s", "claro", "sim tenho", "sim esta", "sim está", "com certeza", "certo", "ta bom", "tá bom", "beleza",
+		"si", "sí", "por supuesto", "si tengo", "si esta", "sí está", "vale", "de acuerdo")
 	add(wordNo, "no", "n", "nope", "no it isn't", "i don't", "not yet", "nao", "não", "ainda nao", "ainda não", "nao tenho", "não tenho", "todavia no", "todavía no", "no tengo")
 	add(wordFixed, "done", "fixed", "ready", "it's done", "all set", "sorted", "solved", "resolved",
 		"pronto", "resolvido", "feito", "ja resolvi", "já resolvi", "resolvi", "ja esta", "já está", "consegui",
