@@ -165,6 +165,11 @@ func (t *turn) global(w word) bool {
 		}
 	case wordThanks:
 		t.say(msgThanks)
+	case wordAbout:
+		// Clients have a right to know they are talking to software, and
+		// how to reach a person.
+		t.say(msgAbout)
+		t.remind()
 	default:
 		return false
 	}

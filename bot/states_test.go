@@ -33,6 +33,7 @@ var (
 	saysHelp      = phrases{bot.English: "I understand these words at any time", bot.Portuguese: "Eu entendo estas palavras a qualquer momento", bot.Spanish: "Entiendo estas palabras en cualquier momento"}
 	saysBye       = phrases{bot.English: "Write to me any time you want to move your number", bot.Portuguese: "Me escreva quando quiser mover o seu número", bot.Spanish: "Escríbeme cuando quieras mover tu número"}
 	saysByePort   = phrases{bot.English: "your port stays where it is", bot.Portuguese: "a sua portabilidade fica onde está", bot.Spanish: "tu portabilidad queda donde está"}
+	saysAbout     = phrases{bot.English: "I'm portabot, an automated assistant", bot.Portuguese: "Eu sou o portabot, um assistente automático", bot.Spanish: "Soy portabot, un asistente automático"}
 	saysThanks    = phrases{bot.English: "You're welcome!", bot.Portuguese: "Por nada!", bot.Spanish: "¡De nada!"}
 	saysNoPort    = phrases{bot.English: "This port was cancelled", bot.Portuguese: "Esta portabilidade foi cancelada", bot.Spanish: "Esta portabilidad fue cancelada"}
 )
@@ -40,9 +41,9 @@ var (
 // globalWords are the words that work in every state, as each language
 // types them.
 var globalWords = map[bot.Lang]map[string]string{
-	bot.English:    {"menu": "menu", "cancel": "cancel", "agent": "agent", "language": "language", "help": "help", "bye": "Bye!", "thanks": "thank you"},
-	bot.Portuguese: {"menu": "Menu", "cancel": "cancelar", "agent": "atendente", "language": "idioma", "help": "ajuda", "bye": "tchau", "thanks": "Obrigada!"},
-	bot.Spanish:    {"menu": "menú", "cancel": "Cancelar", "agent": "agente", "language": "idioma", "help": "ayuda", "bye": "adiós", "thanks": "muchas gracias"},
+	bot.English:    {"menu": "menu", "cancel": "cancel", "agent": "agent", "language": "language", "help": "help", "bye": "Bye!", "thanks": "thank you", "about": "Are you a bot?"},
+	bot.Portuguese: {"menu": "Menu", "cancel": "cancelar", "agent": "atendente", "language": "idioma", "help": "ajuda", "bye": "tchau", "thanks": "Obrigada!", "about": "você é um robô?"},
+	bot.Spanish:    {"menu": "menú", "cancel": "Cancelar", "agent": "agente", "language": "idioma", "help": "ayuda", "bye": "adiós", "thanks": "muchas gracias", "about": "¿Quién eres?"},
 }
 
 // nextLang is the language a test switches to from l.
@@ -60,7 +61,7 @@ func portUnderWay(s fsm.State) bool {
 func TestGlobalWordsInEveryState(t *testing.T) {
 	for _, st := range stable {
 		for _, lang := range bot.Langs {
-			for _, kind := range []string{"menu", "cancel", "agent", "language", "help", "bye", "thanks"} {
+			for _, kind := range []string{"menu", "cancel", "agent", "language", "help", "bye", "thanks", "about"} {
 				word := globalWords[lang][kind]
 				t.Run(fmt.Sprintf("%s/%s/%s", st, lang, word), func(t *testing.T) {
 					t.Parallel()
@@ -143,12 +144,15 @@ func TestGlobalWordsInEveryState(t *testing.T) {
 							t.Errorf("help changed the conversation: case %q→%q back %q→%q",
 								before.CaseID, after.CaseID, before.Back, after.Back)
 						}
-					case "bye", "thanks":
+					case "bye", "thanks", "about":
 						// A goodbye is not a cancel, and neither is an answer to the step.
 						h.wantState(st)
 						switch {
 						case kind == "thanks":
 							says(t, r, saysThanks[lang])
+						case kind == "about":
+							// Who the client talks to, and how to reach a person.
+							says(t, r, saysAbout[lang], "*"+globalWords[lang]["agent"]+"*")
 						case portUnderWay(st):
 							says(t, r, saysByePort[lang], "*"+globalWords[lang]["cancel"]+"*")
 						default:

@@ -101,6 +101,7 @@ const (
 	msgBye
 	msgByePort
 	msgThanks
+	msgAbout
 )
 
 // texts is every message in English, Portuguese (Brazil) and Spanish, in
@@ -531,6 +532,11 @@ var texts = map[msg][3]string{
 		"You're welcome!",
 		"Por nada!",
 		"¡De nada!",
+	},
+	msgAbout: {
+		"I'm portabot, an automated assistant: I move WhatsApp Business numbers from other providers to us, and answer questions about it. A person from our team is always one message away: type *agent*.",
+		"Eu sou o portabot, um assistente automático: trago números do WhatsApp Business de outros provedores para nós e tiro dúvidas sobre isso. Uma pessoa da nossa equipe está sempre a uma mensagem de distância: digite *atendente*.",
+		"Soy portabot, un asistente automático: traigo números de WhatsApp Business de otros proveedores hasta nosotros y respondo dudas sobre eso. Una persona de nuestro equipo está siempre a un mensaje de distancia: escribe *agente*.",
 	},
 	msgNothingToCancel: {
 		"There's no port under way, so there's nothing to cancel.",

@@ -32,6 +32,7 @@ const (
 	wordRetry
 	wordBye
 	wordThanks
+	wordAbout
 )
 
 // vocabulary maps folded phrases (lower case, no accents, no punctuation)
@@ -79,6 +80,13 @@ func init() {
 	add(wordThanks, "thanks", "thank you", "thanks a lot", "thank you so much", "many thanks", "thx", "tks", "ty", "ok thanks", "ok thank you",
 		"obrigado", "obrigada", "muito obrigado", "muito obrigada", "obg", "valeu", "ok obrigado", "ok obrigada",
 		"gracias", "muchas gracias", "mil gracias", "ok gracias")
+	add(wordAbout, "who are you", "who is this", "what are you", "are you a bot", "are you a robot", "are you human", "are you a human",
+		"are you a person", "are you real", "is this a bot", "is this a robot", "is this automated", "am i talking to a bot",
+		"am i talking to a person", "am i talking to a human", "bot",
+		"quem é você", "quem e vc", "quem fala", "você é um robô", "vc é um robô", "vc é robô", "é um robô", "é robô", "é um bot",
+		"você é humano", "você é uma pessoa", "é uma pessoa", "estou falando com um robô", "estou falando com uma pessoa", "robô",
+		"quién eres", "quién habla", "eres un bot", "eres un robot", "eres humano", "eres una persona", "es un bot", "es un robot",
+		"estoy hablando con un bot", "estoy hablando con una persona", "hablo con un bot", "robot")
 	add(wordRetry, "retry", "try again", "tentar de novo", "tentar novamente", "de novo", "reintentar", "intentar de nuevo", "otra vez")
 }
 
