@@ -262,6 +262,9 @@ func (t *turn) state(w word, text string) bool {
 			return true
 		}
 	case fsm.IsCheck(st):
+		if w == wordNone {
+			w = leadingAnswer(text)
+		}
 		switch w {
 		case wordYes:
 			t.cas.Confirmed = appendCheck(t.cas.Confirmed, checkOf(st))
@@ -274,6 +277,9 @@ func (t *turn) state(w word, text string) bool {
 			return true
 		}
 	case st == fsm.Blocked:
+		if w == wordNone {
+			w = leadingAnswer(text)
+		}
 		switch w {
 		case wordFixed, wordYes:
 			// The case, not Back, knows the check: a trip to the menu or to

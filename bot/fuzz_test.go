@@ -176,7 +176,8 @@ func (g *fuzzGraph) PhoneNumbers(ctx context.Context, waba string) ([]bot.PhoneN
 // deep states instead of circling the menu.
 var fuzzWords = []string{"hi", "1", "yes", "no", "done", "+55 11 98765-4321", "skip", "sms", "voice", "resend",
 	"246810", "123456", "135790", "menu", "cancel", "agent", "language", "help", "retry", "português",
-	"how long does it take?", "👍", "", "start", "I want to port my number", "bye", "thanks"}
+	"how long does it take?", "👍", "", "start", "I want to port my number", "bye", "thanks",
+	"yes, I'm the admin", "no, my old BSP has it"}
 
 var fuzzChoices = []string{"start", "continue", "question", "yes", "no", "fixed", "sms", "voice", "resend", "skip",
 	"agent", "lang:pt", "lang:es", "faq:pin", "faq:nonsense", "bogus"}

@@ -371,3 +371,30 @@ func FuzzNumberIn(f *testing.F) {
 		}
 	})
 }
+
+func TestLeadingAnswer(t *testing.T) {
+	tests := map[string]word{
+		"yes, I'm the admin":        wordYes,
+		"Yes I do":                  wordYes,
+		"sim, tenho":                wordYes,
+		"sí, claro":                 wordYes,
+		"of course, it's mine":      wordYes,
+		"no, my old BSP has it":     wordNo,
+		"não, ainda não":            wordNo,
+		"done, it's off now":        wordFixed,
+		"yes but the agency has it": wordNone,
+		"yes? what do you mean":     wordNone,
+		"yes, I don't know":         wordNone,
+		"no sé si tengo acceso":     wordNone,
+		"não sei":                   wordNone, // a whole phrase of its own, not a leading no
+		"no, not sure":              wordNone,
+		"maybe yes":                 wordNone,
+		"yes":                       wordNone, // a whole answer is wordOf's
+		"":                          wordNone,
+	}
+	for in, want := range tests {
+		if got := leadingAnswer(in); got != want {
+			t.Errorf("leadingAnswer(%q) = %d, want %d", in, got, want)
+		}
+	}
+}

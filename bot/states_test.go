@@ -743,3 +743,22 @@ func TestPortAskedInOwnWords(t *testing.T) {
 		h.wantState(fsm.Check2FA)
 	})
 }
+
+// At the checks, clients answer in sentences: a clear yes or no that
+// opens one counts, a doubtful one is asked again.
+func TestChecksAnsweredInSentences(t *testing.T) {
+	h := reach(t, fsm.CheckBMAccess, bot.English)
+	h.send("yes but the agency has it")
+	h.wantState(fsm.CheckBMAccess)
+	h.send("yes, I'm the admin")
+	h.wantState(fsm.Check2FA)
+	h.send("no, my old BSP still has it on")
+	h.wantState(fsm.Blocked)
+	if c := h.kase(); c.Blocked != bot.Check2FA {
+		t.Errorf("blocked on %q, want %q", c.Blocked, bot.Check2FA)
+	}
+	h.send("done, they turned it off")
+	h.wantState(fsm.Check2FA)
+	h.send("sim, está desligada")
+	h.wantState(fsm.CheckReception)
+}

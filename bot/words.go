@@ -217,3 +217,46 @@ func wantsPort(text string) bool {
 	}
 	return want || portActs[words[0]] || portStarts[words[0]]
 }
+
+// Words after a leading yes or no that make the answer doubtful: a
+// negation or a "but" after a yes, uncertainty after a no ("no sé" is "I
+// don't know").
+var (
+	yesDoubts = wordSet("not", "no", "dont", "don't", "isn't", "isnt", "never", "but", "maybe", "probably",
+		"nao", "nunca", "mas", "talvez", "provavelmente", "pero", "quizas", "quiza", "probablemente")
+	noDoubts = wordSet("but", "sure", "know", "idea", "maybe", "probably",
+		"mas", "sei", "sabe", "certeza", "ideia", "talvez", "pero", "se", "seguro", "quizas", "quiza")
+)
+
+// leadingAnswer reads an answer to a yes-or-no question that says more
+// than yes or no ("yes, I'm the admin", "sim, tenho", "no, my old BSP has
+// it", "done, it's off now"): the answer its first word or two give, unless
+// a question mark or what follows puts it in doubt.
+func leadingAnswer(text string) word {
+	if len(text) > 300 || strings.Contains(text, "?") {
+		return wordNone
+	}
+	words := strings.Fields(fold(text))
+	if len(words) < 2 {
+		return wordNone
+	}
+	w, rest := vocabulary[words[0]], words[1:]
+	if two := vocabulary[words[0]+" "+words[1]]; two != wordNone {
+		w, rest = two, words[2:]
+	}
+	var doubts map[string]bool
+	switch w {
+	case wordYes, wordFixed:
+		doubts = yesDoubts
+	case wordNo:
+		doubts = noDoubts
+	default:
+		return wordNone
+	}
+	for _, r := range rest {
+		if doubts[r] {
+			return wordNone
+		}
+	}
+	return w
+}
