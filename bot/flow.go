@@ -300,6 +300,9 @@ func (t *turn) state(w word, text string) bool {
 			return true
 		}
 	case st == fsm.ChooseMethod:
+		if w == wordNone {
+			w = wordAmong(text, wordSMS, wordVoice)
+		}
 		switch w {
 		case wordSMS, wordRetry:
 			t.cas.Method = "SMS"
@@ -474,6 +477,13 @@ func (t *turn) afterPhone() {
 
 func (t *turn) onCode(w word, text string) bool {
 	c := t.cas
+	if w == wordNone {
+		// "call me instead", "send it again please": a method named
+		// decides, else a plain request for another code.
+		if w = wordAmong(text, wordSMS, wordVoice); w == wordNone {
+			w = wordAmong(text, wordResend)
+		}
+	}
 	code, letters := sixDigits(text)
 	switch {
 	case code != "":

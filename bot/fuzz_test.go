@@ -177,7 +177,7 @@ func (g *fuzzGraph) PhoneNumbers(ctx context.Context, waba string) ([]bot.PhoneN
 var fuzzWords = []string{"hi", "1", "yes", "no", "done", "+55 11 98765-4321", "skip", "sms", "voice", "resend",
 	"246810", "123456", "135790", "menu", "cancel", "agent", "language", "help", "retry", "português",
 	"how long does it take?", "👍", "", "start", "I want to port my number", "bye", "thanks",
-	"yes, I'm the admin", "no, my old BSP has it"}
+	"yes, I'm the admin", "no, my old BSP has it", "by sms please", "call me instead"}
 
 var fuzzChoices = []string{"start", "continue", "question", "yes", "no", "fixed", "sms", "voice", "resend", "skip",
 	"agent", "lang:pt", "lang:es", "faq:pin", "faq:nonsense", "bogus"}

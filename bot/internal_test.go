@@ -398,3 +398,28 @@ func TestLeadingAnswer(t *testing.T) {
 		}
 	}
 }
+
+func TestWordAmong(t *testing.T) {
+	tests := []struct {
+		in    string
+		kinds []word
+		want  word
+	}{
+		{"by SMS please", []word{wordSMS, wordVoice}, wordSMS},
+		{"pode ser por ligação", []word{wordSMS, wordVoice}, wordVoice},
+		{"a voice call would be better", []word{wordSMS, wordVoice}, wordVoice},
+		{"send again please", []word{wordResend}, wordResend},
+		{"could you send it again", []word{wordResend}, wordResend},
+		{"sms or voice?", []word{wordSMS, wordVoice}, wordNone},
+		{"sms, or a voice call", []word{wordSMS, wordVoice}, wordNone},
+		{"not by sms", []word{wordSMS, wordVoice}, wordNone},
+		{"please", []word{wordSMS, wordVoice}, wordNone},
+		{"send again please", []word{wordSMS, wordVoice}, wordNone},
+		{strings.Repeat("sms ", 11), []word{wordSMS}, wordNone},
+	}
+	for _, tt := range tests {
+		if got := wordAmong(tt.in, tt.kinds...); got != tt.want {
+			t.Errorf("wordAmong(%q, %v) = %d, want %d", tt.in, tt.kinds, got, tt.want)
+		}
+	}
+}

@@ -762,3 +762,38 @@ func TestChecksAnsweredInSentences(t *testing.T) {
 	h.send("sim, está desligada")
 	h.wantState(fsm.CheckReception)
 }
+
+// The way the code should come, and a request for another one, said in a
+// sentence.
+func TestCodeMethodInSentences(t *testing.T) {
+	h := reach(t, fsm.ChooseMethod, bot.Portuguese)
+	h.send("não sei, sms ou ligação?")
+	h.wantState(fsm.ChooseMethod)
+	if got := h.calls(metasim.EndpointRequestCode); got != 0 {
+		t.Fatalf("a question requested %d codes", got)
+	}
+	h.send("pode ser por ligação")
+	h.wantState(fsm.AwaitCode)
+	if c := h.kase(); c.Method != "VOICE" {
+		t.Errorf("method = %q, want VOICE", c.Method)
+	}
+
+	h.clock.advance(time.Minute)
+	r := h.send("manda por sms, por favor")
+	h.wantState(fsm.AwaitCode)
+	says(t, r, "Um SMS está a caminho")
+	h.clock.advance(time.Minute)
+	r = h.send("send it again please")
+	says(t, r, "Um SMS está a caminho")
+	if got := h.calls(metasim.EndpointRequestCode); got != 3 {
+		t.Errorf("request_code called %d times, want 3", got)
+	}
+	// A complaint is not a request: the FAQ answers it.
+	h.clock.advance(time.Minute)
+	h.send("não recebi a mensagem")
+	if got := h.calls(metasim.EndpointRequestCode); got != 3 {
+		t.Errorf("request_code called %d times after a complaint, want 3", got)
+	}
+	h.send(otp)
+	h.wantState(fsm.AskPin)
+}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -66,7 +67,8 @@ func init() {
 	add(wordFixed, "done", "fixed", "ready", "it's done", "all set", "sorted", "solved", "resolved",
 		"pronto", "resolvido", "feito", "ja resolvi", "já resolvi", "resolvi", "ja esta", "já está", "consegui",
 		"listo", "resuelto", "hecho", "arreglado", "ya esta", "ya está", "lo hice")
-	add(wordResend, "resend", "send again", "new code", "another code", "reenviar", "novo codigo", "novo código", "outro codigo", "outro código", "reenviar codigo", "nuevo codigo", "nuevo código", "otro codigo", "otro código")
+	add(wordResend, "resend", "send again", "send it again", "send another", "send another one", "send a new one", "resend it",
+		"manda de novo", "manda outro", "envia de novo", "envia outro", "manda otra vez", "manda otro", "envia otro", "envialo de nuevo", "new code", "another code", "reenviar", "novo codigo", "novo código", "outro codigo", "outro código", "reenviar codigo", "nuevo codigo", "nuevo código", "otro codigo", "otro código")
 	add(wordVoice, "voice", "voice call", "call", "call me", "ligacao", "ligação", "voz", "ligar", "llamada", "llamar", "llamame", "llámame")
 	add(wordSMS, "sms", "text", "text message", "mensagem", "mensaje")
 	add(wordSkip, "skip", "pular", "nao sei", "não sei", "omitir", "no se", "no sé", "i don't know", "i dont know", "dont know", "don't know", "no idea", "idk", "dunno", "not sure", "ni idea", "nem ideia")
@@ -259,4 +261,49 @@ func leadingAnswer(text string) word {
 		}
 	}
 	return w
+}
+
+// negations turn a word of a short request around ("not by SMS"), so
+// wordAmong leaves such a message alone.
+var negations = wordSet("not", "no", "dont", "don't", "never", "didn't", "didnt", "nao", "nunca", "sem", "sin", "ni", "nem")
+
+// wordAmong finds the one word of kinds that a short request names
+// somewhere in it ("by SMS please", "pode ser por ligação"), as a word or a
+// phrase of up to three. A question, a negation or two of the kinds leave it to
+// the caller: wordNone.
+func wordAmong(text string, kinds ...word) word {
+	if len(text) > 200 || strings.Contains(text, "?") {
+		return wordNone
+	}
+	words := strings.Fields(fold(text))
+	if len(words) > 10 {
+		return wordNone
+	}
+	found := wordNone
+	note := func(w word) bool {
+		if w == wordNone || !slices.Contains(kinds, w) {
+			return true
+		}
+		if found != wordNone && found != w {
+			return false
+		}
+		found = w
+		return true
+	}
+	for i, w := range words {
+		if negations[w] {
+			return wordNone
+		}
+		if !note(vocabulary[w]) {
+			return wordNone
+		}
+		phrase := w
+		for _, next := range words[i+1 : min(i+3, len(words))] {
+			phrase += " " + next
+			if !note(vocabulary[phrase]) {
+				return wordNone
+			}
+		}
+	}
+	return found
 }
