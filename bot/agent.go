@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"portabot/fsm"
 )
@@ -73,35 +74,90 @@ func blockedReason(c Check) string {
 	return "a prerequisite is not met"
 }
 
-// hideCodes masks runs of 4 to 8 digits, which in a client's message may be
-// a one-time code or a PIN, before the text goes to agents' channel.
+// hideCodes masks what in a client's message may be a one-time code or a
+// PIN before the text goes to agents' channel: runs of 4 to 8 digits, and
+// groups of digits split by single spaces, dashes or dots ("246 810",
+// "2-4-6-8-1-0") that hold 4 to 8 digits in all.
 func hideCodes(s string) string {
 	var b strings.Builder
-	run := 0
-	flush := func(digits string) {
-		if len(digits) >= 4 && len(digits) <= 8 {
-			b.WriteString(strings.Repeat("•", len(digits)))
-		} else {
-			b.WriteString(digits)
-		}
-	}
-	start := 0
-	for i, r := range s {
-		if unicode.IsDigit(r) {
-			if run == 0 {
-				start = i
-			}
-			run++
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsDigit(r) {
+			b.WriteString(s[i : i+size])
+			i += size
 			continue
 		}
-		if run > 0 {
-			flush(s[start:i])
-			run = 0
+		end, digits := digitGroup(s, i)
+		group := s[i:end]
+		if digits >= 4 && digits <= 8 {
+			b.WriteString(maskDigits(group))
+		} else {
+			b.WriteString(maskRuns(group))
 		}
-		b.WriteRune(r)
+		i = end
 	}
-	if run > 0 {
-		flush(s[start:])
+	return b.String()
+}
+
+// digitGroup returns where the group of digits starting at i ends, and how
+// many digits it holds: digits, and single separators between digits.
+func digitGroup(s string, i int) (end, digits int) {
+	for j := i; j < len(s); {
+		r, size := utf8.DecodeRuneInString(s[j:])
+		switch {
+		case unicode.IsDigit(r):
+			digits++
+			j += size
+			end = j
+			continue
+		case r == ' ' || r == '-' || r == '.':
+			// A separator counts only between two digits.
+			if next, _ := utf8.DecodeRuneInString(s[j+size:]); unicode.IsDigit(next) {
+				j += size
+				continue
+			}
+		}
+		break
+	}
+	return end, digits
+}
+
+// maskDigits replaces every digit of s.
+func maskDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsDigit(r) {
+			return '•'
+		}
+		return r
+	}, s)
+}
+
+// maskRuns replaces the runs of 4 to 8 digits of s, a group too long to be
+// a code as a whole (a phone number) that may still hold one.
+func maskRuns(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		j, n := i, 0
+		for j < len(s) {
+			r, size := utf8.DecodeRuneInString(s[j:])
+			if !unicode.IsDigit(r) {
+				break
+			}
+			j += size
+			n++
+		}
+		switch {
+		case j == i:
+			_, size := utf8.DecodeRuneInString(s[i:])
+			b.WriteString(s[i : i+size])
+			i += size
+		case n >= 4 && n <= 8:
+			b.WriteString(strings.Repeat("•", n))
+			i = j
+		default:
+			b.WriteString(s[i:j])
+			i = j
+		}
 	}
 	return b.String()
 }

@@ -485,6 +485,11 @@ func (t *turn) onCode(w word, text string) bool {
 		}
 	}
 	code, letters := sixDigits(text)
+	if letters {
+		if c, ok := codeIn(text); ok {
+			code, letters = c, false
+		}
+	}
 	switch {
 	case code != "":
 		t.code = code
@@ -527,6 +532,11 @@ func (t *turn) resend(method string) {
 
 func (t *turn) onPin(text string) bool {
 	pin, letters := sixDigits(text)
+	if letters {
+		if p, ok := codeIn(text); ok {
+			pin, letters = p, false
+		}
+	}
 	if pin == "" {
 		if letters && strings.IndexFunc(text, unicode.IsDigit) < 0 {
 			return false // words: a question or a command

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"portabot/faq"
 )
@@ -421,5 +423,129 @@ func TestWordAmong(t *testing.T) {
 		if got := wordAmong(tt.in, tt.kinds...); got != tt.want {
 			t.Errorf("wordAmong(%q, %v) = %d, want %d", tt.in, tt.kinds, got, tt.want)
 		}
+	}
+}
+
+func TestCodeIn(t *testing.T) {
+	tests := map[string]string{
+		"the code is 246810":        "246810",
+		"Código: 246 810":           "246810",
+		"PIN: 472-913, thanks":      "472913",
+		"my new PIN is \"472913\"!": "472913",
+		"is it 246810?":             "",
+		"my old code was 246810":    "",
+		"246810 or 135790":          "",
+		"code 24681O":               "",
+		"code 12345":                "",
+		"246 and then 810":          "",
+		"246810":                    "", // no words around it: sixDigits reads it
+		"but 246810":                "",
+	}
+	for in, want := range tests {
+		got, ok := codeIn(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("codeIn(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+// FuzzCodeIn checks that a code found in a sentence is all the digits the
+// sentence has, six of them, and never comes from a question.
+func FuzzCodeIn(f *testing.F) {
+	for _, s := range []string{"the code is 246810", "PIN: 472 913", "24681O", "1 2 3 4 5 6 x", "a 123-456.", "?"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		code, ok := codeIn(text)
+		if !ok {
+			if code != "" {
+				t.Fatalf("codeIn(%q) = %q without ok", text, code)
+			}
+			return
+		}
+		if strings.Contains(text, "?") {
+			t.Fatalf("codeIn(%q) = %q from a question", text, code)
+		}
+		if len(code) != 6 || digitsOnly(code) != code || digitsOnly(text) != code {
+			t.Fatalf("codeIn(%q) = %q: not the sentence's six digits", text, code)
+		}
+	})
+}
+
+func TestHideCodes(t *testing.T) {
+	tests := map[string]string{
+		"my code is 482913":              "my code is ••••••",
+		"246 810":                        "••• •••",
+		"2-4-6-8-1-0.":                   "•-•-•-•-•-•.",
+		"PIN 4729 13":                    "PIN •••• ••",
+		"my number is +55 11 98765-4321": "my number is +55 11 •••••-••••",
+		"case 12, 3 numbers":             "case 12, 3 numbers",
+		"1234567890123":                  "1234567890123",
+		"٤٨٢٩١٣":                         "••••••",
+		"no digits at all":               "no digits at all",
+		// Safe rather than sorry: a short date looks like a code.
+		"on 27.11, codes 1.2.3.4 go": "on ••.••, codes •.•.•.• go",
+	}
+	for in, want := range tests {
+		if got := hideCodes(in); got != want {
+			t.Errorf("hideCodes(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzHideCodes checks that a masked message keeps every character that is
+// not a digit, and holds no group of digits that could still be a code.
+func FuzzHideCodes(f *testing.F) {
+	for _, s := range []string{"my code is 482913", "246 810", "+55 11 98765-4321", "1 2 3", "٤٨٢٩١٣", "9-9.9 9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		got := hideCodes(s)
+		in, out := []rune(s), []rune(got)
+		if len(in) != len(out) {
+			t.Fatalf("hideCodes(%q) = %q: %d characters, want %d", s, got, len(out), len(in))
+		}
+		for i, r := range in {
+			if out[i] != r && (!unicode.IsDigit(r) || out[i] != '•') {
+				t.Fatalf("hideCodes(%q) = %q: character %d changed from %q to %q", s, got, i, r, out[i])
+			}
+		}
+		// No run of 4 to 8 digits is left; nor, unless the message has a
+		// group too long to be a code (a phone number), a group of them.
+		long := false
+		eachGroup(s, func(_ string, digits int) { long = long || digits > 8 })
+		eachGroup(got, func(g string, digits int) {
+			run := !strings.ContainsAny(g, " -.")
+			if digits >= 4 && digits <= 8 && (run || !long) {
+				t.Fatalf("hideCodes(%q) = %q still holds a code-like group %q", s, got, g)
+			}
+			if run || digits <= 8 {
+				return
+			}
+			// A long group's own runs are checked one by one.
+			for _, part := range strings.FieldsFunc(g, func(r rune) bool { return !unicode.IsDigit(r) }) {
+				if n := utf8.RuneCountInString(part); n >= 4 && n <= 8 {
+					t.Fatalf("hideCodes(%q) = %q still holds a run %q", s, got, part)
+				}
+			}
+		})
+	})
+}
+
+// eachGroup calls fn with each group of digits of s, as hideCodes reads
+// them.
+func eachGroup(s string, fn func(group string, digits int)) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsDigit(r) {
+			i += size
+			continue
+		}
+		end, digits := digitGroup(s, i)
+		fn(s[i:end], digits)
+		i = end
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"strings"
+	"unicode"
 )
 
 // A PIN has only a million values, so a fast hash would give it away; the
@@ -87,3 +88,64 @@ func sixDigits(text string) (code string, letters bool) {
 	}
 	return b.String(), false
 }
+
+// codeIn finds a code or PIN said in a sentence ("the code is 246810",
+// "PIN: 472 913"): the message's only digits, 6 of them in one place,
+// standing apart from its words. Digits run into letters ("24681O") are a
+// typo to point out, and a question, a "but" or a negation may be about
+// another code: none of them is read, since a wrong code costs one of the
+// few attempts Meta allows.
+func codeIn(text string) (string, bool) {
+	if len(text) > 200 || strings.Contains(text, "?") {
+		return "", false
+	}
+	tokens := strings.Fields(text)
+	if len(tokens) > 12 {
+		return "", false
+	}
+	var code strings.Builder
+	last, words := -1, 0
+	for i, tok := range tokens {
+		tok = strings.Trim(tok, ":;,.!\"'*()[]")
+		hasDigit := strings.ContainsFunc(tok, unicode.IsDigit)
+		if !hasDigit {
+			if tok != "" {
+				words++
+			}
+			if answerDoubts[fold(tok)] {
+				return "", false
+			}
+			continue
+		}
+		d, letters := sixDigitsRun(tok)
+		if letters || (last >= 0 && last != i-1) {
+			return "", false
+		}
+		last = i
+		code.WriteString(d)
+	}
+	if words == 0 || code.Len() != 6 {
+		return "", false
+	}
+	return code.String(), true
+}
+
+// sixDigitsRun is the digits of one token of a code ("246", "246-810"),
+// and whether anything but digits and separators is in it.
+func sixDigitsRun(tok string) (string, bool) {
+	var b strings.Builder
+	for _, r := range tok {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '-' || r == '.':
+		default:
+			return "", true
+		}
+	}
+	return b.String(), false
+}
+
+// answerDoubts are words that put a code said in a sentence in doubt.
+var answerDoubts = wordSet("but", "not", "no", "don't", "dont", "didn't", "didnt", "old", "wrong", "expired",
+	"mas", "nao", "antigo", "errado", "expirou", "pero", "viejo", "equivocado", "expiro")

@@ -338,7 +338,7 @@ func TestPhoneInput(t *testing.T) {
 }
 
 func TestCodeInput(t *testing.T) {
-	for _, in := range []string{otp, "246-810", "246 810", " 246.810 "} {
+	for _, in := range []string{otp, "246-810", "246 810", " 246.810 ", "the code is " + otp, "Código: 246 810"} {
 		t.Run("accepts "+in, func(t *testing.T) {
 			t.Parallel()
 			h := reach(t, fsm.AwaitCode, bot.English)
@@ -350,7 +350,7 @@ func TestCodeInput(t *testing.T) {
 			}
 		})
 	}
-	for _, in := range []string{"24681O", "abc246810", "2468l0"} {
+	for _, in := range []string{"24681O", "abc246810", "2468l0", "my old code was " + otp, otp + " or 135790"} {
 		t.Run("letters "+in, func(t *testing.T) {
 			t.Parallel()
 			h := reach(t, fsm.AwaitCode, bot.English)
@@ -472,6 +472,14 @@ func TestPIN(t *testing.T) {
 			says(t, r, "exactly 6 digits")
 		})
 	}
+	t.Run("in a sentence", func(t *testing.T) {
+		t.Parallel()
+		h := reach(t, fsm.AskPin, bot.English)
+		r := h.send("my new PIN is " + pin)
+		says(t, r, "Type the same PIN again")
+		h.send("PIN: " + pin[:3] + " " + pin[3:])
+		h.wantState(fsm.Done)
+	})
 	t.Run("mismatch starts over", func(t *testing.T) {
 		t.Parallel()
 		h := reach(t, fsm.AskPin, bot.English)
