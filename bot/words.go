@@ -224,8 +224,11 @@ func wantsPort(text string) bool {
 // negation or a "but" after a yes, uncertainty after a no ("no sé" is "I
 // don't know").
 var (
+	// "yes, it's still on" answers "is 2FA off?" with a no.
 	yesDoubts = wordSet("not", "no", "dont", "don't", "isn't", "isnt", "never", "but", "maybe", "probably",
-		"nao", "nunca", "mas", "talvez", "provavelmente", "pero", "quizas", "quiza", "probablemente")
+		"on", "enabled", "active", "still",
+		"nao", "nunca", "mas", "talvez", "provavelmente", "ativada", "ativado", "ativa", "ligada", "ligado", "ainda",
+		"pero", "quizas", "quiza", "probablemente", "activada", "activado", "activa", "encendida", "todavia")
 	noDoubts = wordSet("but", "sure", "know", "idea", "maybe", "probably",
 		"mas", "sei", "sabe", "certeza", "ideia", "talvez", "pero", "se", "seguro", "quizas", "quiza")
 )
