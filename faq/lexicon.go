@@ -237,6 +237,11 @@ var synonyms = []struct {
 		"admin", "administrator", "administrador", "administradora", "adm",
 		"administradores", "owner", "dono", "dueño", "proprietário", "propietario",
 	}},
+	// Telling the current provider about the move.
+	{"#notify", []string{
+		"notify", "inform", "let know", "avisar", "aviso", "aviso ao", "avisarle", "avisarles", "avisamos",
+		"comunicar", "comunico", "informar", "informo", "notificar", "notifico",
+	}},
 	// Someone who left the company: clients say it many ways, and "quit"
 	// must not fall to the Spanish stem of "quitar" (remove).
 	{"#gone", []string{
