@@ -53,6 +53,8 @@ func TestAsk(t *testing.T) {
 		{"WHAT IS PORTABILITY???", "en", "what_is_portability", "en"},
 		{"desativar verificaçao em duas etapa", "pt", "disable_2fa", "pt"},
 		{"perdiii o acesso ao BM", "pt", "lost_bm_access", "pt"},
+		// "De origem" names the origin BSP, not just a BSP.
+		{"o que faz o bsp de origem na portabilidade", "pt", "origin_bsp_role", "pt"},
 		// A word of one language that is a stem in another: English "quit"
 		// is not Spanish "quitar" (remove).
 		{"our admin quit", "en", "lost_bm_access", "en"},

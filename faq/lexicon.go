@@ -157,8 +157,7 @@ var synonyms = []struct {
 		"fornecedora", "parceiro", "partner", "socio comercial", "plataforma",
 		"platform", "twilio", "360dialog", "360 dialog", "gupshup", "zenvia",
 		"blip", "take blip", "infobip", "wati", "sinch", "messagebird", "vonage",
-		"interakt", "aisensy", "ycloud", "botmaker", "yalo", "bsp de origem",
-		"bsp de origen",
+		"interakt", "aisensy", "ycloud", "botmaker", "yalo",
 	}},
 	{"#waba", []string{
 		"waba", "whatsapp business account", "whatsapp business api account",
