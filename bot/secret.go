@@ -147,5 +147,5 @@ func sixDigitsRun(tok string) (string, bool) {
 }
 
 // answerDoubts are words that put a code said in a sentence in doubt.
-var answerDoubts = wordSet("but", "not", "no", "don't", "dont", "didn't", "didnt", "old", "wrong", "expired",
-	"mas", "nao", "antigo", "errado", "expirou", "pero", "viejo", "equivocado", "expiro")
+var answerDoubts = negationsAnd("but", "old", "wrong", "expired",
+	"mas", "antigo", "errado", "expirou", "pero", "viejo", "equivocado", "expiro")

@@ -174,9 +174,9 @@ var (
 	// A question, a doubt or a "but" is for the FAQ, even with a verb of
 	// porting in it: "how do I port my number", "I want to port but 2FA is
 	// on". So is a mobile line moving between carriers, which is not ours.
-	portDoubts = wordSet("how", "what", "why", "when", "where", "which", "who", "can", "could", "does", "is", "are", "if",
-		"know", "understand", "explain", "but", "not", "don't", "dont", "no", "never", "can't", "cant", "won't",
-		"como", "quanto", "qual", "quais", "quando", "onde", "porque", "pode", "posso", "saber", "entender", "mas", "nao", "se", "que",
+	portDoubts = negationsAnd("how", "what", "why", "when", "where", "which", "who", "can", "could", "does", "is", "are", "if",
+		"know", "understand", "explain", "but",
+		"como", "quanto", "qual", "quais", "quando", "onde", "porque", "pode", "posso", "saber", "entender", "mas", "se", "que",
 		"cuanto", "cual", "cuales", "cuando", "donde", "puedo", "puede", "pero", "si",
 		"carrier", "operadora", "operador", "linea", "movil", "chip", "compania", "vivo", "claro", "tim", "movistar", "telcel")
 )
@@ -225,9 +225,8 @@ func wantsPort(text string) bool {
 // don't know").
 var (
 	// "yes, it's still on" answers "is 2FA off?" with a no.
-	yesDoubts = wordSet("not", "no", "dont", "don't", "isn't", "isnt", "never", "but", "maybe", "probably",
-		"on", "enabled", "active", "still",
-		"nao", "nunca", "mas", "talvez", "provavelmente", "ativada", "ativado", "ativa", "ligada", "ligado", "ainda",
+	yesDoubts = negationsAnd("but", "maybe", "probably", "on", "enabled", "active", "still",
+		"mas", "talvez", "provavelmente", "ativada", "ativado", "ativa", "ligada", "ligado", "ainda",
 		"pero", "quizas", "quiza", "probablemente", "activada", "activado", "activa", "encendida", "todavia")
 	noDoubts = wordSet("but", "sure", "know", "idea", "maybe", "probably",
 		"mas", "sei", "sabe", "certeza", "ideia", "talvez", "pero", "se", "seguro", "quizas", "quiza")
@@ -266,9 +265,17 @@ func leadingAnswer(text string) word {
 	return w
 }
 
-// negations turn a word of a short request around ("not by SMS"), so
-// wordAmong leaves such a message alone.
-var negations = wordSet("not", "no", "dont", "don't", "never", "didn't", "didnt", "nao", "nunca", "sem", "sin", "ni", "nem")
+// negationWords turn a request or an answer around ("not by SMS", "yes,
+// I don't know"): what they are in is left to the buttons and the FAQ.
+var negationWords = []string{"not", "no", "dont", "don't", "didn't", "didnt", "isn't", "isnt", "can't", "cant", "won't", "never",
+	"nao", "nunca", "sem", "nem", "sin", "ni"}
+
+var negations = wordSet(negationWords...)
+
+// negationsAnd is a set of the negations and ws.
+func negationsAnd(ws ...string) map[string]bool {
+	return wordSet(slices.Concat(negationWords, ws)...)
+}
 
 // wordAmong finds the one word of kinds that a short request names
 // somewhere in it ("by SMS please", "pode ser por ligação"), as a word or a
