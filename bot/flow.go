@@ -89,6 +89,7 @@ func (t *turn) dispatch() {
 		} else {
 			w = wordOf(text)
 		}
+		t.followLanguage(text)
 		if w == wordNone && t.atRest() && wantsPort(text) {
 			w = wordStart
 		}
@@ -109,6 +110,26 @@ func (t *turn) dispatch() {
 		return
 	}
 	t.fallback(text)
+}
+
+// followLanguage moves to the language a client writes a sentence in, until
+// they choose one: "hi" followed by questions in Portuguese is a
+// Portuguese speaker, who should not get prompts in English and answers in
+// Portuguese. A word or two ("ok", "sim") says too little to switch on.
+func (t *turn) followLanguage(text string) {
+	if t.conv.LangChosen || len(strings.Fields(text)) < 3 {
+		return
+	}
+	l, ok := faq.DetectLang(text)
+	if !ok {
+		return
+	}
+	if pl, ok := ParseLang(l); ok && pl != t.conv.Lang {
+		t.conv.Lang = pl
+		if t.cas != nil {
+			t.cas.Lang = pl
+		}
+	}
 }
 
 // greet welcomes a first-time client in the language of their message.

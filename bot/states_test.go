@@ -256,7 +256,7 @@ func TestBlockedResumesAtItsCheckAfterDetours(t *testing.T) {
 
 func TestPhoneInput(t *testing.T) {
 	for _, in := range []string{"+55 11 98765-4321", "5511987654321", "(11) 98765-4321", "+55 (11) 98765 4321",
-		"my number is +55 11 98765-4321", "é o (11) 98765-4321, obrigado"} {
+		"my number is +55 11 98765-4321", "it's (11) 98765-4321, thanks"} {
 		t.Run("accepts "+in, func(t *testing.T) {
 			t.Parallel()
 			h := reach(t, fsm.AskPhone, bot.English)
@@ -791,7 +791,7 @@ func TestCodeMethodInSentences(t *testing.T) {
 	h.wantState(fsm.AwaitCode)
 	says(t, r, "Um SMS está a caminho")
 	h.clock.advance(time.Minute)
-	r = h.send("send it again please")
+	r = h.send("manda de novo, por favor")
 	says(t, r, "Um SMS está a caminho")
 	if got := h.calls(metasim.EndpointRequestCode); got != 3 {
 		t.Errorf("request_code called %d times, want 3", got)
@@ -804,4 +804,27 @@ func TestCodeMethodInSentences(t *testing.T) {
 	}
 	h.send(otp)
 	h.wantState(fsm.AskPin)
+}
+
+// Until a client chooses a language, the bot follows the one they write
+// sentences in; a word or two does not move it, and a choice sticks.
+func TestLanguageFollowsTheClient(t *testing.T) {
+	h := newHarness(t, optionsFor(fsm.Menu, bot.English))
+	r := h.send("hi")
+	says(t, r, saysMenu[bot.English])
+	r = h.send("quero portar meu número")
+	h.wantState(fsm.CheckBMAccess)
+	says(t, r, "Você tem acesso de *administrador*")
+	if c := h.kase(); c.Lang != bot.Portuguese {
+		t.Errorf("case language = %s, want pt", c.Lang)
+	}
+	r = h.send("ok")
+	says(t, r, "Verificação 2/4")
+	r = h.send("is two-step verification the PIN?")
+	says(t, r, "Back to where we were", "Check 2/4")
+
+	r = h.send("português")
+	says(t, r, saysLangSet[bot.Portuguese])
+	r = h.send("what does my current provider need to do?")
+	says(t, r, "Voltando para onde estávamos", "Verificação 2/4")
 }
