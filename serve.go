@@ -301,7 +301,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	}
 	defer st.Close()
 
-	mx := metrics.New(storeStats{st}, metrics.Options{Logger: log})
+	mx := metrics.New(storeStats{st}, metrics.Options{Logger: log, Intents: faq.Intents()})
 	// One pool of connections to Meta, wide enough for every parallel send:
 	// Go's default keeps two idle connections per host, and a busy sender
 	// would otherwise open a new one for almost every message.
@@ -316,7 +316,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		Observe: mx.GraphCall, HTTPClient: meta})
 	answers := faq.Default()
 	b := bot.New(st, gc, answers, bot.Config{DestWABA: cfg.DestWABA, Region: cfg.Region, Outbox: true,
-		Notify: cfg.slackOn()}, log)
+		Notify: cfg.slackOn(), OnAnswer: mx.Answer}, log)
 	runner := bot.NewRunner(b, st, cfg.Workers)
 	runner.OnTurn = mx.Turn
 	dispatcher := bot.NewDispatcher(b, st, sender)

@@ -35,7 +35,16 @@ type Config struct {
 	Outbox bool
 	// Notify has turns queue notices for agents.
 	Notify bool
+	// OnAnswer, when set, is told once a turn is stored of each answer it
+	// gave from the FAQ (the intent) and of each message it did not
+	// understand (NotUnderstood): what clients ask, and where the bot
+	// falls short. It runs on the turn's goroutine and must be quick.
+	OnAnswer func(intent string)
 }
+
+// NotUnderstood is what Config.OnAnswer is told of a message the bot could
+// not read: it offered topics and a person instead.
+const NotUnderstood = "none"
 
 func (c *Config) defaults() {
 	if c.Region == "" {
@@ -156,6 +165,11 @@ func (b *Bot) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 		}
 		return nil, tr.err
 	}
+	if b.cfg.OnAnswer != nil {
+		for _, intent := range tr.answered {
+			b.cfg.OnAnswer(intent)
+		}
+	}
 	b.log.Info("turn", "client", MaskPhone(in.From), "case", tr.conv.CaseID,
 		"from_state", from, "to_state", tr.conv.State, "replies", len(tr.replies))
 	return tr.replies, nil
@@ -262,6 +276,9 @@ type turn struct {
 	// lastTopics are the FAQ's closest topics for a question it could not
 	// answer, offered as choices.
 	lastTopics []faq.Topic
+	// answered lists the FAQ intents the turn answered, and NotUnderstood
+	// for a message it could not read, for Config.OnAnswer.
+	answered []string
 }
 
 func (t *turn) lang() Lang { return t.conv.Lang }

@@ -632,6 +632,7 @@ func (t *turn) answer(text string) bool {
 	}
 	t.conv.Misses = 0
 	t.record("faq", res.Intent)
+	t.answered = append(t.answered, res.Intent)
 	t.sayText(res.Answer)
 	t.remind()
 	return true
@@ -650,6 +651,7 @@ func (t *turn) answerIntent(intent string) {
 	}
 	t.conv.Misses = 0
 	t.record("faq", intent)
+	t.answered = append(t.answered, intent)
 	t.sayText(a)
 	t.remind()
 }
@@ -672,6 +674,7 @@ func (t *turn) remind() {
 // misses in a row.
 func (t *turn) notUnderstood() {
 	t.conv.Misses++
+	t.answered = append(t.answered, NotUnderstood)
 	var buttons []Button
 	person := t.button("agent", msgBtnPerson)
 	if t.conv.Misses >= 2 {

@@ -43,6 +43,8 @@ type options struct {
 	typed string
 	// graphTimeout bounds each Graph call; 5 s when zero.
 	graphTimeout time.Duration
+	// onAnswer is the engine's Config.OnAnswer.
+	onAnswer func(intent string)
 }
 
 // harness is one client talking to a real engine over a real bbolt file,
@@ -179,6 +181,7 @@ func (h *harness) open() {
 		Lang:           h.opts.lang,
 		ResendCooldown: h.opts.cooldown,
 		Now:            h.clock.Now,
+		OnAnswer:       h.opts.onAnswer,
 	}, debugLogger(h.logs))
 }
 

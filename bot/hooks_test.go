@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -197,5 +198,24 @@ func TestNoticeDispatcherReportsEachOutcome(t *testing.T) {
 	}
 	if int(nd.Sent.Load()) != got.counts()["sent"] {
 		t.Errorf("Sent counter %d, OnNotify told of %d", nd.Sent.Load(), got.counts()["sent"])
+	}
+}
+
+// The engine reports what clients asked once a turn is stored: the intent
+// of each FAQ answer, and the messages it did not understand; a message
+// Meta delivers again is not reported again.
+func TestAnswersAreReported(t *testing.T) {
+	var got outcomes
+	h := newHarness(t, options{onAnswer: got.add})
+	h.send("hi")
+	h.send("how long does the whole port take?")
+	h.send("zxqv blorp")
+	h.tap("faq:pin")
+	again := bot.Inbound{ID: "wamid.again", Text: "will my number stop working during the migration?"}
+	h.deliver(again)
+	h.deliver(again)
+	want := map[string]int{"duration": 1, bot.NotUnderstood: 1, "pin": 1, "downtime": 1}
+	if c := got.counts(); !maps.Equal(c, want) {
+		t.Errorf("reported %v, want %v", c, want)
 	}
 }

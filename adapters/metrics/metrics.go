@@ -68,6 +68,10 @@ type Options struct {
 	StatsTimeout time.Duration
 	// Logger receives store errors met during a scrape; nothing when nil.
 	Logger *slog.Logger
+	// Intents are the FAQ's intents, each a label value of the answers
+	// counter beside bot.NotUnderstood; answers of any other intent are not
+	// counted, so the series stay few.
+	Intents []string
 }
 
 // Label values known in advance. Each combination is created at start, so
@@ -108,6 +112,8 @@ type Metrics struct {
 	graphCalls         *prometheus.CounterVec
 	graphSeconds       *prometheus.HistogramVec
 	slackNotifications *prometheus.CounterVec
+	faqAnswers         *prometheus.CounterVec
+	intents            map[string]bool
 	store              *storeCollector // nil without Stats
 }
 
@@ -173,6 +179,15 @@ func New(stats Stats, opts Options) *Metrics {
 	for _, o := range SlackOutcomes {
 		m.slackNotifications.WithLabelValues(o)
 	}
+	m.faqAnswers = counterVec("portabot_faq_answers_total",
+		"Answers given from the FAQ, by intent; intent none counts messages the bot did not understand.", "intent")
+	m.intents = map[string]bool{bot.NotUnderstood: true}
+	for _, in := range opts.Intents {
+		m.intents[in] = true
+	}
+	for in := range m.intents {
+		m.faqAnswers.WithLabelValues(in)
+	}
 
 	m.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -180,7 +195,7 @@ func New(stats Stats, opts Options) *Metrics {
 		m.webhooksReceived, m.webhooksRefused, m.webhookMessages, m.webhookDuplicates,
 		m.processing, m.turns,
 		m.outboxSent, m.outboxRetries, m.outboxParked, m.outboxFailed,
-		m.graphCalls, m.graphSeconds, m.slackNotifications,
+		m.graphCalls, m.graphSeconds, m.slackNotifications, m.faqAnswers,
 	)
 	if stats != nil {
 		m.store = newStoreCollector(stats, opts, m.log)
@@ -270,6 +285,14 @@ func (m *Metrics) Send(outcome string) {
 		m.outboxParked.Inc()
 	case "failed":
 		m.outboxFailed.Inc()
+	}
+}
+
+// Answer counts an answer from the FAQ, or a message not understood; it is
+// the hook for bot.Config.OnAnswer.
+func (m *Metrics) Answer(intent string) {
+	if m.intents[intent] {
+		m.faqAnswers.WithLabelValues(intent).Inc()
 	}
 }
 

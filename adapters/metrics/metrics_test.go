@@ -37,6 +37,7 @@ var documented = []string{
 	"portabot_graph_call_seconds",
 	"portabot_cases",
 	"portabot_slack_notifications_total",
+	"portabot_faq_answers_total",
 	"portabot_store_commits_total",
 	"portabot_store_writes_total",
 }
@@ -140,7 +141,7 @@ func want(t *testing.T, m *Metrics, name string, labels map[string]string, v flo
 }
 
 func TestHooksMoveCounters(t *testing.T) {
-	m := New(nil, Options{})
+	m := New(nil, Options{Intents: []string{"duration", "pin"}})
 
 	m.Webhook("received", 1)
 	m.Webhook("received", 1)
@@ -168,6 +169,13 @@ func TestHooksMoveCounters(t *testing.T) {
 		m.Notify(o)
 	}
 
+	for _, in := range []string{"duration", "duration", bot.NotUnderstood, "pin", "not_an_intent"} {
+		m.Answer(in)
+	}
+
+	want(t, m, "portabot_faq_answers_total", map[string]string{"intent": "duration"}, 2)
+	want(t, m, "portabot_faq_answers_total", map[string]string{"intent": "pin"}, 1)
+	want(t, m, "portabot_faq_answers_total", map[string]string{"intent": bot.NotUnderstood}, 1)
 	want(t, m, "portabot_webhooks_received_total", nil, 2)
 	want(t, m, "portabot_webhook_messages_total", nil, 3)
 	want(t, m, "portabot_webhook_messages_duplicate_total", nil, 1)
