@@ -100,6 +100,7 @@ func TestServeMetrics(t *testing.T) {
 	s := startServe(t, sandboxEnv(nil), filepath.Join(t.TempDir(), "portabot.db"))
 
 	s.text(t, client, "hi")
+	s.text(t, client, "how long does the migration take?")
 	forged := whatsapp.BuildTextWebhook(s.phone, client, newMessageID(), "hi again", time.Now())
 	code, err := postWebhook(t, s.client, s.url, forged, whatsapp.SignBody("not-the-app-secret", forged))
 	if err != nil || code != http.StatusUnauthorized {
@@ -117,11 +118,12 @@ func TestServeMetrics(t *testing.T) {
 		`portabot_outbox_sent_total`,
 		`portabot_graph_calls_total{endpoint="messages",outcome="ok"}`,
 		`portabot_store_commits_total`,
+		`portabot_faq_answers_total{intent="duration"}`,
 	}
 	var e exposition
 	waitUntil(t, 10*time.Second, "the reply counted in /metrics", func() bool {
 		e = scrapeMetrics(t, s)
-		return e.samples[`portabot_outbox_sent_total`] >= 1
+		return e.samples[`portabot_outbox_sent_total`] >= 1 && e.samples[`portabot_faq_answers_total{intent="duration"}`] >= 1
 	})
 	for _, series := range atLeastOne {
 		if v, ok := e.samples[series]; !ok || v < 1 {
