@@ -507,8 +507,8 @@ func (t *turn) onCode(w word, text string) bool {
 	}
 	code, letters := sixDigits(text)
 	if letters {
-		if c, ok := codeIn(text); ok {
-			code, letters = c, false
+		if found, ok := codeIn(text); ok {
+			code, letters = found, false
 		}
 	}
 	switch {
@@ -554,8 +554,8 @@ func (t *turn) resend(method string) {
 func (t *turn) onPin(text string) bool {
 	pin, letters := sixDigits(text)
 	if letters {
-		if p, ok := codeIn(text); ok {
-			pin, letters = p, false
+		if found, ok := codeIn(text); ok {
+			pin, letters = found, false
 		}
 	}
 	if pin == "" {

@@ -164,8 +164,10 @@ func langWord(text string) (Lang, bool) {
 // Words of a message that asks to start a port in the client's own words
 // ("quero portar meu número", "I'd like to move my number to you"), folded.
 var (
-	portActs = wordSet("port", "porting", "migrate", "move", "transfer", "bring", "switch",
-		"portar", "migrar", "mover", "transferir", "trazer", "levar", "passar", "pasar", "traer", "llevar", "trasladar", "cambiar")
+	// Not "switch" nor "cambiar": "switch off 2FA" and "quiero cambiar el
+	// nombre" are questions about a prerequisite.
+	portActs = wordSet("port", "porting", "migrate", "move", "transfer", "bring",
+		"portar", "migrar", "mover", "transferir", "trazer", "levar", "passar", "pasar", "traer", "llevar", "trasladar")
 	portStarts = wordSet("start", "begin", "iniciar", "comecar", "fazer", "empezar", "comenzar", "hacer")
 	portNouns  = wordSet("port", "portability", "migration", "portabilidade", "migracao", "portabilidad", "migracion")
 	portWants  = wordSet("want", "wanna", "need", "like", "lets", "let's", "ready",
