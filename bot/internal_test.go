@@ -295,7 +295,7 @@ func TestWantsPort(t *testing.T) {
 		"o que preciso ter pronto pra migrar o numero", "não quero portar agora", "quero portar meu celular da vivo pra claro",
 		"quiero portar mi linea movil a otra compañia", "¿puedo migrar mi número?", "si migro pierdo las plantillas",
 		"my number", "I want a new PIN", "the port", "",
-		"switch off two-step verification", "quiero cambiar el nombre visible",
+		"switch off two-step verification", "quiero cambiar el nombre visible", "Porting explained",
 		"I want to port my number to you, but first I need to understand what happens to my templates and my badge",
 	}
 	for _, s := range questions {

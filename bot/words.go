@@ -166,7 +166,7 @@ func langWord(text string) (Lang, bool) {
 var (
 	// Not "switch" nor "cambiar": "switch off 2FA" and "quiero cambiar el
 	// nombre" are questions about a prerequisite.
-	portActs = wordSet("port", "porting", "migrate", "move", "transfer", "bring",
+	portActs = wordSet("port", "migrate", "move", "transfer", "bring",
 		"portar", "migrar", "mover", "transferir", "trazer", "levar", "passar", "pasar", "traer", "llevar", "trasladar")
 	portStarts = wordSet("start", "begin", "iniciar", "comecar", "fazer", "empezar", "comenzar", "hacer")
 	portNouns  = wordSet("port", "portability", "migration", "portabilidade", "migracao", "portabilidad", "migracion")
