@@ -99,11 +99,7 @@ func TestFold(t *testing.T) {
 		"":                     "",
 		"🙂":                    "",
 	}
-	for in, want := range tests {
-		if got := fold(in); got != want {
-			t.Errorf("fold(%q) = %q, want %q", in, got, want)
-		}
-	}
+	wantEach(t, "fold", fold, tests)
 }
 
 // Clients are served in parallel, so folding must be safe from many
@@ -152,11 +148,7 @@ func TestWordOf(t *testing.T) {
 		strings.Repeat("menu ", 13): wordNone,
 		"":                          wordNone,
 	}
-	for in, want := range tests {
-		if got := wordOf(in); got != want {
-			t.Errorf("wordOf(%q) = %d, want %d", in, got, want)
-		}
-	}
+	wantEach(t, "wordOf", wordOf, tests)
 }
 
 // Clients type button titles as often as they tap them: every title must
@@ -268,11 +260,7 @@ func TestMaskPhone(t *testing.T) {
 		"5511987654321":  "+55*******4321",
 		"+123":           "+***",
 	}
-	for in, want := range tests {
-		if got := MaskPhone(in); got != want {
-			t.Errorf("MaskPhone(%q) = %q, want %q", in, got, want)
-		}
-	}
+	wantEach(t, "MaskPhone", MaskPhone, tests)
 }
 
 func TestWantsPort(t *testing.T) {
@@ -343,12 +331,7 @@ func TestNumberIn(t *testing.T) {
 		"I have 3 numbers":                              "",
 		"code 1234":                                     "",
 	}
-	for in, want := range tests {
-		got, ok := numberIn(in)
-		if got != want || ok != (want != "") {
-			t.Errorf("numberIn(%q) = %q, %v; want %q", in, got, ok, want)
-		}
-	}
+	wantEach(t, "numberIn", found(numberIn), tests)
 }
 
 // FuzzNumberIn checks that what numberIn finds is a part of the message
@@ -398,11 +381,7 @@ func TestLeadingAnswer(t *testing.T) {
 		"yes":                       wordNone, // a whole answer is wordOf's
 		"":                          wordNone,
 	}
-	for in, want := range tests {
-		if got := leadingAnswer(in); got != want {
-			t.Errorf("leadingAnswer(%q) = %d, want %d", in, got, want)
-		}
-	}
+	wantEach(t, "leadingAnswer", leadingAnswer, tests)
 }
 
 func TestWordAmong(t *testing.T) {
@@ -445,12 +424,7 @@ func TestCodeIn(t *testing.T) {
 		"246810":                    "", // no words around it: sixDigits reads it
 		"but 246810":                "",
 	}
-	for in, want := range tests {
-		got, ok := codeIn(in)
-		if got != want || ok != (want != "") {
-			t.Errorf("codeIn(%q) = %q, %v; want %q", in, got, ok, want)
-		}
-	}
+	wantEach(t, "codeIn", found(codeIn), tests)
 }
 
 // FuzzCodeIn checks that a code found in a sentence is all the digits the
@@ -490,11 +464,7 @@ func TestHideCodes(t *testing.T) {
 		// Safe rather than sorry: a short date looks like a code.
 		"on 27.11, codes 1.2.3.4 go": "on ••.••, codes •.•.•.• go",
 	}
-	for in, want := range tests {
-		if got := hideCodes(in); got != want {
-			t.Errorf("hideCodes(%q) = %q, want %q", in, got, want)
-		}
-	}
+	wantEach(t, "hideCodes", hideCodes, tests)
 }
 
 // FuzzHideCodes checks that a masked message keeps every character that is
@@ -551,5 +521,27 @@ func eachGroup(s string, fn func(group string, digits int)) {
 		end, digits := digitGroup(s, i)
 		fn(s[i:end], digits)
 		i = end
+	}
+}
+
+// wantEach checks f against a table of inputs and what each should give.
+func wantEach[T comparable](t *testing.T, name string, f func(string) T, tests map[string]T) {
+	t.Helper()
+	for in, want := range tests {
+		if got := f(in); got != want {
+			t.Errorf("%s(%q) = %#v, want %#v", name, in, got, want)
+		}
+	}
+}
+
+// found folds a finder's answer into one value: what it found, or "" when
+// it found nothing, which must then be all it says.
+func found(f func(string) (string, bool)) func(string) string {
+	return func(in string) string {
+		got, ok := f(in)
+		if ok != (got != "") {
+			return fmt.Sprintf("%q with ok=%v", got, ok)
+		}
+		return got
 	}
 }
