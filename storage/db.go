@@ -94,6 +94,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"portabot/bot"
 )
 
 // schemaVersion is the layout this code reads and writes, recorded in the
@@ -181,11 +183,8 @@ type DB struct {
 	inHeld   map[string]bool // conversations claimed from the inbox
 	inCursor []byte          // the conversation claimed last, for round-robin
 
-	outMu   sync.Mutex
-	outHeld map[string]*outHold // client -> the claim holding its head row
-
-	noticeMu   sync.Mutex
-	noticeHeld map[string]*noticeHold // case id -> the claim holding its head notice
+	outQ    *queue[bot.Outbound] // replies, held by client
+	noticeQ *queue[bot.Notice]   // notices for agents, held by case
 
 	// Every write to a file goes through that file's writer, which commits
 	// the writes waiting together (see writer.go).
@@ -255,7 +254,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{bolt: bdb, ibolt: ibdb, path: path, now: o.now, sealer: sealer,
-		inHeld: map[string]bool{}, outHeld: map[string]*outHold{}, noticeHeld: map[string]*noticeHold{},
+		inHeld: map[string]bool{}, outQ: newOutboxQueue(), noticeQ: newNoticeQueue(),
 		dropping: map[string]bool{}}
 	if err := db.init(); err != nil {
 		_ = ibdb.Close()

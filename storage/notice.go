@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -15,12 +15,24 @@ import (
 
 var _ bot.Notices = (*DB)(nil)
 
-// noticeHold marks a case whose head notice a ClaimNotices handed out. It is
-// gone when the claim is released or the notice is marked, whichever is
-// first; the pointer identifies the hold, so a late release of an old claim
-// cannot drop a newer claim's hold on the same case.
-type noticeHold struct {
-	id string
+// newNoticeQueue is the notices' queue: notices owned by their case, whose
+// due index entries hold the case's key.
+func newNoticeQueue() *queue[bot.Notice] {
+	return &queue[bot.Notice]{
+		what: "notices", item: "notice", rows: bucketNotices, due: bucketNoticesDue,
+		owner: func(v []byte) (string, error) {
+			if len(v) != caseKeyLen {
+				return "", errors.New("names no case")
+			}
+			return caseID(v), nil
+		},
+		decode: func(idk, data []byte) (bot.Notice, string, bot.OutboundState, error) {
+			var n bot.Notice
+			err := decode(data, &n, "notice "+noticeID(idk))
+			return n, n.ID, n.State, err
+		},
+		held: map[string]*queueHold{},
+	}
 }
 
 // ClaimNotices returns up to n notices due at now: for each case only its
@@ -33,66 +45,7 @@ type noticeHold struct {
 // notice is due later waits, and so do its newer notices, so the case's
 // thread reads in the order the notices were written.
 func (db *DB) ClaimNotices(ctx context.Context, now time.Time, n int) ([]bot.Notice, func(), error) {
-	noop := func() {}
-	if err := ctx.Err(); err != nil {
-		return nil, noop, fmt.Errorf("storage: claim notices: %w", err)
-	}
-	if n <= 0 {
-		return nil, noop, nil
-	}
-	db.noticeMu.Lock()
-	defer db.noticeMu.Unlock()
-	limit := dueNanos(now)
-	var rows []bot.Notice
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		notices := tx.Bucket(bucketNotices)
-		c := tx.Bucket(bucketNoticesDue).Cursor()
-		// The due index holds one entry per case, its head notice, ordered
-		// by due time: the scan stops at the first notice not yet due.
-		for k, v := c.First(); k != nil && len(rows) < n; k, v = c.Next() {
-			if binary.BigEndian.Uint64(k[:8]) > limit {
-				break
-			}
-			if len(v) != caseKeyLen {
-				return fmt.Errorf("storage: claim notices: due index entry %x names no case", k)
-			}
-			if db.noticeHeld[caseID(v)] != nil {
-				continue
-			}
-			idk := k[8:]
-			data := notices.Get(idk)
-			if data == nil {
-				return fmt.Errorf("storage: claim notices: due index names missing notice %s", noticeID(idk))
-			}
-			var row bot.Notice
-			if err := decode(data, &row, "notice "+noticeID(idk)); err != nil {
-				return err
-			}
-			if row.State != bot.OutboundPending {
-				return fmt.Errorf("storage: claim notices: due index names notice %s, which is %s", row.ID, row.State)
-			}
-			rows = append(rows, row)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, noop, err
-	}
-	holds := make([]*noticeHold, len(rows))
-	for i, row := range rows {
-		holds[i] = &noticeHold{id: row.ID}
-		db.noticeHeld[row.CaseID] = holds[i]
-	}
-	release := sync.OnceFunc(func() {
-		db.noticeMu.Lock()
-		defer db.noticeMu.Unlock()
-		for i, row := range rows {
-			if db.noticeHeld[row.CaseID] == holds[i] {
-				delete(db.noticeHeld, row.CaseID)
-			}
-		}
-	})
-	return rows, release, nil
+	return db.noticeQ.claim(ctx, db.bolt, now, n)
 }
 
 // MarkNotice stores n, found by its ID, after a delivery attempt, and ends
@@ -136,11 +89,7 @@ func (db *DB) MarkNotice(ctx context.Context, n bot.Notice) error {
 	if err != nil {
 		return err
 	}
-	db.noticeMu.Lock()
-	if h := db.noticeHeld[n.CaseID]; h != nil && h.id == n.ID {
-		delete(db.noticeHeld, n.CaseID)
-	}
-	db.noticeMu.Unlock()
+	db.noticeQ.drop(n.CaseID, n.ID)
 	return nil
 }
 

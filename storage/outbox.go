@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,12 +18,19 @@ import (
 
 var _ bot.Outbox = (*DB)(nil)
 
-// outHold marks a client whose head row a ClaimOutbound handed out. It is
-// gone when the claim is released or the row is marked, whichever is first;
-// the pointer identifies the hold, so a late release of an old claim cannot
-// drop a newer claim's hold on the same client.
-type outHold struct {
-	rowID string
+// newOutboxQueue is the outbox's queue: rows owned by the client they go
+// to, whose due index entries hold the client's id.
+func newOutboxQueue() *queue[bot.Outbound] {
+	return &queue[bot.Outbound]{
+		what: "outbox", item: "row", rows: bucketOutbox, due: bucketOutboxDue,
+		owner: func(v []byte) (string, error) { return string(v), nil },
+		decode: func(idk, data []byte) (bot.Outbound, string, bot.OutboundState, error) {
+			var row bot.Outbound
+			err := decode(data, &row, "outbox row "+outboundID(idk))
+			return row, row.ID, row.State, err
+		},
+		held: map[string]*queueHold{},
+	}
 }
 
 // ClaimOutbound returns up to n rows due at now: for each client only its
@@ -37,63 +43,7 @@ type outHold struct {
 // oldest row is due later waits, and so do its newer rows, so replies reach a
 // client in the order they were written.
 func (db *DB) ClaimOutbound(ctx context.Context, now time.Time, n int) ([]bot.Outbound, func(), error) {
-	noop := func() {}
-	if err := ctx.Err(); err != nil {
-		return nil, noop, fmt.Errorf("storage: claim outbox: %w", err)
-	}
-	if n <= 0 {
-		return nil, noop, nil
-	}
-	db.outMu.Lock()
-	defer db.outMu.Unlock()
-	limit := dueNanos(now)
-	var rows []bot.Outbound
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		outbox := tx.Bucket(bucketOutbox)
-		c := tx.Bucket(bucketOutboxDue).Cursor()
-		// The due index holds one entry per client, its head row, ordered
-		// by due time: the scan stops at the first row not yet due.
-		for k, v := c.First(); k != nil && len(rows) < n; k, v = c.Next() {
-			if binary.BigEndian.Uint64(k[:8]) > limit {
-				break
-			}
-			if db.outHeld[string(v)] != nil {
-				continue
-			}
-			idk := k[8:]
-			data := outbox.Get(idk)
-			if data == nil {
-				return fmt.Errorf("storage: claim outbox: due index names missing row %s", outboundID(idk))
-			}
-			var row bot.Outbound
-			if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
-				return err
-			}
-			if row.State != bot.OutboundPending {
-				return fmt.Errorf("storage: claim outbox: due index names row %s, which is %s", row.ID, row.State)
-			}
-			rows = append(rows, row)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, noop, err
-	}
-	holds := make([]*outHold, len(rows))
-	for i, row := range rows {
-		holds[i] = &outHold{rowID: row.ID}
-		db.outHeld[row.To] = holds[i]
-	}
-	release := sync.OnceFunc(func() {
-		db.outMu.Lock()
-		defer db.outMu.Unlock()
-		for i, row := range rows {
-			if db.outHeld[row.To] == holds[i] {
-				delete(db.outHeld, row.To)
-			}
-		}
-	})
-	return rows, release, nil
+	return db.outQ.claim(ctx, db.bolt, now, n)
 }
 
 // MarkSending stores a claimed pending row with its Attempts and Sending
@@ -122,11 +72,7 @@ func (db *DB) MarkOutbound(ctx context.Context, row bot.Outbound) error {
 	if err := db.markOutbound(ctx, "mark outbox row", row); err != nil {
 		return err
 	}
-	db.outMu.Lock()
-	if h := db.outHeld[row.To]; h != nil && h.rowID == row.ID {
-		delete(db.outHeld, row.To)
-	}
-	db.outMu.Unlock()
+	db.outQ.drop(row.To, row.ID)
 	return nil
 }
 
@@ -442,7 +388,7 @@ func (db *DB) PruneOutbox(ctx context.Context, before time.Time, limit int) (int
 		return 0, nil
 	}
 	var ids [][]byte
-	db.outMu.Lock()
+	db.outQ.mu.Lock()
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketOutboxSent).Cursor()
 		for k, v := c.First(); k != nil && len(ids) < limit; k, v = c.Next() {
@@ -456,14 +402,14 @@ func (db *DB) PruneOutbox(ctx context.Context, before time.Time, limit int) (int
 			if !row.NextAttempt.Before(before) {
 				continue
 			}
-			if h := db.outHeld[row.To]; h != nil && h.rowID == outboundID(k) {
+			if db.outQ.holding(row.To, outboundID(k)) {
 				continue
 			}
 			ids = append(ids, bytes.Clone(k))
 		}
 		return nil
 	})
-	db.outMu.Unlock()
+	db.outQ.mu.Unlock()
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
