@@ -45,13 +45,7 @@ func ParsePhone(text, region string) (Phone, error) {
 		return p, nil
 	}
 	if !strings.HasPrefix(text, "+") {
-		digits := strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' {
-				return r
-			}
-			return -1
-		}, text)
-		digits = strings.TrimPrefix(digits, "00")
+		digits := strings.TrimPrefix(digitsOnly(text), "00")
 		if p, ok := parseIn("+"+digits, ""); ok {
 			return p, nil
 		}
