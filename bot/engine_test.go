@@ -15,8 +15,8 @@ import (
 	"portabot/fsm"
 )
 
-// toMethod drives a conversation for h's number through the checks and the
-// phone step, to the point where Meta is asked to add the number.
+// addNumber drives a conversation for h's number through the checks and
+// the phone step, to the point where Meta is asked to add the number.
 func (h *harness) addNumber() []bot.Reply {
 	h.t.Helper()
 	h.driveTo(fsm.AskPhone)
