@@ -117,7 +117,8 @@ func (t *turn) dispatch() {
 // Portuguese speaker, who should not get prompts in English and answers in
 // Portuguese. A word or two ("ok", "sim") says too little to switch on.
 func (t *turn) followLanguage(text string) {
-	if t.conv.LangChosen || len(strings.Fields(text)) < 3 {
+	// A first message's language was read by greet already.
+	if t.first || t.conv.LangChosen || len(strings.Fields(text)) < 3 {
 		return
 	}
 	l, ok := faq.DetectLang(text)
