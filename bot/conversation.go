@@ -12,9 +12,18 @@ import (
 // conversations leave empty are left out of it: the record, and the pages a
 // BSP's many clients fill, are a third smaller.
 type Conversation struct {
-	// Key is the client's WhatsApp id.
-	Key  string
-	Lang Lang
+	// Key names the conversation for good: the first id Meta knew the
+	// client by, their phone number in digits or their BSUID. The store also
+	// finds the conversation by Phone and UserID, which may change.
+	Key string
+	// Phone is the client's WhatsApp number in digits, when Meta told it;
+	// UserID their business-scoped user id; Username their WhatsApp
+	// username. A Key that is a phone number is the phone when Phone is
+	// empty (conversations stored before BSUIDs).
+	Phone    string `json:",omitempty"`
+	UserID   string `json:",omitempty"`
+	Username string `json:",omitempty"`
+	Lang     Lang
 	// LangChosen is set once the client picked a language explicitly, so that
 	// later messages in another language do not switch it back.
 	LangChosen bool `json:",omitempty"`
@@ -36,6 +45,40 @@ type Conversation struct {
 	Updated   time.Time
 	LastSeen  time.Time
 	Delivered int `json:",omitempty"` // messages processed, for the audit and stats
+	// Held is when replies began waiting for the client to re-open their
+	// 24-hour window; zero while nothing waits.
+	Held time.Time `json:",omitzero"`
+	// Reengaged is when the template that re-opens the window was last
+	// sent: one per closed window, however much news waits.
+	Reengaged time.Time `json:",omitzero"`
+}
+
+// Address is where replies to the client go: their phone number when it is
+// known, else their BSUID, which Meta takes in the recipient field.
+func (c Conversation) Address() (phone, userID string) {
+	switch {
+	case c.Phone != "":
+		return c.Phone, ""
+	case IsPhoneID(c.Key):
+		return c.Key, ""
+	case c.UserID != "":
+		return "", c.UserID
+	}
+	return "", c.Key
+}
+
+// IsPhoneID reports whether id is a WhatsApp id made of a phone number's
+// digits, as opposed to a BSUID ("BR.1502576394655843").
+func IsPhoneID(id string) bool {
+	if len(id) < 6 || len(id) > 16 {
+		return false
+	}
+	for _, r := range id {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Check names a prerequisite.
@@ -52,8 +95,12 @@ const (
 // Case is one number port.
 type Case struct {
 	ID     string
-	Client string // WhatsApp id of the client who asked for the port
-	Lang   Lang
+	Client string // the key of the conversation of the client who asked for the port
+	// ClientPhone and Username are how agents recognise the client: the
+	// WhatsApp number they write from and their username, when known.
+	ClientPhone string `json:",omitempty"`
+	Username    string `json:",omitempty"`
+	Lang        Lang
 	State  fsm.State
 	// Phone is the number being ported, E.164 ("+5511987654321"); CC and
 	// National are the parts Graph wants.
@@ -88,10 +135,26 @@ type Case struct {
 	// Thread is the agents' thread about the case (Slack's message ts).
 	Thread string
 	// Agent is who holds the case in handoff, when an agent took it over.
-	Agent   string
+	Agent string
+	// Held is when the case's news began waiting for the client to re-open
+	// their 24-hour window (Meta delivers only a template until then); zero
+	// while nothing waits.
+	Held    time.Time `json:",omitzero"`
 	Created time.Time
 	Updated time.Time
 	Closed  time.Time
+}
+
+// Who is how agents and logs name the case's client: their username, else
+// their number masked, else their BSUID masked; never a bare id.
+func (c Case) Who() string {
+	switch {
+	case c.Username != "":
+		return c.Username
+	case c.ClientPhone != "":
+		return MaskPhone(c.ClientPhone)
+	}
+	return MaskPhone(c.Client)
 }
 
 // Kept is what survived the port, read from the number after registration.

@@ -35,6 +35,10 @@ type Config struct {
 	Outbox bool
 	// Notify has turns queue notices for agents.
 	Notify bool
+	// Template is the name of the approved utility template that re-opens
+	// a conversation whose 24-hour window closed; DefaultTemplate when
+	// empty. Its body takes the case number as its one parameter.
+	Template string
 	// OnAnswer, when set, is told once a turn is stored of each answer it
 	// gave from the FAQ (the intent) and of each message it did not
 	// understand (NotUnderstood): what clients ask, and where the bot
@@ -61,6 +65,9 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Template == "" {
+		c.Template = DefaultTemplate
 	}
 }
 
@@ -123,10 +130,14 @@ func (b *Bot) lock(key string) func() {
 // changes nothing. Errors are the store's: the message was not processed and
 // may be delivered again.
 func (b *Bot) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
-	if in.From == "" {
+	if in.Sender() == "" {
 		return nil, errors.New("bot: message without sender")
 	}
-	unlock := b.lock(in.From)
+	key, err := b.resolve(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	unlock := b.lock(key)
 	defer unlock()
 	if in.ID != "" {
 		done, err := b.store.Processed(ctx, in.ID)
@@ -137,7 +148,7 @@ func (b *Bot) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 			return nil, nil
 		}
 	}
-	tr, err := b.load(ctx, in.From)
+	tr, err := b.load(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -147,15 +158,24 @@ func (b *Bot) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	if in.At.IsZero() {
 		tr.conv.LastSeen = tr.now
 	}
+	tr.identify(in)
+	tr.windowOpen()
 	from := tr.conv.State
-	if fsm.IsTransient(tr.conv.State) {
+	switch {
+	case in.Moved != nil:
+		// Meta's word, not the client's: nothing to answer.
+		tr.move(*in.Moved)
+	case in.Unsupported == "reaction":
+		// A reaction acknowledges; answering it would only add noise.
+		tr.record("reaction", "")
+	case fsm.IsTransient(tr.conv.State):
 		tr.recover()
 		// The client's message was written before they saw what the
 		// recovery says; only a code still makes sense to act on.
 		if _, letters := sixDigits(in.Text); tr.conv.State == fsm.AwaitCode && !letters && in.Text != "" {
 			tr.dispatch()
 		}
-	} else {
+	default:
 		tr.dispatch()
 	}
 	tr.commit()
@@ -170,7 +190,7 @@ func (b *Bot) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 			b.cfg.OnAnswer(intent)
 		}
 	}
-	b.log.Info("turn", "client", MaskPhone(in.From), "case", tr.conv.CaseID,
+	b.log.Info("turn", "client", MaskPhone(key), "case", tr.conv.CaseID,
 		"from_state", from, "to_state", tr.conv.State, "replies", len(tr.replies))
 	return tr.replies, nil
 }
@@ -221,6 +241,26 @@ func (b *Bot) recoverOne(ctx context.Context, key string) ([]Reply, error) {
 	return tr.replies, tr.err
 }
 
+// resolve returns the key of the conversation in belongs to: the one its
+// BSUID or its number names, or, for a client never seen, the id the message
+// is queued by. The BSUID is asked first: Meta sends it on every message, and
+// it is the id that stays when the number is hidden.
+func (b *Bot) resolve(ctx context.Context, in Inbound) (string, error) {
+	for _, id := range []string{in.UserID, in.From} {
+		if id == "" {
+			continue
+		}
+		c, err := b.store.Conversation(ctx, id)
+		switch {
+		case err == nil:
+			return c.Key, nil
+		case !errors.Is(err, ErrNotFound):
+			return "", fmt.Errorf("bot: find conversation: %w", err)
+		}
+	}
+	return in.Sender(), nil
+}
+
 func (b *Bot) load(ctx context.Context, key string) (*turn, error) {
 	now := b.cfg.Now()
 	tr := &turn{b: b, ctx: ctx, now: now}
@@ -268,6 +308,12 @@ type turn struct {
 	audit   []AuditEvent
 	notices []Notice
 	err     error
+
+	// unpark puts the replies that waited for the window back in line
+	// when the turn is stored (Turn.Unpark).
+	unpark bool
+	// forget lists ids that no longer name the client (Turn.Forget).
+	forget []string
 
 	code string // the one-time code being verified
 	pin  string // the new PIN being registered
@@ -386,15 +432,20 @@ func (t *turn) commit() bool {
 		cp := *t.cas
 		c = &cp
 	}
+	t.tagButtons(t.replies[t.queued:])
 	var out []Outbound
 	if t.b.cfg.Outbox {
+		phone, user := t.conv.Address()
+		if phone == t.conv.Key {
+			phone = "" // To says it already
+		}
 		for _, r := range t.replies[t.queued:] {
-			out = append(out, Outbound{To: t.conv.Key, Reply: r, InReplyTo: t.in.ID, LastInbound: t.conv.LastSeen,
-				Created: t.now, NextAttempt: t.now, State: OutboundPending})
+			out = append(out, Outbound{To: t.conv.Key, Phone: phone, UserID: user, Reply: r, InReplyTo: t.in.ID,
+				LastInbound: t.conv.LastSeen, Created: t.now, NextAttempt: t.now, State: OutboundPending})
 		}
 	}
 	err := t.b.store.Commit(t.ctx, Turn{MessageID: t.msgID, Conversation: t.conv, Case: c, Audit: t.audit,
-		Outbox: out, Notices: t.notices})
+		Outbox: out, Notices: t.notices, Unpark: t.unpark, Forget: t.forget})
 	if err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			t.err = err
@@ -406,6 +457,8 @@ func (t *turn) commit() bool {
 	t.msgID = ""
 	t.audit = nil
 	t.notices = nil
+	t.unpark = false
+	t.forget = nil
 	t.queued = len(t.replies)
 	return true
 }
@@ -419,12 +472,13 @@ func (t *turn) newCase() bool {
 	}
 	t.cas = &Case{ID: id, Client: t.conv.Key, Lang: t.lang(), State: t.conv.State,
 		WABA: t.b.cfg.DestWABA, Created: t.now, Updated: t.now}
+	t.syncClient()
 	t.conv.CaseID = id
 	t.conv.Back = ""
 	t.conv.Step = ""
 	t.conv.PinHash = ""
 	t.audit = append(t.audit, AuditEvent{CaseID: id, At: t.now, Actor: "client", Kind: "case_opened"})
-	t.notice(NoticeStarted, "New case from client "+MaskPhone(t.conv.Key)+".")
+	t.notice(NoticeStarted, "New case from client "+t.cas.Who()+".")
 	return true
 }
 

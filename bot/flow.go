@@ -55,8 +55,13 @@ func (t *turn) dispatch() {
 		}
 	}
 	if in.Unsupported != "" {
+		// One line, and the question stays where it was: the client can
+		// still answer it, and a photo sent by mistake costs nothing. A
+		// client at rest gets no menu they did not ask for.
 		t.say(msgTextOnly)
-		t.prompt()
+		if !t.atRest() {
+			t.prompt()
+		}
 		return
 	}
 	if text == "" && in.Choice == "" {
@@ -68,8 +73,27 @@ func (t *turn) dispatch() {
 		t.say(msgTooLong)
 	}
 
+	if in.Choice != "" {
+		choice, stale := t.choice(in.Choice)
+		if stale {
+			t.record("stale_button", choice)
+			t.say(msgStaleButton)
+			t.prompt()
+			return
+		}
+		in.Choice = choice
+		t.in.Choice = choice
+	}
 	w := wordNone
 	switch {
+	case in.Choice == TemplateButton:
+		// The client answered the template that re-opened their window:
+		// the replies that waited answer them. With none waiting, the
+		// question they came back to is asked again.
+		if !t.unpark {
+			t.prompt()
+		}
+		return
 	case strings.HasPrefix(in.Choice, "lang:"):
 		if l, ok := ParseLang(strings.TrimPrefix(in.Choice, "lang:")); ok {
 			t.setLang(l)
@@ -110,6 +134,50 @@ func (t *turn) dispatch() {
 		return
 	}
 	t.fallback(text)
+}
+
+// questionTag names what the conversation waits for: the state, and the step
+// inside it. Every button carries the tag of the question it was sent with
+// ("yes@check_2fa"), so a tap on an older message's button is told apart
+// from an answer to the current question: Meta's context.id names the
+// message tapped, but the id Meta gives a message is known only once it is
+// sent, long after the turn that wrote it, and a reply cut in parts has
+// its buttons on the last.
+func (t *turn) questionTag() string {
+	if t.conv.Step != "" {
+		return string(t.conv.State) + "." + t.conv.Step
+	}
+	return string(t.conv.State)
+}
+
+// tagButtons gives the buttons of replies the tag of the question the
+// conversation now waits for.
+func (t *turn) tagButtons(replies []Reply) {
+	tag := "@" + t.questionTag()
+	for i := range replies {
+		for j, b := range replies[i].Buttons {
+			if !strings.Contains(b.ID, "@") {
+				replies[i].Buttons[j].ID = b.ID + tag
+			}
+		}
+	}
+}
+
+// choice reads a tapped button's id: the choice, and whether it belongs to
+// an earlier question. Asking for a person, the menu, a language or a
+// topic is never stale; nor is an id without a tag (a template's button, or
+// a message sent before tags).
+func (t *turn) choice(id string) (string, bool) {
+	choice, tag, tagged := strings.Cut(id, "@")
+	if !tagged || tag == t.questionTag() {
+		return choice, false
+	}
+	switch {
+	case choice == "agent", choice == "menu", choice == "cancel", choice == "question",
+		strings.HasPrefix(choice, "lang:"), strings.HasPrefix(choice, "faq:"):
+		return choice, false
+	}
+	return choice, true
 }
 
 // followLanguage moves to the language a client writes a sentence in, until

@@ -39,19 +39,23 @@ func FuzzParsePhone(f *testing.F) {
 type memStore struct {
 	mu        sync.Mutex
 	convs     map[string]bot.Conversation
+	ids       map[string]string // a client's current number or BSUID -> conversation key
 	cases     map[string]bot.Case
 	processed map[string]bool
 	next      int
 }
 
 func newMemStore() *memStore {
-	return &memStore{convs: map[string]bot.Conversation{}, cases: map[string]bot.Case{}, processed: map[string]bool{}}
+	return &memStore{convs: map[string]bot.Conversation{}, ids: map[string]string{}, cases: map[string]bot.Case{}, processed: map[string]bool{}}
 }
 
 func (m *memStore) Conversation(ctx context.Context, key string) (bot.Conversation, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.convs[key]
+	if !ok {
+		c, ok = m.convs[m.ids[key]]
+	}
 	if !ok {
 		return c, bot.ErrNotFound
 	}
@@ -99,6 +103,16 @@ func (m *memStore) Commit(ctx context.Context, t bot.Turn) error {
 		m.processed[t.MessageID] = true
 	}
 	m.convs[t.Conversation.Key] = t.Conversation
+	for _, id := range t.Forget {
+		if m.ids[id] == t.Conversation.Key {
+			delete(m.ids, id)
+		}
+	}
+	for _, id := range []string{t.Conversation.Phone, t.Conversation.UserID} {
+		if id != "" && id != t.Conversation.Key {
+			m.ids[id] = t.Conversation.Key
+		}
+	}
 	if t.Case != nil {
 		m.cases[t.Case.ID] = *t.Case
 	}

@@ -228,15 +228,15 @@ func (h *harness) send(text string) []bot.Reply {
 // then also its title, as a client's old message would show).
 func (h *harness) tap(id string) []bot.Reply {
 	h.t.Helper()
-	title := id
+	title, full := id, id
 	for _, r := range h.last {
 		for _, b := range r.Buttons {
-			if b.ID == id {
-				title = b.Title
+			if choiceOf(b.ID) == id {
+				title, full = b.Title, b.ID
 			}
 		}
 	}
-	return h.deliver(bot.Inbound{Text: title, Choice: id})
+	return h.deliver(bot.Inbound{Text: title, Choice: full})
 }
 
 // conv reads the stored conversation.
@@ -334,10 +334,16 @@ func buttons(replies []bot.Reply) []string {
 	var ids []string
 	for _, r := range replies {
 		for _, b := range r.Buttons {
-			ids = append(ids, b.ID)
+			ids = append(ids, choiceOf(b.ID))
 		}
 	}
 	return ids
+}
+
+// choiceOf is a button id without the tag of the question it was asked with.
+func choiceOf(id string) string {
+	choice, _, _ := strings.Cut(id, "@")
+	return choice
 }
 
 // greetings open a conversation in each language.

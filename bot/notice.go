@@ -38,6 +38,11 @@ const (
 	NoticeClientMessage NoticeKind = "client_message"
 	NoticeAgent         NoticeKind = "agent_action"
 	NoticeFlagged       NoticeKind = "flagged"
+	// NoticeWindow: replies wait for the client to re-open their 24-hour
+	// window, or the client is back and they went out.
+	NoticeWindow NoticeKind = "window"
+	// NoticeMoved: the client changed their number or user id.
+	NoticeMoved NoticeKind = "moved"
 )
 
 // Notices is the durable queue of notices.

@@ -74,8 +74,17 @@ func parseIn(text, region string) (Phone, bool) {
 }
 
 // MaskPhone hides the middle of a number for logs and Slack:
-// "+5511987654321" becomes "+55*******4321".
+// "+5511987654321" becomes "+55*******4321", and a BSUID
+// "BR.1502576394655843" becomes "BR.****5843".
 func MaskPhone(s string) string {
+	if cc, id, ok := strings.Cut(s, "."); ok && !IsPhoneID(strings.TrimPrefix(s, "+")) {
+		// A BSUID ("BR.1502576394655843", "US.ENT.…"): its country and
+		// last four characters are enough to tell two apart in a log.
+		if len(cc) > 3 {
+			cc = "??"
+		}
+		return cc + ".****" + id[max(len(id)-4, 0):]
+	}
 	digits := strings.TrimPrefix(s, "+")
 	if len(digits) <= 6 {
 		return "+" + strings.Repeat("*", len(digits))

@@ -19,7 +19,13 @@ type Outbound struct {
 	// ID is assigned by the store; IDs of one client sort in the order the
 	// replies were written.
 	ID string
+	// To is the key of the client's conversation: it orders the client's
+	// replies and names them to the engine.
 	To string
+	// Phone is the number the reply goes to, in digits; UserID the BSUID it
+	// goes to when the number is not known (see Address).
+	Phone  string `json:",omitempty"`
+	UserID string `json:",omitempty"`
 	// Reply is what the row sends. The store drops it once the row is
 	// sent: nothing sends a sent row again, and statuses need only the
 	// fields below, so a sent row reads back with an empty Reply.
@@ -50,6 +56,20 @@ type Outbound struct {
 	MetaID string `json:",omitempty"`
 	Status string `json:",omitempty"`
 	Error  string `json:",omitempty"`
+}
+
+// Address is where the row goes: the phone number when known, else the
+// BSUID. Rows written before BSUIDs name the number in To alone.
+func (o Outbound) Address() (phone, userID string) {
+	switch {
+	case o.Phone != "":
+		return o.Phone, ""
+	case o.UserID != "":
+		return "", o.UserID
+	case IsPhoneID(strings.TrimPrefix(o.To, "+")):
+		return o.To, ""
+	}
+	return "", o.To
 }
 
 // InDoubt reports whether the row's last attempt may have reached Meta

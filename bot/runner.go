@@ -418,13 +418,10 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 		d.log.Warn("sending a reply again: Meta reported no status for the attempt in doubt",
 			"client", MaskPhone(row.To), "row", row.ID, "attempt_began", row.Sending)
 	}
-	if !row.LastInbound.IsZero() && now.Sub(row.LastInbound) > CustomerWindow {
-		row.State = OutboundParked
-		row.Error = "outside the 24-hour customer service window"
-		d.mark(ctx, row)
-		d.Parked.Add(1)
-		d.report("parked")
-		d.bot.Flag(ctx, row.To, "a reply was not sent: the client's 24-hour window had closed (a template is needed)")
+	if row.Reply.Template == nil && !row.LastInbound.IsZero() && now.Sub(row.LastInbound) > CustomerWindow {
+		// Meta would refuse it (131047): only a template reaches the
+		// client now, and the reply waits for their answer to it.
+		d.park(ctx, row, "outside the 24-hour customer service window")
 		return true
 	}
 	if row.InReplyTo != "" && d.firstRead(row.InReplyTo) {
@@ -458,6 +455,13 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 		d.report("sent")
 		return true
 	}
+	if ge, ok := errors.AsType[*GraphError](err); ok && ge.Code == 131047 && row.Reply.Template == nil {
+		// Meta's clock said the window closed before ours did: the same
+		// as parking it ourselves.
+		row.Sending = time.Time{}
+		d.park(ctx, row, err.Error())
+		return true
+	}
 	row.Error = err.Error()
 	wait, retry := d.retryAfter(err, row.Attempts)
 	if _, answered := errors.AsType[*GraphError](err); answered {
@@ -480,6 +484,19 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	d.log.Warn("reply failed for good", "client", MaskPhone(row.To), "error", err)
 	d.bot.Flag(ctx, row.To, "a reply could not be delivered: "+err.Error())
 	return true
+}
+
+// park sets row aside until the client re-opens their window, and has the
+// engine send them the template that asks them to.
+func (d *Dispatcher) park(ctx context.Context, row Outbound, why string) {
+	row.State = OutboundParked
+	row.Error = why
+	d.mark(ctx, row)
+	d.Parked.Add(1)
+	d.report("parked")
+	if err := d.bot.Reengage(ctx, row.To); err != nil {
+		d.log.Error("re-engage client after their window closed", "client", MaskPhone(row.To), "error", err)
+	}
 }
 
 func (d *Dispatcher) mark(ctx context.Context, row Outbound) {

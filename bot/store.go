@@ -30,12 +30,21 @@ type Turn struct {
 	// Notices for agents, sent by a NoticeDispatcher once the turn is
 	// stored.
 	Notices []Notice
+	// Unpark puts the conversation's parked outbox rows back in line, in
+	// the order they were written and ahead of the turn's own, due now and
+	// with Conversation.LastSeen as their window: the client wrote again,
+	// so what waited for the window can go.
+	Unpark bool `json:",omitempty"`
+	// Forget lists ids that no longer name the client (a number or BSUID
+	// they left): the store stops finding the conversation by them.
+	Forget []string `json:",omitempty"`
 }
 
 // Store keeps conversations, cases and their audit trail.
 type Store interface {
-	// Conversation returns the conversation with the client whose WhatsApp
-	// id is key, or ErrNotFound.
+	// Conversation returns the conversation whose Key is key, or whose
+	// client's current Phone or UserID is key, or ErrNotFound. Commit keeps
+	// the ids current: a client is found by either id Meta names them by.
 	Conversation(ctx context.Context, key string) (Conversation, error)
 	// Case returns the case with id, or ErrNotFound.
 	Case(ctx context.Context, id string) (Case, error)

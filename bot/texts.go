@@ -449,9 +449,9 @@ var texts = map[msg][3]string{
 		"De acuerdo, seguimos en español.",
 	},
 	msgTextOnly: {
-		"Sorry, I can only read text messages. Please type your answer.",
-		"Desculpe, eu só consigo ler mensagens de texto. Por favor, digite sua resposta.",
-		"Lo siento, solo puedo leer mensajes de texto. Por favor, escribe tu respuesta.",
+		"I can read text and buttons only.",
+		"Eu só consigo ler texto e botões.",
+		"Solo puedo leer texto y botones.",
 	},
 	msgEmpty: {
 		"I didn't get any text there.",

@@ -17,7 +17,8 @@
 // The main file holds these buckets:
 //
 //	meta           "schema" -> format version, so an older binary refuses a newer file
-//	conversations  client WhatsApp id -> JSON bot.Conversation
+//	conversations  conversation key (the client's first WhatsApp id or BSUID) -> JSON bot.Conversation
+//	client_ids     a client's current phone number or BSUID, when not the key -> conversation key
 //	cases          8-byte big-endian case number -> JSON bot.Case
 //	audit          case number + 8-byte big-endian sequence -> JSON bot.AuditEvent
 //	processed      inbound message id -> when its turn was committed, Unix seconds, 8 bytes big-endian (RFC 3339 text in older files)
@@ -111,6 +112,7 @@ const schemaVersion = 3
 var (
 	bucketMeta          = []byte("meta")
 	bucketConversations = []byte("conversations")
+	bucketClientIDs     = []byte("client_ids")
 	bucketCases         = []byte("cases")
 	bucketAudit         = []byte("audit")
 	bucketProcessed     = []byte("processed")
@@ -140,7 +142,7 @@ var (
 	// mainBuckets and inboxBuckets are created by Open, each in its file,
 	// so that no other method has to cope with a missing one.
 	mainBuckets = [][]byte{
-		bucketConversations, bucketCases, bucketAudit, bucketProcessed, bucketCaseThreads,
+		bucketConversations, bucketClientIDs, bucketCases, bucketAudit, bucketProcessed, bucketCaseThreads,
 		bucketOutbox, bucketOutboxSent, bucketOutboxByClient, bucketOutboxPending, bucketOutboxHeads,
 		bucketOutboxDue, bucketOutboxMeta, bucketOutboxStats,
 		bucketNotices, bucketNoticesPending, bucketNoticesHeads, bucketNoticesDue, bucketNoticesStats,

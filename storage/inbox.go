@@ -38,7 +38,7 @@ func (db *DB) Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error) {
 		if m.ID == "" {
 			return 0, fmt.Errorf("storage: enqueue: message %d of %d has no id", i+1, len(msgs))
 		}
-		if !validClient(m.From) {
+		if !validClient(m.Sender()) {
 			return 0, fmt.Errorf("storage: enqueue: message %s has no valid sender", m.ID)
 		}
 	}
@@ -111,7 +111,7 @@ func (db *DB) enqueue(tx *bolt.Tx, msgs []bot.Inbound, plain [][]byte, added *in
 		if err != nil {
 			return fmt.Errorf("storage: enqueue: inbox sequence: %w", err)
 		}
-		key := inboxKey(m.From, seq)
+		key := inboxKey(m.Sender(), seq)
 		sealed, err := db.seal(bucketInbox, key, plain[i])
 		if err != nil {
 			return fmt.Errorf("storage: enqueue: %w", err)
@@ -122,7 +122,7 @@ func (db *DB) enqueue(tx *bolt.Tx, msgs []bot.Inbound, plain [][]byte, added *in
 		if err := ids.Put(id, key); err != nil {
 			return fmt.Errorf("storage: enqueue: index message %s: %w", m.ID, err)
 		}
-		if err := addWaiting(convs, []byte(m.From), 1); err != nil {
+		if err := addWaiting(convs, []byte(m.Sender()), 1); err != nil {
 			return err
 		}
 		*added++

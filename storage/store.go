@@ -17,15 +17,22 @@ import (
 
 var _ bot.Store = (*DB)(nil)
 
-// Conversation returns the conversation with the client whose WhatsApp id is
-// key, or an error matching bot.ErrNotFound.
+// Conversation returns the conversation keyed key, or the one whose client's
+// current number or BSUID is key (see writeTurn), or an error matching
+// bot.ErrNotFound.
 func (db *DB) Conversation(ctx context.Context, key string) (bot.Conversation, error) {
 	var c bot.Conversation
 	if err := ctx.Err(); err != nil {
 		return c, fmt.Errorf("storage: conversation: %w", err)
 	}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketConversations).Get([]byte(key))
+		convs := tx.Bucket(bucketConversations)
+		v := convs.Get([]byte(key))
+		if v == nil && key != "" {
+			if k := tx.Bucket(bucketClientIDs).Get([]byte(key)); k != nil {
+				v = convs.Get(k)
+			}
+		}
 		if v == nil || key == "" {
 			// The key is a phone number, so it stays out of the error text,
 			// which may end up in a log.
@@ -301,6 +308,9 @@ func (db *DB) writeTurn(tx *bolt.Tx, p *preparedTurn) error {
 	if err := tx.Bucket(bucketConversations).Put([]byte(p.Conversation.Key), p.convData); err != nil {
 		return fmt.Errorf("storage: write conversation: %w", err)
 	}
+	if err := writeClientIDs(tx, p.Turn); err != nil {
+		return err
+	}
 	if p.Case != nil {
 		if err := putCase(tx.Bucket(bucketCases), p.caseKey, p.Case); err != nil {
 			return err
@@ -308,6 +318,11 @@ func (db *DB) writeTurn(tx *bolt.Tx, p *preparedTurn) error {
 	}
 	for i, e := range p.events {
 		if err := appendAudit(tx, p.eventKeys[i], e); err != nil {
+			return err
+		}
+	}
+	if p.Unpark {
+		if err := unpark(tx, p.Conversation); err != nil {
 			return err
 		}
 	}
@@ -324,6 +339,62 @@ func (db *DB) writeTurn(tx *bolt.Tx, p *preparedTurn) error {
 	if p.MessageID != "" {
 		if err := tx.Bucket(bucketProcessed).Put([]byte(p.MessageID), processedMark(db.now())); err != nil {
 			return fmt.Errorf("storage: commit: mark processed: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeClientIDs points the client's current number and BSUID at their
+// conversation, and stops the ids the turn forgets from pointing at it. An
+// id that now points at another conversation is left to that one.
+func writeClientIDs(tx *bolt.Tx, t bot.Turn) error {
+	ids := tx.Bucket(bucketClientIDs)
+	key := []byte(t.Conversation.Key)
+	for _, id := range t.Forget {
+		if id != "" && bytes.Equal(ids.Get([]byte(id)), key) {
+			if err := ids.Delete([]byte(id)); err != nil {
+				return fmt.Errorf("storage: forget a client id: %w", err)
+			}
+		}
+	}
+	for _, id := range []string{t.Conversation.Phone, t.Conversation.UserID} {
+		if id == "" || id == t.Conversation.Key || bytes.Equal(ids.Get([]byte(id)), key) {
+			continue
+		}
+		if err := ids.Put([]byte(id), key); err != nil {
+			return fmt.Errorf("storage: index a client id: %w", err)
+		}
+	}
+	return nil
+}
+
+// unpark puts conv's parked outbox rows back in line, due now, with the
+// client's last message as their window.
+func unpark(tx *bolt.Tx, conv bot.Conversation) error {
+	prefix := append([]byte(conv.Key), 0)
+	var keys [][]byte
+	c := tx.Bucket(bucketOutboxByClient).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k[len(prefix):]))
+	}
+	outbox := tx.Bucket(bucketOutbox)
+	for _, idk := range keys {
+		data := outbox.Get(idk)
+		if data == nil {
+			continue // sent: kept in outbox_sent
+		}
+		var row bot.Outbound
+		if err := decode(data, &row, "outbox row "+outboundID(idk)); err != nil {
+			return err
+		}
+		if row.State != bot.OutboundParked {
+			continue
+		}
+		old := row
+		row.State, row.Error = bot.OutboundPending, ""
+		row.LastInbound, row.NextAttempt = conv.LastSeen, conv.Updated
+		if err := writeOutbound(tx, idk, &old, row); err != nil {
+			return err
 		}
 	}
 	return nil
