@@ -253,6 +253,10 @@ func (s sink) Security(ctx context.Context, phone, event string) error {
 	return s.bot.Recheck(ctx, phone)
 }
 
+func (s sink) MetaError(ctx context.Context, client, text string) error {
+	return s.bot.Flag(ctx, client, text)
+}
+
 func (s sink) Notify() { s.runner.Notify() }
 
 // storeStats is the store as the metrics read it: storage's WriteStats

@@ -101,7 +101,7 @@ type Case struct {
 	ClientPhone string `json:",omitempty"`
 	Username    string `json:",omitempty"`
 	Lang        Lang
-	State  fsm.State
+	State       fsm.State
 	// Phone is the number being ported, E.164 ("+5511987654321"); CC and
 	// National are the parts Graph wants.
 	Phone    string

@@ -489,12 +489,16 @@ func (t *turn) openCase() bool {
 
 // Flag puts a problem on the client's case for agents to see, with an audit
 // entry. A client without a case has nothing to flag.
-func (b *Bot) Flag(ctx context.Context, key, problem string) {
-	unlock := b.lock(key)
+// id may be the conversation's key or any id its client is known by. It
+// returns an error matching ErrNotFound when there is no such case.
+func (b *Bot) Flag(ctx context.Context, id, problem string) error {
+	tr, unlock, err := b.loadClient(ctx, id)
+	if err != nil {
+		return err
+	}
 	defer unlock()
-	tr, err := b.load(ctx, key)
-	if err != nil || tr.cas == nil {
-		return
+	if tr.cas == nil {
+		return fmt.Errorf("bot: flag: the client has no case: %w", ErrNotFound)
 	}
 	tr.cas.Problem = problem
 	tr.cas.Updated = tr.now
@@ -504,6 +508,27 @@ func (b *Bot) Flag(ctx context.Context, key, problem string) {
 	if tr.err != nil {
 		b.log.Error("flag case", "case", tr.cas.ID, "error", tr.err)
 	}
+	return tr.err
+}
+
+// loadClient locks and loads the conversation of the client id names (its
+// key, number or BSUID), with the lock every turn of that conversation
+// takes. It returns an error matching ErrNotFound for a client never seen.
+func (b *Bot) loadClient(ctx context.Context, id string) (*turn, func(), error) {
+	c, err := b.store.Conversation(ctx, id)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil, fmt.Errorf("bot: no conversation with the client: %w", ErrNotFound)
+		}
+		return nil, nil, fmt.Errorf("bot: load conversation: %w", err)
+	}
+	unlock := b.lock(c.Key)
+	tr, err := b.load(ctx, c.Key)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return tr, unlock, nil
 }
 
 // Recheck retries the port of a case blocked on two-step verification when

@@ -116,12 +116,11 @@ func (t *turn) windowOpen() {
 // who wrote since the reply was made needs no template: what waited goes
 // out at once.
 func (b *Bot) Reengage(ctx context.Context, key string) error {
-	unlock := b.lock(key)
-	defer unlock()
-	tr, err := b.load(ctx, key)
+	tr, unlock, err := b.loadClient(ctx, key)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if !tr.conv.LastSeen.IsZero() && tr.now.Sub(tr.conv.LastSeen) < CustomerWindow {
 		tr.unpark = true
 		tr.conv.Held = time.Time{}

@@ -45,6 +45,7 @@ func (a *app) OutboundStatus(_ context.Context, r bot.Receipt) error {
 }
 
 func (a *app) Security(context.Context, string, string) error { return nil }
+func (a *app) MetaError(context.Context, string, string) error { return nil }
 func (a *app) Notify()                                        {}
 
 func (a *app) got() []bot.Receipt {

@@ -103,6 +103,7 @@ type Metrics struct {
 	webhooksRefused    *prometheus.CounterVec
 	webhookMessages    prometheus.Counter
 	webhookDuplicates  prometheus.Counter
+	webhookMetaErrors  prometheus.Counter
 	processing         prometheus.Histogram
 	turns              *prometheus.CounterVec
 	outboxSent         prometheus.Counter
@@ -136,6 +137,8 @@ func New(stats Stats, opts Options) *Metrics {
 		"Webhook deliveries refused, by reason.", "reason")
 	m.webhookMessages = counter("portabot_webhook_messages_total",
 		"Messages carried by accepted webhook deliveries, duplicates included.")
+	m.webhookMetaErrors = counter("portabot_webhook_meta_errors_total",
+		"Errors Meta reported in webhook deliveries (value.errors, and a message's errors).")
 	m.webhookDuplicates = counter("portabot_webhook_messages_duplicate_total",
 		"Messages delivered again by Meta and already in the store.")
 	m.processing = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -192,7 +195,7 @@ func New(stats Stats, opts Options) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
-		m.webhooksReceived, m.webhooksRefused, m.webhookMessages, m.webhookDuplicates,
+		m.webhooksReceived, m.webhooksRefused, m.webhookMessages, m.webhookDuplicates, m.webhookMetaErrors,
 		m.processing, m.turns,
 		m.outboxSent, m.outboxRetries, m.outboxParked, m.outboxFailed,
 		m.graphCalls, m.graphSeconds, m.slackNotifications, m.faqAnswers,
@@ -248,6 +251,8 @@ func (m *Metrics) Webhook(event string, n int) {
 		m.webhookMessages.Add(float64(n))
 	case "duplicates":
 		m.webhookDuplicates.Add(float64(n))
+	case "meta_errors":
+		m.webhookMetaErrors.Add(float64(n))
 	default:
 		if reason, ok := strings.CutPrefix(event, "refused_"); ok {
 			m.webhooksRefused.WithLabelValues(reason).Add(float64(n))

@@ -20,6 +20,10 @@ type Delivery struct {
 	Statuses []Status
 	// Security events on numbers the app is subscribed to.
 	Security []SecurityEvent
+	// Errors are the asynchronous errors Meta reported in value.errors
+	// (Meta: webhooks reference), and in the errors of a message it could
+	// not pass on.
+	Errors []MetaError
 	// Ignored counts messages and statuses left out: without an id or a
 	// sender, unreadable, or addressed to another business number.
 	Ignored int
@@ -41,6 +45,25 @@ type Status struct {
 	// CallbackData is the message's biz_opaque_callback_data, echoed as
 	// the sender set it: the bot's reference to the outbox row.
 	CallbackData string
+}
+
+// MetaError is an error Meta reported through a webhook rather than in
+// answer to a call.
+type MetaError struct {
+	Code    string
+	Title   string
+	Details string
+	// Client is the WhatsApp id (number or BSUID) of the client the error
+	// concerns, when the change names one.
+	Client string
+}
+
+func (e MetaError) String() string {
+	s := e.Code + ": " + e.Title
+	if e.Details != "" && e.Details != e.Title {
+		s += " (" + e.Details + ")"
+	}
+	return s
 }
 
 // SecurityEvent is a change to a number's two-step verification, reported
@@ -86,6 +109,10 @@ type changeValue struct {
 	} `json:"metadata"`
 	Messages []json.RawMessage `json:"messages"`
 	Statuses []json.RawMessage `json:"statuses"`
+	// Contacts name the senders of Messages: their number (wa_id), BSUID
+	// (user_id) and username.
+	Contacts []contact  `json:"contacts"`
+	Errors   []apiError `json:"errors"`
 
 	// Fields of the "security" change.
 	DisplayPhoneNumber flexString `json:"display_phone_number"`
@@ -93,11 +120,43 @@ type changeValue struct {
 	Requester          flexString `json:"requester"`
 }
 
+// contact is one entry of value.contacts. Meta documents the username in
+// the profile; it is read at the top level too, where some partners'
+// passthroughs put it.
+type contact struct {
+	WaID     flexString `json:"wa_id"`
+	UserID   string     `json:"user_id"`
+	Username string     `json:"username"`
+	Profile  struct {
+		Username string `json:"username"`
+	} `json:"profile"`
+}
+
+// apiError is one error of value.errors or of a message's errors.
+type apiError struct {
+	Code      flexString `json:"code"`
+	Title     string     `json:"title"`
+	Message   string     `json:"message"`
+	ErrorData struct {
+		Details string `json:"details"`
+	} `json:"error_data"`
+}
+
+func (e apiError) meta(client string) MetaError {
+	title := e.Title
+	if title == "" {
+		title = e.Message
+	}
+	return MetaError{Code: string(e.Code), Title: title, Details: e.ErrorData.Details, Client: client}
+}
+
 // message is one entry of value.messages. Only what the bot reads is
 // declared; media, location and the like are recognised by type alone.
 type message struct {
-	From      string     `json:"from"`
-	ID        string     `json:"id"`
+	From string `json:"from"`
+	// FromUserID is the sender's BSUID (Meta: business-scoped-user-ids).
+	FromUserID string     `json:"from_user_id"`
+	ID         string     `json:"id"`
 	Timestamp flexString `json:"timestamp"`
 	Type      string     `json:"type"`
 	Text      *struct {
@@ -119,6 +178,21 @@ type message struct {
 		Text    string `json:"text"`
 		Payload string `json:"payload"`
 	} `json:"button"`
+	// Context names the message replied to, or whose button was tapped.
+	Context *struct {
+		ID string `json:"id"`
+	} `json:"context"`
+	// System tells that the client changed their number or BSUID
+	// (Meta: webhooks/reference/messages/system). The new number is wa_id;
+	// older payloads named it new_wa_id.
+	System *struct {
+		Type           string     `json:"type"`
+		WaID           flexString `json:"wa_id"`
+		NewWaID        flexString `json:"new_wa_id"`
+		UserID         string     `json:"user_id"`
+		PreviousUserID string     `json:"previous_user_id"`
+	} `json:"system"`
+	Errors []apiError `json:"errors"`
 }
 
 type status struct {
@@ -157,11 +231,16 @@ func decode(body []byte, phoneNumberID string) (Delivery, error) {
 					continue
 				}
 				for _, raw := range v.Messages {
-					if in, ok := decodeMessage(raw); ok {
+					in, errs, ok := decodeMessage(raw, v.Contacts)
+					if ok {
 						d.Messages = append(d.Messages, in)
 					} else {
 						d.Ignored++
 					}
+					d.Errors = append(d.Errors, errs...)
+				}
+				for _, e := range v.Errors {
+					d.Errors = append(d.Errors, e.meta(""))
 				}
 				for _, raw := range v.Statuses {
 					if st, ok := decodeStatus(raw); ok {
@@ -182,29 +261,62 @@ func decode(body []byte, phoneNumberID string) (Delivery, error) {
 	return d, nil
 }
 
-func decodeMessage(raw json.RawMessage) (bot.Inbound, bool) {
+// decodeMessage reads one message; contacts are its change's, which name
+// its sender. It also returns the errors Meta attached to the message.
+func decodeMessage(raw json.RawMessage, contacts []contact) (bot.Inbound, []MetaError, bool) {
 	var m message
 	if err := json.Unmarshal(raw, &m); err != nil {
 		// A field of an unexpected JSON type: keep the message as content
 		// the bot cannot read, so the client still gets an answer.
 		var bare struct {
-			From string `json:"from"`
-			ID   string `json:"id"`
-			Type string `json:"type"`
+			From       string `json:"from"`
+			FromUserID string `json:"from_user_id"`
+			ID         string `json:"id"`
+			Type       string `json:"type"`
 		}
 		if json.Unmarshal(raw, &bare) != nil {
-			return bot.Inbound{}, false
+			return bot.Inbound{}, nil, false
 		}
-		m = message{From: bare.From, ID: bare.ID, Type: bare.Type}
-		if m.Type == "" || m.Type == "text" || m.Type == "interactive" || m.Type == "button" {
+		m = message{From: bare.From, FromUserID: bare.FromUserID, ID: bare.ID, Type: bare.Type}
+		if m.Type == "" || m.Type == "text" || m.Type == "interactive" || m.Type == "button" || m.Type == "system" {
 			m.Type = "unreadable"
 		}
 	}
-	if m.ID == "" || m.From == "" {
-		return bot.Inbound{}, false
+	in := bot.Inbound{ID: m.ID, From: m.From, UserID: m.FromUserID, At: unixTime(m.Timestamp)}
+	senderOf(&in, contacts)
+	if m.Context != nil {
+		in.Context = m.Context.ID
 	}
-	in := bot.Inbound{ID: m.ID, From: m.From, At: unixTime(m.Timestamp)}
+	if m.Type == "system" && m.System != nil {
+		// The message comes from the client's old ids: they find the
+		// conversation, and Moved carries the new ones.
+		if m.System.PreviousUserID != "" {
+			in.UserID = m.System.PreviousUserID
+		}
+		mv := bot.Move{UserID: m.System.UserID}
+		if m.System.Type != "user_changed_user_id" {
+			mv.Phone = string(m.System.WaID)
+			if mv.Phone == "" {
+				mv.Phone = string(m.System.NewWaID)
+			}
+		}
+		if mv.Phone == in.From {
+			mv.Phone = ""
+		}
+		if mv.UserID == in.UserID {
+			mv.UserID = ""
+		}
+		in.Moved = &mv
+	}
+	var errs []MetaError
+	for _, e := range m.Errors {
+		errs = append(errs, e.meta(in.Sender()))
+	}
+	if m.ID == "" || in.Sender() == "" || len(m.ID) > maxID || len(in.Sender()) > maxID {
+		return bot.Inbound{}, errs, false
+	}
 	switch {
+	case in.Moved != nil:
 	case m.Type == "text" && m.Text != nil:
 		in.Text = m.Text.Body
 	case m.Type == "interactive" && m.Interactive != nil && m.Interactive.Type == "button_reply" && m.Interactive.ButtonReply != nil:
@@ -224,7 +336,41 @@ func decodeMessage(raw json.RawMessage) (bot.Inbound, bool) {
 		// or button message missing its content.
 		in.Unsupported = m.Type
 	}
-	return in, true
+	return in, errs, true
+}
+
+// maxID bounds a message id and a sender id: Meta's are well under 200
+// bytes, and one that is not cannot be a real message.
+const maxID = 512
+
+// senderOf fills in what the message left out of its sender from the
+// change's contacts: the number, the BSUID, the username. The contact is the
+// one naming the same number or BSUID, or the only one.
+func senderOf(in *bot.Inbound, contacts []contact) {
+	var c *contact
+	for i := range contacts {
+		k := &contacts[i]
+		if (in.From != "" && string(k.WaID) == in.From) || (in.UserID != "" && k.UserID == in.UserID) {
+			c = k
+			break
+		}
+	}
+	if c == nil && len(contacts) == 1 {
+		c = &contacts[0]
+	}
+	if c == nil {
+		return
+	}
+	if in.From == "" {
+		in.From = string(c.WaID)
+	}
+	if in.UserID == "" {
+		in.UserID = c.UserID
+	}
+	in.Username = c.Profile.Username
+	if in.Username == "" {
+		in.Username = c.Username
+	}
 }
 
 func decodeStatus(raw json.RawMessage) (Status, bool) {

@@ -38,15 +38,18 @@ func TestDecodeFixtures(t *testing.T) {
 		}}}},
 		{"button_reply.json", Delivery{Messages: []bot.Inbound{{
 			ID: "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTdBNjA5NEEyRjNGNjBFMjRBRAA=", From: pablo,
-			Text: "Yes, it's off", Choice: "2fa_off", At: unix(1714510062),
+			Context: "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA",
+			Text:    "Yes, it's off", Choice: "2fa_off", At: unix(1714510062),
 		}}}},
 		{"list_reply.json", Delivery{Messages: []bot.Inbound{{
 			ID: "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUQ2RTlCNzM4OEZGMDE3RjZBNAA=", From: pablo,
-			Text: "360dialog", Choice: "bsp_360dialog", At: unix(1714510180),
+			Context: "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBIzQUI3MjM0RDlCNjEzQTBDRTUA",
+			Text:    "360dialog", Choice: "bsp_360dialog", At: unix(1714510180),
 		}}}},
 		{"template_button.json", Delivery{Messages: []bot.Inbound{{
 			ID: "wamid.HBgLMTYzMTU1NTEyMzQVAgASGBQzQTg4RjA3MzM2MDlCMEE1QkNCNwA=", From: "16315551234",
-			Text: "Continue my port", Choice: "resume_port", At: unix(1669322473),
+			Context: "wamid.HBgLMTYzMTU1NTEyMzQVAgARGBJDQjZCMzlEQUE4OTJBMTE4NjgA",
+			Text:    "Continue my port", Choice: "resume_port", At: unix(1669322473),
 		}}}},
 		{"dashboard_test.json", Delivery{Messages: []bot.Inbound{{
 			ID: "ABGGFlA5Fpa", From: "16315551181", Text: "this is a text message", At: unix(1504902988),
@@ -71,6 +74,28 @@ func TestDecodeFixtures(t *testing.T) {
 			{MetaID: "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA", Status: "read", Recipient: pablo, At: unix(1750030101)},
 			{MetaID: "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBIzQUI3MjM0RDlCNjEzQTBDRTUA", Status: "failed", Recipient: pablo, At: unix(1750116500),
 				Detail: "131047: Re-engagement message (Message failed to send because more than 24 hours have passed since the customer last replied to this number.)"},
+		}}},
+		{"bsuid_only.json", Delivery{Messages: []bot.Inbound{{
+			ID:     "wamid.HBgNQlIuMTUwMjU3NjM5NDY1NTg0MxUCABIYFDNBMDRCN0ZFMjY1RDM5QjE0QkE2AA==",
+			UserID: "BR.1502576394655843", Username: "@analima",
+			Text: "Quero portar meu número", At: unix(1776944344),
+		}}}},
+		{"bsuid_and_phone.json", Delivery{Messages: []bot.Inbound{{
+			ID:   "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUJDREVGMDEyMzQ1Njc4OUFCQwA=",
+			From: pablo, UserID: "US.13491208655302741918", Text: "Hi", At: unix(1776944400),
+		}}}},
+		{"system_changed_number.json", Delivery{Messages: []bot.Inbound{{
+			ID:   "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTk4NzY1NDMyMTBGRURDQkEwAA==",
+			From: pablo, UserID: "US.13491208655302741918", At: unix(1776950000),
+			Moved: &bot.Move{Phone: "16505559876", UserID: "US.99887766554433221100"},
+		}}}},
+		{"system_changed_user_id.json", Delivery{Messages: []bot.Inbound{{
+			ID:     "wamid.HBgNQlIuMTUwMjU3NjM5NDY1NTg0MxUCABIYFDNBQkNERUYwMTIzNDU2Nzg5AA==",
+			UserID: "BR.1502576394655843", At: unix(1776951000),
+			Moved: &bot.Move{UserID: "BR.7000000000000001"},
+		}}}},
+		{"value_errors.json", Delivery{Errors: []MetaError{
+			{Code: "131000", Title: "Something went wrong", Details: "Message failed to send due to an unknown error."},
 		}}},
 		{"security.json", Delivery{Security: []SecurityEvent{
 			{DisplayPhone: "15550783881", Event: "PIN_CHANGED", Requester: "2553166738377434"},
@@ -115,7 +140,8 @@ func TestDecodeOddItems(t *testing.T) {
 			Delivery{Messages: []bot.Inbound{{ID: "a", From: "1", Unsupported: "interactive.nfm_reply"}}}},
 		{"Meta's unsupported type",
 			`{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"from":"1","id":"a","type":"unsupported","errors":[{"code":131051,"title":"Message type unknown"}]}]}}]}]}`,
-			Delivery{Messages: []bot.Inbound{{ID: "a", From: "1", Unsupported: "unsupported"}}}},
+			Delivery{Messages: []bot.Inbound{{ID: "a", From: "1", Unsupported: "unsupported"}},
+				Errors: []MetaError{{Code: "131051", Title: "Message type unknown", Client: "1"}}}},
 		{"status without id is ignored",
 			`{"entry":[{"changes":[{"field":"messages","value":{"statuses":[{"status":"sent"}]}}]}]}`,
 			Delivery{Ignored: 1}},
@@ -184,8 +210,11 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Decode twice differs (-first +second):\n%s", diff)
 		}
 		for _, m := range d1.Messages {
-			if m.ID == "" || m.From == "" {
+			if m.ID == "" || m.Sender() == "" {
 				t.Fatalf("message without id or sender: %+v", m)
+			}
+			if len(m.ID) > maxID || len(m.Sender()) > maxID {
+				t.Fatalf("message with an oversized id: %d/%d bytes", len(m.ID), len(m.Sender()))
 			}
 		}
 		for _, s := range d1.Statuses {

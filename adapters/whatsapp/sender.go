@@ -148,7 +148,7 @@ const maxResponse = 1 << 20
 // bot.ErrUnavailable when it could not be reached, timed out, or answered
 // 429 or 5xx. The result counts the parts Meta accepted, also on error.
 func (s *Sender) Send(ctx context.Context, row bot.Outbound) (bot.SendResult, error) {
-	msgs := s.plan(row.To, row.Reply)
+	msgs := s.plan(row)
 	start := min(max(row.PartsSent, 0), len(msgs))
 	res := bot.SendResult{Parts: start}
 	for i := start; i < len(msgs); i++ {
@@ -236,9 +236,21 @@ func (s *Sender) observe(endpoint, outcome string, start time.Time) {
 	}
 }
 
-// plan turns a reply into the messages that carry it, in sending order.
-func (s *Sender) plan(to string, r bot.Reply) []outMessage {
-	to = "+" + strings.TrimPrefix(strings.TrimSpace(to), "+")
+// plan turns a row's reply into the messages that carry it, in sending
+// order, addressed to the client's number, or to their BSUID in the
+// recipient field when the number is not known (Meta:
+// business-scoped-user-ids).
+func (s *Sender) plan(o bot.Outbound) []outMessage {
+	r := o.Reply
+	phone, userID := o.Address()
+	to := ""
+	if phone != "" {
+		to = "+" + strings.TrimPrefix(strings.TrimSpace(phone), "+")
+	}
+	if r.Template != nil {
+		return []outMessage{{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Recipient: userID,
+			Type: "template", Template: templateOf(r.Template)}}
+	}
 	buttons := r.Buttons
 	if len(buttons) > maxRows {
 		// Meta takes at most ten rows; the rest could not be shown anyway.
@@ -246,7 +258,7 @@ func (s *Sender) plan(to string, r bot.Reply) []outMessage {
 		buttons = buttons[:maxRows]
 	}
 	text := func(body string) outMessage {
-		return outMessage{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Type: "text",
+		return outMessage{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Recipient: userID, Type: "text",
 			Text: &textBody{Body: body}}
 	}
 	var msgs []outMessage
@@ -287,8 +299,27 @@ func (s *Sender) plan(to string, r bot.Reply) []outMessage {
 		}
 		in.Action.Sections = []section{{Rows: rows}}
 	}
-	return append(msgs, outMessage{MessagingProduct: "whatsapp", RecipientType: "individual", To: to,
+	return append(msgs, outMessage{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Recipient: userID,
 		Type: "interactive", Interactive: in})
+}
+
+// templateOf is the template message's body: the body's parameters, and the
+// payload of its quick-reply button, which Meta echoes when it is tapped.
+func templateOf(t *bot.Template) *templateBody {
+	b := &templateBody{Name: t.Name}
+	b.Language.Code = t.Lang
+	if len(t.Params) > 0 {
+		c := component{Type: "body"}
+		for _, p := range t.Params {
+			c.Parameters = append(c.Parameters, parameter{Type: "text", Text: p})
+		}
+		b.Components = append(b.Components, c)
+	}
+	if t.Button != "" {
+		b.Components = append(b.Components, component{Type: "button", SubType: "quick_reply", Index: "0",
+			Parameters: []parameter{{Type: "payload", Payload: t.Button}}})
+	}
+	return b
 }
 
 // buttonTitle is what a button shows: its title, or its id when the title
@@ -322,12 +353,16 @@ func uniqueTitles(buttons []bot.Button, max int) []string {
 // The messages endpoint's request bodies.
 type (
 	outMessage struct {
-		MessagingProduct string       `json:"messaging_product"`
-		RecipientType    string       `json:"recipient_type"`
-		To               string       `json:"to"`
-		Type             string       `json:"type"`
-		Text             *textBody    `json:"text,omitempty"`
-		Interactive      *interactive `json:"interactive,omitempty"`
+		MessagingProduct string `json:"messaging_product"`
+		RecipientType    string `json:"recipient_type"`
+		To               string `json:"to,omitempty"`
+		// Recipient is the client's BSUID, for a client whose number Meta
+		// did not share.
+		Recipient   string        `json:"recipient,omitempty"`
+		Type        string        `json:"type"`
+		Text        *textBody     `json:"text,omitempty"`
+		Interactive *interactive  `json:"interactive,omitempty"`
+		Template    *templateBody `json:"template,omitempty"`
 		// CallbackData is echoed by Meta in the message's status webhooks.
 		CallbackData string `json:"biz_opaque_callback_data,omitempty"`
 	}
@@ -366,6 +401,24 @@ type (
 		ID          string `json:"id"`
 		Title       string `json:"title"`
 		Description string `json:"description,omitempty"`
+	}
+	templateBody struct {
+		Name     string `json:"name"`
+		Language struct {
+			Code string `json:"code"`
+		} `json:"language"`
+		Components []component `json:"components,omitempty"`
+	}
+	component struct {
+		Type       string      `json:"type"`
+		SubType    string      `json:"sub_type,omitempty"`
+		Index      string      `json:"index,omitempty"`
+		Parameters []parameter `json:"parameters"`
+	}
+	parameter struct {
+		Type    string `json:"type"`
+		Text    string `json:"text,omitempty"`
+		Payload string `json:"payload,omitempty"`
 	}
 	markRead struct {
 		MessagingProduct string `json:"messaging_product"`

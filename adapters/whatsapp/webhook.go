@@ -52,6 +52,9 @@ const (
 	EventRefusedUnreadable = "refused_unreadable"
 	EventRefusedBadJSON    = "refused_bad_json"
 	EventRefusedStoreError = "refused_store_error"
+	// EventMetaErrors counts the errors Meta reported in deliveries
+	// (value.errors and a message's errors).
+	EventMetaErrors = "meta_errors"
 )
 
 // Sink is where the webhook puts what Meta delivered.
@@ -68,6 +71,11 @@ type Sink interface {
 	// error wrapping bot.ErrNotFound (no case concerns the number) is not a
 	// failure.
 	Security(ctx context.Context, displayPhone, event string) error
+	// MetaError attaches an error Meta reported asynchronously to the case
+	// of the client with WhatsApp id client (a number or a BSUID). An error
+	// wrapping bot.ErrNotFound (no such client, or no case) is not a
+	// failure.
+	MetaError(ctx context.Context, client, text string) error
 	// Notify wakes whatever processes the inbox; it must not block.
 	Notify()
 }
@@ -191,7 +199,7 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 		}
 		if debug {
 			m := d.Messages[i]
-			h.log.DebugContext(ctx, "webhook message", "client", bot.MaskPhone(m.From), "wa_message_id", m.ID, "kind", kind(m))
+			h.log.DebugContext(ctx, "webhook message", "client", bot.MaskPhone(m.Sender()), "wa_message_id", m.ID, "kind", kind(m))
 		}
 	}
 	fresh := 0
@@ -246,6 +254,20 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 			h.log.WarnContext(ctx, "record security event", "phone", bot.MaskPhone(ev.DisplayPhone), "event", ev.Event, "error", err)
 		}
 	}
+	// Errors Meta reports on its own are advice for agents and operators,
+	// never worth a redelivery.
+	for _, e := range d.Errors {
+		h.log.WarnContext(ctx, "Meta reported an error in a webhook", "client", bot.MaskPhone(e.Client), "error", e.String())
+		if e.Client == "" {
+			continue
+		}
+		if err := h.sink.MetaError(ctx, e.Client, "Meta reported an error: "+e.String()); err != nil && !errors.Is(err, bot.ErrNotFound) {
+			h.log.WarnContext(ctx, "attach Meta's error to the case", "client", bot.MaskPhone(e.Client), "error", err)
+		}
+	}
+	if len(d.Errors) > 0 {
+		h.report(EventMetaErrors, len(d.Errors))
+	}
 	if debug {
 		h.log.DebugContext(ctx, "webhook delivery", "messages", len(d.Messages), "new", fresh,
 			"statuses", len(d.Statuses), "security", len(d.Security), "ignored", d.Ignored)
@@ -262,6 +284,8 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 // kind names a message for the log without its content.
 func kind(m bot.Inbound) string {
 	switch {
+	case m.Moved != nil:
+		return "system"
 	case m.Unsupported != "":
 		return m.Unsupported
 	case m.Choice != "":

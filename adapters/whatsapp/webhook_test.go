@@ -43,6 +43,7 @@ type fakeSink struct {
 	statuses   []string // "metaID status detail [ref=...]"
 	receipts   []bot.Receipt
 	security   []string // "phone event"
+	metaErrors []string // "client text" of each error attached to a case
 	notified   int
 	enqueueErr error
 	statusErr  error
@@ -86,6 +87,13 @@ func (s *fakeSink) Security(_ context.Context, phone, event string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.security = append(s.security, phone+" "+event)
+	return nil
+}
+
+func (s *fakeSink) MetaError(_ context.Context, client, text string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.metaErrors = append(s.metaErrors, client+" "+text)
 	return nil
 }
 
