@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +23,20 @@ import (
 	"portabot/storage"
 )
 
+// usernameClient is the client chat --username plays: known by a username
+// and a BSUID only, as Meta names a client who adopted a username and whose
+// number it does not share. The BSUID is derived from the username, so the
+// same name is the same client in every session.
+func usernameClient(name string) (terminal.Chat, error) {
+	name = "@" + strings.TrimPrefix(strings.TrimSpace(name), "@")
+	if len(name) < 2 || len(name) > 36 || strings.ContainsAny(name[1:], " @\t\n") {
+		return terminal.Chat{}, fmt.Errorf("%w: --username must be a WhatsApp username like @ana.lima", errUsage)
+	}
+	sum := sha256.Sum256([]byte(strings.ToLower(name)))
+	id := new(big.Int).SetBytes(sum[:8]).String()
+	return terminal.Chat{UserID: "BR." + id, Username: name}, nil
+}
+
 // sandboxWABA is the destination account the simulator knows, used by chat
 // when PORTABOT_DEST_WABA_ID is not set so a port can run to the end.
 const sandboxWABA = metasim.SandboxWABA
@@ -31,6 +47,7 @@ func runChat(ctx context.Context, env environment, args []string) error {
 	langFlag := fs.String("lang", "", "language before the first message shows the client's (en, pt, es)")
 	phone := fs.String("phone", "+5511999990001", "the simulated client's WhatsApp number")
 	server := fs.String("server", "", "talk to a running serve (sandbox mode) at this URL through signed webhooks")
+	username := fs.String("username", "", "be a client with this WhatsApp username (@name), known to the bot only by a business-scoped user id, without a phone number")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -46,8 +63,16 @@ func runChat(ctx context.Context, env environment, args []string) error {
 	if from == "" || strings.Trim(from, "0123456789") != "" {
 		return fmt.Errorf("%w: --phone must be a number like +5511999990001", errUsage)
 	}
+	who := terminal.Chat{From: from}
+	if *username != "" {
+		u, err := usernameClient(*username)
+		if err != nil {
+			return err
+		}
+		who = u
+	}
 	if *server != "" {
-		return runRemoteChat(ctx, env, from, strings.TrimRight(*server, "/"))
+		return runRemoteChat(ctx, env, who, strings.TrimRight(*server, "/"))
 	}
 
 	simState := *db + ".sim.json"
@@ -99,7 +124,7 @@ func runChat(ctx context.Context, env environment, args []string) error {
 		Lang:     lang,
 	}, log)
 
-	c := &terminal.Chat{Bot: b, From: from, In: env.stdin, Out: env.stdout}
+	c := &terminal.Chat{Bot: b, From: who.From, UserID: who.UserID, Username: who.Username, In: env.stdin, Out: env.stdout}
 	if env.interactive {
 		c.Prompt = "you: "
 		fmt.Fprintln(env.stdout, "portabot chat: sandbox mode, Meta is simulated. Type hi to start, help for the words I know, Ctrl-D to leave.")
@@ -142,7 +167,7 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func runRemoteChat(ctx context.Context, env environment, from, server string) error {
+func runRemoteChat(ctx context.Context, env environment, who terminal.Chat, server string) error {
 	secret := env.getenv("PORTABOT_META_APP_SECRET")
 	if secret == "" {
 		return errors.New("chat --server signs webhooks with PORTABOT_META_APP_SECRET: set it to the app_secret serve logged at start")
@@ -156,7 +181,7 @@ func runRemoteChat(ctx context.Context, env environment, from, server string) er
 	if err := r.skipSeen(ctx); err != nil {
 		return err
 	}
-	c := &terminal.Chat{Bot: r, From: from, In: env.stdin, Out: env.stdout}
+	c := &terminal.Chat{Bot: r, From: who.From, UserID: who.UserID, Username: who.Username, In: env.stdin, Out: env.stdout}
 	if env.interactive {
 		c.Prompt = "you: "
 		fmt.Fprintf(env.stdout, "portabot chat: talking to %s through signed webhooks. Ctrl-D to leave.\n", server)

@@ -63,12 +63,14 @@ var errUsage = errors.New("usage")
 const usage = `portabot moves a WhatsApp Business number from another BSP to us.
 
 Usage:
-  portabot chat [--db FILE] [--lang en|pt|es] [--phone +NUMBER]   the whole bot in a terminal (simulated Meta)
+  portabot chat [--db FILE] [--lang en|pt|es] [--phone +NUMBER | --username @NAME]
+                                                                  the whole bot in a terminal (simulated Meta)
   portabot serve [--addr :8080] [--db FILE]                       the HTTP server (sandbox mode without a Meta token)
   portabot faq ask [--json] [--lang en|pt|es] QUESTION            answer one question
   portabot faq eval FILE                                          accuracy over JSON lines {"q":..,"intent":..}
   portabot cases [--json] [--db FILE]                             list cases
   portabot flow                                                   the conversation as a Mermaid diagram
+  portabot templates [--name NAME]                                the message templates to submit to Meta (JSON lines)
   portabot bench [--conns 8,128] [--requests N] [--clients N]     measure serve against reference servers (JSON)
   portabot version
 
@@ -95,6 +97,8 @@ func run(ctx context.Context, env environment) error {
 	case "flow":
 		fmt.Fprint(env.stdout, fsm.Mermaid())
 		return nil
+	case "templates":
+		return runTemplates(env, args)
 	case "version":
 		fmt.Fprintln(env.stdout, "portabot", buildVersion())
 		return nil
@@ -222,4 +226,23 @@ func logLevel(getenv func(string) string, def slog.Level) (slog.Level, error) {
 		return def, fmt.Errorf("PORTABOT_LOG_LEVEL must be debug, info, warn or error, not %q", v)
 	}
 	return l, nil
+}
+
+// runTemplates prints the bodies of POST /{WABA_ID}/message_templates for
+// the template that re-opens a conversation after 24 hours, one JSON
+// object a line, a line per language: Meta approves each translation.
+func runTemplates(env environment, args []string) error {
+	fs := newFlags("templates", env.stderr)
+	name := fs.String("name", env.getenv("PORTABOT_TEMPLATE_UPDATE"), "the template's name (PORTABOT_TEMPLATE_UPDATE)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(env.stdout)
+	enc.SetEscapeHTML(false)
+	for _, d := range bot.UpdateTemplates(*name) {
+		if err := enc.Encode(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -67,12 +67,13 @@ func (r *remote) skipSeen(ctx context.Context) error {
 // Handle posts in as Meta would and waits for the bot's replies.
 func (r *remote) Handle(ctx context.Context, in bot.Inbound) ([]bot.Reply, error) {
 	id := "wamid.chat." + randomHex(8)
-	var body []byte
+	user := whatsapp.User{Phone: in.From, UserID: in.UserID, Username: in.Username}
+	content := map[string]any{"type": "text", "text": map[string]string{"body": in.Text}}
 	if in.Choice != "" {
-		body = whatsapp.BuildChoiceWebhook(r.phoneID, in.From, id, in.Choice, in.Text, time.Now())
-	} else {
-		body = whatsapp.BuildTextWebhook(r.phoneID, in.From, id, in.Text, time.Now())
+		content = map[string]any{"type": "interactive", "interactive": map[string]any{
+			"type": "button_reply", "button_reply": map[string]string{"id": in.Choice, "title": in.Text}}}
 	}
+	body := whatsapp.BuildUserWebhook(r.phoneID, user, id, time.Now(), content)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.server+"/webhooks/whatsapp", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -89,6 +90,9 @@ func (r *remote) Handle(ctx context.Context, in bot.Inbound) ([]bot.Reply, error
 	}
 
 	to := "+" + in.From
+	if in.From == "" {
+		to = in.UserID // a client known by BSUID alone is written to by it
+	}
 	var replies []bot.Reply
 	deadline := time.Now().Add(r.timeout)
 	last := time.Now()
@@ -110,6 +114,10 @@ func (r *remote) Handle(ctx context.Context, in bot.Inbound) ([]bot.Reply, error
 				continue
 			}
 			rep := bot.Reply{Text: m.Text}
+			if m.Template != "" {
+				name, lang, _ := strings.Cut(m.Template, "/")
+				rep = bot.Reply{Template: &bot.Template{Name: name, Lang: lang, Params: strings.Fields(m.Text)}}
+			}
 			for _, c := range m.Choices {
 				rep.Buttons = append(rep.Buttons, bot.Button{ID: c.ID, Title: c.Title})
 			}

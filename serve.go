@@ -50,11 +50,14 @@ type serveConfig struct {
 	VerifyToken   string
 	PhoneNumberID string
 	DestWABA      string
-	DBKey         string
-	Region        string
-	SandboxOTP    string
-	Workers       int
-	LogLevel      slog.Level
+	// Template is the approved template that re-opens a conversation
+	// after 24 hours (PORTABOT_TEMPLATE_UPDATE).
+	Template   string
+	DBKey      string
+	Region     string
+	SandboxOTP string
+	Workers    int
+	LogLevel   slog.Level
 	// Sandbox is set when no Meta token was configured: Meta is simulated.
 	Sandbox bool
 	Slack   slackapp.Config
@@ -89,6 +92,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		VerifyToken:   getenv("PORTABOT_META_VERIFY_TOKEN"),
 		PhoneNumberID: getenv("PORTABOT_WA_PHONE_NUMBER_ID"),
 		DestWABA:      getenv("PORTABOT_DEST_WABA_ID"),
+		Template:      getenv("PORTABOT_TEMPLATE_UPDATE"),
 		DBKey:         getenv("PORTABOT_DB_KEY"),
 		Region:        getenv("PORTABOT_DEFAULT_REGION"),
 		SandboxOTP:    getenv("PORTABOT_SANDBOX_OTP"),
@@ -226,6 +230,7 @@ func (l *sandboxLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // sink feeds what the webhook receives to the store and the engine.
 type sink struct {
+	sim        *metasim.Sim // sandbox only: the simulated Meta hears what clients write
 	store      *storage.DB
 	bot        *bot.Bot
 	runner     *bot.Runner
@@ -234,12 +239,26 @@ type sink struct {
 
 func (s sink) Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error) {
 	s.runner.Arriving(time.Now())
-	return s.store.Enqueue(ctx, msgs)
+	n, err := s.store.Enqueue(ctx, msgs)
+	if err == nil && s.sim != nil {
+		// The simulated Meta saw the client write: their window opens.
+		for _, m := range msgs {
+			s.sim.ClientWrote(m.At, m.From, m.UserID)
+		}
+	}
+	return n, err
 }
 
 func (s sink) OutboundStatus(ctx context.Context, r bot.Receipt) error {
 	if err := s.store.OutboundStatus(ctx, r); err != nil {
 		return err
+	}
+	if r.Status == "failed" && strings.HasPrefix(r.Detail, "131047") && r.Recipient != "" {
+		// Meta took the reply and dropped it: the client's window had
+		// closed by its clock (Meta: support/error-codes).
+		if err := s.bot.WindowClosed(ctx, r.Recipient); err != nil && !errors.Is(err, bot.ErrNotFound) {
+			return err
+		}
 	}
 	if r.Ref != "" {
 		// The status may have settled a reply in doubt, and the client's
@@ -320,7 +339,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		Observe: mx.GraphCall, HTTPClient: meta})
 	answers := faq.Default()
 	b := bot.New(st, gc, answers, bot.Config{DestWABA: cfg.DestWABA, Region: cfg.Region, Outbox: true,
-		Notify: cfg.slackOn(), OnAnswer: mx.Answer}, log)
+		Notify: cfg.slackOn(), OnAnswer: mx.Answer, Template: cfg.Template}, log)
 	runner := bot.NewRunner(b, st, cfg.Workers)
 	runner.OnTurn = mx.Turn
 	dispatcher := bot.NewDispatcher(b, st, sender)
@@ -345,7 +364,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	mux := http.NewServeMux()
 	hook := whatsapp.NewWebhook(whatsapp.WebhookConfig{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
 		PhoneNumberID: cfg.PhoneNumberID, Observe: mx.Webhook},
-		sink{store: st, bot: b, runner: runner, dispatcher: dispatcher}, log)
+		sink{sim: sandbox.simulator(), store: st, bot: b, runner: runner, dispatcher: dispatcher}, log)
 	mux.Handle("GET /webhooks/whatsapp", hook)
 	mux.Handle("POST /webhooks/whatsapp", hook)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -445,6 +464,27 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	return nil
 }
 
+// approvedTemplates is what the sandbox's Meta has approved: the update
+// template in every language, as `portabot templates` defines it.
+func approvedTemplates(name string) map[string]metasim.Template {
+	out := map[string]metasim.Template{}
+	for _, d := range bot.UpdateTemplates(name) {
+		t := out[d.Name]
+		t.Langs = append(t.Langs, d.Language)
+		t.Params = strings.Count(d.Components[0].Text, "{{")
+		out[d.Name] = t
+	}
+	return out
+}
+
+// simulator is the sandbox's simulated Meta; nil outside sandbox mode.
+func (l *sandboxLog) simulator() *metasim.Sim {
+	if l == nil {
+		return nil
+	}
+	return l.sim
+}
+
 // startSandbox starts the simulator on a loopback port and points cfg at
 // it, generating the secrets a real deployment would configure.
 func startSandbox(cfg *serveConfig, log *slog.Logger) (*sandboxLog, error) {
@@ -463,7 +503,7 @@ func startSandbox(cfg *serveConfig, log *slog.Logger) (*sandboxLog, error) {
 	}
 	l := &sandboxLog{}
 	sim, err := metasim.New(metasim.Options{Token: cfg.Token, OTP: cfg.SandboxOTP, Deliver: l.deliver,
-		StatePath: cfg.DB + ".sim.json", Logger: log})
+		StatePath: cfg.DB + ".sim.json", Logger: log, Templates: approvedTemplates(cfg.Template)})
 	if err != nil {
 		return nil, err
 	}

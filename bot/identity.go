@@ -116,12 +116,25 @@ func (t *turn) windowOpen() {
 // who wrote since the reply was made needs no template: what waited goes
 // out at once.
 func (b *Bot) Reengage(ctx context.Context, key string) error {
+	return b.reengage(ctx, key, false)
+}
+
+// WindowClosed is Reengage for a reply Meta failed because the client's
+// window had closed (131047): Meta's clock decides, whatever the client's
+// last message says to ours. id is any id the client is known by. The
+// reply itself is gone (Meta took it and dropped it); the client's answer
+// to the template gets the question they are at asked again.
+func (b *Bot) WindowClosed(ctx context.Context, id string) error {
+	return b.reengage(ctx, id, true)
+}
+
+func (b *Bot) reengage(ctx context.Context, key string, metaSaid bool) error {
 	tr, unlock, err := b.loadClient(ctx, key)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if !tr.conv.LastSeen.IsZero() && tr.now.Sub(tr.conv.LastSeen) < CustomerWindow {
+	if !metaSaid && !tr.conv.LastSeen.IsZero() && tr.now.Sub(tr.conv.LastSeen) < CustomerWindow {
 		tr.unpark = true
 		tr.conv.Held = time.Time{}
 		if tr.cas != nil {
@@ -138,7 +151,7 @@ func (b *Bot) Reengage(ctx context.Context, key string) error {
 		}
 		tr.record("window_closed", "")
 	}
-	if tr.conv.Reengaged.After(tr.conv.LastSeen) {
+	if !tr.conv.Reengaged.Before(tr.conv.LastSeen) && !tr.conv.Reengaged.IsZero() {
 		// The template for this closed window went already: the news waits
 		// with the rest.
 		tr.commit()

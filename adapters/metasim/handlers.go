@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -415,11 +417,20 @@ func (s *Sim) sendMessage(from string, p params) answer {
 		}
 		return answer{body: map[string]any{"success": true}}
 	}
+	// A user is addressed by number (to) or, when the business does not
+	// know it, by BSUID (recipient; Meta: business-scoped-user-ids).
 	to := strings.TrimPrefix(strings.TrimSpace(p.get("to")), "+")
-	if !digits(to, 6, 15) {
-		return answer{err: errParam("to must be a phone number")}
-	}
 	recipient := "+" + to
+	switch bsuid := strings.TrimSpace(p.get("recipient")); {
+	case to != "" && !digits(to, 6, 15):
+		return answer{err: errParam("to must be a phone number")}
+	case to == "" && bsuid == "":
+		return answer{err: errParam("to (a phone number) or recipient (a business-scoped user id) is required")}
+	case to == "" && !bsuidPattern.MatchString(bsuid):
+		return answer{err: errParam("recipient must be a business-scoped user id such as BR.1502576394655843")}
+	case to == "":
+		recipient = bsuid
+	}
 	s.st.count(EndpointMessages, recipient)
 	a := answer{changed: true, who: recipient}
 	if p.get("messaging_product") != "whatsapp" {
@@ -430,9 +441,15 @@ func (s *Sim) sendMessage(from string, p params) answer {
 	if typ == "" {
 		typ = "text"
 	}
-	var text string
+	var text, tmpl string
 	var choices []Choice
 	switch typ {
+	case "template":
+		var err *apiError
+		if tmpl, text, err = s.checkTemplate(p.get("template")); err != nil {
+			a.err = err
+			return a
+		}
 	case "text":
 		var t struct {
 			Body string `json:"body"`
@@ -476,18 +493,81 @@ func (s *Sim) sendMessage(from string, p params) answer {
 		return a
 	}
 	m := Message{ID: "wamid." + rand.Text(), From: from, To: recipient, Type: typ, Text: text, Choices: choices,
-		CallbackData: ref, At: s.now()}
+		CallbackData: ref, Template: tmpl, At: s.now()}
+	status := "sent"
+	if wrote, ok := s.st.Wrote[recipient]; ok && typ != "template" && m.At.Sub(wrote) > CustomerWindow {
+		// Meta takes the message and fails it afterwards, in its status
+		// webhook (Meta: support/error-codes, 131047).
+		m.Error = "131047: Re-engagement message"
+		status = "failed"
+	}
 	s.st.Messages = append(s.st.Messages, m)
 	if n := len(s.st.Messages); n > s.keep {
 		s.st.Messages = append([]Message(nil), s.st.Messages[n-s.keep:]...)
 	}
 	if s.hooks != nil {
-		a.then = func() { s.hooks.push(statusEvent{phoneID: from, msg: m, status: "sent"}) }
+		a.then = func() { s.hooks.push(statusEvent{phoneID: from, msg: m, status: status}) }
+	}
+	contact := map[string]string{"input": p.get("to"), "wa_id": to}
+	if to == "" {
+		contact = map[string]string{"input": recipient, "user_id": recipient}
 	}
 	a.body = map[string]any{
 		"messaging_product": "whatsapp",
-		"contacts":          []map[string]string{{"input": p.get("to"), "wa_id": to}},
+		"contacts":          []map[string]string{contact},
 		"messages":          []map[string]string{{"id": m.ID}},
 	}
 	return a
+}
+
+// CustomerWindow is how long after a user's last message the business may
+// send them free-form messages; after it only a template goes through.
+const CustomerWindow = 24 * time.Hour
+
+// bsuidPattern is a business-scoped user id: a two-letter country, a dot,
+// an optional "ENT." for a parent id, and up to 128 letters and digits.
+var bsuidPattern = regexp.MustCompile(`^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$`)
+
+// checkTemplate reads a template message's template object against the
+// approved templates, as Meta does: an unknown name or translation is
+// 132001, a wrong number of body parameters 132000. It returns the
+// template's name and language, and its parameters as the message's text.
+func (s *Sim) checkTemplate(raw string) (string, string, *apiError) {
+	var t struct {
+		Name     string `json:"name"`
+		Language struct {
+			Code string `json:"code"`
+		} `json:"language"`
+		Components []struct {
+			Type       string `json:"type"`
+			Parameters []struct {
+				Type string `json:"type"`
+				Text string `json:"text"`
+			} `json:"parameters"`
+		} `json:"components"`
+	}
+	if json.Unmarshal([]byte(raw), &t) != nil || t.Name == "" || t.Language.Code == "" {
+		return "", "", errParam("template needs a name and language.code")
+	}
+	approved, ok := s.tmpl[t.Name]
+	if !ok || !slices.Contains(approved.Langs, t.Language.Code) {
+		return "", "", &apiError{status: http.StatusNotFound, code: 132001,
+			message: "(#132001) Template name does not exist in the translation",
+			details: fmt.Sprintf("template name (%s) does not exist in %s", t.Name, t.Language.Code)}
+	}
+	var params []string
+	for _, c := range t.Components {
+		if c.Type == "body" {
+			for _, p := range c.Parameters {
+				params = append(params, p.Text)
+			}
+		}
+	}
+	if len(params) != approved.Params {
+		return "", "", &apiError{status: http.StatusBadRequest, code: 132000,
+			message: "(#132000) Number of parameters does not match the expected number of params",
+			details: fmt.Sprintf("body: number of localizable_params (%d) does not match the expected number of params (%d)",
+				len(params), approved.Params)}
+	}
+	return t.Name + "/" + t.Language.Code, strings.Join(params, " "), nil
 }

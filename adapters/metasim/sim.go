@@ -75,6 +75,22 @@ type Options struct {
 	// KeepMessages is how many sent messages Sent returns (the most
 	// recent); 1000 when zero.
 	KeepMessages int
+	// Templates are the approved templates, by name, with the language
+	// codes of their approved translations and how many body parameters
+	// they take; Templates() when nil.
+	Templates map[string]Template
+}
+
+// Template is an approved message template as the simulator checks it.
+type Template struct {
+	Langs  []string
+	Params int
+}
+
+// DefaultTemplates is what the sandbox has approved: the update template
+// portabot sends when a client's window closed, in its three languages.
+func DefaultTemplates() map[string]Template {
+	return map[string]Template{"portabot_update": {Langs: []string{"en", "pt_BR", "es"}, Params: 1}}
 }
 
 // Sim simulates Meta's Graph API. It is safe for concurrent use.
@@ -87,6 +103,7 @@ type Sim struct {
 	log     *slog.Logger
 	keep    int
 	hooks   *hooks // nil without Options.Webhook
+	tmpl    map[string]Template
 
 	mu     sync.Mutex // guards st, the file at path, and faults
 	st     *state
@@ -118,6 +135,10 @@ func New(opts Options) (*Sim, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.tmpl = opts.Templates
+	if s.tmpl == nil {
+		s.tmpl = DefaultTemplates()
 	}
 	s.keep = opts.KeepMessages
 	if s.keep <= 0 {
@@ -199,14 +220,51 @@ type Message struct {
 	Choices []Choice `json:"choices,omitempty"`
 	// CallbackData is the biz_opaque_callback_data the sender set, echoed
 	// in the message's status webhooks.
-	CallbackData string    `json:"biz_opaque_callback_data,omitempty"`
-	At           time.Time `json:"at"`
+	CallbackData string `json:"biz_opaque_callback_data,omitempty"`
+	// Template is the name and language of a template message
+	// ("portabot_update/pt_BR"), with its parameters in Text.
+	Template string `json:"template,omitempty"`
+	// Error is why Meta failed the message after accepting it, as its
+	// failed status says ("131047: Re-engagement message"): a free-form
+	// message outside the client's 24-hour window.
+	Error string    `json:"error,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // Choice is one reply button or list row.
 type Choice struct {
 	ID    string `json:"id"`
 	Title string `json:"title"`
+}
+
+// ClientWrote tells the simulator that the WhatsApp user known by ids (a
+// number, E.164 or digits, and/or a BSUID) sent the business a message at
+// at: it opens their 24-hour customer service window. Messages to users the
+// simulator never heard from are not checked against a window.
+func (s *Sim) ClientWrote(at time.Time, ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st.Wrote == nil {
+		s.st.Wrote = map[string]time.Time{}
+	}
+	for _, id := range ids {
+		if id = userKey(id); id != "" && at.After(s.st.Wrote[id]) {
+			s.st.Wrote[id] = at
+		}
+	}
+	if err := s.st.save(s.path); err != nil {
+		s.log.Error("metasim: saving state", "error", err)
+	}
+}
+
+// userKey is how the simulator keys a user: "+digits" for a number, the
+// BSUID as it is.
+func userKey(id string) string {
+	id = strings.TrimSpace(id)
+	if d := strings.TrimPrefix(id, "+"); digits(d, 6, 15) {
+		return "+" + d
+	}
+	return id
 }
 
 // Sent returns the messages sent so far, oldest first (the most recent

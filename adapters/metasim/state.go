@@ -28,6 +28,9 @@ type state struct {
 	// Fired records one-shot scenario failures already served, by
 	// "<failure> <number>".
 	Fired map[string]bool `json:"fired"`
+	// Wrote is when each user last wrote to the business, by number
+	// ("+5511...") or BSUID: the start of their 24-hour window.
+	Wrote map[string]time.Time `json:"wrote,omitempty"`
 }
 
 // number is one migration: a number added to a WABA.

@@ -202,6 +202,16 @@ func statusPayload(ev statusEvent, now time.Time) []byte {
 	if ev.msg.CallbackData != "" {
 		st["biz_opaque_callback_data"] = ev.msg.CallbackData
 	}
+	if !strings.HasPrefix(ev.msg.To, "+") {
+		// A message sent to a BSUID: Meta reports the recipient by it.
+		delete(st, "recipient_id")
+		st["recipient_user_id"] = ev.msg.To
+	}
+	if ev.status == "failed" && ev.msg.Error != "" {
+		code, title, _ := strings.Cut(ev.msg.Error, ": ")
+		st["errors"] = []any{map[string]any{"code": code, "title": title, "message": title,
+			"error_data": map[string]string{"details": title}}}
+	}
 	n := map[string]any{
 		"object": "whatsapp_business_account",
 		"entry": []any{map[string]any{

@@ -113,6 +113,9 @@ func caseLine(c bot.Case, now time.Time) string {
 	if c.State == fsm.Blocked && c.Blocked != "" {
 		parts = append(parts, blockedReason(c.Blocked))
 	}
+	if !c.Held.IsZero() {
+		parts = append(parts, "waits on the client's 24-hour window since "+ago(now.Sub(c.Held))+" ago")
+	}
 	if !c.Updated.IsZero() {
 		parts = append(parts, "updated "+ago(now.Sub(c.Updated))+" ago")
 	}
@@ -134,6 +137,7 @@ func caseMessage(c bot.Case, audit []bot.AuditEvent, others []string) *slackapi.
 		state += ", held by " + mention(c.Agent)
 	}
 	fields := []*slackapi.TextBlockObject{
+		mrkdwn("*Client*\n" + clientOf(c)),
 		mrkdwn("*Phone*\n" + phoneOf(c)),
 		mrkdwn("*WABA*\n" + waba),
 		mrkdwn("*State*\n" + state),
@@ -144,6 +148,10 @@ func caseMessage(c bot.Case, audit []bot.AuditEvent, others []string) *slackapi.
 	}
 	if c.Problem != "" {
 		fields = append(fields, mrkdwn("*Problem*\n"+safeText(c.Problem, 500)))
+	}
+	if !c.Held.IsZero() {
+		fields = append(fields, mrkdwn("*Waiting on the 24-hour window*\nsince "+stamp(c.Held)+
+			": the update template was sent; replies go out when the client answers it"))
 	}
 	if c.TraceID != "" {
 		fields = append(fields, mrkdwn("*fbtrace_id*\n`"+esc(c.TraceID)+"`"))
@@ -422,9 +430,16 @@ func phoneOf(c bot.Case) string {
 	case c.Phone != "":
 		return "`" + bot.MaskPhone(c.Phone) + "`"
 	case c.Client != "":
-		return "client `" + bot.MaskPhone(c.Client) + "`"
+		return "client " + clientOf(c)
 	}
 	return "no number yet"
+}
+
+// clientOf is how the case's client is recognised: their username, or
+// their WhatsApp number masked, or their masked BSUID when Meta shares
+// neither; never a bare id.
+func clientOf(c bot.Case) string {
+	return "`" + esc(c.Who()) + "`"
 }
 
 var slackUser = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)

@@ -25,8 +25,12 @@ type Handler interface {
 // Chat is one client's terminal session.
 type Chat struct {
 	Bot Handler
-	// From is the client's WhatsApp id (digits, no "+").
-	From string
+	// From is the client's WhatsApp id (digits, no "+"); empty for a
+	// client known only by UserID, their BSUID, as Meta names a client who
+	// adopted a username. Username is shown to agents.
+	From     string
+	UserID   string
+	Username string
 	In   io.Reader
 	Out  io.Writer
 	// Prompt is printed before each line is read; empty for pipes.
@@ -70,7 +74,7 @@ func (c *Chat) Run(ctx context.Context) error {
 // inbound turns a typed line into a message: a button's number or title
 // becomes that button's choice.
 func (c *Chat) inbound(line string) bot.Inbound {
-	in := bot.Inbound{From: c.From, Text: line, At: time.Now()}
+	in := bot.Inbound{From: c.From, UserID: c.UserID, Username: c.Username, Text: line, At: time.Now()}
 	s := strings.TrimSpace(line)
 	if i, err := strconv.Atoi(s); err == nil && i >= 1 && i <= len(c.buttons) && len(s) <= 2 {
 		b := c.buttons[i-1]
@@ -93,6 +97,12 @@ func (c *Chat) Print(replies []bot.Reply) {
 		c.buttons = nil
 	}
 	for _, r := range replies {
+		if t := r.Template; t != nil {
+			// What the phone shows is Meta's approved text; the terminal
+			// names the template.
+			fmt.Fprintf(c.Out, "bot: [template %s (%s) %s]\n", t.Name, t.Lang, strings.Join(t.Params, " "))
+			continue
+		}
 		fmt.Fprintf(c.Out, "bot: %s\n", strings.ReplaceAll(r.Text, "\n", "\n     "))
 		for i, b := range r.Buttons {
 			fmt.Fprintf(c.Out, "     [%d] %s\n", i+1, b.Title)
