@@ -13,9 +13,9 @@ type TemplateDefinition struct {
 
 // TemplateComponent is a part of a template: its body, or its buttons.
 type TemplateComponent struct {
-	Type    string            `json:"type"`
-	Text    string            `json:"text,omitempty"`
-	Example *TemplateExample  `json:"example,omitempty"`
+	Type    string              `json:"type"`
+	Text    string              `json:"text,omitempty"`
+	Example *TemplateExample    `json:"example,omitempty"`
 	Buttons []TemplateButtonDef `json:"buttons,omitempty"`
 }
 

@@ -44,9 +44,9 @@ func (a *app) OutboundStatus(_ context.Context, r bot.Receipt) error {
 	return nil
 }
 
-func (a *app) Security(context.Context, string, string) error { return nil }
+func (a *app) Security(context.Context, string, string) error  { return nil }
 func (a *app) MetaError(context.Context, string, string) error { return nil }
-func (a *app) Notify()                                        {}
+func (a *app) Notify()                                         {}
 
 func (a *app) got() []bot.Receipt {
 	a.mu.Lock()

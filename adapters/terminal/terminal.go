@@ -31,8 +31,8 @@ type Chat struct {
 	From     string
 	UserID   string
 	Username string
-	In   io.Reader
-	Out  io.Writer
+	In       io.Reader
+	Out      io.Writer
 	// Prompt is printed before each line is read; empty for pipes.
 	Prompt string
 

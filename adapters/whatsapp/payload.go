@@ -157,9 +157,9 @@ type message struct {
 	// FromUserID is the sender's BSUID (Meta: business-scoped-user-ids).
 	FromUserID string     `json:"from_user_id"`
 	ID         string     `json:"id"`
-	Timestamp flexString `json:"timestamp"`
-	Type      string     `json:"type"`
-	Text      *struct {
+	Timestamp  flexString `json:"timestamp"`
+	Type       string     `json:"type"`
+	Text       *struct {
 		Body string `json:"body"`
 	} `json:"text"`
 	Interactive *struct {
