@@ -45,6 +45,9 @@ type options struct {
 	graphTimeout time.Duration
 	// onAnswer is the engine's Config.OnAnswer.
 	onAnswer func(intent string)
+	// simClock runs the simulated Meta on the harness's clock too, so
+	// that its 24-hour window and code expiry follow the test's time.
+	simClock bool
 }
 
 // harness is one client talking to a real engine over a real bbolt file,
@@ -57,6 +60,11 @@ type harness struct {
 	sim   *metasim.Sim
 	graph *graph.Client
 	opts  options
+	// simURL is the simulated Meta's address.
+	simURL string
+	// who is whom the client's messages come from when a test does not
+	// say: the zero value is the client's number alone.
+	who bot.Inbound
 
 	clock *clock
 	logs  *syncBuffer // the engine's log, debug level
@@ -130,7 +138,7 @@ func newHarness(t *testing.T, opts options) *harness {
 		logs:  &syncBuffer{},
 		glogs: &syncBuffer{},
 	}
-	sim, err := metasim.New(metasim.Options{
+	simOpts := metasim.Options{
 		Token: token,
 		OTP:   otp,
 		Deliver: func(phone, method, code string) {
@@ -139,13 +147,18 @@ func newHarness(t *testing.T, opts options) *harness {
 			h.deliveries = append(h.deliveries, delivery{phone, method, code})
 		},
 		Logger: debugLogger(h.glogs),
-	})
+	}
+	if opts.simClock {
+		simOpts.Now = h.clock.Now
+	}
+	sim, err := metasim.New(simOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.sim = sim
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
+	h.simURL = srv.URL
 	timeout := opts.graphTimeout
 	if timeout == 0 {
 		timeout = 5 * time.Second
@@ -203,13 +216,18 @@ func (h *harness) nextID() string {
 // deliver hands in to the engine and fails the test on a store error.
 func (h *harness) deliver(in bot.Inbound) []bot.Reply {
 	h.t.Helper()
-	if in.From == "" {
-		in.From = client
+	if in.From == "" && in.UserID == "" {
+		in.From, in.UserID, in.Username = h.who.From, h.who.UserID, h.who.Username
+		if in.From == "" && in.UserID == "" {
+			in.From = client
+		}
 	}
 	if in.ID == "" {
 		in.ID = h.nextID()
 	}
 	in.At = h.clock.Now()
+	// Meta hears the client write: their 24-hour window opens.
+	h.sim.ClientWrote(in.At, in.From, in.UserID)
 	replies, err := h.bot.Handle(context.Background(), in)
 	if err != nil {
 		h.t.Fatalf("Handle(%q): %v", in.Text, err)
@@ -242,11 +260,22 @@ func (h *harness) tap(id string) []bot.Reply {
 // conv reads the stored conversation.
 func (h *harness) conv() bot.Conversation {
 	h.t.Helper()
-	c, err := h.db.Conversation(context.Background(), client)
+	c, err := h.db.Conversation(context.Background(), h.clientID())
 	if err != nil {
 		h.t.Fatalf("conversation: %v", err)
 	}
 	return c
+}
+
+// clientID is an id the client's conversation is found by.
+func (h *harness) clientID() string {
+	switch {
+	case h.who.UserID != "":
+		return h.who.UserID
+	case h.who.From != "":
+		return h.who.From
+	}
+	return client
 }
 
 // state is where the stored conversation stands.

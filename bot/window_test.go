@@ -1,0 +1,178 @@
+package bot_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"portabot/adapters/metasim"
+	"portabot/adapters/whatsapp"
+	"portabot/bot"
+	"portabot/fsm"
+)
+
+// windowRig is a client whose replies really go out: a dispatcher sends the
+// outbox through the Cloud API sender to the simulated Meta, which runs on
+// the test's clock and fails free-form messages outside the client's
+// 24-hour window, as Meta does.
+type windowRig struct {
+	*harness
+	d *bot.Dispatcher
+}
+
+func newWindowRig(t *testing.T, opts options) *windowRig {
+	t.Helper()
+	opts.simClock = true
+	h := newAgentHarness(t, opts)
+	sender := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: h.simURL, Token: token, PhoneNumberID: "106540352242922",
+		Timeout: 5 * time.Second})
+	d := bot.NewDispatcher(h.bot, h.db, sender)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	return &windowRig{harness: h, d: d}
+}
+
+// settle waits until the outbox has nothing due: every reply sent, parked
+// or given up.
+func (w *windowRig) settle() {
+	w.t.Helper()
+	w.d.Notify()
+	waitFor(w.t, "the outbox to settle", func() bool {
+		pending, _, _, _, err := w.db.OutboxStats(context.Background())
+		return err == nil && pending == 0
+	})
+}
+
+// sentTo is what the simulated Meta took for the client, oldest first.
+func (w *windowRig) sentTo(to string) []metasim.Message {
+	var out []metasim.Message
+	for _, m := range w.sim.Sent() {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestPortBlockedOn2FAForThirtyHoursEndsDone(t *testing.T) {
+	w := newWindowRig(t, options{phone: metasim.TwoStepOffLater, lang: bot.Portuguese})
+	ctx := context.Background()
+	w.driveTo(fsm.AskPhone)
+	w.send(w.opts.typed)
+	w.send(metasim.SandboxSourceWABA)
+	w.wantState(fsm.Blocked) // Meta refused the number: two-step verification is on
+	w.settle()
+	before := len(w.sentTo("+" + client))
+
+	// A day and six hours later the old BSP turns two-step verification
+	// off, and Meta's security webhook makes the bot try again.
+	w.clock.advance(30 * time.Hour)
+	if err := w.bot.Recheck(ctx, strings.TrimPrefix(metasim.TwoStepOffLater, "+")); err != nil {
+		t.Fatal(err)
+	}
+	w.wantState(fsm.ChooseMethod)
+	w.settle()
+
+	news := w.sentTo("+" + client)[before:]
+	if len(news) != 1 || news[0].Template != "portabot_update/pt_BR" {
+		t.Fatalf("after 30 hours the client got %+v; want only the update template, in Portuguese", news)
+	}
+	if news[0].Text != w.kase().ID {
+		t.Errorf("the template names case %q; want %q", news[0].Text, w.kase().ID)
+	}
+	c := w.kase()
+	if c.Held.IsZero() {
+		t.Error("the case does not show agents that it waits on the client's window")
+	}
+	var told bool
+	for _, n := range w.takeNotices() {
+		told = told || n.Kind == bot.NoticeWindow
+	}
+	if !told {
+		t.Error("agents were not told the case waits on the window")
+	}
+
+	// The client taps the template's button: what waited follows, once.
+	if r := w.deliver(bot.Inbound{Text: "Continuar", Choice: bot.TemplateButton}); len(r) != 0 {
+		t.Errorf("the tap on the template got replies of its own: %q", text(r))
+	}
+	w.settle()
+	news = w.sentTo("+" + client)[before+1:]
+	if len(news) == 0 || len(news[len(news)-1].Choices) == 0 || choiceOf(news[len(news)-1].Choices[0].ID) != "sms" {
+		t.Fatalf("after the client answered the template they got %+v; want the parked replies, ending with the method question", news)
+	}
+	if !w.kase().Held.IsZero() {
+		t.Error("the case still shows it waits on the window after the client answered")
+	}
+
+	// The rest of the port.
+	w.tap("sms")
+	w.send(otp)
+	w.send(pin)
+	w.send(pin)
+	w.wantState(fsm.Done)
+	w.settle()
+
+	seen := map[string]bool{}
+	for _, m := range w.sim.Sent() {
+		if m.Error != "" {
+			t.Errorf("Meta failed a message: %s (%q)", m.Error, m.Text)
+		}
+		if seen[m.CallbackData] {
+			t.Errorf("a reply went out twice: %q", m.Text)
+		}
+		seen[m.CallbackData] = true
+	}
+	rows, err := w.db.OutboundRows(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.State != bot.OutboundSent {
+			t.Errorf("reply %s ended %s, want sent", r.ID, r.State)
+		}
+	}
+	templates := 0
+	for _, m := range w.sentTo("+" + client) {
+		if m.Template != "" {
+			templates++
+		}
+	}
+	if templates != 1 {
+		t.Errorf("%d templates sent; want 1", templates)
+	}
+	for endpoint, want := range map[string]int{metasim.EndpointRequestCode: 1, metasim.EndpointRegister: 1} {
+		if got := w.calls(endpoint); got != want {
+			t.Errorf("%s called %d times, want %d", endpoint, got, want)
+		}
+	}
+}
+
+func TestNewsForAClientWhoWroteMeanwhileNeedsNoTemplate(t *testing.T) {
+	w := newWindowRig(t, options{})
+	w.driveTo(fsm.Check2FA)
+	w.settle()
+	// A reply parked for a closed window, and the client writes before
+	// the template goes: what waited can go as it is.
+	w.clock.advance(25 * time.Hour)
+	w.send("hello?")
+	if err := w.bot.Reengage(context.Background(), client); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	for _, m := range w.sentTo("+" + client) {
+		if m.Template != "" {
+			t.Errorf("a template went to a client whose window was open: %+v", m)
+		}
+		if m.Error != "" {
+			t.Errorf("Meta failed a message: %s", m.Error)
+		}
+	}
+}
