@@ -70,8 +70,16 @@ type Move struct {
 
 // Sender is the id the message's client is known by in the inbox: the BSUID
 // when Meta gave one, since Meta sends it on every message and it stays the
-// same when the number is hidden; the phone number otherwise.
+// same when the number is hidden; the phone number otherwise. A message that
+// moves the client is queued under their new id, with the messages they
+// send from it, so that the move is applied before those are read.
 func (in Inbound) Sender() string {
+	if m := in.Moved; m != nil && (m.UserID != "" || m.Phone != "") {
+		if m.UserID != "" {
+			return m.UserID
+		}
+		return m.Phone
+	}
 	if in.UserID != "" {
 		return in.UserID
 	}

@@ -55,6 +55,39 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 		}
 	})
 
+	t.Run("ClientIDsFindTheConversation", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		const bsuid, phone, newPhone = "BR.1502576394655843", "5511987654321", "5511955550000"
+		conv := sampleConversation(bsuid, "")
+		conv.Phone = phone
+		mustCommit(t, s, bot.Turn{Conversation: conv})
+		for _, id := range []string{bsuid, phone} {
+			got, err := s.Conversation(ctx, id)
+			if err != nil || got.Key != bsuid {
+				t.Errorf("Conversation(%s) = key %q, %v; want the conversation keyed %s", id, got.Key, err, bsuid)
+			}
+		}
+		// The client changed their number: the old one stops naming them.
+		conv.Phone = newPhone
+		mustCommit(t, s, bot.Turn{Conversation: conv, Forget: []string{phone}})
+		if _, err := s.Conversation(ctx, phone); !errors.Is(err, bot.ErrNotFound) {
+			t.Errorf("Conversation(old number) error = %v, want bot.ErrNotFound", err)
+		}
+		if got, err := s.Conversation(ctx, newPhone); err != nil || got.Key != bsuid {
+			t.Errorf("Conversation(new number) = key %q, %v; want %s", got.Key, err, bsuid)
+		}
+		// A second client on the old number is a conversation of its own,
+		// and forgetting an id another conversation holds leaves it there.
+		other := sampleConversation("BR.8800000000000002", "")
+		other.Phone = phone
+		mustCommit(t, s, bot.Turn{Conversation: other})
+		mustCommit(t, s, bot.Turn{Conversation: conv, Forget: []string{phone}})
+		if got, err := s.Conversation(ctx, phone); err != nil || got.Key != other.Key {
+			t.Errorf("Conversation(old number, now another client's) = key %q, %v; want %s", got.Key, err, other.Key)
+		}
+	})
+
 	t.Run("CommitAndReadBack", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
@@ -692,6 +725,84 @@ type queueBackend interface {
 // of t. Claims are the backend's business (a mutex on bbolt, row locks on
 // PostgreSQL); what they guarantee is tested here.
 func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
+	t.Run("UnparkPutsParkedRowsBackInOrder", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		const who = "5511987654321"
+		conv := sampleConversation(who, "")
+		mustCommit(t, s, bot.Turn{Conversation: conv, Outbox: []bot.Outbound{
+			{To: who, Reply: bot.Reply{Text: "one"}, Created: at(1), NextAttempt: at(1), LastInbound: at(0)},
+			{To: who, Reply: bot.Reply{Text: "two"}, Created: at(1), NextAttempt: at(1), LastInbound: at(0)},
+		}})
+		rows, release, err := s.ClaimOutbound(ctx, at(2), 10)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("ClaimOutbound = %d rows, %v; want the client's first", len(rows), err)
+		}
+		first := rows[0]
+		first.State = bot.OutboundParked
+		if err := s.MarkOutbound(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		release()
+		rows, release, err = s.ClaimOutbound(ctx, at(2), 10)
+		if err != nil || len(rows) != 1 || rows[0].Reply.Text != "two" {
+			t.Fatalf("ClaimOutbound after parking the first = %+v, %v; want the second", rows, err)
+		}
+		second := rows[0]
+		second.State = bot.OutboundParked
+		if err := s.MarkOutbound(ctx, second); err != nil {
+			t.Fatal(err)
+		}
+		release()
+		if _, _, parked, _, err := s.OutboxStats(ctx); err != nil || parked != 2 {
+			t.Fatalf("parked rows = %d, %v; want 2", parked, err)
+		}
+		// The client writes again: the parked rows go first, then the turn's.
+		conv.LastSeen, conv.Updated = at(5), at(5)
+		mustCommit(t, s, bot.Turn{Conversation: conv, Unpark: true, Outbox: []bot.Outbound{
+			{To: who, Reply: bot.Reply{Text: "three"}, Created: at(5), NextAttempt: at(5), LastInbound: at(5)},
+		}})
+		var order []string
+		for range 3 {
+			rows, release, err := s.ClaimOutbound(ctx, at(6), 10)
+			if err != nil || len(rows) != 1 {
+				t.Fatalf("ClaimOutbound = %d rows, %v; want one", len(rows), err)
+			}
+			r := rows[0]
+			if !r.LastInbound.Equal(at(5)) {
+				t.Errorf("row %q goes out with the window of %v; want the client's new message, %v", r.Reply.Text, r.LastInbound, at(5))
+			}
+			order = append(order, r.Reply.Text)
+			r.State = bot.OutboundSent
+			if err := s.MarkOutbound(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			release()
+		}
+		if want := []string{"one", "two", "three"}; !slices.Equal(order, want) {
+			t.Errorf("replies went out %v; want %v", order, want)
+		}
+	})
+
+	t.Run("InboxGroupsAClientByBSUID", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a := inbound("5511987654321", 1)
+		a.UserID = "BR.1502576394655843"
+		b := bot.Inbound{ID: "wamid.bsuid.only", UserID: a.UserID, Text: "only the BSUID", At: at(2)}
+		if n, err := s.Enqueue(ctx, []bot.Inbound{a, b}); err != nil || n != 2 {
+			t.Fatalf("Enqueue = %d, %v; want 2", n, err)
+		}
+		key, msgs, release, ok, err := s.Claim(ctx)
+		if err != nil || !ok {
+			t.Fatalf("Claim = %v, %v", ok, err)
+		}
+		defer release()
+		if key != a.UserID || len(msgs) != 2 {
+			t.Errorf("Claim = %q with %d messages; want both messages under the BSUID", key, len(msgs))
+		}
+	})
+
 	t.Run("EnqueueDedupes", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()

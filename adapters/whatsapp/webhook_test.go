@@ -487,3 +487,26 @@ func TestWebhookLogs(t *testing.T) {
 		t.Errorf("log lacks the masked number:\n%s", out)
 	}
 }
+
+func TestWebhookAttachesMetaErrorsToTheClient(t *testing.T) {
+	sink := &fakeSink{}
+	h := newTestWebhook(t, sink)
+	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+		"messaging_product":"whatsapp","metadata":{"phone_number_id":"106540352242922"},
+		"contacts":[{"user_id":"BR.1502576394655843"}],
+		"messages":[{"from_user_id":"BR.1502576394655843","id":"wamid.x","timestamp":"1776944344","type":"unsupported",
+			"errors":[{"code":131051,"title":"Message type unknown","error_data":{"details":"Message type is not currently supported"}}]}],
+		"errors":[{"code":131000,"title":"Something went wrong"}]}}]}]}`)
+	if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200", w.Code)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.metaErrors) != 1 || !strings.HasPrefix(sink.metaErrors[0], "BR.1502576394655843 ") ||
+		!strings.Contains(sink.metaErrors[0], "131051") {
+		t.Errorf("errors attached: %q; want the message's error on its client's case (the other names no client)", sink.metaErrors)
+	}
+	if len(sink.enqueued) != 1 || len(sink.enqueued[0]) != 1 || sink.enqueued[0][0].Unsupported != "unsupported" {
+		t.Errorf("enqueued %+v; want the message, as content the bot cannot read", sink.enqueued)
+	}
+}
