@@ -148,8 +148,10 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // caseView is a case as `portabot cases` shows it: the phone masked,
 // nothing a client typed.
 type caseView struct {
-	ID       string    `json:"id"`
-	State    fsm.State `json:"state"`
+	ID    string    `json:"id"`
+	State fsm.State `json:"state"`
+	// Client is who asked for the port: username, or number masked.
+	Client   string    `json:"client"`
 	Phone    string    `json:"phone"`
 	WABA     string    `json:"waba"`
 	Blocked  string    `json:"blocked,omitempty"`
@@ -183,7 +185,7 @@ func runCases(ctx context.Context, env environment, args []string) error {
 		if c.Phone != "" {
 			phone = bot.MaskPhone(c.Phone)
 		}
-		views = append(views, caseView{ID: c.ID, State: c.State, Phone: phone, WABA: c.WABA, Blocked: string(c.Blocked),
+		views = append(views, caseView{ID: c.ID, State: c.State, Client: c.Who(), Phone: phone, WABA: c.WABA, Blocked: string(c.Blocked),
 			Problem: c.Problem, TraceID: c.TraceID, Created: c.Created, Updated: c.Updated, Closed: c.Closed, Language: c.Lang})
 	}
 	if *asJSON {
@@ -196,9 +198,9 @@ func runCases(ctx context.Context, env environment, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tPHONE\tWABA\tCREATED\tUPDATED")
+	fmt.Fprintln(tw, "ID\tSTATE\tCLIENT\tPHONE\tWABA\tCREATED\tUPDATED")
 	for _, v := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.State, v.Phone, v.WABA,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.State, v.Client, v.Phone, v.WABA,
 			v.Created.Local().Format(time.DateTime), v.Updated.Local().Format(time.DateTime))
 	}
 	return tw.Flush()

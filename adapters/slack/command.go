@@ -205,7 +205,9 @@ func (a *App) show(ctx context.Context, arg string) *slackapi.WebhookMessage {
 		}
 		var found []bot.Case
 		for _, c := range all {
-			if c.Phone == p.E164 || (c.Phone == "" && "+"+strings.TrimPrefix(c.Client, "+") == p.E164) {
+			// The number being ported, or the one the client writes from.
+			if c.Phone == p.E164 || "+"+c.ClientPhone == p.E164 ||
+				(c.Phone == "" && "+"+strings.TrimPrefix(c.Client, "+") == p.E164) {
 				found = append(found, c)
 			}
 		}

@@ -25,6 +25,8 @@ var kindMark = map[bot.NoticeKind]string{
 	bot.NoticeClientMessage: ":speech_balloon:",
 	bot.NoticeAgent:         ":bust_in_silhouette:",
 	bot.NoticeFlagged:       ":triangular_flag_on_post:",
+	bot.NoticeWindow:        ":hourglass_flowing_sand:",
+	bot.NoticeMoved:         ":arrows_counterclockwise:",
 }
 
 // needsPerson lists the notices that wait on an agent: in a thread they
