@@ -28,6 +28,8 @@ const (
 type app struct {
 	mu       sync.Mutex
 	receipts []bot.Receipt
+	inbound  []bot.Inbound
+	errors   []string // "client text" of the errors put on a case
 	// refuse makes the first refuse deliveries answer 500, as an app that
 	// is down or restarting does.
 	refuse  int
@@ -35,7 +37,12 @@ type app struct {
 	block   chan struct{} // when set, deliveries wait for it to close
 }
 
-func (a *app) Enqueue(context.Context, []bot.Inbound) (int, error) { return 0, nil }
+func (a *app) Enqueue(_ context.Context, msgs []bot.Inbound) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inbound = append(a.inbound, msgs...)
+	return len(msgs), nil
+}
 
 func (a *app) OutboundStatus(_ context.Context, r bot.Receipt) error {
 	a.mu.Lock()
@@ -45,7 +52,12 @@ func (a *app) OutboundStatus(_ context.Context, r bot.Receipt) error {
 }
 
 func (a *app) Security(context.Context, string, string) error  { return nil }
-func (a *app) MetaError(context.Context, string, string) error { return nil }
+func (a *app) MetaError(_ context.Context, client, text string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.errors = append(a.errors, client+" "+text)
+	return nil
+}
 func (a *app) Notify()                                         {}
 
 func (a *app) got() []bot.Receipt {

@@ -3,6 +3,7 @@ package metasim
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -41,11 +42,13 @@ type Webhook struct {
 // webhookWorkers is how many statuses are posted at once.
 const webhookWorkers = 4
 
-// statusEvent is one status waiting to be posted.
+// statusEvent is one status waiting to be posted, or, with body set, any
+// other webhook (a system message, errors).
 type statusEvent struct {
 	phoneID string // the business number that sent the message
 	msg     Message
 	status  string
+	body    []byte
 }
 
 // hooks posts statuses to the app in the background.
@@ -142,7 +145,10 @@ func (h *hooks) work() {
 
 // deliver posts ev until the app answers 200, or the simulator closes.
 func (h *hooks) deliver(ev statusEvent) bool {
-	body := statusPayload(ev, h.now())
+	body := ev.body
+	if body == nil {
+		body = statusPayload(ev, h.now())
+	}
 	wait := h.cfg.Retry
 	for {
 		if err := h.post(body); err == nil {
@@ -186,6 +192,61 @@ func sign(secret string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// change wraps value as the one change of a "messages" webhook.
+func change(phoneID string, value map[string]any) []byte {
+	value["messaging_product"] = "whatsapp"
+	value["metadata"] = map[string]string{"phone_number_id": phoneID}
+	b, err := json.Marshal(map[string]any{
+		"object": "whatsapp_business_account",
+		"entry": []any{map[string]any{
+			"id":      SandboxWABA,
+			"changes": []any{map[string]any{"field": "messages", "value": value}},
+		}},
+	})
+	if err != nil {
+		panic("metasim: webhook payload: " + err.Error()) // maps of strings always marshal
+	}
+	return b
+}
+
+// ErrNoWebhook is returned by the methods that play a webhook when the
+// simulator has no Options.Webhook to post it to.
+var ErrNoWebhook = errors.New("metasim: no webhook configured")
+
+// ChangeNumber plays a user who changed their number: Meta posts a system
+// message from their old number and BSUID, naming the new number and the
+// new BSUID a number change brings (Meta: webhooks/reference/messages/system).
+// phoneID is the business number the user wrote to.
+func (s *Sim) ChangeNumber(phoneID, oldPhone, oldUserID, newPhone, newUserID string) error {
+	old, nw := strings.TrimPrefix(oldPhone, "+"), strings.TrimPrefix(newPhone, "+")
+	sys := map[string]any{"type": "user_changed_number", "wa_id": nw, "body": "User changed from " + old + " to " + nw}
+	if newUserID != "" {
+		sys["user_id"] = newUserID
+	}
+	if oldUserID != "" {
+		sys["previous_user_id"] = oldUserID
+	}
+	return s.post(phoneID, map[string]any{"messages": []any{map[string]any{
+		"from": old, "id": "wamid." + rand.Text(), "timestamp": strconv.FormatInt(s.now().Unix(), 10),
+		"type": "system", "system": sys,
+	}}})
+}
+
+// ReportError plays an error Meta reports on its own, in value.errors.
+func (s *Sim) ReportError(phoneID string, code int, title, details string) error {
+	return s.post(phoneID, map[string]any{"errors": []any{map[string]any{
+		"code": code, "title": title, "message": title, "error_data": map[string]string{"details": details},
+	}}})
+}
+
+func (s *Sim) post(phoneID string, value map[string]any) error {
+	if s.hooks == nil {
+		return ErrNoWebhook
+	}
+	s.hooks.push(statusEvent{phoneID: phoneID, body: change(phoneID, value)})
+	return nil
 }
 
 // statusPayload is the body Meta posts for one status (field "messages",

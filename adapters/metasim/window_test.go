@@ -88,3 +88,34 @@ func TestFreeFormOutsideTheWindowFails(t *testing.T) {
 		t.Errorf("a message after the client wrote again failed: %s", m.Error)
 	}
 }
+
+func TestSimPlaysSystemMessagesAndErrors(t *testing.T) {
+	a := &app{}
+	e := startFaults(t, a)
+	if err := e.sim.ChangeNumber(botPhoneID, clientNumber, "BR.1502576394655843", "+5511955550000", "BR.7000000000000001"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the system message", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return len(a.inbound) == 1
+	})
+	a.mu.Lock()
+	in := a.inbound[0]
+	a.mu.Unlock()
+	if in.Moved == nil || in.Moved.Phone != "5511955550000" || in.Moved.UserID != "BR.7000000000000001" ||
+		in.UserID != "BR.1502576394655843" || in.From != strings.TrimPrefix(clientNumber, "+") {
+		t.Errorf("the app read %+v (moved %+v); want a move from the old number and BSUID to the new ones", in, in.Moved)
+	}
+	if err := e.sim.ReportError(botPhoneID, 131000, "Something went wrong", "try again later"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the errors webhook", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.arrived >= 2
+	})
+	if err := startFaults(t, nil).sim.ReportError(botPhoneID, 1, "x", ""); err == nil {
+		t.Error("a simulator without a webhook claimed to post one")
+	}
+}
