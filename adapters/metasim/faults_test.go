@@ -51,14 +51,14 @@ func (a *app) OutboundStatus(_ context.Context, r bot.Receipt) error {
 	return nil
 }
 
-func (a *app) Security(context.Context, string, string) error  { return nil }
+func (a *app) Security(context.Context, string, string) error { return nil }
 func (a *app) MetaError(_ context.Context, client, text string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.errors = append(a.errors, client+" "+text)
 	return nil
 }
-func (a *app) Notify()                                         {}
+func (a *app) Notify() {}
 
 func (a *app) got() []bot.Receipt {
 	a.mu.Lock()
