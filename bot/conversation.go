@@ -51,6 +51,10 @@ type Conversation struct {
 	// Reengaged is when the template that re-opens the window was last
 	// sent: one per closed window, however much news waits.
 	Reengaged time.Time `json:",omitzero"`
+	// Dropped says Meta took a reply and dropped it for the closed window
+	// (131047): when the client is back, the question they are at is asked
+	// again, since what they missed is not in the outbox to resend.
+	Dropped bool `json:",omitempty"`
 }
 
 // Address is where replies to the client go: their phone number when it is

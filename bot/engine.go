@@ -154,12 +154,13 @@ func (b *Bot) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	}
 	tr.in = in
 	tr.msgID = in.ID
+	wasAway := !tr.conv.LastSeen.IsZero() && tr.now.Sub(tr.conv.LastSeen) > CustomerWindow
 	tr.conv.LastSeen = in.At
 	if in.At.IsZero() {
 		tr.conv.LastSeen = tr.now
 	}
 	tr.identify(in)
-	tr.windowOpen()
+	tr.windowOpen(wasAway)
 	from := tr.conv.State
 	switch {
 	case in.Moved != nil:
@@ -314,6 +315,9 @@ type turn struct {
 	unpark bool
 	// forget lists ids that no longer name the client (Turn.Forget).
 	forget []string
+	// reask: a reply Meta dropped for the closed window is to be made up
+	// for by asking the current question again (Conversation.Dropped).
+	reask bool
 
 	code string // the one-time code being verified
 	pin  string // the new PIN being registered

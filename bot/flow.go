@@ -90,7 +90,7 @@ func (t *turn) dispatch() {
 		// The client answered the template that re-opened their window:
 		// the replies that waited answer them. With none waiting, the
 		// question they came back to is asked again.
-		if !t.unpark {
+		if !t.unpark || t.reask {
 			t.prompt()
 		}
 		return

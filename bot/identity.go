@@ -94,9 +94,13 @@ func TemplateLang(l Lang) string {
 }
 
 // windowOpen notes that the client wrote: replies that waited for their
-// window go out with this turn's.
-func (t *turn) windowOpen() {
+// window go out with this turn's. wasAway says the client had not written
+// for longer than the window: replies may have been parked even if the
+// template that should have followed could not be sent.
+func (t *turn) windowOpen(wasAway bool) {
+	t.reask, t.conv.Dropped = t.conv.Dropped, false
 	if t.conv.Held.IsZero() {
+		t.unpark = wasAway
 		return
 	}
 	t.unpark = true
@@ -134,6 +138,9 @@ func (b *Bot) reengage(ctx context.Context, key string, metaSaid bool) error {
 		return err
 	}
 	defer unlock()
+	if metaSaid {
+		tr.conv.Dropped = true
+	}
 	if !metaSaid && !tr.conv.LastSeen.IsZero() && tr.now.Sub(tr.conv.LastSeen) < CustomerWindow {
 		tr.unpark = true
 		tr.conv.Held = time.Time{}

@@ -176,3 +176,26 @@ func TestNewsForAClientWhoWroteMeanwhileNeedsNoTemplate(t *testing.T) {
 		}
 	}
 }
+
+func TestReplyMetaDroppedForTheWindowIsMadeUpFor(t *testing.T) {
+	w := newWindowRig(t, options{})
+	w.driveTo(fsm.Check2FA)
+	w.settle()
+	before := len(w.sentTo("+" + client))
+	// Meta took the last reply and failed it with 131047: by its clock the
+	// window had closed.
+	w.clock.advance(25 * time.Hour)
+	if err := w.bot.WindowClosed(context.Background(), client); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	news := w.sentTo("+" + client)[before:]
+	if len(news) != 1 || news[0].Template == "" {
+		t.Fatalf("after Meta dropped a reply the client got %+v; want the update template", news)
+	}
+	// The reply is gone: the client's answer to the template gets the
+	// question they are at again.
+	r := w.deliver(bot.Inbound{Text: "Continue", Choice: bot.TemplateButton})
+	says(t, r, "Check 2/4")
+	w.wantState(fsm.Check2FA)
+}
