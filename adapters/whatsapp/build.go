@@ -20,21 +20,14 @@ type User struct {
 	Username string
 }
 
-// UserOf is the user id names: a phone number, or else a BSUID.
-func UserOf(id string) User {
-	if bot.IsPhoneID(strings.TrimPrefix(id, "+")) {
-		return User{Phone: id}
-	}
-	return User{UserID: id}
-}
-
 // BuildTextWebhook returns the body Meta would post when the WhatsApp user
-// from (a number, digits with or without "+", or a BSUID) sends text to the
-// business number phoneNumberID, as message id at time at. With
+// from (digits, with or without "+") sends text to the business number
+// phoneNumberID, as message id at time at; BuildUserWebhook builds one from
+// a user known by BSUID. With
 // BuildChoiceWebhook and SignBody it lets tests, portabot chat --server and
 // load tools speak to a running server exactly as Meta does.
 func BuildTextWebhook(phoneNumberID, from, id, text string, at time.Time) []byte {
-	return BuildUserWebhook(phoneNumberID, UserOf(from), id, at, map[string]any{
+	return BuildUserWebhook(phoneNumberID, User{Phone: from}, id, at, map[string]any{
 		"type": "text",
 		"text": map[string]string{"body": text},
 	})
@@ -43,7 +36,7 @@ func BuildTextWebhook(phoneNumberID, from, id, text string, at time.Time) []byte
 // BuildChoiceWebhook returns the body Meta would post when the user taps the
 // reply button choiceID, titled title.
 func BuildChoiceWebhook(phoneNumberID, from, id, choiceID, title string, at time.Time) []byte {
-	return BuildUserWebhook(phoneNumberID, UserOf(from), id, at, map[string]any{
+	return BuildUserWebhook(phoneNumberID, User{Phone: from}, id, at, map[string]any{
 		"type": "interactive",
 		"interactive": map[string]any{
 			"type":         "button_reply",
