@@ -122,6 +122,7 @@ func runChat(ctx context.Context, env environment, args []string) error {
 		DestWABA: waba,
 		Region:   env.getenv("PORTABOT_DEFAULT_REGION"),
 		Lang:     lang,
+		NoAgents: true,
 	}, log)
 
 	c := &terminal.Chat{Bot: b, From: who.From, UserID: who.UserID, Username: who.Username, In: env.stdin, Out: env.stdout}

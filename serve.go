@@ -339,7 +339,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		Observe: mx.GraphCall, HTTPClient: meta})
 	answers := faq.Default()
 	b := bot.New(st, gc, answers, bot.Config{DestWABA: cfg.DestWABA, Region: cfg.Region, Outbox: true,
-		Notify: cfg.slackOn(), OnAnswer: mx.Answer, Template: cfg.Template}, log)
+		Notify: cfg.slackOn(), NoAgents: !cfg.slackOn(), OnAnswer: mx.Answer, Template: cfg.Template}, log)
 	runner := bot.NewRunner(b, st, cfg.Workers)
 	runner.OnTurn = mx.Turn
 	dispatcher := bot.NewDispatcher(b, st, sender)

@@ -249,10 +249,10 @@ func TestHandoffTranscriptWithAgent(t *testing.T) {
 		t.Errorf("agent_requested notice %q, want the case and the step the client was at", n.Text)
 	}
 
-	// Before anyone took the case the bot is quiet as well.
-	if r := h.send("¿hola?"); len(r) != 0 {
-		t.Errorf("the bot answered while the client waits for a person:\n%s", text(r))
-	}
+	// Before anyone took the case a greeting is told a person will answer,
+	// and the agents see it.
+	says(t, h.send("¿hola?"), "Uno de nuestros agentes te responderá aquí")
+	h.wantState(fsm.Handoff)
 	wantNotices(t, h.takeNotices(), bot.NoticeClientMessage)
 
 	mark := len(h.queued())

@@ -35,6 +35,10 @@ type Config struct {
 	Outbox bool
 	// Notify has turns queue notices for agents.
 	Notify bool
+	// NoAgents says no person can answer the client (the terminal chat, a
+	// server without Slack): a request for one is told so, and the bot
+	// keeps answering instead of falling silent for nobody.
+	NoAgents bool
 	// Template is the name of the approved utility template that re-opens
 	// a conversation whose 24-hour window closed; DefaultTemplate when
 	// empty. Its body takes the case number as its one parameter.

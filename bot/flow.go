@@ -29,7 +29,17 @@ func (t *turn) dispatch() {
 	if t.cas != nil && in.Text != "" {
 		t.record("client_message", "")
 	}
+	if t.conv.State == fsm.Handoff && t.b.cfg.NoAgents && (t.cas == nil || t.cas.Agent == "") {
+		// Nobody can answer here (three wrong codes hand the client over
+		// even so): the bot takes the conversation back at its step.
+		if t.fire(fsm.Release) {
+			t.say(msgNoAgentHere)
+		}
+	}
 	if t.conv.State == fsm.Handoff {
+		if t.leaveHandoff(in) {
+			return
+		}
 		// An agent holds the conversation: the bot says nothing at all,
 		// and the agents see what the client wrote (codes hidden).
 		what := hideCodes(strings.TrimSpace(in.Text))
@@ -112,6 +122,19 @@ func (t *turn) dispatch() {
 			w = wordYes
 		} else {
 			w = wordOf(text)
+		}
+		if w == wordNone && wantsPerson(text) {
+			w = wordAgent
+		}
+		if w == wordNone {
+			switch id := t.numbered(text); id {
+			case "":
+			case "question":
+				t.say(msgAskQuestion)
+				return
+			default:
+				w = choiceWords[id]
+			}
 		}
 		t.followLanguage(text)
 		if w == wordNone && t.atRest() && wantsPort(text) {
@@ -246,6 +269,13 @@ func (t *turn) global(w word) bool {
 	case wordHelp:
 		t.say(msgHelp)
 		t.prompt()
+	case wordGreeting:
+		if !t.first {
+			t.say(msgGreetingBack)
+		}
+		t.status()
+	case wordWhatNow:
+		t.status()
 	case wordBye:
 		// The conversation stays where it is: a goodbye is not a cancel.
 		if t.openCase() {
@@ -294,6 +324,11 @@ func (t *turn) toMenu() {
 // handoff hands the conversation to a person. A client without a port
 // under way still gets a case, so agents have something to pick up.
 func (t *turn) handoff() {
+	if t.b.cfg.NoAgents {
+		t.say(msgNoAgentHere)
+		t.prompt()
+		return
+	}
 	if !t.openCase() {
 		// A finished port is handed over from the menu: done and cancelled
 		// are final, the new case starts where new cases do.
@@ -356,6 +391,10 @@ func (t *turn) state(w word, text string) bool {
 			w = leadingAnswer(text)
 		}
 		switch w {
+		case wordUnsure:
+			t.say(unsureText(checkOf(st)))
+			t.prompt()
+			return true
 		case wordYes:
 			t.cas.Confirmed = appendCheck(t.cas.Confirmed, checkOf(st))
 			t.goTo(fsm.Confirm)
@@ -491,7 +530,7 @@ func (t *turn) onPhone(w word, text string) bool {
 	}
 	if t.conv.Step == stepSourceWABA {
 		switch {
-		case w == wordSkip:
+		case w == wordSkip || w == wordUnsure:
 			t.afterPhone()
 			return true
 		case isWABAID(text):

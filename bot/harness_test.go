@@ -48,6 +48,8 @@ type options struct {
 	// simClock runs the simulated Meta on the harness's clock too, so
 	// that its 24-hour window and code expiry follow the test's time.
 	simClock bool
+	// noAgents is the engine's Config.NoAgents: nobody can take a handoff.
+	noAgents bool
 }
 
 // harness is one client talking to a real engine over a real bbolt file,
@@ -195,6 +197,7 @@ func (h *harness) open() {
 		ResendCooldown: h.opts.cooldown,
 		Now:            h.clock.Now,
 		OnAnswer:       h.opts.onAnswer,
+		NoAgents:       h.opts.noAgents,
 	}, debugLogger(h.logs))
 }
 

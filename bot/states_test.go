@@ -28,6 +28,7 @@ var (
 	saysCancelled = phrases{bot.English: "Nothing else will happen with your number", bot.Portuguese: "Nada mais será feito com o seu número", bot.Spanish: "No se hará nada más con tu número"}
 	saysCaseNo    = phrases{bot.English: "Your case number is #", bot.Portuguese: "O número do seu atendimento é #", bot.Spanish: "Tu número de caso es #"}
 	saysHandoff   = phrases{bot.English: "I've asked one of our agents", bot.Portuguese: "Chamei um dos nossos atendentes", bot.Spanish: "Pedí a uno de nuestros agentes"}
+	saysWaiting   = phrases{bot.English: "One of our agents will answer you here", bot.Portuguese: "Um dos nossos atendentes vai responder aqui", bot.Spanish: "Uno de nuestros agentes te responderá aquí"}
 	saysWhichLang = phrases{bot.English: "Which language do you prefer?", bot.Portuguese: "Qual idioma você prefere?", bot.Spanish: "¿Qué idioma prefieres?"}
 	saysLangSet   = phrases{bot.English: "English it is", bot.Portuguese: "vamos falar em português", bot.Spanish: "seguimos en español"}
 	saysHelp      = phrases{bot.English: "I understand these words at any time", bot.Portuguese: "Eu entendo estas palavras a qualquer momento", bot.Spanish: "Entiendo estas palabras en cualquier momento"}
@@ -69,11 +70,22 @@ func TestGlobalWordsInEveryState(t *testing.T) {
 					before := h.conv()
 					r := h.send(word)
 					if st == fsm.Handoff {
-						// An agent holds the conversation: the bot says nothing.
-						if len(r) != 0 {
-							t.Errorf("bot spoke during a handoff:\n%s", text(r))
+						// The client waits for a person: "menu" gives them
+						// the bot back, "help" is told a person will answer,
+						// and the rest goes to the agents without a word.
+						switch kind {
+						case "menu":
+							h.wantState(fsm.Menu)
+							says(t, r, saysMenu[lang])
+						case "help":
+							h.wantState(fsm.Handoff)
+							says(t, r, saysWaiting[lang])
+						default:
+							if len(r) != 0 {
+								t.Errorf("bot spoke during a handoff:\n%s", text(r))
+							}
+							h.wantState(fsm.Handoff)
 						}
-						h.wantState(fsm.Handoff)
 						return
 					}
 					switch kind {
@@ -100,10 +112,12 @@ func TestGlobalWordsInEveryState(t *testing.T) {
 						if c.State != fsm.Handoff {
 							t.Errorf("case state = %s, want handoff", c.State)
 						}
-						// From now on the bot is silent.
-						if r := h.send(globalWords[lang]["help"]); len(r) != 0 {
+						// From now on the bot only says a person will answer.
+						if r := h.send(globalWords[lang]["thanks"]); len(r) != 0 {
 							t.Errorf("bot spoke after the handoff:\n%s", text(r))
 						}
+						says(t, h.send(globalWords[lang]["help"]), saysWaiting[lang])
+						h.wantState(fsm.Handoff)
 					case "menu":
 						h.wantState(fsm.Menu)
 						says(t, r, saysMenu[lang])

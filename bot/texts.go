@@ -102,6 +102,14 @@ const (
 	msgByePort
 	msgThanks
 	msgAbout
+	msgGreetingBack
+	msgUnsureBM
+	msgUnsure2FA
+	msgUnsureReception
+	msgUnsureDisplayName
+	msgHandoffWaiting
+	msgHandoffLeft
+	msgNoAgentHere
 )
 
 // texts is every message in English, Portuguese (Brazil) and Spanish, in

@@ -34,6 +34,14 @@ const (
 	wordBye
 	wordThanks
 	wordAbout
+	// wordGreeting is a hello after the first message: answered with where
+	// the port stands, never "not understood".
+	wordGreeting
+	// wordWhatNow asks where things stand ("and now?", "e agora?").
+	wordWhatNow
+	// wordUnsure is "I don't know" to a yes-or-no question: the client gets
+	// how to find out, not a block.
+	wordUnsure
 )
 
 // vocabulary maps folded phrases (lower case, no accents, no punctuation)
@@ -60,9 +68,15 @@ func init() {
 		"agente", "persona", "una persona", "asesor", "hablar con alguien", "hablar con una persona", "soporte")
 	add(wordLanguage, "language", "idioma", "lingua", "língua", "change language", "mudar idioma", "cambiar idioma")
 	add(wordHelp, "help", "ajuda", "ayuda", "?")
-	add(wordYes, "yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "of course", "i do", "it's off", "yes it is", "alright", "all right",
+	add(wordYes, "yes", "y", "yeah", "yep", "yup", "yes please", "sure", "ok", "okay", "of course", "i do", "it's off", "yes it is", "alright", "all right",
+		"that's me", "thats me", "yep that's me", "yes that's me", "correct", "exactly", "that's right", "thats right", "i think so", "probably yes",
+		"yes i think so", "absolutely", "definitely", "affirmative", "uh huh", "yes sir", "yes ma'am",
 		"sim", "s", "claro", "sim tenho", "sim esta", "sim está", "com certeza", "certo", "ta bom", "tá bom", "beleza",
-		"si", "sí", "por supuesto", "si tengo", "si esta", "sí está", "vale", "de acuerdo")
+		"to sim", "tô sim", "estou sim", "sim senhor", "sim senhora", "claro que sim", "isso", "isso mesmo", "exato", "correto",
+		"acho que sim", "provavelmente sim", "aham", "uhum", "positivo", "sim por favor", "tenho sim", "esta sim", "está sim",
+		"si", "sí", "por supuesto", "si tengo", "si esta", "sí está", "vale", "de acuerdo",
+		"si señor", "sí señor", "si senor", "sí senor", "claro que si", "claro que sí", "eso", "asi es", "así es", "correcto", "exacto",
+		"creo que si", "creo que sí", "probablemente si", "probablemente sí", "si por favor", "sí por favor", "tengo si", "está bien", "esta bien")
 	add(wordNo, "no", "n", "nope", "no it isn't", "i don't", "not yet", "nao", "não", "ainda nao", "ainda não", "nao tenho", "não tenho", "todavia no", "todavía no", "no tengo")
 	add(wordFixed, "done", "fixed", "ready", "it's done", "all set", "sorted", "solved", "resolved",
 		"pronto", "resolvido", "feito", "ja resolvi", "já resolvi", "resolvi", "ja esta", "já está", "consegui",
@@ -71,7 +85,7 @@ func init() {
 		"manda de novo", "manda outro", "envia de novo", "envia outro", "manda otra vez", "manda otro", "envia otro", "envialo de nuevo", "new code", "another code", "reenviar", "novo codigo", "novo código", "outro codigo", "outro código", "reenviar codigo", "nuevo codigo", "nuevo código", "otro codigo", "otro código")
 	add(wordVoice, "voice", "voice call", "call", "call me", "ligacao", "ligação", "voz", "ligar", "llamada", "llamar", "llamame", "llámame")
 	add(wordSMS, "sms", "text", "text message", "mensagem", "mensaje")
-	add(wordSkip, "skip", "pular", "nao sei", "não sei", "omitir", "no se", "no sé", "i don't know", "i dont know", "dont know", "don't know", "no idea", "idk", "dunno", "not sure", "ni idea", "nem ideia")
+	add(wordSkip, "skip", "pular", "omitir", "saltar")
 	add(wordStart, "start", "start the port", "begin", "port", "port my number", "iniciar", "comecar", "começar", "portar", "portar meu numero", "portar meu número", "iniciar portabilidad", "empezar", "continue", "continue my port", "continuar",
 		"let's go", "lets go", "ok let's go", "ok lets go", "let's do it", "lets do it", "go ahead", "vamos la", "vamos lá", "bora", "vamos", "dale", "adelante")
 	// Goodbyes and thanks are answered, never taken for an answer to the
@@ -89,6 +103,18 @@ func init() {
 		"você é humano", "você é uma pessoa", "é uma pessoa", "estou falando com um robô", "estou falando com uma pessoa", "robô",
 		"quién eres", "quién habla", "eres un bot", "eres un robot", "eres humano", "eres una persona", "es un bot", "es un robot",
 		"estoy hablando con un bot", "estoy hablando con una persona", "hablo con un bot", "robot")
+	add(wordGreeting, "hi", "hello", "hey", "hi there", "hello there", "good morning", "good afternoon", "good evening",
+		"oi", "ola", "olá", "oie", "opa", "e ai", "eai", "bom dia", "boa tarde", "boa noite", "oi bom dia", "ola bom dia",
+		"hola", "buenas", "buenos dias", "buenos días", "buenas tardes", "buenas noches", "hola buenos dias", "hola buenas")
+	add(wordWhatNow, "and now", "what now", "now what", "what's next", "whats next", "what next", "what happens now", "what do i do now",
+		"what should i do now", "status", "where are we", "any news", "any update", "update",
+		"e agora", "e agr", "o que faco agora", "o que eu faco agora", "e ai como fica", "como fica", "e entao", "qual o status",
+		"status do caso", "alguma novidade", "novidades",
+		"y ahora", "que hago ahora", "qué hago ahora", "y entonces", "cual es el estado", "cuál es el estado", "alguna novedad", "novedades")
+	add(wordUnsure, "not sure", "i'm not sure", "im not sure", "no idea", "i have no idea", "no clue", "dunno", "idk",
+		"i don't know", "i dont know", "dont know", "don't know", "i'm not sure about that",
+		"sei la", "sei lá", "nao sei", "não sei", "nao faco ideia", "não faço ideia", "nem ideia", "nao tenho certeza", "não tenho certeza",
+		"no se", "no sé", "no lo se", "no lo sé", "ni idea", "no tengo idea", "no estoy seguro", "no estoy segura")
 	add(wordRetry, "retry", "try again", "tentar de novo", "tentar novamente", "de novo", "reintentar", "intentar de nuevo", "otra vez")
 }
 
@@ -230,8 +256,11 @@ var (
 	yesDoubts = negationsAnd("but", "maybe", "probably", "on", "enabled", "active", "still",
 		"mas", "talvez", "provavelmente", "ativada", "ativado", "ativa", "ligada", "ligado", "ainda",
 		"pero", "quizas", "quiza", "probablemente", "activada", "activado", "activa", "encendida", "todavia")
-	noDoubts = wordSet("but", "sure", "know", "idea", "maybe", "probably",
-		"mas", "sei", "sabe", "certeza", "ideia", "talvez", "pero", "se", "seguro", "quizas", "quiza")
+	// "no I don't get what BM is" and "não sei o que é isso" answer
+	// nothing: the client does not understand the question.
+	noDoubts = wordSet("but", "sure", "know", "idea", "maybe", "probably", "what", "get", "understand", "mean", "means", "explain",
+		"mas", "sei", "sabe", "certeza", "ideia", "talvez", "que", "entendi", "entendo", "entender", "significa", "explica",
+		"pero", "se", "seguro", "quizas", "quiza", "entiendo", "entender", "explicas")
 )
 
 // leadingAnswer reads an answer to a yes-or-no question that says more
@@ -265,6 +294,44 @@ func leadingAnswer(text string) word {
 		}
 	}
 	return w
+}
+
+// Words of a request for a person in the client's own words ("can I speak
+// to someone", "me chama um humano", "pásame con alguien").
+var (
+	personNouns = wordSet("someone", "somebody", "anyone", "person", "human", "agent", "attendant", "operator", "representative",
+		"rep", "staff", "team",
+		"alguem", "humano", "humana", "pessoa", "atendente", "agente", "operador", "operadora", "equipe", "responsavel",
+		"alguien", "persona", "asesor", "asesora", "ejecutivo", "ejecutiva", "equipo")
+	personActs = wordSet("talk", "speak", "chat", "connect", "transfer", "put", "get", "call", "reach", "want", "need", "give", "see",
+		"falar", "conversar", "chama", "chamar", "chame", "passa", "passar", "quero", "preciso", "transfere", "transferir", "fala",
+		"hablar", "habla", "pasa", "pasame", "comunicar", "comunicame", "comunica", "quiero", "necesito", "llama", "llamar", "ponme", "dame")
+	// A question about other people ("who do I talk to at my old BSP?",
+	// "does a person need to approve the name?") is for the FAQ.
+	personDoubts = negationsAnd("bsp", "provider", "provedor", "proveedor", "old", "antigo", "antiguo", "meta", "facebook",
+		"who", "how", "why", "does", "do", "is", "should", "must", "quem", "como", "porque", "deve", "quien", "debo", "tengo", "tenho",
+		"approve", "aprovar", "aprobar", "bm", "business", "manager", "admin", "administrador", "2fa", "name", "nome", "nombre")
+)
+
+// wantsPerson reports whether text asks for a person: a person and a verb
+// of asking or talking, in a short message that asks about nothing else.
+func wantsPerson(text string) bool {
+	if len(text) > 160 {
+		return false
+	}
+	words := strings.Fields(fold(text))
+	if len(words) < 2 || len(words) > 12 {
+		return false
+	}
+	var noun, act bool
+	for _, w := range words {
+		if personDoubts[w] {
+			return false
+		}
+		noun = noun || personNouns[w]
+		act = act || personActs[w]
+	}
+	return noun && act
 }
 
 // negationWords turn a request or an answer around ("not by SMS", "yes,
