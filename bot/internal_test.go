@@ -314,6 +314,11 @@ func TestFAQQuestionsDoNotStartAPort(t *testing.T) {
 			if wantsPort(c.Q) {
 				t.Errorf("%s: %q (%s) would start a port", file, c.Q, c.Intent)
 			}
+			// Nor for a request for a person, which would hand the client
+			// over instead of answering them.
+			if wantsPerson(c.Q) && c.Intent != "human" && c.Intent != "agent" {
+				t.Errorf("%s: %q (%s) would be taken for a request for a person", file, c.Q, c.Intent)
+			}
 		}
 	}
 }

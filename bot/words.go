@@ -299,9 +299,11 @@ func leadingAnswer(text string) word {
 // Words of a request for a person in the client's own words ("can I speak
 // to someone", "me chama um humano", "pásame con alguien").
 var (
+	// Not "operadora" nor "operador": in Portuguese and Spanish they are
+	// also the mobile carrier.
 	personNouns = wordSet("someone", "somebody", "anyone", "person", "human", "agent", "attendant", "operator", "representative",
 		"rep", "staff", "team",
-		"alguem", "humano", "humana", "pessoa", "atendente", "agente", "operador", "operadora", "equipe", "responsavel",
+		"alguem", "humano", "humana", "pessoa", "atendente", "agente", "equipe", "responsavel",
 		"alguien", "persona", "asesor", "asesora", "ejecutivo", "ejecutiva", "equipo")
 	personActs = wordSet("talk", "speak", "chat", "connect", "transfer", "put", "get", "call", "reach", "want", "need", "give", "see",
 		"falar", "conversar", "chama", "chamar", "chame", "passa", "passar", "quero", "preciso", "transfere", "transferir", "fala",
