@@ -109,6 +109,9 @@ func (t *turn) dispatch() {
 			t.setLang(l)
 			return
 		}
+	case strings.HasPrefix(in.Choice, "phone:") && t.conv.State == fsm.AskPhone:
+		t.onPhone(wordNone, strings.TrimPrefix(in.Choice, "phone:"))
+		return
 	case strings.HasPrefix(in.Choice, "faq:"):
 		t.answerIntent(strings.TrimPrefix(in.Choice, "faq:"))
 		return
@@ -546,16 +549,27 @@ func (t *turn) onPhone(w word, text string) bool {
 	p, err := ParsePhone(text, t.b.cfg.Region)
 	switch {
 	case err == nil:
+		if alt, ok := t.otherReading(text, p); ok {
+			// Two countries read the digits: the client says which.
+			t.ask(msgPhoneWhich, []Button{
+				{ID: "phone:" + alt.E164, Title: alt.E164},
+				{ID: "phone:" + p.E164, Title: p.E164},
+			}, countryName(alt.Region, t.lang()), alt.E164, countryName(p.Region, t.lang()), p.E164)
+			return true
+		}
+		warned := strings.HasPrefix(c.Phone, "+55")
 		c.Phone, c.CC, c.National = p.E164, p.CC, p.National
 		t.record("phone_set", MaskPhone(p.E164))
 		t.say(msgPhoneOK, p.E164)
-		if p.Region == "BR" && p.Mobile {
+		if p.Region == "BR" && p.Mobile && !warned {
+			// Once: a client who sends the number again as the profile
+			// shows it, with or without the 9, has read it.
 			t.say(msgBrazilNine)
 		}
 		if !p.Mobile && p.Region == t.b.cfg.Region && !strings.HasPrefix(text, "+") {
 			// Read as a local landline: a foreign number typed without its
 			// country code reads that way too, and must not be ported.
-			t.say(msgPhoneReadLocal, p.Region)
+			t.say(msgPhoneReadLocal, countryName(p.Region, t.lang()))
 		}
 		t.conv.Step = stepSourceWABA
 		t.ask(msgAskSourceWABA, []Button{t.button("skip", msgBtnSkip)})
@@ -563,7 +577,7 @@ func (t *turn) onPhone(w word, text string) bool {
 	case strings.IndexFunc(text, unicode.IsLetter) >= 0:
 		return false // a question, most likely
 	case err == ErrPhoneNeedsCode:
-		t.say(msgPhoneNeedsCode, t.b.cfg.Region)
+		t.say(msgPhoneNeedsCode, countryName(t.b.cfg.Region, t.lang()))
 		return true
 	case t.conv.Step == stepSourceWABA:
 		t.say(msgSourceWABAInvalid)
@@ -572,6 +586,27 @@ func (t *turn) onPhone(w word, text string) bool {
 		t.say(msgPhoneInvalid)
 		return true
 	}
+}
+
+// langRegions are the countries whose numbers a client writing in a
+// language most likely types without a country code, besides the
+// deployment's own region.
+var langRegions = map[Lang]string{English: "US"}
+
+// otherReading returns another country's reading of a number typed without
+// a country code, when the client's language makes that country likely and
+// the digits are valid there too: "415 555 2671" in an English chat of a
+// Brazilian BSP is a US number as much as a Brazilian landline.
+func (t *turn) otherReading(text string, p Phone) (Phone, bool) {
+	region, ok := langRegions[t.lang()]
+	if !ok || region == p.Region || strings.HasPrefix(strings.TrimSpace(text), "+") {
+		return Phone{}, false
+	}
+	alt, ok := parseIn(text, region)
+	if !ok || alt.E164 == p.E164 {
+		return Phone{}, false
+	}
+	return alt, true
 }
 
 // isWABAID reports digits long enough to be an account id and too long to

@@ -7,6 +7,8 @@ import (
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
 )
 
 // Phone is a number a client wants to port, split the way Graph wants it.
@@ -16,6 +18,10 @@ type Phone struct {
 	National string // "11987654321"
 	Region   string // "BR"
 	Mobile   bool
+	// NoNine marks a Brazilian mobile typed without the extra 9 that
+	// Brazil added to mobiles: kept as typed, since the number must match
+	// the WhatsApp profile exactly, and some profiles still lack the 9.
+	NoNine bool
 }
 
 // Why a typed number was refused; the engine turns these into advice.
@@ -41,12 +47,21 @@ func ParsePhone(text, region string) (Phone, error) {
 	if len(text) > maxPhoneInput || strings.IndexFunc(text, unicode.IsLetter) >= 0 {
 		return Phone{}, ErrPhoneInvalid
 	}
+	if strings.HasPrefix(text, "+") {
+		text = "+" + oldMexicanMobile(digitsOnly(text))
+	}
 	if p, ok := parseIn(text, region); ok {
 		return p, nil
 	}
+	if p, ok := brazilWithoutNine(text, region); ok {
+		return p, nil
+	}
 	if !strings.HasPrefix(text, "+") {
-		digits := strings.TrimPrefix(digitsOnly(text), "00")
+		digits := oldMexicanMobile(strings.TrimPrefix(digitsOnly(text), "00"))
 		if p, ok := parseIn("+"+digits, ""); ok {
+			return p, nil
+		}
+		if p, ok := brazilWithoutNine("+"+digits, ""); ok {
 			return p, nil
 		}
 		// A number that is valid nowhere when read as local but has enough
@@ -56,6 +71,35 @@ func ParsePhone(text, region string) (Phone, error) {
 		}
 	}
 	return Phone{}, ErrPhoneInvalid
+}
+
+// oldMexicanMobile drops the "1" Mexican mobiles carried after +52 until
+// 2019 ("+52 1 55 1234 5678"), which people still type: the number is the
+// same without it, and only that form is valid now.
+func oldMexicanMobile(digits string) string {
+	if len(digits) == 13 && strings.HasPrefix(digits, "521") {
+		return "52" + digits[3:]
+	}
+	return digits
+}
+
+// brazilWithoutNine reads a Brazilian mobile typed without the 9 that
+// Brazil put in front of every mobile (+55 11 8765-4321): valid once the 9
+// is in, it is kept as typed.
+func brazilWithoutNine(text, region string) (Phone, bool) {
+	n, err := phonenumbers.Parse(text, region)
+	if err != nil || n.GetCountryCode() != 55 {
+		return Phone{}, false
+	}
+	national := phonenumbers.GetNationalSignificantNumber(n)
+	if len(national) != 10 || !strings.ContainsRune("6789", rune(national[2])) {
+		return Phone{}, false
+	}
+	with9, ok := parseIn("+55"+national[:2]+"9"+national[2:], "")
+	if !ok || !with9.Mobile {
+		return Phone{}, false
+	}
+	return Phone{E164: "+55" + national, CC: "55", National: national, Region: "BR", Mobile: true, NoNine: true}, true
 }
 
 func parseIn(text, region string) (Phone, bool) {
@@ -122,4 +166,26 @@ func numberIn(text string) (string, bool) {
 		i = j
 	}
 	return found, found != ""
+}
+
+// countryName is region ("BR") as a client reads it in l ("Brasil"): a
+// region code means nothing to most people.
+func countryName(region string, l Lang) string {
+	r, err := language.ParseRegion(region)
+	if err != nil {
+		return region
+	}
+	var n display.Namer
+	switch l {
+	case Portuguese:
+		n = display.Portuguese.Regions()
+	case Spanish:
+		n = display.Spanish.Regions()
+	default:
+		n = display.English.Regions()
+	}
+	if name := n.Name(r); name != "" {
+		return name
+	}
+	return region
 }

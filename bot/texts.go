@@ -110,6 +110,7 @@ const (
 	msgHandoffWaiting
 	msgHandoffLeft
 	msgNoAgentHere
+	msgPhoneWhich
 )
 
 // texts is every message in English, Portuguese (Brazil) and Spanish, in

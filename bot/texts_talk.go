@@ -46,6 +46,11 @@ var talkTexts = map[msg][3]string{
 		"Nenhum atendente pode entrar nesta conversa, então eu continuo ajudando você aqui.",
 		"Ningún agente puede unirse a esta conversación, así que sigo ayudándote aquí.",
 	},
+	msgPhoneWhich: {
+		"Which number is it: %s %s, or %s %s? Tap it, or type it with *+* and the country code.",
+		"Qual é o número: %s %s, ou %s %s? Toque nele, ou digite com *+* e o código do país.",
+		"¿Cuál es el número: %s %s, o %s %s? Tócalo, o escríbelo con *+* y el código de país.",
+	},
 }
 
 func init() { maps.Copy(texts, talkTexts) }
