@@ -191,3 +191,12 @@ func TestReportWriteText(t *testing.T) {
 		}
 	}
 }
+
+// Clients write in chat shorthand ("vc", "pq", "qnt", "xq", "tmb", "pls",
+// "u"): written out, each of these questions gets its answer.
+func TestShorthand(t *testing.T) {
+	rep := evaluateFile(t, "testdata/shorthand.jsonl")
+	if rep.InScopeCorrect != rep.InScope {
+		t.Errorf("%d of %d questions in shorthand answered right\n%s", rep.InScopeCorrect, rep.InScope, reportText(t, rep))
+	}
+}

@@ -186,6 +186,7 @@ func (m *Matcher) Ask(question, lang string) Result {
 	if !ok {
 		l = langIndex(lang)
 	}
+	sc.tokens = m.expandShorthand(sc.tokens, l)
 	m.analyze(sc, l)
 	scores := m.score(sc)
 
