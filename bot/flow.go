@@ -79,9 +79,6 @@ func (t *turn) dispatch() {
 		t.prompt()
 		return
 	}
-	if truncated {
-		t.say(msgTooLong)
-	}
 
 	if in.Choice != "" {
 		choice, stale := t.choice(in.Choice)
@@ -140,6 +137,11 @@ func (t *turn) dispatch() {
 			}
 		}
 		t.followLanguage(text)
+		if truncated {
+			// Said once the language is settled: a long first message in
+			// Portuguese gets the note in Portuguese.
+			t.say(msgTooLong)
+		}
 		if w == wordNone && t.atRest() && wantsPort(text) {
 			w = wordStart
 		}
@@ -769,14 +771,28 @@ func (t *turn) answer(text string) bool {
 		return false
 	}
 	res := t.b.faq.Ask(text, string(t.lang()))
-	if res.Intent == "" || res.Intent == "none" {
-		t.lastTopics = res.Closest
+	if res.Intent == "" || res.Intent == faq.None {
+		// Offered in the conversation's language, like the rest of the
+		// reply, whatever language the question was read in.
+		t.lastTopics = t.lastTopics[:0]
+		for _, tp := range res.Closest {
+			if local, ok := t.b.faq.Topic(tp.Intent, string(t.lang())); ok {
+				tp = local
+			}
+			t.lastTopics = append(t.lastTopics, tp)
+		}
 		return false
+	}
+	answer := res.Answer
+	if a, ok := t.b.faq.Answer(res.Intent, string(t.lang())); ok {
+		// A client who chose a language gets it even when a question
+		// reads like another one; followLanguage has moved the others.
+		answer = a
 	}
 	t.conv.Misses = 0
 	t.record("faq", res.Intent)
 	t.answered = append(t.answered, res.Intent)
-	t.sayText(res.Answer)
+	t.sayText(answer)
 	t.remind()
 	return true
 }
