@@ -265,8 +265,9 @@ var (
 
 // leadingAnswer reads an answer to a yes-or-no question that says more
 // than yes or no ("yes, I'm the admin", "sim, tenho", "no, my old BSP has
-// it", "done, it's off now"): the answer its first word or two give, unless
-// a question mark or what follows puts it in doubt.
+// it", "done, it's off now", "tá desativada sim"): the answer its first
+// word or two give, or a yes at the end of a short one, unless a question
+// mark or the other words put it in doubt.
 func leadingAnswer(text string) word {
 	if len(text) > 300 || strings.Contains(text, "?") {
 		return wordNone
@@ -274,6 +275,18 @@ func leadingAnswer(text string) word {
 	words := strings.Fields(fold(text))
 	if len(words) < 2 {
 		return wordNone
+	}
+	if last := words[len(words)-1]; len(words) <= 5 && (last == "sim" || last == "si" || last == "yes") &&
+		vocabulary[words[0]] == wordNone {
+		// Brazilians put the yes last: "tá desativada sim", "recebe
+		// sim". What comes before must not put it in doubt ("está ativada
+		// sim" answers "is it off?" with a no).
+		for _, r := range words[:len(words)-1] {
+			if yesDoubts[r] {
+				return wordNone
+			}
+		}
+		return wordYes
 	}
 	w, rest := vocabulary[words[0]], words[1:]
 	if two := vocabulary[words[0]+" "+words[1]]; two != wordNone {
