@@ -150,6 +150,14 @@ func (t *turn) dispatch() {
 			return
 		}
 	}
+	if t.unpark && !t.reask {
+		switch w {
+		case wordYes, wordGreeting, wordThanks, wordStart, wordWhatNow:
+			// Back after the window closed with an "ok" or a "hi": the
+			// replies that waited say what happened and ask what is next.
+			return
+		}
+	}
 	if t.global(w) {
 		return
 	}

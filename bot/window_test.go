@@ -199,3 +199,29 @@ func TestReplyMetaDroppedForTheWindowIsMadeUpFor(t *testing.T) {
 	says(t, r, "Check 2/4")
 	w.wantState(fsm.Check2FA)
 }
+
+func TestClientBackWithAnOKGetsWhatWaitedOnly(t *testing.T) {
+	w := newWindowRig(t, options{phone: metasim.TwoStepOffLater})
+	w.driveTo(fsm.AskPhone)
+	w.send(w.opts.typed)
+	w.send(metasim.SandboxSourceWABA)
+	w.wantState(fsm.Blocked)
+	w.settle()
+	w.clock.advance(26 * time.Hour)
+	if err := w.bot.Recheck(context.Background(), strings.TrimPrefix(metasim.TwoStepOffLater, "+")); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	before := len(w.sentTo("+" + client))
+	// The client answers the template by typing rather than tapping.
+	if r := w.deliver(bot.Inbound{Text: "ok"}); len(r) != 0 {
+		t.Errorf("the client's ok got replies of its own, besides what waited: %q", text(r))
+	}
+	w.settle()
+	news := w.sentTo("+" + client)[before:]
+	if len(news) == 0 || len(news[len(news)-1].Choices) == 0 || choiceOf(news[len(news)-1].Choices[0].ID) != "sms" {
+		t.Errorf("after the ok the client got %+v; want the parked replies, ending with the method question", news)
+	}
+	w.tap("sms")
+	w.wantState(fsm.AwaitCode)
+}
