@@ -203,14 +203,9 @@ type status struct {
 	// CallbackData is what the sender set on the message; Meta echoes it
 	// in every status of that message.
 	CallbackData string `json:"biz_opaque_callback_data"`
-	Errors       []struct {
-		Code      flexString `json:"code"`
-		Title     string     `json:"title"`
-		Message   string     `json:"message"`
-		ErrorData struct {
-			Details string `json:"details"`
-		} `json:"error_data"`
-	} `json:"errors"`
+	// RecipientUserID is the BSUID of a recipient messaged by it.
+	RecipientUserID string     `json:"recipient_user_id"`
+	Errors          []apiError `json:"errors"`
 }
 
 // decode reads body; when phoneNumberID is set, messages and statuses of
@@ -380,17 +375,12 @@ func decodeStatus(raw json.RawMessage) (Status, bool) {
 	}
 	st := Status{MetaID: s.ID, Status: s.Status, Recipient: string(s.RecipientID), At: unixTime(s.Timestamp),
 		CallbackData: s.CallbackData}
+	if st.Recipient == "" {
+		st.Recipient = s.RecipientUserID
+	}
 	var details []string
 	for _, e := range s.Errors {
-		what := e.Title
-		if what == "" {
-			what = e.Message
-		}
-		d := string(e.Code) + ": " + what
-		if e.ErrorData.Details != "" && e.ErrorData.Details != what {
-			d += " (" + e.ErrorData.Details + ")"
-		}
-		details = append(details, d)
+		details = append(details, e.meta("").String())
 	}
 	st.Detail = strings.Join(details, "; ")
 	return st, true
