@@ -5,7 +5,9 @@
 // bot replies through.
 //
 // Calls whose repetition changes nothing (reading a number, verifying a code,
-// copying templates) are retried on network errors, 429 and 5xx. Calls with a
+// copying templates) are retried on network errors and on the answers
+// bot's error table calls worth a later try (429, 5xx, Meta's transient
+// codes). Calls with a
 // side effect a client would notice or a quota to protect (adding the number,
 // requesting a code, which sends an SMS, registering, which Meta allows 10
 // times in 72 hours, sending a message) are made exactly once; the caller
@@ -149,8 +151,11 @@ func New(cfg Config) *Client {
 			if err != nil {
 				return true
 			}
-			s := r.StatusCode()
-			return s == http.StatusTooManyRequests || s >= 500
+			if r.StatusCode() < 400 {
+				return false
+			}
+			// bot's table says which answers are worth the same call again.
+			return metahttp.Decode(r.StatusCode(), r.Header(), r.Body()).Kind().Later()
 		}).
 		SetRetryAfter(c.retryAfter)
 	return c
@@ -165,7 +170,9 @@ const maxBody = 4 << 20
 var errWaitTooLong = errors.New("graph: retry-after exceeds the retry budget")
 
 func (c *Client) retryAfter(_ *resty.Client, r *resty.Response) (time.Duration, error) {
-	d := metahttp.RetryAfter(r.Header().Get("Retry-After"), time.Now())
+	// Decode's wait is Retry-After and, for a rate limit, Meta's usage
+	// estimate: the same wait the caller sees when the retries run out.
+	d := metahttp.Decode(r.StatusCode(), r.Header(), r.Body()).RetryAfter
 	if d > c.maxWait {
 		return 0, errWaitTooLong
 	}

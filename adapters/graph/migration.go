@@ -12,7 +12,7 @@ import (
 // phoneFields are the fields of bot.PhoneNumber; without them Graph returns
 // only a handful.
 const phoneFields = "id,display_phone_number,verified_name,name_status,code_verification_status," +
-	"status,quality_rating,platform_type,messaging_limit_tier,is_official_business_account,account_mode"
+	"status,quality_rating,platform_type,whatsapp_business_manager_messaging_limit,is_official_business_account,account_mode"
 
 // AddPhoneNumber starts the migration of +cc national into waba
 // (migrate_phone_number=true) and returns the new phone number id. It is

@@ -210,7 +210,7 @@ func TestHappyPath(t *testing.T) {
 	}
 	want := bot.PhoneNumber{ID: id, DisplayPhoneNumber: "+55 11987654321", NameStatus: "APPROVED",
 		CodeVerificationStatus: "VERIFIED", Status: "CONNECTED", QualityRating: "GREEN", PlatformType: "CLOUD_API",
-		MessagingLimitTier: "TIER_1K", AccountMode: "LIVE"}
+		MessagingLimit: "TIER_1K", AccountMode: "LIVE"}
 	if diff := cmp.Diff(want, pn, cmpopts.IgnoreFields(bot.PhoneNumber{}, "VerifiedName")); diff != "" {
 		t.Errorf("number after migration mismatch (-want +got):\n%s", diff)
 	}
