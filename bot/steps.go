@@ -379,7 +379,13 @@ func (t *turn) graphFailed(err error) {
 			} else {
 				t.say(msgRetryLater)
 			}
-			t.goTo(fsm.Postpone)
+			if t.conv.State == fsm.AddingNumber {
+				// Back at ask_phone the known number would be added again at
+				// once; the client says when, with *retry*.
+				t.fire(fsm.Postpone)
+			} else {
+				t.goTo(fsm.Postpone)
+			}
 			t.say(msgRetryHint)
 		}
 		return

@@ -48,6 +48,16 @@ func (s *Sim) addNumber(waba string, p params) answer {
 	case NoWebhooks:
 		a.err = errNoWebhooks()
 		return a
+	case MigrationTryAgain:
+		if s.once("migration-error", e164) {
+			a.err = errMigration(detailsTryAgain)
+			return a
+		}
+	default:
+		if details, ok := migrationRefusals[e164]; ok {
+			a.err = errMigration(details)
+			return a
+		}
 	}
 	for _, n := range s.st.Numbers {
 		if n.WABA == waba && n.e164() == e164 {
@@ -135,7 +145,13 @@ func (s *Sim) requestCode(id string, p params) answer {
 		return a
 	}
 	if n.e164() == RateLimited && s.once("rate-limit", n.e164()) {
-		a.err = errRateLimited(time.Second)
+		a.err = errRateLimited(time.Second, 1)
+		return a
+	}
+	if n.e164() == CodeRefused && s.once("request-code-error", n.e164()) {
+		// Meta documents 136024 only as "Request code error": it is not
+		// proof the number is verified, and here it is not.
+		a.err = errRequestCode()
 		return a
 	}
 	code := s.otp
