@@ -170,7 +170,7 @@ func TestMetaFailureScenarios(t *testing.T) {
 				t.Errorf("request_code called %d times, want 1", got)
 			}
 		},
-		metasim.NoPayment: ourSetupFailure("payment method or line of credit"),
+		metasim.NoPayment:       ourSetupFailure("payment method or line of credit"),
 		metasim.DestNotApproved: ourSetupFailure("destination WABA is not approved"),
 		metasim.OtherPortfolio: func(t *testing.T, h *harness) {
 			r := h.addNumber()
