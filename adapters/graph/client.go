@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,9 @@ const (
 	DefaultTimeout      = 40 * time.Second
 	DefaultRetryWait    = 500 * time.Millisecond
 	DefaultRetryMaxWait = 5 * time.Second
+	// DefaultTemplateSlowPage is where Meta cuts a template copy off
+	// (Meta: templates/template-migration).
+	DefaultTemplateSlowPage = 30 * time.Second
 )
 
 // retries is how many times a repeatable call is tried again: enough to ride
@@ -67,6 +71,14 @@ type Config struct {
 	// for: the error is returned with GraphError.RetryAfter set instead.
 	RetryWait    time.Duration
 	RetryMaxWait time.Duration
+	// TemplateCount is how many templates the first page of a template
+	// copy asks for; Meta takes at most 500, the default. It is rounded
+	// down to one of the sizes a copy steps down through (500, 250, 125,
+	// 25, 5, 1).
+	TemplateCount int
+	// TemplateSlowPage is how long a template page may take before the
+	// next asks for fewer; Meta cuts a copy off past 30 s, the default.
+	TemplateSlowPage time.Duration
 	// Observe, when set, is told of every call that reached the network:
 	// the endpoint (the op names the errors use, such as "request_code"),
 	// the outcome ("ok"; "meta_error" when Meta refused the call or its
@@ -84,9 +96,14 @@ type Client struct {
 	once    *resty.Client
 	retry   *resty.Client
 	version string
+	wait    time.Duration
 	maxWait time.Duration
-	log     *slog.Logger
-	observe func(endpoint, outcome string, d time.Duration)
+	// tplCount and tplSlow shape template copies (Config.TemplateCount,
+	// Config.TemplateSlowPage).
+	tplCount int
+	tplSlow  time.Duration
+	log      *slog.Logger
+	observe  func(endpoint, outcome string, d time.Duration)
 }
 
 var _ bot.Graph = (*Client)(nil)
@@ -108,6 +125,15 @@ func New(cfg Config) *Client {
 	if cfg.RetryMaxWait <= 0 {
 		cfg.RetryMaxWait = DefaultRetryMaxWait
 	}
+	if cfg.TemplateCount <= 0 || cfg.TemplateCount > templatePage {
+		cfg.TemplateCount = templatePage
+	}
+	if !slices.Contains(templateCounts, cfg.TemplateCount) {
+		cfg.TemplateCount = smaller(cfg.TemplateCount)
+	}
+	if cfg.TemplateSlowPage <= 0 {
+		cfg.TemplateSlowPage = DefaultTemplateSlowPage
+	}
 	if cfg.RetryMaxWait < cfg.RetryWait {
 		cfg.RetryMaxWait = cfg.RetryWait
 	}
@@ -124,10 +150,13 @@ func New(cfg Config) *Client {
 		hc.Jar = nil
 	}
 	c := &Client{
-		version: strings.Trim(cfg.Version, "/"),
-		maxWait: cfg.RetryMaxWait,
-		log:     log,
-		observe: cfg.Observe,
+		version:  strings.Trim(cfg.Version, "/"),
+		wait:     cfg.RetryWait,
+		maxWait:  cfg.RetryMaxWait,
+		tplCount: cfg.TemplateCount,
+		tplSlow:  cfg.TemplateSlowPage,
+		log:      log,
+		observe:  cfg.Observe,
 	}
 	base := func() *resty.Client {
 		return resty.NewWithClient(hc).

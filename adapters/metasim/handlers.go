@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -404,6 +405,17 @@ func (s *Sim) migrateTemplates(dest string, p params) answer {
 		}
 		count = n
 	}
+	start := page * count
+	if v := p.get("after"); v != "" {
+		// A cursor from an earlier page wins over page_number, as Graph's
+		// cursors do.
+		n, ok := cursorOffset(v)
+		if !ok {
+			a.err = errParam("after is not a cursor this edge returned")
+			return a
+		}
+		start = n
+	}
 	var only map[string]bool
 	if v := p.get("template_ids"); v != "" {
 		var ids []string
@@ -417,8 +429,10 @@ func (s *Sim) migrateTemplates(dest string, p params) answer {
 		}
 	}
 	migrated, failed := []string{}, map[string]string{}
-	for i, t := range sourceTemplates {
-		if i < page*count || i >= (page+1)*count || (only != nil && !only[t.id]) {
+	end := min(start+count, len(sourceTemplates))
+	for i := start; i < end; i++ {
+		t := sourceTemplates[i]
+		if only != nil && !only[t.id] {
 			continue
 		}
 		if t.failure != "" {
@@ -427,8 +441,37 @@ func (s *Sim) migrateTemplates(dest string, p params) answer {
 			migrated = append(migrated, t.id)
 		}
 	}
-	a.body = map[string]any{"migrated_templates": migrated, "failed_templates": failed}
+	body := map[string]any{"migrated_templates": migrated, "failed_templates": failed}
+	if start < end {
+		// Graph's paging: cursors for the page, and next only while more
+		// remain.
+		paging := map[string]any{"cursors": map[string]string{"before": cursor(start), "after": cursor(end)}}
+		if end < len(sourceTemplates) {
+			paging["next"] = fmt.Sprintf("https://graph.facebook.com/v25.0/%s/migrate_message_templates?after=%s&count=%d",
+				dest, cursor(end), count)
+		}
+		body["paging"] = paging
+	}
+	a.body = body
 	return a
+}
+
+// cursor is an opaque paging cursor for a position in the template list.
+func cursor(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("tpl:" + strconv.Itoa(offset)))
+}
+
+// cursorOffset reads a cursor back.
+func cursorOffset(c string) (int, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(string(b), "tpl:"))
+	if err != nil || !strings.HasPrefix(string(b), "tpl:") || n < 0 || n > len(sourceTemplates) {
+		return 0, false
+	}
+	return n, true
 }
 
 func (s *Sim) sendMessage(from string, p params) answer {

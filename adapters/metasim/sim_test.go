@@ -663,7 +663,7 @@ func TestRequestsMetaWouldRefuse(t *testing.T) {
 		{"templates from itself", "POST", "/v25.0/" + waba + "/migrate_message_templates", jsonCT, `{"source_waba_id":"` + waba + `"}`, 400, "source_waba_id"},
 		{"templates, count too big", "POST", "/v25.0/" + waba + "/migrate_message_templates", jsonCT, `{"source_waba_id":"1","count":501}`, 400, "count"},
 		{"templates by id, query parameters", "POST", "/v25.0/" + waba + "/migrate_message_templates?source_waba_id=1&template_ids=%5B%221019496902803242%22%5D", "", "", 200,
-			`{"failed_templates":{"1019496902803242":"Incorrect category"},"migrated_templates":[]}`},
+			`{"failed_templates":{"1019496902803242":"Incorrect category"},"migrated_templates":[],"paging":{"cursors":`},
 		{"empty text", "POST", "/v25.0/" + id + "/messages", jsonCT, `{"messaging_product":"whatsapp","to":"+5511921098765","type":"text","text":{"body":""}}`, 400, "131009"},
 		{"interactive", "POST", "/v25.0/" + id + "/messages", jsonCT, `{"messaging_product":"whatsapp","to":"+5511921098765","type":"interactive","interactive":{"type":"button","body":{"text":"Ready?"}}}`, 200, `"wamid.`},
 	}
