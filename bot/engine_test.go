@@ -139,7 +139,8 @@ func TestMetaFailureScenarios(t *testing.T) {
 		metasim.Flaky: func(t *testing.T, h *harness) {
 			h.addNumber()
 			r := h.finish()
-			says(t, r, "has moved")
+			// The limit comes from whatsapp_business_manager_messaging_limit.
+			says(t, r, "has moved", "Messaging limit: TIER_1K")
 			// Meta's one-off 500s were retried by the client, unseen.
 			if got := h.calls(metasim.EndpointVerifyCode); got != 2 {
 				t.Errorf("verify_code called %d times, want 2 (one 500, one retry)", got)
@@ -660,5 +661,30 @@ func TestSecretsAreNeverStoredOrLogged(t *testing.T) {
 				t.Errorf("%s holds %s", name, s)
 			}
 		}
+	}
+}
+
+// The 2388103 causes are told in the client's language.
+func TestMigrationRefusalsInTheClientsLanguage(t *testing.T) {
+	tests := []struct {
+		lang  bot.Lang
+		phone string
+		want  string
+	}{
+		{bot.Portuguese, metasim.NoPayment, "Isso é com a gente"},
+		{bot.Spanish, metasim.NoPayment, "Eso nos toca a nosotros"},
+		{bot.Portuguese, metasim.MessagingFor, "aceite"},
+		{bot.Spanish, metasim.MessagingFor, "acéptala"},
+		{bot.Portuguese, metasim.OtherPortfolio, "portfólio empresarial diferente"},
+		{bot.Spanish, metasim.AddDirectly, "directamente a nuestra cuenta"},
+		{bot.Portuguese, metasim.SourceNotSetUp, "provedor atual"},
+		{bot.Spanish, metasim.MigrationTryAgain, "inténtalo de nuevo"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.lang)+" "+tt.phone, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, options{lang: tt.lang, phone: tt.phone})
+			says(t, h.addNumber(), tt.want)
+		})
 	}
 }

@@ -1,10 +1,12 @@
 package bot
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMetaErrorTable is the one list of every Meta error portabot knows,
@@ -150,6 +152,55 @@ func TestErrorKindValues(t *testing.T) {
 		KindOurConfig, KindWrongCode, KindLocked, KindPermanent, KindWindowClosed} {
 		if k == "" || strings.ToLower(string(k)) != string(k) || strings.ContainsAny(string(k), " -") {
 			t.Errorf("kind %q is not a snake_case word", k)
+		}
+	}
+}
+
+// The messaging limit is read from whatsapp_business_manager_messaging_limit
+// whatever shape Meta gives it; absent or unreadable, it is empty (the
+// summary says "unchanged") and the rest of the number still reads.
+func TestPhoneNumberMessagingLimit(t *testing.T) {
+	for body, want := range map[string]Limit{
+		`{"id":"1","whatsapp_business_manager_messaging_limit":"TIER_2K","status":"CONNECTED"}`:                    "TIER_2K",
+		`{"id":"1","whatsapp_business_manager_messaging_limit":{"current_limit":"TIER_10K"},"status":"CONNECTED"}`: "TIER_10K",
+		`{"id":"1","whatsapp_business_manager_messaging_limit":2000,"status":"CONNECTED"}`:                         "2000",
+		`{"id":"1","whatsapp_business_manager_messaging_limit":[1,2],"status":"CONNECTED"}`:                        "",
+		`{"id":"1","status":"CONNECTED"}`: "",
+	} {
+		var pn PhoneNumber
+		if err := json.Unmarshal([]byte(body), &pn); err != nil {
+			t.Errorf("%s: %v", body, err)
+			continue
+		}
+		if pn.MessagingLimit != want || pn.Status != "CONNECTED" {
+			t.Errorf("%s: limit %q status %q, want %q and CONNECTED", body, pn.MessagingLimit, pn.Status, want)
+		}
+	}
+}
+
+// The outbox retries exactly what the table calls worth a later try, and
+// waits as long as Meta asked.
+func TestOutboxRetriesByTheTable(t *testing.T) {
+	d := &Dispatcher{Backoff: time.Second, MaxBackoff: time.Minute}
+	tests := []struct {
+		err   error
+		wait  time.Duration
+		retry bool
+	}{
+		{&GraphError{HTTPStatus: 429, Code: 130429, RetryAfter: 3 * time.Minute}, 3 * time.Minute, true},
+		{&GraphError{HTTPStatus: 400, Code: 131056}, time.Second, true},
+		{&GraphError{HTTPStatus: 400, Code: 17}, time.Second, true},
+		{&GraphError{HTTPStatus: 400, Code: 131000}, time.Second, true},
+		{&GraphError{HTTPStatus: 503, Code: 2, Transient: true}, time.Second, true},
+		{fmt.Errorf("send: %w", ErrUnavailable), time.Second, true},
+		{&GraphError{HTTPStatus: 400, Code: 131047, Subcode: 2494010}, 0, false},
+		{&GraphError{HTTPStatus: 400, Code: 131009}, 0, false},
+		{&GraphError{HTTPStatus: 401, Code: 190}, 0, false},
+	}
+	for _, tt := range tests {
+		wait, retry := d.retryAfter(tt.err, 1)
+		if wait != tt.wait || retry != tt.retry {
+			t.Errorf("retryAfter(%v) = %v, %v; want %v, %v", tt.err, wait, retry, tt.wait, tt.retry)
 		}
 	}
 }
