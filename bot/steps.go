@@ -131,7 +131,7 @@ func (t *turn) graphLog(step string, err error) {
 		return
 	}
 	t.audit = append(t.audit, AuditEvent{CaseID: c.ID, At: t.now, Actor: "graph", Kind: step, Detail: err.Error()})
-	t.b.log.Warn("graph call failed", "step", step, "case", c.ID, "phone", MaskPhone(c.Phone), "error", err)
+	t.b.log.Warn("graph call failed", "step", step, "case", c.ID, "phone", MaskPhone(c.Phone), "kind", KindOf(err), "error", err)
 }
 
 func (t *turn) addNumber() {

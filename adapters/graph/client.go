@@ -91,8 +91,8 @@ type Config struct {
 
 // Client calls Meta's Graph API. It is safe for concurrent use.
 type Client struct {
-	// once makes a single attempt; retry repeats on transport errors, 429 and
-	// 5xx. Two resty clients because resty's retry count is per client.
+	// once makes a single attempt; retry repeats on transport errors and on
+	// answers bot's table calls worth a later try. Two resty clients because resty's retry count is per client.
 	once    *resty.Client
 	retry   *resty.Client
 	version string

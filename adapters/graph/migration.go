@@ -74,8 +74,8 @@ func locale(l bot.Lang) string {
 	}
 }
 
-// VerifyCode checks the code the client read back. Retried on 429 and 5xx:
-// verifying a verified number succeeds again.
+// VerifyCode checks the code the client read back. Retried on answers
+// worth a later try (429, 5xx, Meta's transient codes): verifying a verified number succeeds again.
 func (c *Client) VerifyCode(ctx context.Context, phoneID, code string) error {
 	const op = "verify_code"
 	code = strings.TrimSpace(code)
@@ -247,8 +247,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// PhoneNumber reads where the number stands. Retried on transport errors,
-// 429 and 5xx.
+// PhoneNumber reads where the number stands. Retried on transport errors
+// and answers worth a later try.
 func (c *Client) PhoneNumber(ctx context.Context, phoneID string) (bot.PhoneNumber, error) {
 	var pn bot.PhoneNumber
 	err := c.do(ctx, request{
