@@ -148,6 +148,8 @@ var fuzzErrors = []error{
 	&bot.GraphError{Code: 100, Message: "Two-step authentication must be disabled for this phone number"},
 	&bot.GraphError{Code: 100, Subcode: 2388103, UserTitle: "Registered name should be present and approved"},
 	&bot.GraphError{Code: 100, Subcode: 2388012, Message: "already added"},
+	&bot.GraphError{Code: 100, Subcode: 2388103, Details: "There was an error migrating this phone number. Please try again later."},
+	&bot.GraphError{Code: 100, Subcode: 2388103, Details: `The "Messaging For" request must be approved.`},
 	&bot.GraphError{Code: 136024, Message: "already verified"},
 	&bot.GraphError{Code: 136025, Message: "wrong code"},
 	&bot.GraphError{Code: 133016, Message: "register limit"},

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -40,9 +41,40 @@ type PhoneNumber struct {
 	Status                 string `json:"status"`
 	QualityRating          string `json:"quality_rating"`
 	PlatformType           string `json:"platform_type"`
-	MessagingLimitTier     string `json:"messaging_limit_tier"`
-	OfficialBusiness       bool   `json:"is_official_business_account"`
-	AccountMode            string `json:"account_mode"`
+	// MessagingLimit replaces the deprecated per-number tier field (Meta:
+	// whatsapp/messaging-limits); empty when Meta leaves it out.
+	MessagingLimit   Limit  `json:"whatsapp_business_manager_messaging_limit"`
+	OfficialBusiness bool   `json:"is_official_business_account"`
+	AccountMode      string `json:"account_mode"`
+}
+
+// Limit is the business portfolio's messaging limit. Meta's page names the
+// field without showing its shape, so both a bare value ("TIER_2K") and an
+// object holding one are read; anything else reads as empty rather than
+// failing the whole number.
+type Limit string
+
+func (l *Limit) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*l = Limit(s)
+		return nil
+	}
+	var n json.Number
+	if json.Unmarshal(b, &n) == nil {
+		*l = Limit(n.String())
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(b, &obj) == nil {
+		for _, k := range []string{"current_limit", "messaging_limit", "limit", "tier", "value"} {
+			if raw, ok := obj[k]; ok {
+				return l.UnmarshalJSON(raw)
+			}
+		}
+	}
+	*l = ""
+	return nil
 }
 
 // TemplateResult is the outcome of a template copy: the ids copied, and the

@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -194,41 +193,6 @@ func TestTexts(t *testing.T) {
 			if got := strings.Join(verb.FindAllString(s, -1), " "); got != want {
 				t.Errorf("message %d takes %q in language %d, %q in English", m, got, i, want)
 			}
-		}
-	}
-}
-
-func TestClassify(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want failure
-	}{
-		{"two-step on", &GraphError{HTTPStatus: 400, Code: 100,
-			Message: "(#100) Two-step authentication must be disabled for this phone number."}, failTwoFA},
-		{"display name", &GraphError{HTTPStatus: 400, Code: 100, Subcode: 2388103, Message: "Invalid parameter",
-			UserTitle: "Display name not approved", UserMsg: "Registered name should be present and approved"}, failDisplayName},
-		{"already on the WABA", &GraphError{HTTPStatus: 400, Code: 100, Subcode: 2388012, Message: "Invalid parameter"}, failAlreadyOnWABA},
-		{"no webhooks", &GraphError{HTTPStatus: 400, Code: 100, Subcode: 2388103, Message: "Invalid parameter",
-			UserTitle: "Cannot migrate phone number", UserMsg: "Cannot migrate phone number"}, failNoWebhooks},
-		{"already verified", &GraphError{HTTPStatus: 400, Code: 136024}, failAlreadyVerified},
-		{"wrong code", &GraphError{HTTPStatus: 400, Code: 136025, UserTitle: "Wrong code"}, failWrongCode},
-		{"wrong PIN", &GraphError{HTTPStatus: 400, Code: 133005}, failWrongPIN},
-		{"register limit", &GraphError{HTTPStatus: 400, Code: 133016}, failRegisterLimit},
-		{"not verified", &GraphError{HTTPStatus: 400, Code: 133006}, failNotVerified},
-		{"rate limited", &GraphError{HTTPStatus: 429, Code: 80007, RetryAfter: time.Second}, failUnavailable},
-		{"server error", &GraphError{HTTPStatus: 500, Code: 2, Transient: true}, failUnavailable},
-		{"throttled with 400", &GraphError{HTTPStatus: 400, Code: 130429}, failUnavailable},
-		{"bad token", &GraphError{HTTPStatus: 401, Code: 190}, failSetup},
-		{"permission", &GraphError{HTTPStatus: 403, Code: 200}, failSetup},
-		{"unknown", &GraphError{HTTPStatus: 400, Code: 131000}, failOther},
-		{"no answer", fmt.Errorf("graph: request_code: %w", ErrUnavailable), failUnavailable},
-		{"wrapped", fmt.Errorf("step: %w", &GraphError{HTTPStatus: 400, Code: 133016}), failRegisterLimit},
-		{"foreign error", errors.New("connection reset"), failUnavailable},
-	}
-	for _, tt := range tests {
-		if got := classify(tt.err); got != tt.want {
-			t.Errorf("%s: classify(%v) = %d, want %d", tt.name, tt.err, got, tt.want)
 		}
 	}
 }

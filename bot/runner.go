@@ -455,7 +455,7 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 		d.report("sent")
 		return true
 	}
-	if ge, ok := errors.AsType[*GraphError](err); ok && ge.Code == 131047 && row.Reply.Template == nil {
+	if KindOf(err) == KindWindowClosed && row.Reply.Template == nil {
 		// Meta's clock said the window closed before ours did: the same
 		// as parking it ourselves.
 		row.Sending = time.Time{}
@@ -546,15 +546,9 @@ func (d *Dispatcher) retryAfter(err error, attempts int) (time.Duration, bool) {
 	if errors.As(err, &ge) && ge.RetryAfter > 0 {
 		return ge.RetryAfter, true
 	}
-	if errors.Is(err, ErrUnavailable) || ge == nil {
-		return wait, true
-	}
-	switch {
-	case ge.HTTPStatus == 429, ge.HTTPStatus >= 500, ge.Transient:
-		return wait, true
-	}
-	switch ge.Code {
-	case 1, 2, 4, 80007, 130429, 131000, 131056, 133004:
+	// What is worth another try is metaErrors' call, as it is for the
+	// engine and the HTTP layer.
+	if KindOf(err).Later() {
 		return wait, true
 	}
 	return 0, false

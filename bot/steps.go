@@ -131,7 +131,7 @@ func (t *turn) graphLog(step string, err error) {
 		return
 	}
 	t.audit = append(t.audit, AuditEvent{CaseID: c.ID, At: t.now, Actor: "graph", Kind: step, Detail: err.Error()})
-	t.b.log.Warn("graph call failed", "step", step, "case", c.ID, "phone", MaskPhone(c.Phone), "error", err)
+	t.b.log.Warn("graph call failed", "step", step, "case", c.ID, "phone", MaskPhone(c.Phone), "kind", KindOf(err), "error", err)
 }
 
 func (t *turn) addNumber() {
@@ -206,7 +206,9 @@ func (t *turn) verify() {
 		t.goTo(fsm.Verified)
 		return
 	}
-	if classify(err) != failWrongCode {
+	// A lock after too many wrong codes is where the wrong codes lead:
+	// the same count hands the client to an agent.
+	if m := MeaningOf(err); m.Cause != CauseWrongCode && m.Cause != CauseCodeLocked {
 		t.graphFailed(err)
 		return
 	}
@@ -267,7 +269,7 @@ func (t *turn) migrateTemplates() {
 	}
 	if pn, err := t.b.graph.PhoneNumber(t.ctx, c.PhoneNumberID); err == nil {
 		c.Kept = &Kept{DisplayName: pn.VerifiedName, QualityRating: pn.QualityRating,
-			MessagingLimit: pn.MessagingLimitTier, OfficialBusiness: pn.OfficialBusiness}
+			MessagingLimit: string(pn.MessagingLimit), OfficialBusiness: pn.OfficialBusiness}
 	} else {
 		t.graphLog("phone_status", err)
 	}
@@ -329,125 +331,94 @@ func (t *turn) summary() {
 	t.say(msgDoneFooter)
 }
 
-// failure is what a Graph error means for the conversation.
-type failure int
-
-const (
-	failOther failure = iota
-	failUnavailable
-	failTwoFA
-	failDisplayName
-	failAlreadyOnWABA
-	failNoWebhooks
-	failAlreadyVerified
-	failWrongCode
-	failWrongPIN
-	failRegisterLimit
-	failNotVerified
-	failSetup
-)
-
-// classify maps a Graph error to what the bot does about it. Several
-// migration failures share one code, so the text decides between them.
-func classify(err error) failure {
-	if errors.Is(err, ErrUnavailable) {
-		return failUnavailable
-	}
-	var ge *GraphError
-	if !errors.As(err, &ge) {
-		return failUnavailable
-	}
-	text := strings.ToLower(ge.Message + " " + ge.UserTitle + " " + ge.UserMsg + " " + ge.Details)
-	switch {
-	case strings.Contains(text, "two-step") || strings.Contains(text, "two step"):
-		return failTwoFA
-	case strings.Contains(text, "registered name") || strings.Contains(text, "display name"):
-		return failDisplayName
-	case ge.Code == 2388012 || ge.Subcode == 2388012:
-		return failAlreadyOnWABA
-	case strings.Contains(text, "cannot migrate phone number"):
-		return failNoWebhooks
-	case ge.Code == 136024:
-		return failAlreadyVerified
-	case ge.Code == 136025:
-		return failWrongCode
-	case ge.Code == 133005 || ge.Code == 131031:
-		return failWrongPIN
-	case ge.Code == 133016:
-		return failRegisterLimit
-	case ge.Code == 133006:
-		return failNotVerified
-	case ge.HTTPStatus == 429 || ge.HTTPStatus >= 500 || ge.Transient:
-		return failUnavailable
-	}
-	switch ge.Code {
-	case 1, 2, 4, 17, 341, 80007, 130429, 133004, 133015, 2494100:
-		return failUnavailable
-	case 0, 3, 10, 190, 131005, 368, 131042:
-		return failSetup
-	}
-	if ge.Code >= 200 && ge.Code <= 299 {
-		return failSetup
-	}
-	return failOther
-}
-
 // graphFailed tells the client what a failed Graph call means and moves the
-// conversation where it can go on from.
+// conversation where it can go on from. What an error means is read from
+// metaErrors; here is only what the conversation does about it.
 func (t *turn) graphFailed(err error) {
 	c := t.cas
 	var ge *GraphError
 	if errors.As(err, &ge) && ge.TraceID != "" {
 		c.TraceID = ge.TraceID
 	}
-	kind := classify(err)
-	// Meta can answer any step with any error; one that means something
-	// only at another step (136024 when adding the number, a PIN error on
-	// a code request) must not strand the case in a transient state.
-	if ev, ok := failureEvent[kind]; ok && !t.can(ev) {
-		kind = failOther
-	}
-	switch kind {
-	case failTwoFA:
-		t.say(msgTwoFAStillOn)
-		t.blockOn(Check2FA, fsm.Check2FA)
-	case failDisplayName:
-		t.say(msgDisplayNamePending)
-		t.blockOn(CheckDisplayName, fsm.CheckDisplayName)
-	case failAlreadyVerified:
-		t.goTo(fsm.Verified)
-	case failWrongPIN:
-		t.say(msgPinRejected)
-		t.goTo(fsm.PinRejected)
-	case failUnavailable:
-		if ge != nil && ge.RetryAfter > 0 {
-			t.say(msgRetryLaterIn, humanWait(ge.RetryAfter, t.lang()))
-		} else {
-			t.say(msgRetryLater)
+	m := MeaningOf(err)
+	if m.Cause == CauseMaybeVerified && t.conv.State == fsm.RequestingCode {
+		// 136024 is only "Request code error" (Meta: request_code
+		// reference): the number's own status says whether it is verified.
+		if pn, perr := t.b.graph.PhoneNumber(t.ctx, c.PhoneNumberID); perr == nil && pn.CodeVerificationStatus == "VERIFIED" {
+			t.goTo(fsm.Verified)
+			return
 		}
-		t.goTo(fsm.Postpone)
-		t.say(msgRetryHint)
-	case failAlreadyOnWABA:
-		t.fail(msgAlreadyOnWABA, "number already on the destination WABA", err)
-	case failNoWebhooks:
-		t.fail(msgNoWebhooks, "destination WABA has no app subscribed to its webhooks (POST /{waba}/subscribed_apps)", err)
-	case failRegisterLimit:
-		t.fail(msgRegisterLimit, "registration blocked by Meta for 72 hours (10 attempts in 72 h)", err)
-	case failSetup:
-		t.fail(msgFailed, "token or permission problem on our side", err)
-	default:
-		t.fail(msgFailed, "unexpected Graph error", err)
+		m = Meaning{KindRetryLater, CauseUnavailable, "request_code refused (136024) and the number is not verified"}
 	}
+	ev, moves := causeEvent[m.Cause]
+	if !moves && m.Kind.Later() {
+		ev, moves = fsm.Postpone, true
+	}
+	// Meta can answer any step with any error; one that means something
+	// only at another step (a PIN error on a code request) must not strand
+	// the case in a transient state: it fails, for agents to look at.
+	if moves && !t.can(ev) {
+		moves = false
+	}
+	if moves {
+		switch ev {
+		case fsm.Block:
+			if m.Cause == CauseTwoFA {
+				t.say(msgTwoFAStillOn)
+				t.blockOn(Check2FA, fsm.Check2FA)
+			} else {
+				t.say(msgDisplayNamePending)
+				t.blockOn(CheckDisplayName, fsm.CheckDisplayName)
+			}
+		case fsm.PinRejected:
+			t.say(msgPinRejected)
+			t.goTo(fsm.PinRejected)
+		case fsm.Postpone:
+			if ge != nil && ge.RetryAfter > 0 {
+				t.say(msgRetryLaterIn, humanWait(ge.RetryAfter, t.lang()))
+			} else {
+				t.say(msgRetryLater)
+			}
+			if t.conv.State == fsm.AddingNumber {
+				// Back at ask_phone the known number would be added again at
+				// once; the client says when, with *retry*.
+				t.fire(fsm.Postpone)
+			} else {
+				t.goTo(fsm.Postpone)
+			}
+			t.say(msgRetryHint)
+		}
+		return
+	}
+	say, ok := causeText[m.Cause]
+	if !ok {
+		say = msgFailed
+	}
+	t.fail(say, m.Agents+" ["+string(m.Kind)+"]", err)
 }
 
-// failureEvent is the transition each kind of failure makes; kinds not
-// listed fail the case, which every transient state allows.
-var failureEvent = map[failure]fsm.Event{
-	failTwoFA:           fsm.Block,
-	failDisplayName:     fsm.Block,
-	failAlreadyVerified: fsm.Verified,
-	failWrongPIN:        fsm.PinRejected,
-	failUnavailable:     fsm.Postpone,
+// causeEvent is where a cause moves the conversation instead of failing
+// it; causes not listed fail the case (or postpone it when their kind is
+// worth a later try), and every transient state allows both.
+var causeEvent = map[Cause]fsm.Event{
+	CauseTwoFA:       fsm.Block,
+	CauseDisplayName: fsm.Block,
+	CauseWrongPIN:    fsm.PinRejected,
+}
+
+// causeText is what the client hears when a cause fails the case; others
+// hear msgFailed. Our own setup problems are told as ours, without Meta's
+// details the client can do nothing about.
+var causeText = map[Cause]msg{
+	CauseAlreadyOnWABA:   msgAlreadyOnWABA,
+	CauseNoWebhooks:      msgNoWebhooks,
+	CauseNoPayment:       msgNoWebhooks,
+	CauseWABANotApproved: msgNoWebhooks,
+	CauseOtherPortfolio:  msgOtherPortfolio,
+	CauseMessagingFor:    msgMessagingFor,
+	CauseAddDirectly:     msgAddDirectly,
+	CauseSourceNotSetUp:  msgSourceNotSetUp,
+	CauseRegisterLimit:   msgRegisterLimit,
 }
 
 // can reports whether ev applies in the conversation's current state.

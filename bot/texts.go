@@ -77,6 +77,10 @@ const (
 	msgDisplayNamePending
 	msgAlreadyOnWABA
 	msgNoWebhooks
+	msgOtherPortfolio
+	msgMessagingFor
+	msgAddDirectly
+	msgSourceNotSetUp
 	msgRegisterLimit
 	msgPinRejected
 	msgHelp
@@ -431,6 +435,26 @@ var texts = map[msg][3]string{
 		"Our new account for your number isn't fully set up on Meta's side yet. That's on us: our team has been told and will continue with you.",
 		"Nossa nova conta para o seu número ainda não está totalmente configurada na Meta. Isso é com a gente: nossa equipe foi avisada e vai continuar com você.",
 		"Nuestra nueva cuenta para tu número aún no está completamente configurada en Meta. Eso nos toca a nosotros: nuestro equipo ya fue avisado y seguirá contigo.",
+	},
+	msgOtherPortfolio: {
+		"Meta says the account we prepared for your number belongs to a different business portfolio than the one your number is in today. Both must be the same business. Our team has been told and will check with you which business portfolio the number belongs to.",
+		"A Meta informa que a conta que preparamos para o seu número pertence a um portfólio empresarial diferente daquele em que o número está hoje. Os dois precisam ser da mesma empresa. Nossa equipe foi avisada e vai confirmar com você a qual portfólio empresarial o número pertence.",
+		"Meta indica que la cuenta que preparamos para tu número pertenece a un portfolio empresarial distinto del que tiene el número hoy. Ambos deben ser de la misma empresa. Nuestro equipo ya fue avisado y confirmará contigo a qué portfolio empresarial pertenece el número.",
+	},
+	msgMessagingFor: {
+		"Meta is waiting for you to accept our *\"Messaging For\"* request. In Meta Business Suite, open the notification or *Settings → Requests*, and accept it. Our team has been told and will carry on once it is accepted; your progress is saved.",
+		"A Meta está aguardando você aceitar a nossa solicitação *\"Messaging For\"* (mensagens em nome de). No Meta Business Suite, abra a notificação ou *Configurações → Solicitações* e aceite. Nossa equipe foi avisada e vai continuar assim que for aceita; seu progresso está salvo.",
+		"Meta está esperando que aceptes nuestra solicitud *\"Messaging For\"* (mensajes en nombre de). En Meta Business Suite, abre la notificación o *Configuración → Solicitudes* y acéptala. Nuestro equipo ya fue avisado y seguirá en cuanto esté aceptada; tu progreso está guardado.",
+	},
+	msgAddDirectly: {
+		"Meta says your number doesn't need to be moved: it can be added to our account directly. Our team has been told and will do that with you.",
+		"A Meta informa que o seu número não precisa ser transferido: ele pode ser adicionado diretamente à nossa conta. Nossa equipe foi avisada e vai fazer isso com você.",
+		"Meta indica que tu número no necesita moverse: se puede agregar directamente a nuestra cuenta. Nuestro equipo ya fue avisado y lo hará contigo.",
+	},
+	msgSourceNotSetUp: {
+		"Meta says the account your number is on today is not set up in a way that lets it move yet. Our team has been told and will sort it out with your current provider and Meta; your progress is saved.",
+		"A Meta informa que a conta em que o seu número está hoje ainda não está configurada de um jeito que permita a transferência. Nossa equipe foi avisada e vai resolver com o seu provedor atual e com a Meta; seu progresso está salvo.",
+		"Meta indica que la cuenta donde está tu número hoy aún no está configurada de forma que permita moverlo. Nuestro equipo ya fue avisado y lo resolverá con tu proveedor actual y con Meta; tu progreso está guardado.",
 	},
 	msgRegisterLimit: {
 		"Meta has blocked registration for this number for up to 72 hours (too many attempts: the limit is 10 in 72 hours). Our team has been told and will finish the port with you once the block ends.",

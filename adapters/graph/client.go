@@ -5,7 +5,9 @@
 // bot replies through.
 //
 // Calls whose repetition changes nothing (reading a number, verifying a code,
-// copying templates) are retried on network errors, 429 and 5xx. Calls with a
+// copying templates) are retried on network errors and on the answers
+// bot's error table calls worth a later try (429, 5xx, Meta's transient
+// codes). Calls with a
 // side effect a client would notice or a quota to protect (adding the number,
 // requesting a code, which sends an SMS, registering, which Meta allows 10
 // times in 72 hours, sending a message) are made exactly once; the caller
@@ -20,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +41,9 @@ const (
 	DefaultTimeout      = 40 * time.Second
 	DefaultRetryWait    = 500 * time.Millisecond
 	DefaultRetryMaxWait = 5 * time.Second
+	// DefaultTemplateSlowPage is where Meta cuts a template copy off
+	// (Meta: templates/template-migration).
+	DefaultTemplateSlowPage = 30 * time.Second
 )
 
 // retries is how many times a repeatable call is tried again: enough to ride
@@ -65,6 +71,14 @@ type Config struct {
 	// for: the error is returned with GraphError.RetryAfter set instead.
 	RetryWait    time.Duration
 	RetryMaxWait time.Duration
+	// TemplateCount is how many templates the first page of a template
+	// copy asks for; Meta takes at most 500, the default. It is rounded
+	// down to one of the sizes a copy steps down through (500, 250, 125,
+	// 25, 5, 1).
+	TemplateCount int
+	// TemplateSlowPage is how long a template page may take before the
+	// next asks for fewer; Meta cuts a copy off past 30 s, the default.
+	TemplateSlowPage time.Duration
 	// Observe, when set, is told of every call that reached the network:
 	// the endpoint (the op names the errors use, such as "request_code"),
 	// the outcome ("ok"; "meta_error" when Meta refused the call or its
@@ -77,14 +91,19 @@ type Config struct {
 
 // Client calls Meta's Graph API. It is safe for concurrent use.
 type Client struct {
-	// once makes a single attempt; retry repeats on transport errors, 429 and
-	// 5xx. Two resty clients because resty's retry count is per client.
+	// once makes a single attempt; retry repeats on transport errors and on
+	// answers bot's table calls worth a later try. Two resty clients because resty's retry count is per client.
 	once    *resty.Client
 	retry   *resty.Client
 	version string
+	wait    time.Duration
 	maxWait time.Duration
-	log     *slog.Logger
-	observe func(endpoint, outcome string, d time.Duration)
+	// tplCount and tplSlow shape template copies (Config.TemplateCount,
+	// Config.TemplateSlowPage).
+	tplCount int
+	tplSlow  time.Duration
+	log      *slog.Logger
+	observe  func(endpoint, outcome string, d time.Duration)
 }
 
 var _ bot.Graph = (*Client)(nil)
@@ -106,6 +125,15 @@ func New(cfg Config) *Client {
 	if cfg.RetryMaxWait <= 0 {
 		cfg.RetryMaxWait = DefaultRetryMaxWait
 	}
+	if cfg.TemplateCount <= 0 || cfg.TemplateCount > templatePage {
+		cfg.TemplateCount = templatePage
+	}
+	if !slices.Contains(templateCounts, cfg.TemplateCount) {
+		cfg.TemplateCount = smaller(cfg.TemplateCount)
+	}
+	if cfg.TemplateSlowPage <= 0 {
+		cfg.TemplateSlowPage = DefaultTemplateSlowPage
+	}
 	if cfg.RetryMaxWait < cfg.RetryWait {
 		cfg.RetryMaxWait = cfg.RetryWait
 	}
@@ -122,10 +150,13 @@ func New(cfg Config) *Client {
 		hc.Jar = nil
 	}
 	c := &Client{
-		version: strings.Trim(cfg.Version, "/"),
-		maxWait: cfg.RetryMaxWait,
-		log:     log,
-		observe: cfg.Observe,
+		version:  strings.Trim(cfg.Version, "/"),
+		wait:     cfg.RetryWait,
+		maxWait:  cfg.RetryMaxWait,
+		tplCount: cfg.TemplateCount,
+		tplSlow:  cfg.TemplateSlowPage,
+		log:      log,
+		observe:  cfg.Observe,
 	}
 	base := func() *resty.Client {
 		return resty.NewWithClient(hc).
@@ -149,8 +180,11 @@ func New(cfg Config) *Client {
 			if err != nil {
 				return true
 			}
-			s := r.StatusCode()
-			return s == http.StatusTooManyRequests || s >= 500
+			if r.StatusCode() < 400 {
+				return false
+			}
+			// bot's table says which answers are worth the same call again.
+			return metahttp.Decode(r.StatusCode(), r.Header(), r.Body()).Kind().Later()
 		}).
 		SetRetryAfter(c.retryAfter)
 	return c
@@ -165,7 +199,9 @@ const maxBody = 4 << 20
 var errWaitTooLong = errors.New("graph: retry-after exceeds the retry budget")
 
 func (c *Client) retryAfter(_ *resty.Client, r *resty.Response) (time.Duration, error) {
-	d := metahttp.RetryAfter(r.Header().Get("Retry-After"), time.Now())
+	// Decode's wait is Retry-After and, for a rate limit, Meta's usage
+	// estimate: the same wait the caller sees when the retries run out.
+	d := metahttp.Decode(r.StatusCode(), r.Header(), r.Body()).RetryAfter
 	if d > c.maxWait {
 		return 0, errWaitTooLong
 	}

@@ -197,17 +197,17 @@ func TestCallsSendWhatMetaDocuments(t *testing.T) {
 			reply: ok(`{"id":"106540352242922","display_phone_number":"+55 11 98765-4321",
 				"verified_name":"Padaria Central","name_status":"APPROVED","code_verification_status":"VERIFIED",
 				"status":"CONNECTED","quality_rating":"GREEN","platform_type":"CLOUD_API",
-				"messaging_limit_tier":"TIER_1K","is_official_business_account":true,"account_mode":"LIVE"}`),
+				"whatsapp_business_manager_messaging_limit":"TIER_1K","is_official_business_account":true,"account_mode":"LIVE"}`),
 			call: func(ctx context.Context, c *graph.Client) (any, error) {
 				return c.PhoneNumber(ctx, "106540352242922")
 			},
 			want: bot.PhoneNumber{ID: "106540352242922", DisplayPhoneNumber: "+55 11 98765-4321",
 				VerifiedName: "Padaria Central", NameStatus: "APPROVED", CodeVerificationStatus: "VERIFIED",
 				Status: "CONNECTED", QualityRating: "GREEN", PlatformType: "CLOUD_API",
-				MessagingLimitTier: "TIER_1K", OfficialBusiness: true, AccountMode: "LIVE"},
+				MessagingLimit: "TIER_1K", OfficialBusiness: true, AccountMode: "LIVE"},
 			seen: seen{Method: "GET", Path: "/v25.0/106540352242922", Query: url.Values{"fields": {
 				"id,display_phone_number,verified_name,name_status,code_verification_status,status," +
-					"quality_rating,platform_type,messaging_limit_tier,is_official_business_account,account_mode"}}},
+					"quality_rating,platform_type,whatsapp_business_manager_messaging_limit,is_official_business_account,account_mode"}}},
 		},
 		{
 			name:  "list phone numbers of a WABA",
@@ -219,7 +219,7 @@ func TestCallsSendWhatMetaDocuments(t *testing.T) {
 			seen: seen{Method: "GET", Path: "/v25.0/102290129340398/phone_numbers", Query: url.Values{
 				"limit": {"100"},
 				"fields": {"id,display_phone_number,verified_name,name_status,code_verification_status,status," +
-					"quality_rating,platform_type,messaging_limit_tier,is_official_business_account,account_mode"}}},
+					"quality_rating,platform_type,whatsapp_business_manager_messaging_limit,is_official_business_account,account_mode"}}},
 		},
 		{
 			name: "send text",

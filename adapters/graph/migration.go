@@ -2,9 +2,11 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"portabot/bot"
 )
@@ -12,7 +14,7 @@ import (
 // phoneFields are the fields of bot.PhoneNumber; without them Graph returns
 // only a handful.
 const phoneFields = "id,display_phone_number,verified_name,name_status,code_verification_status," +
-	"status,quality_rating,platform_type,messaging_limit_tier,is_official_business_account,account_mode"
+	"status,quality_rating,platform_type,whatsapp_business_manager_messaging_limit,is_official_business_account,account_mode"
 
 // AddPhoneNumber starts the migration of +cc national into waba
 // (migrate_phone_number=true) and returns the new phone number id. It is
@@ -72,8 +74,8 @@ func locale(l bot.Lang) string {
 	}
 }
 
-// VerifyCode checks the code the client read back. Retried on 429 and 5xx:
-// verifying a verified number succeeds again.
+// VerifyCode checks the code the client read back. Retried on answers
+// worth a later try (429, 5xx, Meta's transient codes): verifying a verified number succeeds again.
 func (c *Client) VerifyCode(ctx context.Context, phoneID, code string) error {
 	const op = "verify_code"
 	code = strings.TrimSpace(code)
@@ -110,41 +112,108 @@ func (c *Client) Register(ctx context.Context, phoneID, pin string) error {
 	})
 }
 
-// templatePage is the most templates Meta copies in one call.
+// templatePage is the most templates Meta copies in one call (Meta:
+// templates/template-migration).
 const templatePage = 500
 
 // maxTemplatePages stops a server that always answers a full page from
-// keeping the client busy forever; a destination holds at most 250
-// templates, so real copies end on the first page.
-const maxTemplatePages = 20
+// keeping the client busy forever.
+const maxTemplatePages = 100
 
-// MigrateTemplates copies the templates of source into dest, page by page
-// while pages come back full, and merges the pages' results. On an error
-// it returns what earlier pages copied along with it. Retried on 429 and
-// 5xx: a repeated copy leaves the destination as one copy would.
+// templateCounts are the page sizes a copy steps down through when pages
+// are slow or time out. Each divides the one before, so the templates
+// already covered are always a whole number of pages of the next size,
+// which page_number needs.
+var templateCounts = []int{500, 250, 125, 25, 5, 1}
+
+// smaller is the next page size below n.
+func smaller(n int) int {
+	for _, c := range templateCounts {
+		if c < n {
+			return c
+		}
+	}
+	return 1
+}
+
+// templateRequest is the body of one migrate_message_templates call: the
+// documented source_waba_id, page_number and count, and Graph's cursor
+// when Meta paged by one.
+type templateRequest struct {
+	Source string `json:"source_waba_id"`
+	Page   int    `json:"page_number"`
+	Count  int    `json:"count"`
+	After  string `json:"after,omitempty"`
+}
+
+// templatePageAnswer is one page's answer: Meta's documented result, and
+// Graph's paging when Meta sends it.
+type templatePageAnswer struct {
+	bot.TemplateResult
+	Paging *struct {
+		Cursors struct {
+			After string `json:"after"`
+		} `json:"cursors"`
+		Next string `json:"next"`
+	} `json:"paging"`
+}
+
+// MigrateTemplates copies the templates of source into dest page by page
+// and merges the pages' results; on an error it returns what earlier pages
+// copied along with it. A page of at most Config.TemplateCount is asked
+// for; Meta cuts a call off past 30 s and says to ask for fewer then
+// (Meta: templates/template-migration), so a page slower than
+// Config.TemplateSlowPage makes the next one smaller, and a page that
+// timed out is asked again, smaller. When Meta pages by cursor the copy
+// follows paging.cursors.after until paging.next is gone; otherwise it
+// goes on while pages come back full. Repeating a page leaves the
+// destination as one copy would, so 429s, 5xx and timeouts are retried.
 func (c *Client) MigrateTemplates(ctx context.Context, dest, source string) (bot.TemplateResult, error) {
 	const op = "migrate_message_templates"
 	var res bot.TemplateResult
 	if !isID(source) {
 		return res, fmt.Errorf("graph: %s: source %q is not a Graph id", op, source)
 	}
-	for page := 0; page < maxTemplatePages; page++ {
-		var out bot.TemplateResult
-		err := c.do(ctx, request{
-			op:     op,
-			method: http.MethodPost,
-			path:   "/{dest}/migrate_message_templates",
-			ids:    map[string]string{"dest": dest},
-			json: struct {
-				Source string `json:"source_waba_id"`
-				Page   int    `json:"page_number"`
-				Count  int    `json:"count"`
-			}{source, page, templatePage},
-			out:   &out,
-			retry: true,
-		})
-		if err != nil {
-			return res, err
+	count, offset, after := c.tplCount, 0, ""
+	for range maxTemplatePages {
+		var out templatePageAnswer
+		asked := count
+		for attempt := 0; ; attempt++ {
+			out = templatePageAnswer{}
+			began := time.Now()
+			err := c.do(ctx, request{
+				op:     op,
+				method: http.MethodPost,
+				path:   "/{dest}/migrate_message_templates",
+				ids:    map[string]string{"dest": dest},
+				json:   templateRequest{Source: source, Page: offset / count, Count: count, After: after},
+				out:    &out,
+			})
+			if err == nil {
+				asked = count
+				if time.Since(began) > c.tplSlow {
+					count = smaller(count)
+				}
+				break
+			}
+			if attempt >= retries || !bot.KindOf(err).Later() {
+				return res, err
+			}
+			ge, answered := errors.AsType[*bot.GraphError](err)
+			if !answered {
+				// No answer in time: the same page, smaller.
+				count = smaller(count)
+			}
+			wait := c.wait << attempt
+			if answered && ge.RetryAfter > 0 {
+				if ge.RetryAfter > c.maxWait {
+					return res, err
+				}
+				wait = ge.RetryAfter
+			}
+			if !sleep(ctx, min(wait, c.maxWait)) {
+				return res, err
+			}
 		}
 		res.Migrated = append(res.Migrated, out.Migrated...)
 		for id, reason := range out.Failed {
@@ -153,15 +222,33 @@ func (c *Client) MigrateTemplates(ctx context.Context, dest, source string) (bot
 			}
 			res.Failed[id] = reason
 		}
-		if len(out.Migrated)+len(out.Failed) < templatePage {
+		if out.Paging != nil {
+			if out.Paging.Next == "" || out.Paging.Cursors.After == "" {
+				break
+			}
+			after = out.Paging.Cursors.After
+		} else if len(out.Migrated)+len(out.Failed) < asked {
 			break
 		}
+		offset += asked
 	}
 	return res, nil
 }
 
-// PhoneNumber reads where the number stands. Retried on transport errors,
-// 429 and 5xx.
+// sleep waits d or until ctx is done, and reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// PhoneNumber reads where the number stands. Retried on transport errors
+// and answers worth a later try.
 func (c *Client) PhoneNumber(ctx context.Context, phoneID string) (bot.PhoneNumber, error) {
 	var pn bot.PhoneNumber
 	err := c.do(ctx, request{

@@ -1,7 +1,7 @@
 // Package metahttp is what the Graph client (migration endpoints) and the
 // WhatsApp sender (messages endpoint) share on the wire to
 // graph.facebook.com: one reading of Meta's error envelope into
-// *bot.GraphError, of Retry-After, and a log sink for resty that keeps
+// *bot.GraphError, of Retry-After and the usage headers, and a log sink for resty that keeps
 // URLs and the token out of the logs.
 package metahttp
 
@@ -34,11 +34,6 @@ type envelope struct {
 	} `json:"error"`
 }
 
-// rateLimited are the codes Meta uses for "slow down": app (4), user (17),
-// application (341), WABA (80007), Cloud API throughput (130429) and too
-// many messages to one user (131056).
-var rateLimited = map[int]bool{4: true, 17: true, 341: true, 80007: true, 130429: true, 131056: true}
-
 // Decode turns an error answer into a *bot.GraphError. It never fails: a
 // body that is not Meta's envelope (a proxy's HTML page) still yields the
 // HTTP status.
@@ -62,7 +57,14 @@ func Decode(status int, h http.Header, body []byte) *bot.GraphError {
 		ge.Message = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
 		ge.Transient = Unavailable(status)
 	}
-	if status == http.StatusTooManyRequests || rateLimited[ge.Code] {
+	// Which errors carry a wait is bot's table's call. Retry-After is
+	// plain HTTP; Meta's own word is the usage headers' estimate (Meta:
+	// graph-api/overview/rate-limiting), so a rate limit waits for the
+	// longer of the two.
+	switch ge.Kind() {
+	case bot.KindRateLimited:
+		ge.RetryAfter = max(RetryAfter(h.Get("Retry-After"), time.Now()), ReadUsage(h).RegainAccess())
+	case bot.KindRetryLater:
 		ge.RetryAfter = RetryAfter(h.Get("Retry-After"), time.Now())
 	}
 	return ge

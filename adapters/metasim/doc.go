@@ -24,9 +24,16 @@
 //     RegisterWindow (the next answers 133016 and blocks registration for
 //     RegisterWindow); it leaves the number CONNECTED on CLOUD_API;
 //   - GET /{id} returns the fields of bot.PhoneNumber; GET
-//     /{waba}/phone_numbers lists a WABA's numbers;
+//     /{waba}/phone_numbers lists a WABA's numbers; naming the deprecated
+//     per-number tier field in fields answers 100, as Meta will once the
+//     field is gone;
 //   - POST /{waba}/migrate_message_templates copies a fixed set of seven
-//     source templates: five migrate, two fail with Meta's reasons;
+//     source templates: five migrate, two fail with Meta's reasons; count
+//     is at most 500, and pages come with Graph's paging (cursors, and
+//     next while more remain), followed with after or page_number;
+//   - rate-limited answers carry Retry-After and the usage headers
+//     X-App-Usage and X-Business-Use-Case-Usage, whose
+//     estimated_time_to_regain_access is in minutes;
 //   - POST /{id}/messages records the message, with its
 //     biz_opaque_callback_data, and returns a wamid; with Options.Webhook
 //     it then posts signed status webhooks to the app ("sent", then
@@ -43,7 +50,8 @@
 //
 // Migration errors come the way Meta sends them in practice: code 100
 // with the 2388xxx number in error_subcode and the reason in
-// error_user_title and error_user_msg.
+// error_user_title and error_user_msg; the causes that share 2388103 are
+// told apart by error_data.details.
 //
 // The numbers listed by Scenarios trigger the documented failures; every
 // other valid number succeeds. With Options.StatePath the simulator's state,

@@ -18,6 +18,7 @@ type apiError struct {
 	details    string
 	transient  bool
 	retryAfter time.Duration // sent as the Retry-After header
+	usage      *usage        // sent as the usage headers
 }
 
 func (e *apiError) envelope() any {
@@ -93,15 +94,51 @@ func errNoWebhooks() *apiError {
 		details: "No app is subscribed to the webhooks of the destination WhatsApp Business Account."}
 }
 
+// errMigration is one of the failures Meta reports as 2388103 "Cannot
+// migrate phone number", told apart only by error_data.details (Meta:
+// support/error-codes, phone migration errors).
+func errMigration(details string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: 100, subcode: 2388103, message: "Invalid parameter",
+		title: "Cannot migrate phone number", userMsg: "Cannot migrate phone number", details: details}
+}
+
+// The details of each 2388103 cause, in the words of Meta's table.
+const (
+	detailsNoPayment      = "The destination WhatsApp Business Account does not have a payment account: set up a line of credit."
+	detailsOtherPortfolio = "This phone number belongs to a different Business Manager account than the destination WhatsApp Business Account."
+	detailsNotApproved    = "Your WhatsApp account must be approved before a phone number can be migrated to it."
+	detailsMessagingFor   = `The "Messaging For" request must be approved by the client before the phone number can be migrated.`
+	detailsAddDirectly    = "Please add this phone number in your WhatsApp account: it can be added directly, without migrating."
+	detailsTryAgain       = "There was an error migrating this phone number. Please try again later."
+	detailsSourceNotSetUp = "The source WhatsApp Business Account is not set up correctly for migration."
+)
+
 func errAlreadyAdded() *apiError {
 	return &apiError{status: http.StatusBadRequest, code: 100, subcode: 2388012, message: "Invalid parameter",
 		title:   "Phone number already added",
 		userMsg: "This phone number is already in this WhatsApp Business Account's phone list."}
 }
 
-func errRateLimited(wait time.Duration) *apiError {
+// errRateLimited is a WABA rate limit. Retry-After says wait; the usage
+// header says regain, in minutes, as Meta's does (Meta:
+// graph-api/overview/rate-limiting).
+func errRateLimited(wait time.Duration, regain int) *apiError {
 	return &apiError{status: http.StatusTooManyRequests, code: 80007, message: "(#80007) Rate limit issues",
-		details: "The WhatsApp Business Account reached its rate limit.", transient: true, retryAfter: wait}
+		details: "The WhatsApp Business Account reached its rate limit.", transient: true, retryAfter: wait,
+		usage: &usage{regainMinutes: regain}}
+}
+
+// usage is what the usage headers of an answer report: the whole budget
+// spent, and how long until calls are accepted again.
+type usage struct {
+	regainMinutes int
+}
+
+// headers writes X-App-Usage and X-Business-Use-Case-Usage for account.
+func (u *usage) headers(h http.Header, account string) {
+	h.Set("X-App-Usage", `{"call_count":100,"total_cputime":12,"total_time":40}`)
+	h.Set("X-Business-Use-Case-Usage", fmt.Sprintf(`{%q:[{"type":"whatsapp_business_management","call_count":100,`+
+		`"total_cputime":12,"total_time":40,"estimated_time_to_regain_access":%d}]}`, account, u.regainMinutes))
 }
 
 func errServer() *apiError {
@@ -112,6 +149,11 @@ func errServer() *apiError {
 func errAlreadyVerified() *apiError {
 	return &apiError{status: http.StatusBadRequest, code: 136024, message: "(#136024) Phone number already verified",
 		details: "This phone number's ownership is already verified; register it instead."}
+}
+
+func errRequestCode() *apiError {
+	return &apiError{status: http.StatusBadRequest, code: 136024, message: "(#136024) Request code error",
+		details: "The code could not be requested for this phone number. Try again later."}
 }
 
 func errWrongCode() *apiError {

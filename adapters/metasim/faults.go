@@ -170,7 +170,7 @@ func failBefore(f *Fault, endpoint string) *apiError {
 		e.status = f.Status
 		return e
 	case FaultRateLimit:
-		e := errRateLimited(f.RetryAfter)
+		e := errRateLimited(f.RetryAfter, 0)
 		if endpoint == EndpointMessages {
 			e.code, e.message = 130429, "(#130429) Rate limit hit"
 			e.details = "Cloud API message throughput has been reached."

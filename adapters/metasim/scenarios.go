@@ -14,7 +14,29 @@ const (
 	Flaky           = "+5511990000007"
 	RegisterBlocked = "+5511990000008"
 	CodeCutOff      = "+5511990000009"
+
+	// The other causes of 2388103, told apart by error_data.details.
+	NoPayment         = "+5511990000010"
+	OtherPortfolio    = "+5511990000011"
+	DestNotApproved   = "+5511990000012"
+	MessagingFor      = "+5511990000013"
+	AddDirectly       = "+5511990000014"
+	MigrationTryAgain = "+5511990000015"
+	SourceNotSetUp    = "+5511990000016"
+
+	CodeRefused = "+5511990000017"
 )
+
+// migrationRefusals are the scenarios whose every add fails with 2388103
+// and these details.
+var migrationRefusals = map[string]string{
+	NoPayment:       detailsNoPayment,
+	OtherPortfolio:  detailsOtherPortfolio,
+	DestNotApproved: detailsNotApproved,
+	MessagingFor:    detailsMessagingFor,
+	AddDirectly:     detailsAddDirectly,
+	SourceNotSetUp:  detailsSourceNotSetUp,
+}
 
 // Scenario is a number that makes the simulator fail the way Meta does.
 type Scenario struct {
@@ -38,12 +60,28 @@ func Scenarios() []Scenario {
 		{NoWebhooks, "destination without webhooks",
 			`Adding the number fails with 2388103 "Cannot migrate phone number": no app is subscribed to the destination WABA.`},
 		{RateLimited, "rate limited",
-			"The first request_code answers HTTP 429, code 80007, Retry-After: 1 and sends nothing; the next one works."},
+			"The first request_code answers HTTP 429, code 80007, Retry-After: 1 and usage headers estimating 1 minute to regain access, and sends nothing; the next one works."},
 		{Flaky, "one server error",
 			"The first GET of the number and the first verify_code each answer HTTP 500 (code 2, transient); repeating them works."},
 		{RegisterBlocked, "registration blocked",
 			"register answers 133016 at once: registration is blocked for 72 hours."},
 		{CodeCutOff, "code request cut off",
 			"The first request_code sends the code, then the connection is reset before the answer: whether the SMS went out is for the client to say."},
+		{NoPayment, "destination without a payment method",
+			"Adding the number fails with 2388103: the destination WABA has no payment account (line of credit)."},
+		{OtherPortfolio, "different business portfolios",
+			"Adding the number fails with 2388103: it belongs to a different Business Manager account than the destination WABA."},
+		{DestNotApproved, "destination not approved",
+			"Adding the number fails with 2388103: the destination WABA must be approved first."},
+		{MessagingFor, "Messaging For request pending",
+			`Adding the number fails with 2388103: the client has not accepted the "Messaging For" request.`},
+		{AddDirectly, "add the number directly",
+			"Adding the number fails with 2388103: the number can be added directly, no migration needed."},
+		{MigrationTryAgain, "migration error, try again",
+			"The first add fails with 2388103 \"There was an error migrating this phone number. Please try again later.\"; the next one works."},
+		{SourceNotSetUp, "source not set up correctly",
+			"Adding the number fails with 2388103: the source WABA is not set up correctly."},
+		{CodeRefused, "code request refused, not verified",
+			"The first request_code answers 136024 \"Request code error\" although the number is not verified; the next one works."},
 	}
 }

@@ -291,6 +291,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if e.retryAfter > 0 {
 			w.Header().Set("Retry-After", fmt.Sprint(int(e.retryAfter/time.Second)))
 		}
+		if e.usage != nil {
+			e.usage.headers(w.Header(), SandboxWABA)
+		}
 		body = e.envelope()
 	}
 	fault := ""
