@@ -120,7 +120,7 @@ func (t *turn) windowOpen(wasAway bool) {
 // who wrote since the reply was made needs no template: what waited goes
 // out at once.
 func (b *Bot) Reengage(ctx context.Context, key string) error {
-	return b.reengage(ctx, key, false)
+	return b.reengage(ctx, key, false, false)
 }
 
 // WindowClosed is Reengage for a reply Meta failed because the client's
@@ -129,16 +129,19 @@ func (b *Bot) Reengage(ctx context.Context, key string) error {
 // reply itself is gone (Meta took it and dropped it); the client's answer
 // to the template gets the question they are at asked again.
 func (b *Bot) WindowClosed(ctx context.Context, id string) error {
-	return b.reengage(ctx, id, true)
+	return b.reengage(ctx, id, true, true)
 }
 
-func (b *Bot) reengage(ctx context.Context, key string, metaSaid bool) error {
+// reengage is Reengage; metaSaid trusts Meta's word that the window closed
+// over the client's last message, and dropped says the reply is lost, not
+// parked.
+func (b *Bot) reengage(ctx context.Context, key string, metaSaid, dropped bool) error {
 	tr, unlock, err := b.loadClient(ctx, key)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if metaSaid {
+	if dropped {
 		tr.conv.Dropped = true
 	}
 	if !metaSaid && !tr.conv.LastSeen.IsZero() && tr.now.Sub(tr.conv.LastSeen) < CustomerWindow {

@@ -421,7 +421,7 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	if row.Reply.Template == nil && !row.LastInbound.IsZero() && now.Sub(row.LastInbound) > CustomerWindow {
 		// Meta would refuse it (131047): only a template reaches the
 		// client now, and the reply waits for their answer to it.
-		d.park(ctx, row, "outside the 24-hour customer service window")
+		d.park(ctx, row, "outside the 24-hour customer service window", false)
 		return true
 	}
 	if row.InReplyTo != "" && d.firstRead(row.InReplyTo) {
@@ -459,7 +459,7 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 		// Meta's clock said the window closed before ours did: the same
 		// as parking it ourselves.
 		row.Sending = time.Time{}
-		d.park(ctx, row, err.Error())
+		d.park(ctx, row, err.Error(), true)
 		return true
 	}
 	row.Error = err.Error()
@@ -487,14 +487,15 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 }
 
 // park sets row aside until the client re-opens their window, and has the
-// engine send them the template that asks them to.
-func (d *Dispatcher) park(ctx context.Context, row Outbound, why string) {
+// engine send them the template that asks them to; metaSaid is Meta's
+// 131047, which outweighs the client's last message by our clock.
+func (d *Dispatcher) park(ctx context.Context, row Outbound, why string, metaSaid bool) {
 	row.State = OutboundParked
 	row.Error = why
 	d.mark(ctx, row)
 	d.Parked.Add(1)
 	d.report("parked")
-	if err := d.bot.Reengage(ctx, row.To); err != nil {
+	if err := d.bot.reengage(ctx, row.To, metaSaid, false); err != nil {
 		d.log.Error("re-engage client after their window closed", "client", MaskPhone(row.To), "error", err)
 	}
 }

@@ -225,3 +225,54 @@ func TestClientBackWithAnOKGetsWhatWaitedOnly(t *testing.T) {
 	w.tap("sms")
 	w.wantState(fsm.AwaitCode)
 }
+
+// refusingSender answers the first send with Meta's 131047, as Meta does
+// when its clock says the window closed before ours does.
+type refusingSender struct {
+	bot.Sender
+	mu      sync.Mutex
+	refused bool
+}
+
+func (s *refusingSender) Send(ctx context.Context, row bot.Outbound) (bot.SendResult, error) {
+	s.mu.Lock()
+	first := !s.refused && row.Reply.Template == nil
+	s.refused = s.refused || first
+	s.mu.Unlock()
+	if first {
+		return bot.SendResult{}, &bot.GraphError{HTTPStatus: 400, Code: 131047, Message: "Re-engagement message"}
+	}
+	return s.Sender.Send(ctx, row)
+}
+
+func TestReplyMetaRefusesForTheWindowIsParked(t *testing.T) {
+	h := newAgentHarness(t, options{simClock: true})
+	inner := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: h.simURL, Token: token, PhoneNumberID: "106540352242922",
+		Timeout: 5 * time.Second})
+	w := &windowRig{harness: h, d: bot.NewDispatcher(h.bot, h.db, &refusingSender{Sender: inner})}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { w.d.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	w.send("Hi there")
+	w.settle()
+	rows, err := w.db.OutboundRows(context.Background(), client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[0].State != bot.OutboundParked {
+		t.Errorf("the reply Meta refused with 131047 is %s, want parked", rows[0].State)
+	}
+	var templates int
+	for _, m := range w.sentTo("+" + client) {
+		if m.Template != "" {
+			templates++
+		}
+	}
+	if templates != 1 {
+		t.Errorf("%d templates went out after Meta's 131047; want 1", templates)
+	}
+}
