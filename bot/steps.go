@@ -143,9 +143,11 @@ func (t *turn) addNumber() {
 	id, err := t.b.graph.AddPhoneNumber(t.ctx, c.WABA, c.CC, c.National)
 	c.InFlight = ""
 	t.graphLog("add_number", err)
-	if err != nil && noAnswer(err) {
+	if err != nil && (noAnswer(err) || MeaningOf(err).Cause == CauseAlreadyOnWABA) {
 		// Meta may have added it; a second add would be refused (2388012)
-		// and fail the case. The WABA's list says.
+		// and fail the case. Or an earlier attempt did (a port cancelled
+		// and started again), and Meta refuses this one: the port goes on
+		// from the code. The WABA's list says.
 		id = t.findAdded()
 		if id != "" {
 			err = nil
