@@ -205,6 +205,11 @@ func (t *turn) verify() {
 	if err == nil {
 		c.WrongCodes = 0
 		t.say(msgVerified)
+		// A template works with us only once its copy exists, so the copy
+		// starts before the number is registered (Meta:
+		// templates/template-migration); what fails now is tried again
+		// after registering.
+		t.copyTemplates()
 		t.goTo(fsm.Verified)
 		return
 	}
@@ -258,17 +263,7 @@ func (t *turn) register() {
 
 func (t *turn) migrateTemplates() {
 	c := t.cas
-	if c.SourceWABA != "" && c.Templates == nil {
-		res, err := t.b.graph.MigrateTemplates(t.ctx, c.WABA, c.SourceWABA)
-		t.graphLog("migrate_templates", err)
-		if err != nil {
-			// The number is already ours; Meta copies high-quality templates
-			// by itself, so a failed manual copy is for agents to retry.
-			c.Problem = "template copy failed: " + err.Error()
-		} else {
-			c.Templates = &res
-		}
-	}
+	t.copyTemplates()
 	if pn, err := t.b.graph.PhoneNumber(t.ctx, c.PhoneNumberID); err == nil {
 		c.Kept = &Kept{DisplayName: pn.VerifiedName, QualityRating: pn.QualityRating,
 			MessagingLimit: string(pn.MessagingLimit), OfficialBusiness: pn.OfficialBusiness}
@@ -276,6 +271,24 @@ func (t *turn) migrateTemplates() {
 		t.graphLog("phone_status", err)
 	}
 	t.goTo(fsm.TemplatesMigrated)
+}
+
+// copyTemplates copies the source WABA's templates into the destination,
+// once, when the client gave the source WABA.
+func (t *turn) copyTemplates() {
+	c := t.cas
+	if c.SourceWABA == "" || c.Templates != nil {
+		return
+	}
+	res, err := t.b.graph.MigrateTemplates(t.ctx, c.WABA, c.SourceWABA)
+	t.graphLog("migrate_templates", err)
+	if err != nil {
+		// Meta copies high-quality templates by itself, so a failed manual
+		// copy is for agents to retry; the port goes on.
+		c.Problem = "template copy failed: " + err.Error()
+		return
+	}
+	c.Templates = &res
 }
 
 // findAdded returns the id of the case's number in its destination WABA,

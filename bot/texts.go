@@ -332,9 +332,9 @@ var texts = map[msg][3]string{
 		"Los dos PIN no coinciden. Empecemos de nuevo: escribe tu nuevo PIN de 6 dígitos.",
 	},
 	msgRegistered: {
-		"Registered! 🎉 The number now sends and receives through us. Copying your templates…",
-		"Registrado! 🎉 O número agora envia e recebe mensagens por aqui. Copiando seus modelos…",
-		"¡Registrado! 🎉 El número ya envía y recibe mensajes con nosotros. Copiando tus plantillas…",
+		"Registered! 🎉 The number now sends and receives through us.",
+		"Registrado! 🎉 O número agora envia e recebe mensagens por aqui.",
+		"¡Registrado! 🎉 El número ya envía y recibe mensajes con nosotros.",
 	},
 	msgDone: {
 		"Your number %s has moved. Here's what was kept:\n• Display name: %s\n• Quality rating: %s\n• Messaging limit: %s\n• Official business badge: %s",
