@@ -140,7 +140,7 @@ func TestMetaFailureScenarios(t *testing.T) {
 			h.addNumber()
 			r := h.finish()
 			// The limit comes from whatsapp_business_manager_messaging_limit.
-			says(t, r, "has moved", "Messaging limit: TIER_1K")
+			says(t, r, "has moved", "Messaging limit: 1,000 clients a day")
 			// Meta's one-off 500s were retried by the client, unseen.
 			if got := h.calls(metasim.EndpointVerifyCode); got != 2 {
 				t.Errorf("verify_code called %d times, want 2 (one 500, one retry)", got)

@@ -324,7 +324,8 @@ func (t *turn) summary() {
 	}
 	badge := map[Lang][2]string{English: {"no", "yes"}, Portuguese: {"não", "sim"}, Spanish: {"no", "sí"}}[t.lang()][boolInt(k.OfficialBusiness)]
 	var b strings.Builder
-	b.WriteString(render(t.lang(), msgDone, c.Phone, orUnknown(k.DisplayName), orUnknown(k.QualityRating), orUnknown(k.MessagingLimit), badge))
+	b.WriteString(render(t.lang(), msgDone, c.Phone, orUnknown(k.DisplayName),
+		orUnknown(keptWords(qualityWords, k.QualityRating, t.lang())), orUnknown(keptWords(limitWords, k.MessagingLimit, t.lang())), badge))
 	b.WriteString("\n")
 	if c.Templates != nil {
 		b.WriteString(render(t.lang(), msgDoneTemplates, len(c.Templates.Migrated)))

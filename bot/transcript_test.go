@@ -128,8 +128,12 @@ func port(t *testing.T, h *harness, s script, source string) []bot.Reply {
 	if c.Kept == nil || c.Kept.DisplayName == "" {
 		t.Fatalf("case keeps no record of what the port kept: %+v", c.Kept)
 	}
-	// What was kept is Meta's word, read from the number.
-	says(t, r, c.Kept.DisplayName, "GREEN", "TIER_1K")
+	// What was kept is Meta's word, read from the number, in words the
+	// client reads: never Meta's enum values.
+	says(t, r, c.Kept.DisplayName, map[bot.Lang]string{bot.English: "high (green)", bot.Portuguese: "alta (verde)",
+		bot.Spanish: "alta (verde)"}[s.lang], map[bot.Lang]string{bot.English: "1,000 clients a day",
+		bot.Portuguese: "1.000 clientes por dia", bot.Spanish: "1.000 clientes por día"}[s.lang])
+	lacks(t, r, ": GREEN", "TIER_1K")
 	return r
 }
 
