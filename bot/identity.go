@@ -120,7 +120,8 @@ func (t *turn) windowOpen(wasAway bool) {
 // who wrote since the reply was made needs no template: what waited goes
 // out at once.
 func (b *Bot) Reengage(ctx context.Context, key string) error {
-	return b.reengage(ctx, key, false, false)
+	_, _, err := b.reengage(ctx, key, false, false)
+	return err
 }
 
 // WindowClosed is Reengage for a reply Meta failed because the client's
@@ -129,16 +130,18 @@ func (b *Bot) Reengage(ctx context.Context, key string) error {
 // reply itself is gone (Meta took it and dropped it); the client's answer
 // to the template gets the question they are at asked again.
 func (b *Bot) WindowClosed(ctx context.Context, id string) error {
-	return b.reengage(ctx, id, true, true)
+	_, _, err := b.reengage(ctx, id, true, true)
+	return err
 }
 
 // reengage is Reengage; metaSaid trusts Meta's word that the window closed
 // over the client's last message, and dropped says the reply is lost, not
-// parked.
-func (b *Bot) reengage(ctx context.Context, key string, metaSaid, dropped bool) error {
+// parked. open reports that the client wrote since the reply was made:
+// nothing waits, and lastSeen is the start of their open window.
+func (b *Bot) reengage(ctx context.Context, key string, metaSaid, dropped bool) (open bool, lastSeen time.Time, err error) {
 	tr, unlock, err := b.loadClient(ctx, key)
 	if err != nil {
-		return err
+		return false, time.Time{}, err
 	}
 	defer unlock()
 	if dropped {
@@ -151,7 +154,7 @@ func (b *Bot) reengage(ctx context.Context, key string, metaSaid, dropped bool) 
 			tr.cas.Held = time.Time{}
 		}
 		tr.commit()
-		return tr.err
+		return true, tr.conv.LastSeen, tr.err
 	}
 	if tr.conv.Held.IsZero() {
 		tr.conv.Held = tr.now
@@ -165,7 +168,7 @@ func (b *Bot) reengage(ctx context.Context, key string, metaSaid, dropped bool) 
 		// The template for this closed window went already: the news waits
 		// with the rest.
 		tr.commit()
-		return tr.err
+		return false, time.Time{}, tr.err
 	}
 	tr.conv.Reengaged = tr.now
 	caseID := "-"
@@ -180,5 +183,5 @@ func (b *Bot) reengage(ctx context.Context, key string, metaSaid, dropped bool) 
 			"the replies wait until the client answers it.", tr.cas.ID, b.cfg.Template))
 	}
 	tr.commit()
-	return tr.err
+	return false, time.Time{}, tr.err
 }

@@ -489,15 +489,26 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 // park sets row aside until the client re-opens their window, and has the
 // engine send them the template that asks them to; metaSaid is Meta's
 // 131047, which outweighs the client's last message by our clock.
+//
+// The template is queued before the row is marked parked, so the client's
+// queue never looks empty in between; a client who wrote since the reply
+// was made gets it as it is.
 func (d *Dispatcher) park(ctx context.Context, row Outbound, why string, metaSaid bool) {
+	open, lastSeen, err := d.bot.reengage(ctx, row.To, metaSaid, false)
+	if err != nil {
+		d.log.Error("re-engage client after their window closed", "client", MaskPhone(row.To), "error", err)
+	}
+	if err == nil && open {
+		row.LastInbound, row.NextAttempt, row.Error = lastSeen, d.bot.cfg.Now(), ""
+		d.mark(ctx, row)
+		d.report("retry")
+		return
+	}
 	row.State = OutboundParked
 	row.Error = why
 	d.mark(ctx, row)
 	d.Parked.Add(1)
 	d.report("parked")
-	if err := d.bot.reengage(ctx, row.To, metaSaid, false); err != nil {
-		d.log.Error("re-engage client after their window closed", "client", MaskPhone(row.To), "error", err)
-	}
 }
 
 func (d *Dispatcher) mark(ctx context.Context, row Outbound) {

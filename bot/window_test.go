@@ -258,6 +258,16 @@ func TestReplyMetaRefusesForTheWindowIsParked(t *testing.T) {
 		wg.Wait()
 	})
 	w.send("Hi there")
+	// The row is parked first, then the template written: wait for the
+	// template to go out, not only for the outbox to settle once.
+	waitFor(t, "the template", func() bool {
+		for _, m := range w.sentTo("+" + client) {
+			if m.Template != "" {
+				return true
+			}
+		}
+		return false
+	})
 	w.settle()
 	rows, err := w.db.OutboundRows(context.Background(), client)
 	if err != nil {
