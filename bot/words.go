@@ -72,7 +72,7 @@ func init() {
 		"that's me", "thats me", "yep that's me", "yes that's me", "correct", "exactly", "that's right", "thats right", "i think so", "probably yes",
 		"yes i think so", "absolutely", "definitely", "affirmative", "uh huh", "yes sir", "yes ma'am",
 		"sim", "s", "claro", "sim tenho", "sim esta", "sim está", "com certeza", "certo", "ta bom", "tá bom", "beleza",
-		"to sim", "tô sim", "estou sim", "sim senhor", "sim senhora", "claro que sim", "isso", "isso mesmo", "exato", "correto",
+		"to sim", "tô sim", "estou sim", "blz", "sip", "sipi", "sii", "simm", "yess", "yea", "ya", "sim senhor", "sim senhora", "claro que sim", "isso", "isso mesmo", "exato", "correto",
 		"acho que sim", "provavelmente sim", "aham", "uhum", "positivo", "sim por favor", "tenho sim", "esta sim", "está sim",
 		"si", "sí", "por supuesto", "si tengo", "si esta", "sí está", "vale", "de acuerdo",
 		"si señor", "sí señor", "si senor", "sí senor", "claro que si", "claro que sí", "eso", "asi es", "así es", "correcto", "exacto",
@@ -114,7 +114,7 @@ func init() {
 	add(wordUnsure, "not sure", "i'm not sure", "im not sure", "no idea", "i have no idea", "no clue", "dunno", "idk",
 		"i don't know", "i dont know", "dont know", "don't know", "i'm not sure about that",
 		"sei la", "sei lá", "nao sei", "não sei", "nao faco ideia", "não faço ideia", "nem ideia", "nao tenho certeza", "não tenho certeza",
-		"no se", "no sé", "no lo se", "no lo sé", "ni idea", "no tengo idea", "no estoy seguro", "no estoy segura")
+		"no se", "no sé", "nose", "no lo se", "no lo sé", "nse", "nsei", "ni idea", "no tengo idea", "no estoy seguro", "no estoy segura")
 	add(wordRetry, "retry", "try again", "tentar de novo", "tentar novamente", "de novo", "reintentar", "intentar de nuevo", "otra vez")
 }
 
@@ -171,8 +171,36 @@ func wordOf(text string) word {
 	if len(text) > 60 {
 		return wordNone
 	}
-	return vocabulary[fold(text)]
+	f := fold(text)
+	if w, ok := vocabulary[f]; ok {
+		return w
+	}
+	// "menu pls", "are u a bot", "ok obg": chat shorthand written out and
+	// a please dropped say the same word.
+	words := strings.Fields(f)
+	for i, w := range words {
+		if full, ok := chatWords[w]; ok {
+			words[i] = full
+		}
+	}
+	for len(words) > 1 && politeness[words[len(words)-1]] {
+		words = words[:len(words)-1]
+	}
+	for len(words) > 1 && politeness[words[0]] {
+		words = words[1:]
+	}
+	return vocabulary[strings.Join(words, " ")]
 }
+
+// chatWords are the shorthand clients use for words the vocabulary knows.
+var chatWords = map[string]string{
+	"u": "you", "r": "are", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
+	"vc": "voce", "q": "que", "obg": "obrigado", "vlw": "valeu", "pfv": "por favor", "pf": "por favor",
+	"xq": "porque", "porfa": "por favor",
+}
+
+// politeness are words that do not change what a short request asks.
+var politeness = wordSet("please", "por favor", "por", "favor", "pls", "plz", "now", "agora", "ahora", "ya", "ja")
 
 // langWord returns the language a client names ("português", "english").
 func langWord(text string) (Lang, bool) {
@@ -253,9 +281,13 @@ func wantsPort(text string) bool {
 // don't know").
 var (
 	// "yes, it's still on" answers "is 2FA off?" with a no.
+	// "ok let me check" and "sim, vou ver" are not an answer yet.
 	yesDoubts = negationsAnd("but", "maybe", "probably", "on", "enabled", "active", "still",
+		"check", "let", "ask", "wait", "moment", "sec", "second", "minute", "later", "see", "look", "verify", "find",
 		"mas", "talvez", "provavelmente", "ativada", "ativado", "ativa", "ligada", "ligado", "ainda",
-		"pero", "quizas", "quiza", "probablemente", "activada", "activado", "activa", "encendida", "todavia")
+		"vou", "ver", "verificar", "checar", "perguntar", "olhar", "espera", "espere", "deixa", "deixe", "momento", "minuto", "depois",
+		"pero", "quizas", "quiza", "probablemente", "activada", "activado", "activa", "encendida", "todavia",
+		"voy", "revisar", "preguntar", "mirar", "deja", "dejame", "luego", "despues")
 	// "no I don't get what BM is" and "não sei o que é isso" answer
 	// nothing: the client does not understand the question.
 	noDoubts = wordSet("but", "sure", "know", "idea", "maybe", "probably", "what", "get", "understand", "mean", "means", "explain",
@@ -319,6 +351,7 @@ var (
 		"alguem", "humano", "humana", "pessoa", "atendente", "agente", "equipe", "responsavel",
 		"alguien", "persona", "asesor", "asesora", "ejecutivo", "ejecutiva", "equipo")
 	personActs = wordSet("talk", "speak", "chat", "connect", "transfer", "put", "get", "call", "reach", "want", "need", "give", "see",
+		"help", "ajuda", "ajudar", "ayuda", "ayudar", "atender", "atenda", "atiende", "assist",
 		"falar", "conversar", "chama", "chamar", "chame", "passa", "passar", "quero", "preciso", "transfere", "transferir", "fala",
 		"hablar", "habla", "pasa", "pasame", "comunicar", "comunicame", "comunica", "quiero", "necesito", "llama", "llamar", "ponme", "dame")
 	// A question about other people ("who do I talk to at my old BSP?",
@@ -328,9 +361,41 @@ var (
 		"approve", "aprovar", "aprobar", "bm", "business", "manager", "admin", "administrador", "2fa", "name", "nome", "nombre")
 )
 
+// personPhrases ask for a person whatever else the message says ("the code
+// didn't come, I want to talk to someone"), unless a negation comes right
+// before them.
+var personPhrases = []string{
+	"talk to someone", "speak to someone", "talk to somebody", "speak to somebody", "talk to a person", "speak to a person",
+	"talk to a human", "speak to a human", "talk to an agent", "speak to an agent", "talk to a real person",
+	"speak with someone", "talk with someone", "speak with a person", "talk with a person",
+	"falar com alguem", "falar com um atendente", "falar com uma pessoa", "falar com um humano", "falar com atendente",
+	"falar com a equipe", "falar com um agente",
+	"hablar con alguien", "hablar con una persona", "hablar con un agente", "hablar con un humano", "hablar con un asesor",
+	"hablar con un ejecutivo", "pasame con alguien", "comunicame con alguien",
+}
+
 // wantsPerson reports whether text asks for a person: a person and a verb
-// of asking or talking, in a short message that asks about nothing else.
+// of asking or talking, in a short message that asks about nothing else, or
+// one of personPhrases anywhere.
 func wantsPerson(text string) bool {
+	if len(text) > 300 {
+		return false
+	}
+	f := " " + fold(text) + " "
+	for _, p := range personPhrases {
+		i := strings.Index(f, " "+p+" ")
+		if i < 0 {
+			continue
+		}
+		before := strings.Fields(f[:i])
+		negated := false
+		for _, w := range before[max(len(before)-3, 0):] {
+			negated = negated || negations[w]
+		}
+		if !negated {
+			return true
+		}
+	}
 	if len(text) > 160 {
 		return false
 	}
