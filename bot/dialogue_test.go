@@ -16,6 +16,7 @@ import (
 // testdata/dialogues: the client's lines, and after each what must hold.
 //
 //	# what the conversation shows
+//	// a note for the reader
 //	option lang pt          the language before the first message
 //	option agents           agents in Slack (otherwise none can answer)
 //	> Oi, bom dia           the client types a line
@@ -34,6 +35,9 @@ func TestDialogues(t *testing.T) {
 	n := 0
 	for _, file := range files {
 		for _, d := range readDialogues(t, file) {
+			if len(d.lines) == 0 {
+				t.Errorf("%s: dialogue %q has no lines", file, d.name)
+			}
 			n++
 			t.Run(filepath.Base(file)+"/"+d.name, func(t *testing.T) {
 				t.Parallel()
@@ -80,6 +84,8 @@ func readDialogues(t *testing.T, file string) []*dialogue {
 			ds[len(ds)-1].agent = true
 		case strings.HasPrefix(line, "> "), strings.HasPrefix(line, "= "):
 			ds[len(ds)-1].lines = append(ds[len(ds)-1].lines, line)
+		case strings.HasPrefix(line, "//"):
+			// A note for the reader.
 		default:
 			t.Fatalf("%s: unreadable line %q", file, line)
 		}

@@ -72,7 +72,8 @@ func init() {
 		"that's me", "thats me", "yep that's me", "yes that's me", "correct", "exactly", "that's right", "thats right", "i think so", "probably yes",
 		"yes i think so", "absolutely", "definitely", "affirmative", "uh huh", "yes sir", "yes ma'am",
 		"sim", "s", "claro", "sim tenho", "sim esta", "sim está", "com certeza", "certo", "ta bom", "tá bom", "beleza",
-		"to sim", "tô sim", "estou sim", "blz", "sip", "sipi", "sii", "simm", "yess", "yea", "ya", "sim senhor", "sim senhora", "claro que sim", "isso", "isso mesmo", "exato", "correto",
+		"to sim", "tô sim", "estou sim", "blz", "sip", "sipi", "sii", "simm", "yess", "yea", "ya", "k", "kk", "ss", "fechou",
+		"simon", "simón", "sim senhor", "sim senhora", "claro que sim", "isso", "isso mesmo", "exato", "correto",
 		"acho que sim", "provavelmente sim", "aham", "uhum", "positivo", "sim por favor", "tenho sim", "esta sim", "está sim",
 		"si", "sí", "por supuesto", "si tengo", "si esta", "sí está", "vale", "de acuerdo",
 		"si señor", "sí señor", "si senor", "sí senor", "claro que si", "claro que sí", "eso", "asi es", "así es", "correcto", "exacto",
@@ -374,6 +375,26 @@ var personPhrases = []string{
 	"hablar con un ejecutivo", "pasame con alguien", "comunicame con alguien",
 }
 
+// wishWords stand between a negation and what it negates in "I don't want
+// to", "não quero", "no necesito".
+var wishWords = wordSet("want", "wanna", "to", "need", "i", "quero", "queria", "preciso", "eu", "quiero", "queria", "necesito", "yo")
+
+// negatedRequest reports whether the words before a request turn it
+// around: a negation followed by nothing but words of wishing ("I don't
+// want to", "não quero"), not one about something else ("o código não
+// chegou, quero").
+func negatedRequest(before []string) bool {
+	for i := len(before) - 1; i >= 0 && i >= len(before)-4; i-- {
+		switch w := before[i]; {
+		case negations[w]:
+			return true
+		case !wishWords[w]:
+			return false
+		}
+	}
+	return false
+}
+
 // wantsPerson reports whether text asks for a person: a person and a verb
 // of asking or talking, in a short message that asks about nothing else, or
 // one of personPhrases anywhere.
@@ -387,12 +408,7 @@ func wantsPerson(text string) bool {
 		if i < 0 {
 			continue
 		}
-		before := strings.Fields(f[:i])
-		negated := false
-		for _, w := range before[max(len(before)-3, 0):] {
-			negated = negated || negations[w]
-		}
-		if !negated {
+		if !negatedRequest(strings.Fields(f[:i])) {
 			return true
 		}
 	}
