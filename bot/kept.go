@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -43,4 +44,18 @@ func keptWords(table map[string][3]string, v string, l Lang) string {
 		return w[langSlot(l)]
 	}
 	return v
+}
+
+// triesLeft says how many code attempts remain, in the singular or the
+// plural as the number asks: "1 attempt left", "restam 2 tentativas".
+func triesLeft(n int, l Lang) string {
+	forms := map[Lang][2]string{
+		English:    {"%d attempt left", "%d attempts left"},
+		Portuguese: {"resta %d tentativa", "restam %d tentativas"},
+		Spanish:    {"queda %d intento", "quedan %d intentos"},
+	}[l]
+	if n == 1 {
+		return fmt.Sprintf(forms[0], n)
+	}
+	return fmt.Sprintf(forms[1], n)
 }

@@ -229,7 +229,7 @@ func (t *turn) verify() {
 		}
 		return
 	}
-	t.ask(msgCodeWrong, []Button{t.button("resend", msgBtnResend), t.button("voice", msgBtnVoice)}, t.b.cfg.MaxWrongCodes-c.WrongCodes)
+	t.ask(msgCodeWrong, []Button{t.button("resend", msgBtnResend), t.button("voice", msgBtnVoice)}, triesLeft(t.b.cfg.MaxWrongCodes-c.WrongCodes, t.lang()))
 	t.goTo(fsm.CodeRejected)
 }
 

@@ -292,9 +292,9 @@ var texts = map[msg][3]string{
 		"Se envió un código hace menos de un minuto; puede tardar unos minutos. Puedes pedir otro en %d segundos.",
 	},
 	msgCodeWrong: {
-		"That code didn't work (wrong or expired). Check the latest SMS/call and try again: %d attempt(s) left. Or tap *Resend*.",
-		"Esse código não funcionou (errado ou expirado). Confira o SMS/ligação mais recente e tente de novo: restam %d tentativa(s). Ou toque em *Reenviar*.",
-		"Ese código no funcionó (incorrecto o vencido). Revisa el SMS/llamada más reciente e inténtalo de nuevo: quedan %d intento(s). O toca *Reenviar*.",
+		"That code didn't work (wrong or expired). Check the latest SMS/call and try again: %s. Or tap *Resend*.",
+		"Esse código não funcionou (errado ou expirado). Confira o SMS/ligação mais recente e tente de novo: %s. Ou toque em *Reenviar*.",
+		"Ese código no funcionó (incorrecto o vencido). Revisa el SMS/llamada más reciente e inténtalo de nuevo: %s. O toca *Reenviar*.",
 	},
 	msgCodeTooManyWrong: {
 		"The code didn't work three times, so I've asked one of our agents to help you. They'll write here shortly.",
