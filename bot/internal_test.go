@@ -514,3 +514,30 @@ func found(f func(string) (string, bool)) func(string) string {
 		return got
 	}
 }
+
+// Client-facing text names each thing one way per language
+// (docs/glossary.md): the same thing called two names reads as two things.
+func TestGlossary(t *testing.T) {
+	avoid := map[Lang][]string{
+		Portuguese: {"Business Manager", "WhatsApp Manager", "portafolio"},
+		Spanish:    {"portfolio empresarial", "WhatsApp Manager", "Gerenciador"},
+	}
+	check := func(where string, l Lang, s string) {
+		for _, w := range avoid[l] {
+			if strings.Contains(s, w) {
+				t.Errorf("%s in %s says %q: see docs/glossary.md", where, l, w)
+			}
+		}
+	}
+	for m, tx := range texts {
+		check(fmt.Sprintf("message %d", m), Portuguese, tx[1])
+		check(fmt.Sprintf("message %d", m), Spanish, tx[2])
+	}
+	kb := faq.Default()
+	for _, intent := range kb.Intents() {
+		for _, l := range []Lang{Portuguese, Spanish} {
+			a, _ := kb.Answer(intent, string(l))
+			check("the FAQ's answer "+intent, l, a)
+		}
+	}
+}

@@ -144,8 +144,8 @@ var texts = map[msg][3]string{
 	msgBtnFixed: {"It's done", "Já resolvi", "Ya está"},
 	msgCheckBM: {
 		"First, four quick checks (1/4).\n\nDo you have *admin* access to the same Business Manager (business portfolio) where this number was activated with your current provider?",
-		"Primeiro, quatro verificações rápidas (1/4).\n\nVocê tem acesso de *administrador* ao mesmo Business Manager (portfólio empresarial) em que o número foi ativado com o seu provedor atual?",
-		"Primero, cuatro comprobaciones rápidas (1/4).\n\n¿Tienes acceso de *administrador* al mismo Business Manager (portfolio empresarial) donde se activó este número con tu proveedor actual?",
+		"Primeiro, quatro verificações rápidas (1/4).\n\nVocê tem acesso de *administrador* ao mesmo Gerenciador de Negócios (portfólio empresarial) em que o número foi ativado com o seu provedor atual?",
+		"Primero, cuatro comprobaciones rápidas (1/4).\n\n¿Tienes acceso de *administrador* al mismo Business Manager (portafolio comercial) donde se activó este número con tu proveedor actual?",
 	},
 	msgCheck2FA: {
 		"Check 2/4: is *two-step verification* (2FA) turned off on the number?",
@@ -164,13 +164,13 @@ var texts = map[msg][3]string{
 	},
 	msgBlockedBM: {
 		"We need admin access to that Business Manager to create the new account for the number. Your provider only sees the WhatsApp account, never the Business Manager itself, so they cannot recover it, and neither can we directly.\n\nWhat works: ask another admin of that Business Manager to make you an admin, or use Meta's own account recovery. Our team can guide you: type *agent* to talk to a person.",
-		"Precisamos de acesso de administrador a esse Business Manager para criar a nova conta do número. O seu provedor só enxerga a conta do WhatsApp, nunca o Business Manager em si, então ele não consegue recuperar o acesso, e nós também não diretamente.\n\nO que funciona: peça a outro administrador desse Business Manager para tornar você administrador, ou use a recuperação de conta da própria Meta. Nossa equipe pode orientar: digite *atendente* para falar com uma pessoa.",
+		"Precisamos de acesso de administrador a esse Gerenciador de Negócios para criar a nova conta do número. O seu provedor só enxerga a conta do WhatsApp, nunca o Gerenciador de Negócios em si, então ele não consegue recuperar o acesso, e nós também não diretamente.\n\nO que funciona: peça a outro administrador desse Gerenciador de Negócios para tornar você administrador, ou use a recuperação de conta da própria Meta. Nossa equipe pode orientar: digite *atendente* para falar com uma pessoa.",
 		"Necesitamos acceso de administrador a ese Business Manager para crear la nueva cuenta del número. Tu proveedor solo ve la cuenta de WhatsApp, nunca el Business Manager en sí, así que no puede recuperarlo, y nosotros tampoco directamente.\n\nLo que funciona: pide a otro administrador de ese Business Manager que te haga administrador, o usa la recuperación de cuenta de Meta. Nuestro equipo puede orientarte: escribe *agente* para hablar con una persona.",
 	},
 	msgBlocked2FA: {
 		"Two-step verification must be off before the number can move. Meta has no API for it, so:\n\n• If your current provider manages the WhatsApp account, ask them to turn it off.\n• If you have access to that WhatsApp account: WhatsApp Manager → Account tools → Phone numbers → your number → Two-step verification → Turn off. Meta then e-mails a confirmation link to the business portfolio's address; click it.",
-		"A verificação em duas etapas precisa estar desativada para o número mudar. A Meta não oferece API para isso, então:\n\n• Se o seu provedor atual administra a conta do WhatsApp, peça a ele para desativar.\n• Se você tem acesso a essa conta do WhatsApp: WhatsApp Manager → Ferramentas da conta → Números de telefone → seu número → Verificação em duas etapas → Desativar. A Meta envia um link de confirmação para o e-mail do portfólio empresarial; clique nele.",
-		"La verificación en dos pasos debe estar desactivada para que el número pueda moverse. Meta no tiene API para eso, así que:\n\n• Si tu proveedor actual administra la cuenta de WhatsApp, pídele que la desactive.\n• Si tienes acceso a esa cuenta de WhatsApp: WhatsApp Manager → Herramientas de la cuenta → Números de teléfono → tu número → Verificación en dos pasos → Desactivar. Meta envía un enlace de confirmación al correo del portfolio empresarial; haz clic en él.",
+		"A verificação em duas etapas precisa estar desativada para o número mudar. A Meta não oferece API para isso, então:\n\n• Se o seu provedor atual administra a conta do WhatsApp, peça a ele para desativar.\n• Se você tem acesso a essa conta do WhatsApp: Gerenciador do WhatsApp → Ferramentas da conta → Números de telefone → seu número → Verificação em duas etapas → Desativar. A Meta envia um link de confirmação para o e-mail do portfólio empresarial; clique nele.",
+		"La verificación en dos pasos debe estar desactivada para que el número pueda moverse. Meta no tiene API para eso, así que:\n\n• Si tu proveedor actual administra la cuenta de WhatsApp, pídele que la desactive.\n• Si tienes acceso a esa cuenta de WhatsApp: Administrador de WhatsApp → Herramientas de la cuenta → Números de teléfono → tu número → Verificación en dos pasos → Desactivar. Meta envía un enlace de confirmación al correo del portafolio comercial; haz clic en él.",
 	},
 	msgBlockedReception: {
 		"The 6-digit code reaches the number by SMS or by an international voice call, so the number must be able to take one of them. Landlines and IVR lines can use the voice call: make sure international calls are allowed and reach a person (or can be forwarded to one).",
@@ -234,8 +234,8 @@ var texts = map[msg][3]string{
 	},
 	msgAskSourceWABA: {
 		"Optional: do you know the ID of the WhatsApp Business Account the number is in today? (WhatsApp Manager → Account tools, a long number.) With it we also copy your message templates right away. Send it, or tap *Skip*.",
-		"Opcional: você sabe o ID da conta do WhatsApp Business (WABA) em que o número está hoje? (WhatsApp Manager → Ferramentas da conta, um número longo.) Com ele também copiamos seus modelos de mensagem na hora. Envie, ou toque em *Pular*.",
-		"Opcional: ¿conoces el ID de la cuenta de WhatsApp Business (WABA) donde está hoy el número? (WhatsApp Manager → Herramientas de la cuenta, un número largo.) Con él también copiamos tus plantillas de mensaje enseguida. Envíalo, o toca *Omitir*.",
+		"Opcional: você sabe o ID da conta do WhatsApp Business (WABA) em que o número está hoje? (Gerenciador do WhatsApp → Ferramentas da conta, um número longo.) Com ele também copiamos seus modelos de mensagem na hora. Envie, ou toque em *Pular*.",
+		"Opcional: ¿conoces el ID de la cuenta de WhatsApp Business (WABA) donde está hoy el número? (Administrador de WhatsApp → Herramientas de la cuenta, un número largo.) Con él también copiamos tus plantillas de mensaje enseguida. Envíalo, o toca *Omitir*.",
 	},
 	msgBtnSkip: {"Skip", "Pular", "Omitir"},
 	msgSourceWABAInvalid: {
@@ -439,7 +439,7 @@ var texts = map[msg][3]string{
 	msgOtherPortfolio: {
 		"Meta says the account we prepared for your number belongs to a different business portfolio than the one your number is in today. Both must be the same business. Our team has been told and will check with you which business portfolio the number belongs to.",
 		"A Meta informa que a conta que preparamos para o seu número pertence a um portfólio empresarial diferente daquele em que o número está hoje. Os dois precisam ser da mesma empresa. Nossa equipe foi avisada e vai confirmar com você a qual portfólio empresarial o número pertence.",
-		"Meta indica que la cuenta que preparamos para tu número pertenece a un portfolio empresarial distinto del que tiene el número hoy. Ambos deben ser de la misma empresa. Nuestro equipo ya fue avisado y confirmará contigo a qué portfolio empresarial pertenece el número.",
+		"Meta indica que la cuenta que preparamos para tu número pertenece a un portafolio comercial distinto del que tiene el número hoy. Ambos deben ser de la misma empresa. Nuestro equipo ya fue avisado y confirmará contigo a qué portafolio comercial pertenece el número.",
 	},
 	msgMessagingFor: {
 		"Meta is waiting for you to accept our *\"Messaging For\"* request. In Meta Business Suite, open the notification or *Settings → Requests*, and accept it. Our team has been told and will carry on once it is accepted; your progress is saved.",
