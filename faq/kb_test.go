@@ -124,7 +124,7 @@ func TestKeyFacts(t *testing.T) {
 		{"destination creates the WABA and runs the migration", "destination_bsp_role", facts{
 			"en": {"new WABA", "migration"}, "pt": {"nova WABA", "migração"}, "es": {"nueva WABA", "migración"}}},
 		{"2FA: ask the BSP, or WhatsApp Manager; no API; reset e-mail", "disable_2fa", facts{
-			"en": {"WhatsApp Manager", "no API", "e-mail"}, "pt": {"WhatsApp Manager", "não tem API", "e-mail"}, "es": {"WhatsApp Manager", "no tiene API", "correo"}}},
+			"en": {"WhatsApp Manager", "no API", "e-mail"}, "pt": {"Gerenciador do WhatsApp", "não tem API", "e-mail"}, "es": {"Administrador de WhatsApp", "no tiene API", "correo"}}},
 		{"lost BM access: no BSP can recover it; other admins; Meta's recovery", "lost_bm_access", facts{
 			"en": {"No BSP", "another admin", "recovery"}, "pt": {"Nenhum BSP", "outro administrador", "recuperação"}, "es": {"Ningún BSP", "otro administrador", "recuperación"}}},
 		{"Cloud API numbers port directly; no On-Premises step", "cloud_api_eligibility", facts{
