@@ -201,8 +201,8 @@ func TestPrerequisiteAnsweredNo(t *testing.T) {
 		}},
 		{fsm.Check2FA, bot.Check2FA, phrases{
 			bot.English:    "ask them to turn it off.\n• If you have access to that WhatsApp account: WhatsApp Manager",
-			bot.Portuguese: "peça a ele para desativar.\n• Se você tem acesso a essa conta do WhatsApp: WhatsApp Manager",
-			bot.Spanish:    "pídele que la desactive.\n• Si tienes acceso a esa cuenta de WhatsApp: WhatsApp Manager",
+			bot.Portuguese: "peça a ele para desativar.\n• Se você tem acesso a essa conta do WhatsApp: Gerenciador do WhatsApp",
+			bot.Spanish:    "pídele que la desactive.\n• Si tienes acceso a esa cuenta de WhatsApp: Administrador de WhatsApp",
 		}},
 		{fsm.CheckReception, bot.CheckReception, phrases{
 			bot.English:    "by SMS or by an international voice call",
