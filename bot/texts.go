@@ -115,6 +115,7 @@ const (
 	msgHandoffLeft
 	msgNoAgentHere
 	msgPhoneWhich
+	msgAlsoAsked
 )
 
 // texts is every message in English, Portuguese (Brazil) and Spanish, in
