@@ -145,7 +145,7 @@ func randomHex(n int) string {
 func runRemoteChat(ctx context.Context, env environment, from, server string) error {
 	secret := env.getenv("PORTABOT_META_APP_SECRET")
 	if secret == "" {
-		return errors.New("chat --server signs webhooks with PORTABOT_META_APP_SECRET: set it to the app_secret serve logged at start")
+		return errors.New("chat --server signs webhooks with PORTABOT_META_APP_SECRET: set it to the sandbox_app_secret serve logged at start (or the one you gave it)")
 	}
 	phoneID := env.getenv("PORTABOT_WA_PHONE_NUMBER_ID")
 	if phoneID == "" {
