@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"portabot/adapters/graph"
 	"portabot/adapters/metasim"
 	"portabot/adapters/metrics"
@@ -426,10 +428,11 @@ func runServe(ctx context.Context, env environment, args []string) error {
 
 	mux := http.NewServeMux()
 	hook := whatsapp.NewWebhook(whatsapp.WebhookConfig{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
-		PhoneNumberID: cfg.PhoneNumberID, Observe: mx.Webhook},
+		PhoneNumberID: cfg.PhoneNumberID, MaxBody: maxRequestBody, Observe: mx.Webhook},
 		sink{store: st, bot: b, runner: runner, dispatcher: dispatcher}, log)
+	budget := &bodyBudget{max: inFlightBodyBudget}
 	mux.Handle("GET /webhooks/whatsapp", hook)
-	mux.Handle("POST /webhooks/whatsapp", hook)
+	mux.Handle("POST /webhooks/whatsapp", limitBodies(budget, maxRequestBody, hook))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -450,14 +453,17 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		mux.Handle("GET /sandbox/messages", sandbox)
 	}
 	if slack != nil && cfg.Slack.SigningSecret != "" {
-		mux.Handle("POST /slack/commands", slack.Commands())
-		mux.Handle("POST /slack/interactions", slack.Interactions())
+		mux.Handle("POST /slack/commands", limitBodies(budget, maxRequestBody, slack.Commands()))
+		mux.Handle("POST /slack/interactions", limitBodies(budget, maxRequestBody, slack.Interactions()))
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	// Each connection costs a goroutine and buffers; beyond the limit new
+	// ones wait in the kernel's backlog instead of in serve's memory.
+	ln = netutil.LimitListener(ln, maxConnections)
 	if cfg.PprofAddr != "" {
 		stopProfiler, err := startProfiler(cfg.PprofAddr, log)
 		if err != nil {
