@@ -414,7 +414,12 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	var slack *slackapp.App
 	var notices *bot.NoticeDispatcher
 	if cfg.slackOn() {
-		slack = slackapp.New(cfg.Slack, slackapp.Deps{Cases: st, Handoff: b, Steps: b, Answers: answers}, log)
+		slack = slackapp.New(cfg.Slack, slackapp.Deps{Cases: st, Handoff: b, Steps: b, Answers: answers, Triggers: st,
+			AuditRefusal: func(ctx context.Context, caseID, user, action string) {
+				if err := st.AuditRefusal(ctx, caseID, user, action); err != nil && !errors.Is(err, bot.ErrNotFound) {
+					log.Error("audit a refused slack action", "case", caseID, "error", err)
+				}
+			}}, log)
 		notices = bot.NewNoticeDispatcher(b, st, slack)
 		notices.Backoff = cfg.SlackRetry
 		notices.OnNotify = mx.Notify

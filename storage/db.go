@@ -22,6 +22,7 @@
 //	audit          case number + 8-byte big-endian sequence -> JSON bot.AuditEvent
 //	processed      inbound message id -> when its turn was committed, Unix seconds, 8 bytes big-endian (RFC 3339 text in older files)
 //	case_threads   case number -> the agents' thread of the case (Slack's message ts)
+//	slack_triggers an agent action's trigger id -> when Slack stops accepting its signature, Unix ns, 8 bytes big-endian
 //
 //	outbox            8-byte big-endian row id -> JSON bot.Outbound (pending, parked and failed rows)
 //	outbox_sent       8-byte big-endian row id -> JSON bot.Outbound without its Reply (sent rows)
@@ -144,6 +145,7 @@ var (
 		bucketOutbox, bucketOutboxSent, bucketOutboxByClient, bucketOutboxPending, bucketOutboxHeads,
 		bucketOutboxDue, bucketOutboxMeta, bucketOutboxStats,
 		bucketNotices, bucketNoticesPending, bucketNoticesHeads, bucketNoticesDue, bucketNoticesStats,
+		bucketSlackTriggers,
 	}
 	inboxBuckets = [][]byte{bucketInbox, bucketInboxIDs, bucketInboxConvs}
 )
