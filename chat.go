@@ -66,6 +66,9 @@ func runChat(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	log := newLogger(env.stderr, level)
+	if st.Created() {
+		log.Info("first start: created the store files", "db", *db, "inbox", storage.InboxPath(*db))
+	}
 
 	token := randomHex(16)
 	sim, err := metasim.New(metasim.Options{

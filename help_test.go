@@ -15,7 +15,7 @@ func TestHelpTouchesNothing(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--help"}, {"serve", "-h"}, {"chat", "--help"}, {"cases", "--help"},
 		{"faq", "ask", "--help"}, {"faq", "eval", "--help"}, {"flow", "--help"}, {"version", "--help"},
-		{"bench", "--help"}, {"config", "check", "--help"},
+		{"bench", "--help"}, {"config", "check", "--help"}, {"check", "--help"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			dir := t.TempDir()

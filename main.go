@@ -115,6 +115,8 @@ func dispatch(ctx context.Context, env environment) error {
 		return runFAQ(env, args)
 	case "config":
 		return runConfig(env, args)
+	case "check":
+		return runCheck(env, args)
 	case "cases":
 		return runCases(ctx, env, args)
 	case "bench":

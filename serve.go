@@ -385,9 +385,15 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	}
 	st, err := storage.Open(cfg.DB, storage.WithSealKey(key))
 	if err != nil {
+		if sandbox != nil {
+			sandbox.stop()
+		}
 		return err
 	}
 	defer st.Close()
+	if st.Created() {
+		log.Warn("first start: created the store files", "db", cfg.DB, "inbox", storage.InboxPath(cfg.DB))
+	}
 
 	mx := metrics.New(storeStats{st}, metrics.Options{Logger: log, Intents: faq.Intents()})
 	// One pool of connections to Meta, wide enough for every parallel send:
@@ -445,6 +451,17 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		now := time.Now()
 		if _, err := st.InboxDepth(r.Context()); err != nil {
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if err := st.Health(r.Context()); err != nil {
+			log.Error("not ready", "error", err)
+			http.Error(w, "store cannot take writes", http.StatusServiceUnavailable)
+			return
+		}
+		if free, err := freeDisk(cfg.DB); err == nil && free < cfg.MinFree {
+			log.Error("not ready: free disk under PORTABOT_MIN_FREE; free some space or grow the volume",
+				"free_bytes", free, "min_free_bytes", cfg.MinFree)
+			http.Error(w, "disk nearly full", http.StatusServiceUnavailable)
 			return
 		}
 		if !runner.Alive(now) || !dispatcher.Alive(now) {

@@ -241,3 +241,32 @@ func (db *DB) checkIdentity() error {
 		return nil
 	})
 }
+
+// Check runs bbolt's consistency check over both files and returns what it
+// found, each problem naming its file; none means both are sound. A panic
+// on a damaged page is one more problem, not a crash.
+func (db *DB) Check() []error {
+	var problems []error
+	for _, f := range []struct {
+		bolt *bolt.DB
+		path string
+	}{{db.bolt, db.path}, {db.ibolt, InboxPath(db.path)}} {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					problems = append(problems, fmt.Errorf("%s: damaged page (%v); %s", f.path, v, restoreHint))
+				}
+			}()
+			err := f.bolt.View(func(tx *bolt.Tx) error {
+				for err := range tx.Check() {
+					problems = append(problems, fmt.Errorf("%s: %w; %s", f.path, err, restoreHint))
+				}
+				return nil
+			})
+			if err != nil {
+				problems = append(problems, fmt.Errorf("%s: %w", f.path, err))
+			}
+		}()
+	}
+	return problems
+}
