@@ -91,6 +91,9 @@ func runChat(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	log := newLogger(env.stderr, level)
+	if st.Created() {
+		log.Info("first start: created the store files", "db", *db, "inbox", storage.InboxPath(*db))
+	}
 
 	token := randomHex(16)
 	sim, err := metasim.New(metasim.Options{
@@ -171,7 +174,7 @@ func randomHex(n int) string {
 func runRemoteChat(ctx context.Context, env environment, who terminal.Chat, server string) error {
 	secret := env.getenv("PORTABOT_META_APP_SECRET")
 	if secret == "" {
-		return errors.New("chat --server signs webhooks with PORTABOT_META_APP_SECRET: set it to the app_secret serve logged at start")
+		return errors.New("chat --server signs webhooks with PORTABOT_META_APP_SECRET: set it to the sandbox_app_secret serve logged at start (or the one you gave it)")
 	}
 	phoneID := env.getenv("PORTABOT_WA_PHONE_NUMBER_ID")
 	if phoneID == "" {

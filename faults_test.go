@@ -101,18 +101,18 @@ func TestServeReplyWithoutMetaAnswer(t *testing.T) {
 }
 
 func TestSendGraceConfig(t *testing.T) {
-	cfg, err := loadServeConfig(func(string) string { return "" })
+	cfg, err := loadServeConfig(sandboxGetenv(nil))
 	if err != nil || cfg.SendGrace != bot.DefaultGrace {
 		t.Errorf("default PORTABOT_SEND_GRACE: %v, %v; want %v", cfg.SendGrace, err, bot.DefaultGrace)
 	}
 	for v, want := range map[string]time.Duration{"0": 0, "5s": 5 * time.Second, "2m": 2 * time.Minute} {
-		cfg, err := loadServeConfig(func(k string) string { return map[string]string{"PORTABOT_SEND_GRACE": v}[k] })
+		cfg, err := loadServeConfig(sandboxGetenv(map[string]string{"PORTABOT_SEND_GRACE": v}))
 		if err != nil || cfg.SendGrace != want {
 			t.Errorf("PORTABOT_SEND_GRACE=%q: %v, %v; want %v", v, cfg.SendGrace, err, want)
 		}
 	}
 	for _, v := range []string{"soon", "-1s", "48h"} {
-		_, err := loadServeConfig(func(k string) string { return map[string]string{"PORTABOT_SEND_GRACE": v}[k] })
+		_, err := loadServeConfig(sandboxGetenv(map[string]string{"PORTABOT_SEND_GRACE": v}))
 		if err == nil || !strings.Contains(err.Error(), "PORTABOT_SEND_GRACE") {
 			t.Errorf("PORTABOT_SEND_GRACE=%q: error %v, want it refused by name", v, err)
 		}

@@ -65,7 +65,9 @@ const usage = `portabot moves a WhatsApp Business number from another BSP to us.
 Usage:
   portabot chat [--db FILE] [--lang en|pt|es] [--phone +NUMBER | --username @NAME]
                                                                   the whole bot in a terminal (simulated Meta)
-  portabot serve [--addr :8080] [--db FILE]                       the HTTP server (sandbox mode without a Meta token)
+  portabot serve [--addr :8080] [--db FILE] [--sandbox]           the HTTP server (--sandbox: Meta simulated)
+  portabot config check [--sandbox]                               serve's effective configuration (secrets redacted) and its problems
+  portabot check [--db FILE]                                      bbolt's consistency check of the store files
   portabot faq ask [--json] [--lang en|pt|es] QUESTION            answer one question
   portabot faq eval FILE                                          accuracy over JSON lines {"q":..,"intent":..}
   portabot cases [--json] [--db FILE]                             list cases
@@ -78,11 +80,34 @@ Configuration comes from PORTABOT_* environment variables (see README.md).
 `
 
 func run(ctx context.Context, env environment) error {
+	if err := dispatch(ctx, env); !errors.Is(err, errHelp) {
+		return err
+	}
+	return nil
+}
+
+// wantsHelp reports whether args ask for help, for the commands that take
+// no flags of their own.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+func dispatch(ctx context.Context, env environment) error {
 	if len(env.args) == 0 {
 		fmt.Fprint(env.stderr, usage)
 		return errUsage
 	}
 	cmd, args := env.args[0], env.args[1:]
+	if (cmd == "flow" || cmd == "version" || cmd == "faq" || cmd == "config") && wantsHelp(args) {
+		fmt.Fprint(env.stdout, usage)
+		return nil
+	}
 	switch cmd {
 	case "chat":
 		return runChat(ctx, env, args)
@@ -90,6 +115,10 @@ func run(ctx context.Context, env environment) error {
 		return runServe(ctx, env, args)
 	case "faq":
 		return runFAQ(env, args)
+	case "config":
+		return runConfig(env, args)
+	case "check":
+		return runCheck(env, args)
 	case "cases":
 		return runCases(ctx, env, args)
 	case "bench":
@@ -135,10 +164,14 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// errHelp is returned by parseFlags when help was asked for and printed:
+// the command must stop there, touching nothing, and run reports success.
+var errHelp = errors.New("help printed")
+
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return errHelp
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -9,13 +9,11 @@ import (
 )
 
 func TestProfilerOffByDefault(t *testing.T) {
-	cfg, err := loadServeConfig(func(string) string { return "" })
+	cfg, err := loadServeConfig(sandboxGetenv(nil))
 	if err != nil || cfg.PprofAddr != "" {
 		t.Errorf("default PORTABOT_PPROF_ADDR = %q, %v; want off", cfg.PprofAddr, err)
 	}
-	cfg, err = loadServeConfig(func(k string) string {
-		return map[string]string{"PORTABOT_PPROF_ADDR": "127.0.0.1:6060"}[k]
-	})
+	cfg, err = loadServeConfig(sandboxGetenv(map[string]string{"PORTABOT_PPROF_ADDR": "127.0.0.1:6060"}))
 	if err != nil || cfg.PprofAddr != "127.0.0.1:6060" {
 		t.Errorf("PORTABOT_PPROF_ADDR = %q, %v; want 127.0.0.1:6060", cfg.PprofAddr, err)
 	}

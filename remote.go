@@ -86,7 +86,7 @@ func (r *remote) Handle(ctx context.Context, in bot.Inbound) ([]bot.Reply, error
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("serve refused the webhook: %s (is PORTABOT_META_APP_SECRET the app_secret serve logged?)", resp.Status)
+		return nil, fmt.Errorf("serve refused the webhook: %s (is PORTABOT_META_APP_SECRET the sandbox_app_secret serve logged, or the one you gave it?)", resp.Status)
 	}
 
 	to := "+" + in.From

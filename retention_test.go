@@ -12,18 +12,18 @@ import (
 )
 
 func TestOutboxRetentionConfig(t *testing.T) {
-	cfg, err := loadServeConfig(func(string) string { return "" })
+	cfg, err := loadServeConfig(sandboxGetenv(nil))
 	if err != nil || cfg.OutboxRetention != defaultOutboxRetention {
 		t.Errorf("default PORTABOT_OUTBOX_RETENTION: %v, %v; want %v", cfg.OutboxRetention, err, defaultOutboxRetention)
 	}
 	for v, want := range map[string]time.Duration{"0": 0, "1m": time.Minute, "72h": 72 * time.Hour} {
-		cfg, err := loadServeConfig(func(k string) string { return map[string]string{"PORTABOT_OUTBOX_RETENTION": v}[k] })
+		cfg, err := loadServeConfig(sandboxGetenv(map[string]string{"PORTABOT_OUTBOX_RETENTION": v}))
 		if err != nil || cfg.OutboxRetention != want {
 			t.Errorf("PORTABOT_OUTBOX_RETENTION=%q: %v, %v; want %v", v, cfg.OutboxRetention, err, want)
 		}
 	}
 	for _, v := range []string{"-1h", "30s", "9000h", "a day"} {
-		_, err := loadServeConfig(func(k string) string { return map[string]string{"PORTABOT_OUTBOX_RETENTION": v}[k] })
+		_, err := loadServeConfig(sandboxGetenv(map[string]string{"PORTABOT_OUTBOX_RETENTION": v}))
 		if err == nil {
 			t.Errorf("PORTABOT_OUTBOX_RETENTION=%q accepted, want an error", v)
 		}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"portabot/adapters/graph"
 	"portabot/adapters/metasim"
 	"portabot/adapters/metrics"
@@ -58,7 +60,7 @@ type serveConfig struct {
 	SandboxOTP string
 	Workers    int
 	LogLevel   slog.Level
-	// Sandbox is set when no Meta token was configured: Meta is simulated.
+	// Sandbox is set by PORTABOT_SANDBOX=1 or --sandbox: Meta is simulated.
 	Sandbox bool
 	Slack   slackapp.Config
 	// SlackRetry (PORTABOT_SLACK_RETRY) is the wait before a notice Slack
@@ -75,13 +77,39 @@ type serveConfig struct {
 	// address for Go's profiler (/debug/pprof/); empty, the default, serves
 	// no profiles at all.
 	PprofAddr string
+	// MinFree (PORTABOT_MIN_FREE) is the free disk, in bytes, below which
+	// /readyz says not ready; 0 turns the check off.
+	MinFree uint64
 }
 
 // slackOn reports whether agents use Slack: a signing secret (HTTP) or an
 // app token (Socket Mode) turns it on.
 func (c serveConfig) slackOn() bool { return c.Slack.SigningSecret != "" || c.Slack.AppToken != "" }
 
+// configError lists every problem found in serve's configuration, so an
+// operator fixes them in one go instead of one start-up at a time.
+type configError struct{ problems []string }
+
+func (e *configError) Error() string {
+	if len(e.problems) == 1 {
+		return "configuration: " + e.problems[0]
+	}
+	return "configuration has " + strconv.Itoa(len(e.problems)) + " problems:\n  - " + strings.Join(e.problems, "\n  - ")
+}
+
+// productionRequired are the variables serve needs to talk to Meta; sandbox
+// mode makes them up.
+var productionRequired = []string{
+	"PORTABOT_META_ACCESS_TOKEN", "PORTABOT_META_APP_SECRET", "PORTABOT_META_VERIFY_TOKEN",
+	"PORTABOT_WA_PHONE_NUMBER_ID", "PORTABOT_DB_KEY",
+}
+
+// loadServeConfig reads serve's configuration. Its error, a *configError,
+// names every problem at once. Sandbox mode is entered only when
+// PORTABOT_SANDBOX=1 asks for it: a production setup missing its token
+// must not quietly run against the simulator.
 func loadServeConfig(getenv func(string) string) (serveConfig, error) {
+	var problems []string
 	c := serveConfig{
 		Addr:          getenv("PORTABOT_ADDR"),
 		DB:            dbPath(getenv),
@@ -98,6 +126,14 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		SandboxOTP:    getenv("PORTABOT_SANDBOX_OTP"),
 		PprofAddr:     getenv("PORTABOT_PPROF_ADDR"),
 		Workers:       32,
+		MinFree:       defaultMinFree,
+	}
+	switch v := getenv("PORTABOT_SANDBOX"); v {
+	case "", "0":
+	case "1":
+		c.Sandbox = true
+	default:
+		problems = append(problems, fmt.Sprintf("PORTABOT_SANDBOX must be 1 (simulate Meta) or unset, not %q", v))
 	}
 	if c.Addr == "" {
 		c.Addr = ":8080"
@@ -108,9 +144,18 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if w := getenv("PORTABOT_WORKERS"); w != "" {
 		n, err := strconv.Atoi(w)
 		if err != nil || n < 1 || n > 256 {
-			return c, fmt.Errorf("PORTABOT_WORKERS must be a number from 1 to 256, not %q", w)
+			problems = append(problems, fmt.Sprintf("PORTABOT_WORKERS must be a number from 1 to 256, not %q", w))
+		} else {
+			c.Workers = n
 		}
-		c.Workers = n
+	}
+	if v := getenv("PORTABOT_MIN_FREE"); v != "" {
+		n, err := parseBytes(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("PORTABOT_MIN_FREE must be a size such as 256MiB or 2GiB (0 turns the check off), not %q", v))
+		} else {
+			c.MinFree = n
+		}
 	}
 	c.Slack = slackapp.Config{
 		SigningSecret: getenv("PORTABOT_SLACK_SIGNING_SECRET"),
@@ -120,29 +165,25 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		AppToken:      getenv("PORTABOT_SLACK_APP_TOKEN"),
 		APIURL:        getenv("PORTABOT_SLACK_API_URL"),
 	}
-	c.SlackRetry = 2 * time.Second
-	if v := getenv("PORTABOT_SLACK_RETRY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Millisecond || d > 5*time.Minute {
-			return c, fmt.Errorf("PORTABOT_SLACK_RETRY must be a duration from 1ms to 5m, such as 2s, not %q", v)
-		}
-		c.SlackRetry = d
+	durations := []struct {
+		dst      *time.Duration
+		name     string
+		def      time.Duration
+		lo, hi   time.Duration
+		zeroOK   bool
+		accepted string
+	}{
+		{&c.SlackRetry, "PORTABOT_SLACK_RETRY", 2 * time.Second, time.Millisecond, 5 * time.Minute, false, "a duration from 1ms to 5m, such as 2s"},
+		{&c.SendGrace, "PORTABOT_SEND_GRACE", bot.DefaultGrace, 0, 24 * time.Hour, true, "a duration from 0 to 24h, such as 2m"},
+		{&c.OutboxRetention, "PORTABOT_OUTBOX_RETENTION", defaultOutboxRetention, time.Minute, 366 * 24 * time.Hour, true,
+			"0 (keep every reply) or a duration from 1m to 8784h, such as 24h"},
 	}
-	c.SendGrace = bot.DefaultGrace
-	if v := getenv("PORTABOT_SEND_GRACE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > 24*time.Hour {
-			return c, fmt.Errorf("PORTABOT_SEND_GRACE must be a duration from 0 to 24h, such as 2m, not %q", v)
+	for _, d := range durations {
+		v, err := envDuration(getenv, d.name, d.def, d.lo, d.hi, d.zeroOK, d.accepted)
+		if err != nil {
+			problems = append(problems, err.Error())
 		}
-		c.SendGrace = d
-	}
-	c.OutboxRetention = defaultOutboxRetention
-	if v := getenv("PORTABOT_OUTBOX_RETENTION"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || (d > 0 && d < time.Minute) || d > 366*24*time.Hour {
-			return c, fmt.Errorf("PORTABOT_OUTBOX_RETENTION must be 0 (keep every reply) or a duration from 1m to 8784h, such as 24h, not %q", v)
-		}
-		c.OutboxRetention = d
+		*d.dst = v
 	}
 	for _, a := range strings.Split(getenv("PORTABOT_SLACK_AGENTS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -161,33 +202,79 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 			missing = append(missing, "PORTABOT_SLACK_CHANNEL")
 		}
 		if len(missing) > 0 {
-			return c, fmt.Errorf("PORTABOT_SLACK_SIGNING_SECRET or PORTABOT_SLACK_APP_TOKEN is set, so Slack also needs %v", missing)
+			problems = append(problems, fmt.Sprintf("PORTABOT_SLACK_SIGNING_SECRET or PORTABOT_SLACK_APP_TOKEN is set, so Slack also needs %s; set them or unset both to run without Slack", strings.Join(missing, ", ")))
 		}
 	}
 	level, err := logLevel(getenv, slog.LevelInfo)
 	if err != nil {
-		return c, err
+		problems = append(problems, err.Error())
 	}
 	c.LogLevel = level
-	c.Sandbox = c.Token == ""
-	if c.sandbox() {
-		return c, nil
-	}
-	var missing []string
-	for name, v := range map[string]string{
-		"PORTABOT_META_APP_SECRET":    c.AppSecret,
-		"PORTABOT_META_VERIFY_TOKEN":  c.VerifyToken,
-		"PORTABOT_WA_PHONE_NUMBER_ID": c.PhoneNumberID,
-		"PORTABOT_DB_KEY":             c.DBKey,
-	} {
-		if v == "" {
-			missing = append(missing, name)
+	if c.DBKey != "" {
+		// The error never repeats the key: it is a secret.
+		if _, err := storage.ParseKey(c.DBKey); err != nil {
+			problems = append(problems, "PORTABOT_DB_KEY: "+err.Error())
 		}
 	}
-	if len(missing) > 0 {
-		return c, fmt.Errorf("PORTABOT_META_ACCESS_TOKEN is set, so serve talks to Meta and also needs %v", missing)
+	if !c.Sandbox {
+		var missing []string
+		for _, name := range productionRequired {
+			if getenv(name) == "" {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) > 0 {
+			problems = append(problems, fmt.Sprintf("serve talks to Meta unless PORTABOT_SANDBOX=1 (or --sandbox) asks for the simulator, and then needs %s; set them, or ask for sandbox mode to try portabot without Meta", strings.Join(missing, ", ")))
+		}
+	}
+	if len(problems) > 0 {
+		return c, &configError{problems: problems}
 	}
 	return c, nil
+}
+
+// envDuration reads the duration variable name: def when unset, and
+// otherwise a value from lo to hi (or 0 when zeroOK); accepted says what is,
+// in the error.
+func envDuration(getenv func(string) string, name string, def, lo, hi time.Duration, zeroOK bool, accepted string) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if v == "0" {
+		d, err = 0, nil
+	}
+	if err != nil || (d == 0 && !zeroOK) || (d != 0 && (d < lo || d > hi)) || d < 0 {
+		return def, fmt.Errorf("%s must be %s, not %q", name, accepted, v)
+	}
+	return d, nil
+}
+
+// defaultMinFree is PORTABOT_MIN_FREE's default: enough room for the store
+// to grow while an operator reacts to /readyz turning red.
+const defaultMinFree = 256 << 20
+
+// parseBytes reads a size such as 256MiB, 2GiB, 1GB or 1048576.
+func parseBytes(s string) (uint64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   uint64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	mult := uint64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || (n > 0 && n*mult/mult != n) {
+		return 0, fmt.Errorf("not a size: %q", s)
+	}
+	return n * mult, nil
 }
 
 // sandbox reports whether serve runs against the in-process simulator.
@@ -292,10 +379,11 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	fs := newFlags("serve", env.stderr)
 	addr := fs.String("addr", "", "listen address (PORTABOT_ADDR)")
 	db := fs.String("db", "", "bbolt file (PORTABOT_DB)")
+	sandboxFlag := fs.Bool("sandbox", false, "simulate Meta in-process, with generated secrets (PORTABOT_SANDBOX=1)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadServeConfig(env.getenv)
+	cfg, err := loadServeConfig(withSandboxFlag(env.getenv, *sandboxFlag))
 	if err != nil {
 		return err
 	}
@@ -320,9 +408,15 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	}
 	st, err := storage.Open(cfg.DB, storage.WithSealKey(key))
 	if err != nil {
+		if sandbox != nil {
+			sandbox.stop()
+		}
 		return err
 	}
 	defer st.Close()
+	if st.Created() {
+		log.Warn("first start: created the store files", "db", cfg.DB, "inbox", storage.InboxPath(cfg.DB))
+	}
 
 	mx := metrics.New(storeStats{st}, metrics.Options{Logger: log, Intents: faq.Intents()})
 	// One pool of connections to Meta, wide enough for every parallel send:
@@ -349,7 +443,12 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	var slack *slackapp.App
 	var notices *bot.NoticeDispatcher
 	if cfg.slackOn() {
-		slack = slackapp.New(cfg.Slack, slackapp.Deps{Cases: st, Handoff: b, Steps: b, Answers: answers}, log)
+		slack = slackapp.New(cfg.Slack, slackapp.Deps{Cases: st, Handoff: b, Steps: b, Answers: answers, Triggers: st,
+			AuditRefusal: func(ctx context.Context, caseID, user, action string) {
+				if err := st.AuditRefusal(ctx, caseID, user, action); err != nil && !errors.Is(err, bot.ErrNotFound) {
+					log.Error("audit a refused slack action", "case", caseID, "error", err)
+				}
+			}}, log)
 		notices = bot.NewNoticeDispatcher(b, st, slack)
 		notices.Backoff = cfg.SlackRetry
 		notices.OnNotify = mx.Notify
@@ -363,10 +462,11 @@ func runServe(ctx context.Context, env environment, args []string) error {
 
 	mux := http.NewServeMux()
 	hook := whatsapp.NewWebhook(whatsapp.WebhookConfig{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
-		PhoneNumberID: cfg.PhoneNumberID, Observe: mx.Webhook},
+		PhoneNumberID: cfg.PhoneNumberID, MaxBody: maxRequestBody, Observe: mx.Webhook},
 		sink{sim: sandbox.simulator(), store: st, bot: b, runner: runner, dispatcher: dispatcher}, log)
+	budget := &bodyBudget{max: inFlightBodyBudget}
 	mux.Handle("GET /webhooks/whatsapp", hook)
-	mux.Handle("POST /webhooks/whatsapp", hook)
+	mux.Handle("POST /webhooks/whatsapp", limitBodies(budget, maxRequestBody, hook))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -374,6 +474,17 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		now := time.Now()
 		if _, err := st.InboxDepth(r.Context()); err != nil {
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if err := st.Health(r.Context()); err != nil {
+			log.Error("not ready", "error", err)
+			http.Error(w, "store cannot take writes", http.StatusServiceUnavailable)
+			return
+		}
+		if free, err := freeDisk(cfg.DB); err == nil && free < cfg.MinFree {
+			log.Error("not ready: free disk under PORTABOT_MIN_FREE; free some space or grow the volume",
+				"free_bytes", free, "min_free_bytes", cfg.MinFree)
+			http.Error(w, "disk nearly full", http.StatusServiceUnavailable)
 			return
 		}
 		if !runner.Alive(now) || !dispatcher.Alive(now) {
@@ -387,14 +498,17 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		mux.Handle("GET /sandbox/messages", sandbox)
 	}
 	if slack != nil && cfg.Slack.SigningSecret != "" {
-		mux.Handle("POST /slack/commands", slack.Commands())
-		mux.Handle("POST /slack/interactions", slack.Interactions())
+		mux.Handle("POST /slack/commands", limitBodies(budget, maxRequestBody, slack.Commands()))
+		mux.Handle("POST /slack/interactions", limitBodies(budget, maxRequestBody, slack.Interactions()))
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	// Each connection costs a goroutine and buffers; beyond the limit new
+	// ones wait in the kernel's backlog instead of in serve's memory.
+	ln = netutil.LimitListener(ln, maxConnections)
 	if cfg.PprofAddr != "" {
 		stopProfiler, err := startProfiler(cfg.PprofAddr, log)
 		if err != nil {
@@ -485,15 +599,35 @@ func (l *sandboxLog) simulator() *metasim.Sim {
 	return l.sim
 }
 
+// withSandboxFlag is getenv with PORTABOT_SANDBOX=1 when --sandbox was
+// given, so that the flag and the variable are one setting.
+func withSandboxFlag(getenv func(string) string, on bool) func(string) string {
+	if !on {
+		return getenv
+	}
+	return func(k string) string {
+		if k == "PORTABOT_SANDBOX" {
+			return "1"
+		}
+		return getenv(k)
+	}
+}
+
 // startSandbox starts the simulator on a loopback port and points cfg at
 // it, generating the secrets a real deployment would configure.
 func startSandbox(cfg *serveConfig, log *slog.Logger) (*sandboxLog, error) {
 	cfg.Token = randomHex(16)
+	// Only the values made up here are logged, so that a person can sign
+	// webhooks by hand; one the operator configured is a secret like any
+	// other, sandbox or not.
+	var generated []any
 	if cfg.AppSecret == "" {
 		cfg.AppSecret = randomHex(16)
+		generated = append(generated, "sandbox_app_secret", cfg.AppSecret)
 	}
 	if cfg.VerifyToken == "" {
 		cfg.VerifyToken = randomHex(8)
+		generated = append(generated, "sandbox_verify_token", cfg.VerifyToken)
 	}
 	if cfg.PhoneNumberID == "" {
 		cfg.PhoneNumberID = sandboxPhoneNumberID
@@ -515,11 +649,8 @@ func startSandbox(cfg *serveConfig, log *slog.Logger) (*sandboxLog, error) {
 	l.simURL = base
 	l.stopFn = stop
 	cfg.GraphURL = base
-	// These are sandbox values, made up for this run: logging them is what
-	// lets a person sign webhooks by hand.
-	log.Warn("sandbox mode: no PORTABOT_META_ACCESS_TOKEN, Meta is simulated",
-		"app_secret", cfg.AppSecret, "verify_token", cfg.VerifyToken, "phone_number_id", cfg.PhoneNumberID,
-		"dest_waba", cfg.DestWABA)
+	log.Warn("sandbox mode (PORTABOT_SANDBOX=1): Meta is simulated; never point real clients here",
+		append(generated, "phone_number_id", cfg.PhoneNumberID, "dest_waba", cfg.DestWABA)...)
 	return l, nil
 }
 

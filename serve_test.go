@@ -149,6 +149,7 @@ func orDefault(v, def string) string {
 // sandboxEnv is serve's environment in sandbox mode with a known app secret.
 func sandboxEnv(extra map[string]string) map[string]string {
 	return withDefaults(extra, map[string]string{
+		"PORTABOT_SANDBOX":         "1",
 		"PORTABOT_META_APP_SECRET": testAppSecret,
 		"PORTABOT_LOG_LEVEL":       "debug",
 	})

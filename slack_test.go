@@ -192,6 +192,8 @@ func startCockpit(t *testing.T, slack *cockpitSlack) *cockpitServe {
 
 	env := map[string]string{
 		"PORTABOT_ADDR":                 "127.0.0.1:0",
+		"PORTABOT_SANDBOX":              "1",
+		"PORTABOT_SLACK_AGENTS":         "*",
 		"PORTABOT_META_APP_SECRET":      cockpitAppSecret,
 		"PORTABOT_SANDBOX_OTP":          cockpitOTP,
 		"PORTABOT_SLACK_API_URL":        slack.srv.GetAPIURL(),
@@ -587,13 +589,13 @@ func TestCockpitSlackOutage(t *testing.T) {
 
 func TestCockpitSlackRetrySetting(t *testing.T) {
 	for v, want := range map[string]time.Duration{"": 2 * time.Second, "250ms": 250 * time.Millisecond, "1m": time.Minute} {
-		cfg, err := loadServeConfig(func(k string) string { return map[string]string{"PORTABOT_SLACK_RETRY": v}[k] })
+		cfg, err := loadServeConfig(sandboxGetenv(map[string]string{"PORTABOT_SLACK_RETRY": v}))
 		if err != nil || cfg.SlackRetry != want {
 			t.Errorf("PORTABOT_SLACK_RETRY=%q: %v, %v; want %v", v, cfg.SlackRetry, err, want)
 		}
 	}
 	for _, v := range []string{"soon", "0", "-1s", "10m"} {
-		_, err := loadServeConfig(func(k string) string { return map[string]string{"PORTABOT_SLACK_RETRY": v}[k] })
+		_, err := loadServeConfig(sandboxGetenv(map[string]string{"PORTABOT_SLACK_RETRY": v}))
 		if err == nil || !strings.Contains(err.Error(), "PORTABOT_SLACK_RETRY") {
 			t.Errorf("PORTABOT_SLACK_RETRY=%q: error %v, want it refused by name", v, err)
 		}

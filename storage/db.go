@@ -23,6 +23,7 @@
 //	audit          case number + 8-byte big-endian sequence -> JSON bot.AuditEvent
 //	processed      inbound message id -> when its turn was committed, Unix seconds, 8 bytes big-endian (RFC 3339 text in older files)
 //	case_threads   case number -> the agents' thread of the case (Slack's message ts)
+//	slack_triggers an agent action's trigger id -> when Slack stops accepting its signature, Unix ns, 8 bytes big-endian
 //
 //	outbox            8-byte big-endian row id -> JSON bot.Outbound (pending, parked and failed rows)
 //	outbox_sent       8-byte big-endian row id -> JSON bot.Outbound without its Reply (sent rows)
@@ -146,6 +147,7 @@ var (
 		bucketOutbox, bucketOutboxSent, bucketOutboxByClient, bucketOutboxPending, bucketOutboxHeads,
 		bucketOutboxDue, bucketOutboxMeta, bucketOutboxStats,
 		bucketNotices, bucketNoticesPending, bucketNoticesHeads, bucketNoticesDue, bucketNoticesStats,
+		bucketSlackTriggers,
 	}
 	inboxBuckets = [][]byte{bucketInbox, bucketInboxIDs, bucketInboxConvs}
 )
@@ -195,13 +197,24 @@ type DB struct {
 
 	dropMu   sync.Mutex
 	dropping map[string]bool // messages whose removal from the inbox is queued
+
+	created    bool // Open created both files: the store's first start
+	inboxFresh bool // Open created the inbox file
+
+	probeMu sync.Mutex
+	probe   probeState
 }
+
+// Created reports whether Open created the store's files, which happens
+// only where neither existed: the store's first start.
+func (db *DB) Created() bool { return db.created }
 
 type options struct {
 	lockTimeout time.Duration
 	now         func() time.Time
 	sealKey     []byte
 	sealKeySet  bool
+	newInbox    bool
 }
 
 // An Option changes how Open opens the file.
@@ -241,9 +254,21 @@ func Open(path string, opts ...Option) (*DB, error) {
 			return nil, err
 		}
 	}
+	mainState, inboxState, err := checkFiles(path)
+	if err != nil {
+		return nil, err
+	}
 	bdb, err := openBolt(path, &bolt.Options{Timeout: o.lockTimeout})
 	if err != nil {
 		return nil, err
+	}
+	if mainState == filePresent && inboxState == fileMissing && !o.newInbox {
+		// Only a store from before the inbox had a file of its own may
+		// lack it; any later one lost acknowledged messages with it.
+		if err := refuseMissingInbox(bdb, path); err != nil {
+			_ = bdb.Close()
+			return nil, err
+		}
 	}
 	// The inbox is a queue: nearly every page it ever used is free again,
 	// and a freelist written with every commit would make each
@@ -257,8 +282,8 @@ func Open(path string, opts ...Option) (*DB, error) {
 	}
 	db := &DB{bolt: bdb, ibolt: ibdb, path: path, now: o.now, sealer: sealer,
 		inHeld: map[string]bool{}, outQ: newOutboxQueue(), noticeQ: newNoticeQueue(),
-		dropping: map[string]bool{}}
-	if err := db.init(); err != nil {
+		dropping: map[string]bool{}, created: mainState == fileMissing, inboxFresh: inboxState == fileMissing}
+	if err := db.initSafely(); err != nil {
 		_ = ibdb.Close()
 		_ = bdb.Close()
 		return nil, err
@@ -311,9 +336,15 @@ func setFill(tx *bolt.Tx, fill float64, names ...[]byte) {
 const scatterFill = 0.85
 
 // openBolt opens one of the store's files, taking its lock within
-// opts.Timeout.
-func openBolt(path string, opts *bolt.Options) (*bolt.DB, error) {
-	bdb, err := bolt.Open(path, 0o600, opts)
+// opts.Timeout. bbolt panics on some damaged pages; that is an error
+// naming the file here, not a crash.
+func openBolt(path string, opts *bolt.Options) (bdb *bolt.DB, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			bdb, err = nil, fmt.Errorf("storage: %s is damaged (%v); %s", path, v, restoreHint)
+		}
+	}()
+	bdb, err = bolt.Open(path, 0o600, opts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, &lockedError{path: path, timeout: opts.Timeout}
 	}
@@ -344,7 +375,7 @@ func (db *DB) init() error {
 	if err := db.moveInbox(); err != nil {
 		return err
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
 		from := storedSchema(tx)
 		if err := setSchema(tx, db.path); err != nil {
 			return err
@@ -364,6 +395,10 @@ func (db *DB) init() error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return db.checkIdentity()
 }
 
 // checkSchema refuses a file whose schema version is unreadable or newer

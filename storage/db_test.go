@@ -314,7 +314,7 @@ func TestBackup(t *testing.T) {
 	if err := os.WriteFile(copyPath, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	restored := mustOpenPath(t, copyPath)
+	restored := mustOpenPath(t, copyPath, WithNewInbox())
 	got, err := restored.Case(ctx, id)
 	if err != nil {
 		t.Fatalf("Case() on the backup error = %v", err)

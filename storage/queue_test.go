@@ -143,10 +143,15 @@ func TestInboxWithoutTheRightKey(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A wrong key is refused at Open, naming the inbox file, instead of
+	// failing every claim of the client's messages.
 	otherKey := bytes.Repeat([]byte{7}, KeySize)
+	if _, err := Open(path, WithSealKey(otherKey)); err == nil || !strings.Contains(err.Error(), "PORTABOT_DB_KEY") ||
+		!strings.Contains(err.Error(), InboxPath(path)) {
+		t.Errorf("Open with the wrong key: %v, want a refusal naming PORTABOT_DB_KEY and %s", err, InboxPath(path))
+	}
 	for name, opts := range map[string][]Option{
-		"wrong key": {WithSealKey(otherKey)},
-		"no key":    nil,
+		"no key": nil,
 	} {
 		t.Run(name, func(t *testing.T) {
 			db := mustOpenPath(t, path, opts...)

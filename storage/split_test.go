@@ -108,8 +108,15 @@ func TestOpenLocksBothFiles(t *testing.T) {
 
 func TestOpenRefusesNewerInboxFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "portabot.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	writeRaw(t, InboxPath(path), bucketMeta, keySchema, "99")
-	_, err := Open(path)
+	_, err = Open(path)
 	if err == nil || !strings.Contains(err.Error(), InboxPath(path)) || !strings.Contains(err.Error(), "schema version 99") {
 		t.Fatalf("Open(inbox file with schema 99) error = %v, want a refusal naming the inbox file", err)
 	}

@@ -135,6 +135,9 @@ type writer struct {
 	done    chan struct{} // closed when the writer has stopped
 	commits atomic.Uint64
 	writes  atomic.Uint64
+	// lastFail is why the last commit failed, nil once one succeeds: a
+	// full or read-only disk shows here before a client notices.
+	lastFail atomic.Pointer[string]
 }
 
 // startWriter starts the writer of bdb; prepare may be nil.
@@ -297,6 +300,7 @@ func (w *writer) commitGroup(group []*writeReq) {
 		return nil
 	})
 	if err == nil {
+		w.lastFail.Store(nil)
 		w.commits.Add(1)
 		w.writes.Add(uint64(len(group)))
 		for i, r := range group {
@@ -304,6 +308,8 @@ func (w *writer) commitGroup(group []*writeReq) {
 		}
 		return
 	}
+	msg := err.Error()
+	w.lastFail.Store(&msg)
 	if len(group) == 1 {
 		group[0].answer(err)
 		return
@@ -333,8 +339,11 @@ func (w *writer) writeAlone(op writeOp) error {
 		return err
 	})
 	if err != nil {
+		msg := err.Error()
+		w.lastFail.Store(&msg)
 		return err
 	}
+	w.lastFail.Store(nil)
 	w.commits.Add(1)
 	w.writes.Add(1)
 	return refused

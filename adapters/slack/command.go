@@ -94,7 +94,7 @@ func (a *App) action(ctx context.Context, sub subcommand, rest, user, trigger st
 	if !a.mayAct(user) {
 		return a.refuse(ctx, user, sub.name, caseID), nil
 	}
-	if a.replayed(trigger) {
+	if a.replayed(ctx, trigger) {
 		a.log.Warn("slack action replayed, ignored", "user", user, "action", sub.name, "case", caseID)
 		return ephemeral("Already on it."), nil
 	}

@@ -1,6 +1,10 @@
 package slack
 
 import (
+	"context"
+	"sync"
+	"time"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -317,5 +321,59 @@ func TestScrub(t *testing.T) {
 	want := "call +55*******4321 or +14*****0100, code 123456, +12"
 	if got != want {
 		t.Errorf("scrub = %q, want %q", got, want)
+	}
+}
+
+// An empty PORTABOT_SLACK_AGENTS used to let every workspace member act.
+func TestEmptyAgentListLetsNobodyAct(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Agents = nil })
+	m, _ := f.run(t, agentUser, "takeover 12")
+	has(t, "takeover with no agents configured", m.Text, "Only portabot's agents may")
+	if got := f.bot.got(); len(got) != 0 {
+		t.Errorf("an action ran with no agents configured: %v", got)
+	}
+	if n := f.refusals.Load(); n != 1 {
+		t.Errorf("%d refusals audited, want 1", n)
+	}
+	m, _ = f.run(t, agentUser, "list")
+	has(t, "list with no agents configured", m.Text, "Cases in flight")
+}
+
+// mapTriggers stands in for the store: it outlives the App, as the bbolt
+// file outlives a process.
+type mapTriggers struct {
+	mu  sync.Mutex
+	ids map[string]time.Time
+}
+
+func (m *mapTriggers) RememberTrigger(_ context.Context, id string, expires time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.ids[id]; ok && e.After(testNow) {
+		return true, nil
+	}
+	m.ids[id] = expires
+	return false, nil
+}
+
+// The replay guard lived in memory: after a restart, a captured signed
+// `say` was sent to the client again.
+func TestReplayRefusedAfterRestart(t *testing.T) {
+	triggers := &mapTriggers{ids: map[string]time.Time{}}
+	first := newFixture(t, nil)
+	first.app.deps.Triggers = triggers
+	form := first.commandForm(agentUser, "say 14 hello")
+	first.runForm(t, form)
+	first.response(t)
+
+	restarted := newFixture(t, nil)
+	restarted.app.deps.Triggers = triggers
+	m, _ := restarted.runForm(t, form)
+	if m.Text != "Already on it." {
+		t.Errorf("replay after a restart answered %q", m.Text)
+	}
+	restarted.noResponse(t)
+	if got := restarted.bot.got(); len(got) != 0 {
+		t.Errorf("a replayed say ran after a restart: %v", got)
 	}
 }

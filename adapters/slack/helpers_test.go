@@ -196,7 +196,7 @@ func newFixture(t testing.TB, edit func(*Config)) *fixture {
 	}))
 	t.Cleanup(srv.Close)
 	f.respURL = srv.URL + "/commands/T1/1/xyz"
-	cfg := Config{SigningSecret: testSecret, BotToken: "xoxb-test", Channel: "C123", TeamID: testTeam}
+	cfg := Config{SigningSecret: testSecret, BotToken: "xoxb-test", Channel: "C123", TeamID: testTeam, Agents: []string{"*"}}
 	if edit != nil {
 		edit(&cfg)
 	}

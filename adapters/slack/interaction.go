@@ -41,7 +41,7 @@ func (a *App) interaction(ctx context.Context, ic slackapi.InteractionCallback) 
 		msg := a.refuse(ctx, user, name, caseID)
 		return func(context.Context) *slackapi.WebhookMessage { return msg }
 	}
-	if a.replayed(ic.TriggerID) {
+	if a.replayed(ctx, ic.TriggerID) {
 		a.log.Warn("slack action replayed, ignored", "user", user, "action", name, "case", caseID)
 		return nil
 	}

@@ -34,8 +34,10 @@ type Config struct {
 	// TeamID is the only workspace served; requests from any other are
 	// refused.
 	TeamID string
-	// Agents lists the Slack user ids allowed to change cases. Empty means
-	// everyone in the workspace may; others can still read.
+	// Agents lists the Slack user ids allowed to change cases; "*" lets
+	// everyone in the workspace. Empty means nobody may act: a forgotten
+	// list must not hand every workspace member the clients' ports. Others
+	// can still read.
 	Agents []string
 	// APIURL replaces Slack's Web API base (tests point it at a fake).
 	// Empty means Slack's.
@@ -96,6 +98,18 @@ type Deps struct {
 	// case. It runs before Slack gets its answer, so it must be quick.
 	// Refusals are always logged.
 	AuditRefusal func(ctx context.Context, caseID, user, action string)
+	// Triggers, when set, keeps the trigger ids of the actions taken
+	// durably, so that a signed request captured before a restart is
+	// still refused after it; without it they are kept in memory only.
+	Triggers Triggers
+}
+
+// Triggers remembers the trigger ids of agents' actions. *storage.DB
+// satisfies it.
+type Triggers interface {
+	// RememberTrigger records trigger until expires and reports whether
+	// it was already recorded and unexpired.
+	RememberTrigger(ctx context.Context, trigger string, expires time.Time) (seen bool, err error)
 }
 
 // App serves the cockpit: slash commands, interactions, notifications and
@@ -106,8 +120,9 @@ type App struct {
 	log    *slog.Logger
 	api    *slackapi.Client
 	client *http.Client
-	// agents is nil when everyone may act.
+	// agents are the users who may act; everyone when anyone is set.
 	agents map[string]bool
+	anyone bool
 
 	now func() time.Time
 	// readTimeout keeps a read inside Slack's 3-second window; actionTimeout
@@ -167,13 +182,18 @@ func New(cfg Config, deps Deps, log *slog.Logger) *App {
 		replyTimeout:  10 * time.Second,
 		triggers:      map[string]time.Time{},
 	}
+	a.agents = map[string]bool{}
 	for _, id := range cfg.Agents {
-		if id = strings.TrimSpace(id); id != "" {
-			if a.agents == nil {
-				a.agents = map[string]bool{}
-			}
+		switch id = strings.TrimSpace(id); id {
+		case "":
+		case "*":
+			a.anyone = true
+		default:
 			a.agents[id] = true
 		}
+	}
+	if !a.anyone && len(a.agents) == 0 {
+		a.log.Warn("no Slack agents configured: nobody may act on cases until PORTABOT_SLACK_AGENTS names user ids or says *")
 	}
 	return a
 }
@@ -185,7 +205,7 @@ func (a *App) Wait() { a.work.Wait() }
 
 // mayAct reports whether user may change cases.
 func (a *App) mayAct(user string) bool {
-	return a.agents == nil || a.agents[user]
+	return a.anyone || a.agents[user]
 }
 
 // refuse logs, and audits when it can, an agent's refused action, and
@@ -199,19 +219,34 @@ func (a *App) refuse(ctx context.Context, user, action, caseID string) *slackapi
 		"`list`, `show`, `faq` and `stats`; ask an admin to add you to PORTABOT_SLACK_AGENTS.")
 }
 
+// triggerLife is how long a trigger id is remembered: Slack refuses
+// signatures older than 5 minutes; the rest is a margin for clock skew in
+// both directions.
+const triggerLife = 11 * time.Minute
+
 // replayed reports whether an action with this trigger id was already taken,
-// and remembers it otherwise.
-func (a *App) replayed(trigger string) bool {
+// and remembers it otherwise. When the durable record cannot be written the
+// action is treated as a replay: refusing one real click is better than
+// sending a captured `say` twice.
+func (a *App) replayed(ctx context.Context, trigger string) bool {
 	if trigger == "" {
 		return false
 	}
 	now := a.now()
+	if a.deps.Triggers != nil {
+		seen, err := a.deps.Triggers.RememberTrigger(context.WithoutCancel(ctx), trigger, now.Add(triggerLife))
+		if err != nil {
+			a.log.Error("slack action refused: its trigger could not be recorded; check the store (portabot check)", "error", err)
+			return true
+		}
+		return seen
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for id, t := range a.triggers {
 		// Slack refuses signatures older than 5 minutes; keep a margin
 		// for clock skew in both directions.
-		if now.Sub(t) > 11*time.Minute {
+		if now.Sub(t) > triggerLife {
 			delete(a.triggers, id)
 		}
 	}

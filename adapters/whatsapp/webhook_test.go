@@ -510,3 +510,33 @@ func TestWebhookAttachesMetaErrorsToTheClient(t *testing.T) {
 		t.Errorf("enqueued %+v; want the message, as content the bot cannot read", sink.enqueued)
 	}
 }
+
+// A post announcing 100 MB used to be read until the limit or the read
+// timeout; it is refused from its headers, without reading the body.
+func TestWebhookRefusesAnnouncedLengthUnread(t *testing.T) {
+	sink := &fakeSink{}
+	h := newTestWebhook(t, sink)
+	body := &countingReader{}
+	r := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", body)
+	r.ContentLength = 100 << 20
+	r.Header.Set(SignatureHeader, "sha256=00")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status = %d, want 413", w.Code)
+	}
+	if body.n != 0 {
+		t.Errorf("%d bytes of the body were read before refusing it", body.n)
+	}
+	if sink.calls() != 0 {
+		t.Error("sink called")
+	}
+}
+
+// countingReader is an endless body that counts what is read from it.
+type countingReader struct{ n int }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.n += len(p)
+	return len(p), nil
+}

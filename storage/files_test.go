@@ -1,0 +1,129 @@
+package storage
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// newClosedStore creates a store at dir/portabot.db with a waiting message,
+// and closes it.
+func newClosedStore(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "portabot.db")
+	db, err := Open(path, WithSealKey(testKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !db.Created() {
+		t.Error("Created() = false on a store's first start")
+	}
+	mustEnqueue(t, db, inbound("5511987654321", 1))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func wantRefused(t *testing.T, path, names string, opts ...Option) {
+	t.Helper()
+	db, err := Open(path, opts...)
+	if err == nil {
+		db.Close()
+		t.Fatalf("Open succeeded; want a refusal naming %s", names)
+	}
+	if !strings.Contains(err.Error(), names) {
+		t.Errorf("Open error = %v; want it to name %s", err, names)
+	}
+}
+
+// A deleted inbox used to be created afresh, and the acknowledged messages
+// it held vanished without a word.
+func TestOpenRefusesMissingInbox(t *testing.T) {
+	path := newClosedStore(t, t.TempDir())
+	if err := os.Remove(InboxPath(path)); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, path, InboxPath(path), WithSealKey(testKey))
+	if _, err := os.Stat(InboxPath(path)); err == nil {
+		t.Error("the refused Open created the inbox file")
+	}
+}
+
+// A truncated main file used to become an empty store: the cases gone and
+// old messages processed again.
+func TestOpenRefusesEmptyFiles(t *testing.T) {
+	for _, which := range []string{"main", "inbox"} {
+		t.Run(which, func(t *testing.T) {
+			path := newClosedStore(t, t.TempDir())
+			target := path
+			if which == "inbox" {
+				target = InboxPath(path)
+			}
+			if err := os.Truncate(target, 0); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, path, target, WithSealKey(testKey))
+			wantRefused(t, path, "backup", WithSealKey(testKey))
+		})
+	}
+}
+
+func TestOpenRefusesMissingMainFile(t *testing.T) {
+	path := newClosedStore(t, t.TempDir())
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, path, path, WithSealKey(testKey))
+}
+
+func TestOpenRefusesAnotherStoresInbox(t *testing.T) {
+	a := newClosedStore(t, t.TempDir())
+	b := newClosedStore(t, t.TempDir())
+	other, err := os.ReadFile(InboxPath(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(InboxPath(a), other, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, a, "different stores", WithSealKey(testKey))
+}
+
+// A short inbox file made bbolt fault at open (it maps pages past the end
+// of the file).
+func TestOpenShortFileIsAnError(t *testing.T) {
+	for _, size := range []int64{100, 5000, 9000} {
+		path := newClosedStore(t, t.TempDir())
+		if err := os.Truncate(InboxPath(path), size); err != nil {
+			t.Fatal(err)
+		}
+		wantRefused(t, path, InboxPath(path), WithSealKey(testKey))
+	}
+}
+
+// Damaged pages made bbolt panic; they are an error naming the files and
+// the way out.
+func TestOpenDamagedPagesIsAnError(t *testing.T) {
+	path := newClosedStore(t, t.TempDir())
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := os.Getpagesize()
+	copy(data[2*page:], bytes.Repeat([]byte{0xA5}, len(data)-2*page))
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, path, "restore", WithSealKey(testKey))
+}
+
+func TestOpenSecondStartIsNotCreated(t *testing.T) {
+	path := newClosedStore(t, t.TempDir())
+	db := mustOpenPath(t, path, WithSealKey(testKey))
+	if db.Created() {
+		t.Error("Created() = true on a second start")
+	}
+}
