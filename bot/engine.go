@@ -44,6 +44,9 @@ type Config struct {
 	// understand (NotUnderstood): what clients ask, and where the bot
 	// falls short. It runs on the turn's goroutine and must be quick.
 	OnAnswer func(intent string)
+	// Signup, when set, has a case without a destination WABA get it from
+	// the client through Embedded Signup instead of from an agent.
+	Signup *SignupConfig
 }
 
 // NotUnderstood is what Config.OnAnswer is told of a message the bot could

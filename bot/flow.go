@@ -389,6 +389,9 @@ func (t *turn) state(w word, text string) bool {
 			t.goTo(fsm.AddNumber)
 			return true
 		}
+		if t.b.signupOn() && t.onAwaitSignup(text) {
+			return true
+		}
 	case st == fsm.ChooseMethod:
 		if w == wordNone {
 			w = wordAmong(text, wordSMS, wordVoice)
@@ -672,6 +675,8 @@ func (t *turn) fallback(text string) {
 		t.prompt()
 	case st == fsm.Blocked:
 		t.prompt()
+	case st == fsm.AwaitWABA && t.b.signupOn():
+		t.say(msgSignupWaiting)
 	case st == fsm.AwaitWABA:
 		t.say(msgAwaitWABA)
 	case st == fsm.AskPhone && t.conv.Step == "":

@@ -137,6 +137,10 @@ var (
 	bucketNoticesDue     = []byte("notices_due")
 	bucketNoticesStats   = []byte("notices_stats")
 
+	// bucketBusinessTokens holds, by case, the business token Embedded
+	// Signup gave for the client's WABA, sealed like the inbox.
+	bucketBusinessTokens = []byte("business_tokens")
+
 	keySchema = []byte("schema")
 
 	// mainBuckets and inboxBuckets are created by Open, each in its file,
@@ -146,6 +150,7 @@ var (
 		bucketOutbox, bucketOutboxSent, bucketOutboxByClient, bucketOutboxPending, bucketOutboxHeads,
 		bucketOutboxDue, bucketOutboxMeta, bucketOutboxStats,
 		bucketNotices, bucketNoticesPending, bucketNoticesHeads, bucketNoticesDue, bucketNoticesStats,
+		bucketBusinessTokens,
 	}
 	inboxBuckets = [][]byte{bucketInbox, bucketInboxIDs, bucketInboxConvs}
 )
