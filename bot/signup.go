@@ -93,8 +93,11 @@ type SignupView struct {
 	Status SignupStatus
 	CaseID string
 	Lang   Lang
-	// Phone is the number being ported (E.164), to prefill Meta's form.
-	Phone string
+	// Phone is the number being ported (E.164), and CC and National its
+	// parts, to prefill Meta's form.
+	Phone    string
+	CC       string
+	National string
 	// Next is the fresh link after a stopped signup.
 	Next string
 }
@@ -228,7 +231,8 @@ func (b *Bot) signupTurn(ctx context.Context, token string) (*turn, func(), erro
 
 // view is the page's view of the turn's case, given its link checked out.
 func (t *turn) view() SignupView {
-	v := SignupView{CaseID: t.cas.ID, Lang: t.cas.Lang, Phone: t.cas.Phone, Status: SignupOpen}
+	v := SignupView{CaseID: t.cas.ID, Lang: t.cas.Lang, Phone: t.cas.Phone, CC: t.cas.CC, National: t.cas.National,
+		Status: SignupOpen}
 	switch {
 	case t.cas.Signup.Used:
 		v.Status = SignupDone

@@ -14,7 +14,8 @@
       u.searchParams.set("config_id", o.config_id || "");
       u.searchParams.set("feature", extras.featureType || "");
       u.searchParams.set("origin", window.location.origin);
-      if (setup.phone) u.searchParams.set("phone", setup.phone.code + " " + setup.phone.number);
+      var bp = (setup.business || {}).phone;
+      if (bp) u.searchParams.set("phone", "+" + bp.code + " " + bp.number);
       if (setup.business && setup.business.name) u.searchParams.set("business", setup.business.name);
       window.addEventListener("message", function done(ev) {
         if (ev.origin !== sim) return;
