@@ -6,8 +6,8 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
-	"net/http"
 	"html/template"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -156,6 +156,9 @@ func (s *Sim) serveSignupUI(w http.ResponseWriter, r *http.Request) bool {
 	case r.Method == http.MethodGet && r.URL.Path == "/sdk.js":
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		// Meta's snippet loads the SDK with crossorigin="anonymous", and
+		// Meta's CDN answers it with CORS headers.
+		w.Header().Set("Access-Control-Allow-Origin", "*")
 		js, _ := signupUI.ReadFile("signupui/sdk.js")
 		_, _ = w.Write(js)
 	case r.Method == http.MethodGet && r.URL.Path == "/signup":
