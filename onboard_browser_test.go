@@ -183,3 +183,55 @@ func TestOnboardSignupPageScreenshots(t *testing.T) {
 		}
 	}
 }
+
+// TestOnboardSignupCancelInBrowserIgnoresOtherOrigins cancels in the
+// simulated Meta window after a forged WA_EMBEDDED_SIGNUP event from the
+// page's own origin: the page posts only once, so the step the client is
+// told is Meta's, proving the forged event was ignored.
+func TestOnboardSignupCancelInBrowserIgnoresOtherOrigins(t *testing.T) {
+	exe := chromium(t)
+	const client = "5511999990102"
+	s := startServe(t, sandboxEnv(map[string]string{"PORTABOT_ONBOARDING": "embedded_signup"}),
+		filepath.Join(t.TempDir(), "portabot.db"))
+	c := &conversationView{s: s, from: client}
+	link := toSignupLink(t, s, c, "hi", "Start the port", "Yes")
+
+	ctx := browser(t, exe)
+	forge := `window.postMessage(JSON.stringify({type: "WA_EMBEDDED_SIGNUP", event: "CANCEL", data: {current_step: "forged_step"}}), "*")`
+	if err := chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitEnabled(chromedp.ID("start"))); err != nil {
+		t.Fatalf("open the link: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](forge+"; true")); err != nil {
+		t.Fatalf("forge an event: %v", err)
+	}
+	popup := chromedp.WaitNewTarget(ctx, func(i *target.Info) bool { return i.Type == "page" && i.OpenerID != "" })
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("start"))); err != nil {
+		t.Fatalf("click the button: %v", err)
+	}
+	var id target.ID
+	select {
+	case id = <-popup:
+	case <-ctx.Done():
+		t.Fatal("the signup window did not open")
+	}
+	win, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(id))
+	defer cancel()
+	if err := chromedp.Do(win, chromedp.WaitVisible(chromedp.CSS(`[data-cancel="business_portfolio"]`))); err != nil {
+		t.Fatalf("the signup window: %v", err)
+	}
+	if err := chromedp.Do(win, chromedp.Click(chromedp.CSS(`[data-cancel="business_portfolio"]`))); err != nil {
+		t.Logf("cancel click: %v (the window closed)", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("retry"))); err != nil {
+		t.Fatalf("the page did not offer to try again: %v\nlogs:\n%s", err, s.logs)
+	}
+	href, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("again"), "href"))
+	again := href.Value
+	if err != nil || !onboardLink.MatchString(again) || again == link {
+		t.Fatalf("try-again link %q, %v", again, err)
+	}
+	m := c.next(t, "saying where the signup stopped", says(`"business_portfolio"`))
+	if strings.Contains(m.Text, "forged_step") || !strings.Contains(m.Text, again) {
+		t.Fatalf("the client was told %q", m.Text)
+	}
+}
