@@ -402,6 +402,10 @@ func runServe(ctx context.Context, env environment, args []string) error {
 			return err
 		}
 	}
+	ob, err := loadOnboarding(env.getenv, &cfg, sandbox)
+	if err != nil {
+		return err
+	}
 	key, err := dbKey(cfg)
 	if err != nil {
 		return err
@@ -433,7 +437,8 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		Observe: mx.GraphCall, HTTPClient: meta})
 	answers := faq.Default()
 	b := bot.New(st, gc, answers, bot.Config{DestWABA: cfg.DestWABA, Region: cfg.Region, Outbox: true,
-		Notify: cfg.slackOn(), NoAgents: !cfg.slackOn(), OnAnswer: mx.Answer, Template: cfg.Template}, log)
+		Notify: cfg.slackOn(), NoAgents: !cfg.slackOn(), OnAnswer: mx.Answer, Template: cfg.Template,
+		Signup: ob.signup(gc, st)}, log)
 	runner := bot.NewRunner(b, st, cfg.Workers)
 	runner.OnTurn = mx.Turn
 	dispatcher := bot.NewDispatcher(b, st, sender)
@@ -497,6 +502,9 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if sandbox != nil {
 		mux.Handle("GET /sandbox/messages", sandbox)
 	}
+	if err := ob.register(mux, b, runner.OnProcessed, log); err != nil {
+		return err
+	}
 	if slack != nil && cfg.Slack.SigningSecret != "" {
 		mux.Handle("POST /slack/commands", limitBodies(budget, maxRequestBody, slack.Commands()))
 		mux.Handle("POST /slack/interactions", limitBodies(budget, maxRequestBody, slack.Interactions()))
@@ -509,6 +517,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	// Each connection costs a goroutine and buffers; beyond the limit new
 	// ones wait in the kernel's backlog instead of in serve's memory.
 	ln = netutil.LimitListener(ln, maxConnections)
+	ob.listening(ln.Addr().String())
 	if cfg.PprofAddr != "" {
 		stopProfiler, err := startProfiler(cfg.PprofAddr, log)
 		if err != nil {

@@ -147,11 +147,14 @@ func orDefault(v, def string) string {
 }
 
 // sandboxEnv is serve's environment in sandbox mode with a known app secret.
+// Its cases go to the simulator's fixed WABA, so that tests of other things
+// need no browser; the Embedded Signup tests ask for embedded_signup.
 func sandboxEnv(extra map[string]string) map[string]string {
 	return withDefaults(extra, map[string]string{
 		"PORTABOT_SANDBOX":         "1",
 		"PORTABOT_META_APP_SECRET": testAppSecret,
 		"PORTABOT_LOG_LEVEL":       "debug",
+		"PORTABOT_ONBOARDING":      "fixed_waba",
 	})
 }
 

@@ -40,6 +40,10 @@ func (t *turn) noticeFor(from, to fsm.State) {
 	case fsm.Blocked:
 		t.notice(NoticeBlocked, fmt.Sprintf("%s is blocked: %s.", who, blockedReason(c.Blocked)))
 	case fsm.AwaitWABA:
+		if t.b.signupOn() {
+			t.notice(NoticeAwaitWABA, fmt.Sprintf("%s: the client got the Embedded Signup link to share their WABA (or /porta waba %s <waba_id>).", who, c.ID))
+			break
+		}
 		t.notice(NoticeAwaitWABA, fmt.Sprintf("%s needs its destination WABA: /porta waba %s <waba_id>", who, c.ID))
 	case fsm.Handoff:
 		if from == fsm.Verifying {

@@ -143,7 +143,9 @@ type Case struct {
 	// Held is when the case's news began waiting for the client to re-open
 	// their 24-hour window (Meta delivers only a template until then); zero
 	// while nothing waits.
-	Held    time.Time `json:",omitzero"`
+	Held time.Time `json:",omitzero"`
+	// Signup is the Embedded Signup link the client was last sent.
+	Signup  *SignupLink `json:",omitempty"`
 	Created time.Time
 	Updated time.Time
 	Closed  time.Time

@@ -48,6 +48,9 @@ type Config struct {
 	// understand (NotUnderstood): what clients ask, and where the bot
 	// falls short. It runs on the turn's goroutine and must be quick.
 	OnAnswer func(intent string)
+	// Signup, when set, has a case without a destination WABA get it from
+	// the client through Embedded Signup instead of from an agent.
+	Signup *SignupConfig
 }
 
 // NotUnderstood is what Config.OnAnswer is told of a message the bot could
@@ -322,6 +325,9 @@ type turn struct {
 	// reask: a reply Meta dropped for the closed window is to be made up
 	// for by asking the current question again (Conversation.Dropped).
 	reask bool
+	// held: replies waited for the client's window (Conversation.Held) and
+	// go out with this turn; they answer a bare "ok" or "hi".
+	held bool
 
 	code string // the one-time code being verified
 	pin  string // the new PIN being registered

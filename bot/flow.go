@@ -97,7 +97,7 @@ func (t *turn) dispatch() {
 		// The client answered the template that re-opened their window:
 		// the replies that waited answer them. With none waiting, the
 		// question they came back to is asked again.
-		if !t.unpark || t.reask {
+		if !t.held || t.reask {
 			t.prompt()
 		}
 		return
@@ -150,7 +150,7 @@ func (t *turn) dispatch() {
 			return
 		}
 	}
-	if t.unpark && !t.reask {
+	if t.held && !t.reask {
 		switch w {
 		case wordYes, wordGreeting, wordThanks, wordStart, wordWhatNow:
 			// Back after the window closed with an "ok" or a "hi": the
@@ -439,6 +439,9 @@ func (t *turn) state(w word, text string) bool {
 	case st == fsm.AwaitWABA:
 		if t.cas.WABA != "" {
 			t.goTo(fsm.AddNumber)
+			return true
+		}
+		if t.b.signupOn() && t.onAwaitSignup(text) {
 			return true
 		}
 	case st == fsm.ChooseMethod:
@@ -756,6 +759,8 @@ func (t *turn) fallback(text string) {
 		t.prompt()
 	case st == fsm.Blocked:
 		t.prompt()
+	case st == fsm.AwaitWABA && t.b.signupOn():
+		t.say(msgSignupWaiting)
 	case st == fsm.AwaitWABA:
 		t.say(msgAwaitWABA)
 	case st == fsm.AskPhone && t.conv.Step == "":

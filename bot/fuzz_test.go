@@ -250,3 +250,18 @@ func FuzzEngine(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSplitSignupToken(f *testing.F) {
+	f.Add("12.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Add("0.x")
+	f.Add(".")
+	f.Fuzz(func(t *testing.T, token string) {
+		caseID, secret, ok := bot.SplitSignupToken(token)
+		if !ok {
+			return
+		}
+		if caseID+"."+secret != token || caseID == "" || strings.ContainsAny(secret, "./=+") {
+			t.Fatalf("SplitSignupToken(%q) = %q, %q", token, caseID, secret)
+		}
+	})
+}

@@ -103,7 +103,7 @@ func (t *turn) windowOpen(wasAway bool) {
 		t.unpark = wasAway
 		return
 	}
-	t.unpark = true
+	t.unpark, t.held = true, true
 	t.conv.Held = time.Time{}
 	if t.cas != nil && !t.cas.Held.IsZero() {
 		t.cas.Held = time.Time{}

@@ -43,6 +43,8 @@ const (
 	NoticeWindow NoticeKind = "window"
 	// NoticeMoved: the client changed their number or user id.
 	NoticeMoved NoticeKind = "moved"
+	// NoticeSignup: the client finished, stopped or failed Embedded Signup.
+	NoticeSignup NoticeKind = "signup"
 )
 
 // Notices is the durable queue of notices.

@@ -104,6 +104,10 @@ func (t *turn) prompt() {
 		}
 		t.say(msgAskPhone)
 	case fsm.AwaitWABA:
+		if t.b.signupOn() {
+			t.sendSignupLink()
+			return
+		}
 		t.say(msgAwaitWABA)
 	case fsm.ChooseMethod:
 		t.ask(msgChooseMethod, []Button{t.button("sms", msgBtnSMS), t.button("voice", msgBtnVoice)}, c.Phone)

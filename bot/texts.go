@@ -116,6 +116,15 @@ const (
 	msgNoAgentHere
 	msgPhoneWhich
 	msgAlsoAsked
+	msgSignupLink
+	msgSignupWaiting
+	msgSignupExpired
+	msgSignupCancelled
+	msgSignupError
+	msgSignupExchangeFailed
+	msgSignupSubscribeFailed
+	msgSignupReady
+	msgStepUnknown
 )
 
 // texts is every message in English, Portuguese (Brazil) and Spanish, in
@@ -577,6 +586,47 @@ var texts = map[msg][3]string{
 		"Não há nenhuma portabilidade em andamento, então não há nada para cancelar.",
 		"No hay ninguna portabilidad en curso, así que no hay nada que cancelar.",
 	},
+	msgSignupLink: {
+		"Next, your own WhatsApp Business Account, which will receive the number. Open this link and log in with Facebook: Meta's form creates the account in your business portfolio and shares it with us (2 minutes):\n%s\n\nThe link works once, for 24 hours. Write *link* for a new one.",
+		"Agora, a sua própria conta do WhatsApp Business, que vai receber o número. Abra este link e entre com o Facebook: o formulário da Meta cria a conta no seu portfólio empresarial e a compartilha conosco (2 minutos):\n%s\n\nO link vale uma vez, por 24 horas. Escreva *link* para receber outro.",
+		"Ahora, tu propia cuenta de WhatsApp Business, que recibirá el número. Abre este enlace e inicia sesión con Facebook: el formulario de Meta crea la cuenta en tu portafolio comercial y la comparte con nosotros (2 minutos):\n%s\n\nEl enlace sirve una vez, durante 24 horas. Escribe *enlace* para recibir otro.",
+	},
+	msgSignupWaiting: {
+		"I'm waiting for you to finish Meta's form at the link I sent. Write *link* if you need a new one.",
+		"Estou esperando você concluir o formulário da Meta no link que enviei. Escreva *link* se precisar de outro.",
+		"Espero a que termines el formulario de Meta en el enlace que te envié. Escribe *enlace* si necesitas otro.",
+	},
+	msgSignupExpired: {
+		"Your link had expired, so here is a new one.",
+		"O seu link tinha expirado, então aqui está um novo.",
+		"Tu enlace había caducado, así que aquí tienes uno nuevo.",
+	},
+	msgSignupCancelled: {
+		"Meta's form was closed at the step \"%s\", so your account is not shared yet. Nothing is lost: try again whenever you're ready.",
+		"O formulário da Meta foi fechado na etapa \"%s\", então a sua conta ainda não foi compartilhada. Nada se perdeu: tente de novo quando quiser.",
+		"El formulario de Meta se cerró en el paso \"%s\", así que tu cuenta aún no está compartida. No se perdió nada: inténtalo de nuevo cuando quieras.",
+	},
+	msgSignupError: {
+		"Meta's form reported an error, so your account is not shared yet. Our team was told; you can try again.",
+		"O formulário da Meta informou um erro, então a sua conta ainda não foi compartilhada. Nossa equipe foi avisada; você pode tentar de novo.",
+		"El formulario de Meta informó un error, así que tu cuenta aún no está compartida. Nuestro equipo fue avisado; puedes intentarlo de nuevo.",
+	},
+	msgSignupExchangeFailed: {
+		"You finished Meta's form, but we could not confirm the account with Meta (we tried several times). Please open the new link and finish the form once more; our team was told.",
+		"Você concluiu o formulário da Meta, mas não conseguimos confirmar a conta com a Meta (tentamos várias vezes). Abra o novo link e conclua o formulário mais uma vez; nossa equipe foi avisada.",
+		"Terminaste el formulario de Meta, pero no pudimos confirmar la cuenta con Meta (lo intentamos varias veces). Abre el nuevo enlace y termina el formulario una vez más; nuestro equipo fue avisado.",
+	},
+	msgSignupSubscribeFailed: {
+		"We received your account, but Meta refused to connect it to our service. A person from our team will fix it and I'll carry on from here; you don't need to do anything.",
+		"Recebemos a sua conta, mas a Meta recusou conectá-la ao nosso serviço. Uma pessoa da nossa equipe vai resolver e eu continuo daqui; você não precisa fazer nada.",
+		"Recibimos tu cuenta, pero Meta rechazó conectarla a nuestro servicio. Una persona de nuestro equipo lo resolverá y sigo desde aquí; no necesitas hacer nada.",
+	},
+	msgSignupReady: {
+		"Your WhatsApp Business Account is ready. Next comes the number: I'm adding it now, then we'll verify it with a code.",
+		"A sua conta do WhatsApp Business está pronta. Agora vem o número: estou adicionando agora, e depois vamos verificá-lo com um código.",
+		"Tu cuenta de WhatsApp Business está lista. Ahora sigue el número: lo estoy agregando, y luego lo verificaremos con un código.",
+	},
+	msgStepUnknown: {"not given", "não informada", "no indicado"},
 }
 
 // render returns m in lang with fmt arguments.

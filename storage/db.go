@@ -138,6 +138,10 @@ var (
 	bucketNoticesDue     = []byte("notices_due")
 	bucketNoticesStats   = []byte("notices_stats")
 
+	// bucketBusinessTokens holds, by case, the business token Embedded
+	// Signup gave for the client's WABA, sealed like the inbox.
+	bucketBusinessTokens = []byte("business_tokens")
+
 	keySchema = []byte("schema")
 
 	// mainBuckets and inboxBuckets are created by Open, each in its file,
@@ -148,6 +152,7 @@ var (
 		bucketOutboxDue, bucketOutboxMeta, bucketOutboxStats,
 		bucketNotices, bucketNoticesPending, bucketNoticesHeads, bucketNoticesDue, bucketNoticesStats,
 		bucketSlackTriggers,
+		bucketBusinessTokens,
 	}
 	inboxBuckets = [][]byte{bucketInbox, bucketInboxIDs, bucketInboxConvs}
 )

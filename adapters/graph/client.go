@@ -220,6 +220,9 @@ type request struct {
 	json   any // marshalled again on every attempt, unlike an io.Reader
 	out    any // decoded from a 2xx body
 	retry  bool
+	// token replaces the system-user token for this call: a business
+	// token for the calls Meta makes on the client's behalf.
+	token string
 }
 
 func (c *Client) do(ctx context.Context, q request) (err error) {
@@ -237,6 +240,9 @@ func (c *Client) do(ctx context.Context, q request) (err error) {
 		rc = c.retry
 	}
 	req := rc.R().SetContext(ctx).SetPathParams(q.ids).SetQueryParams(q.query)
+	if q.token != "" {
+		req.SetAuthToken(q.token)
+	}
 	switch {
 	case q.form != nil:
 		req.SetFormData(q.form)

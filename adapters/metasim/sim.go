@@ -108,6 +108,7 @@ type Sim struct {
 	mu     sync.Mutex // guards st, the file at path, and faults
 	st     *state
 	faults []*Fault
+	sign   *signups // Embedded Signup, created on first use
 }
 
 // New returns a simulator, continuing from the state at opts.StatePath when
@@ -283,6 +284,9 @@ const maxBody = 1 << 20
 
 // ServeHTTP answers one Graph request.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveSignupUI(w, r) {
+		return
+	}
 	status, body, who, done, f := s.serve(r)
 	if done != nil {
 		done()
@@ -359,6 +363,24 @@ func (s *Sim) serve(r *http.Request) (status int, body any, who string, then fun
 	if err != nil {
 		return fail(errParam(err.Error()))
 	}
+	if m[1] == "oauth/access_token" && r.Method == http.MethodGet {
+		// Authenticated by the app's id and secret, not a bearer token.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.signupState().calls[EndpointExchange]++
+		if f = s.takeFault(EndpointExchange, ""); f != nil && !f.Kind.acts() {
+			if f.Kind == FaultDrop {
+				return 0, nil, "", nil, f
+			}
+			e := failBefore(f, EndpointExchange)
+			return e.status, e, "", nil, f
+		}
+		a := s.exchange(p)
+		if a.err != nil {
+			return a.err.status, a.err, "", nil, f
+		}
+		return http.StatusOK, a.body, "", nil, f
+	}
 	if !s.authorized(r, p) {
 		return fail(errToken())
 	}
@@ -368,6 +390,10 @@ func (s *Sim) serve(r *http.Request) (status int, body any, who string, then fun
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(parts) == 2 && parts[1] == EndpointSubscribedApps && r.Method == http.MethodPost {
+		// Counted before faults strike: Meta counts what it received.
+		s.signupState().calls[EndpointSubscribedApps]++
+	}
 	if len(parts) <= 2 {
 		endpoint, phone := s.subject(r.Method, parts, p)
 		if f = s.takeFault(endpoint, phone); f == nil {
@@ -410,6 +436,8 @@ func (s *Sim) serve(r *http.Request) (status int, body any, who string, then fun
 		a = s.migrateTemplates(parts[0], p)
 	case parts[1] == "messages":
 		a = s.sendMessage(parts[0], p)
+	case parts[1] == "subscribed_apps":
+		a = s.subscribe(parts[0])
 	default:
 		return fail(errNoObject(r.Method, m[1]))
 	}
@@ -444,6 +472,12 @@ func (s *Sim) authorized(r *http.Request, p params) bool {
 			return false
 		}
 		got = strings.TrimSpace(tok)
+	}
+	if strings.HasPrefix(got, businessTokenPrefix) {
+		s.mu.Lock()
+		_, ok := s.businessWABA(got)
+		s.mu.Unlock()
+		return ok
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) == 1
 }

@@ -27,6 +27,7 @@ var kindMark = map[bot.NoticeKind]string{
 	bot.NoticeFlagged:       ":triangular_flag_on_post:",
 	bot.NoticeWindow:        ":hourglass_flowing_sand:",
 	bot.NoticeMoved:         ":arrows_counterclockwise:",
+	bot.NoticeSignup:        ":link:",
 }
 
 // needsPerson lists the notices that wait on an agent: in a thread they

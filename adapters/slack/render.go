@@ -262,6 +262,10 @@ func nextStep(c bot.Case) string {
 	case fsm.AskPhone:
 		return "Waiting for the client to type the number to port."
 	case fsm.AwaitWABA:
+		if c.Signup != nil && !c.Signup.Used {
+			return "Waiting for the client to share their WABA through Embedded Signup (link sent); " +
+				"an agent may give it instead: `/porta waba " + id + " &lt;waba_id&gt;`."
+		}
 		return "An agent must give the destination WABA: `/porta waba " + id + " &lt;waba_id&gt;`."
 	case fsm.AddingNumber:
 		return "Adding the number to the destination WABA (Graph call in flight)."
