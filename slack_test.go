@@ -193,6 +193,7 @@ func startCockpit(t *testing.T, slack *cockpitSlack) *cockpitServe {
 	env := map[string]string{
 		"PORTABOT_ADDR":                 "127.0.0.1:0",
 		"PORTABOT_SANDBOX":              "1",
+		"PORTABOT_ONBOARDING":           "fixed_waba",
 		"PORTABOT_SLACK_AGENTS":         "*",
 		"PORTABOT_META_APP_SECRET":      cockpitAppSecret,
 		"PORTABOT_SANDBOX_OTP":          cockpitOTP,
