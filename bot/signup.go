@@ -234,6 +234,9 @@ func (t *turn) view() SignupView {
 	v := SignupView{CaseID: t.cas.ID, Lang: t.cas.Lang, Phone: t.cas.Phone, CC: t.cas.CC, National: t.cas.National,
 		Status: SignupOpen}
 	switch {
+	case t.cas.Signup.Used && t.cas.WABA == "":
+		// Shared, but our app's subscription failed: an agent has it.
+		v.Status = SignupFailed
 	case t.cas.Signup.Used:
 		v.Status = SignupDone
 	case t.conv.CaseID != t.cas.ID || t.conv.State != fsm.AwaitWABA || t.cas.WABA != "":

@@ -21,7 +21,8 @@ func TestSignupFinishGoesOnToTheNumberAndKeepsTheTokenSealed(t *testing.T) {
 		t.Fatalf("the link comes without saying what it is for: %q", texts(w.last))
 	}
 	status, body, hdr := w.get(link)
-	if status != http.StatusOK || !strings.Contains(body, "Continue with Facebook") || !strings.Contains(body, "2000000000000002") {
+	if status != http.StatusOK || shown(body) != "open" || !strings.Contains(body, "Continue with Facebook") ||
+		!strings.Contains(body, "2000000000000002") {
 		t.Fatalf("page: %d\n%s", status, body)
 	}
 	for name, want := range map[string]string{"X-Frame-Options": "DENY", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"} {
@@ -99,7 +100,7 @@ func TestSignupLinkExpires(t *testing.T) {
 	w.clock.Add(bot.DefaultSignupTTL + time.Minute)
 	mark := len(w.queued())
 	status, body, _ := w.get(link)
-	if status != http.StatusOK || !strings.Contains(body, "This link has expired") || strings.Contains(body, "FB.login(") {
+	if status != http.StatusOK || shown(body) != "expired" || strings.Contains(body, "FB.login(") {
 		t.Fatalf("expired page: %d\n%s", status, body)
 	}
 	fresh := w.linkIn(w.queued()[mark:])
@@ -151,7 +152,7 @@ func TestSignupUsedLinkShowsDone(t *testing.T) {
 	link := w.toAwaitWABA("Hi there, good morning")
 	w.finish(link)
 	status, body, _ := w.get(link)
-	if status != http.StatusOK || !strings.Contains(body, "Your account is ready") || strings.Contains(body, "FB.login(") {
+	if status != http.StatusOK || shown(body) != "done" || strings.Contains(body, "FB.login(") {
 		t.Fatalf("used link: %d\n%s", status, body)
 	}
 }
@@ -195,8 +196,8 @@ func TestSignupTokenOfAnotherCaseIsRefused(t *testing.T) {
 	secretB := linkB[strings.LastIndex(linkB, ".")+1:]
 	base := linkA[:strings.Index(linkA, "/onboard/")+len("/onboard/")]
 	for _, forged := range []string{base + caseA + "." + secretB, base + caseB + "." + secretA, base + "999." + secretA} {
-		if st, _, _ := w.get(forged); st != http.StatusNotFound {
-			t.Errorf("GET %s: %d, want 404", forged, st)
+		if st, body, _ := w.get(forged); st != http.StatusNotFound || shown(body) != "invalid" {
+			t.Errorf("GET %s: %d showing %q, want 404 showing invalid", forged, st, shown(body))
 		}
 		waba, code := w.sim.Signup()
 		if st, _ := w.complete(forged, map[string]string{"event": "FINISH", "code": code, "waba_id": waba}); st != http.StatusNotFound {
@@ -306,6 +307,9 @@ func TestSignupFailedSubscriptionWaitsForAnAgent(t *testing.T) {
 		t.Fatalf("agents were told %q", hint)
 	}
 	w.wantState(fsm.AwaitWABA)
+	if st, body, _ := w.get(link); st != http.StatusOK || shown(body) != "failed" {
+		t.Errorf("the link after a failed subscription: %d\n%s", st, body)
+	}
 	w.sim.ClearFaults()
 	if err := w.bot.SetWABA(context.Background(), c.ID, waba, "U123"); err != nil {
 		t.Fatal(err)
