@@ -288,6 +288,7 @@ func (b *Bot) load(ctx context.Context, key string) (*turn, error) {
 		}
 		if err == nil {
 			tr.cas = &c
+			tr.businessContext()
 		}
 	}
 	return tr, nil

@@ -61,6 +61,13 @@ func TestSignupFinishGoesOnToTheNumberAndKeepsTheTokenSealed(t *testing.T) {
 	w.send("135790")
 	w.send("135790")
 	w.wantState(fsm.Done)
+	// The calls on the client's WABA and number carry their business token.
+	for _, e := range []string{metasim.EndpointSubscribedApps, metasim.EndpointAddNumber, metasim.EndpointRequestCode,
+		metasim.EndpointVerifyCode, metasim.EndpointRegister} {
+		if w.sim.BusinessCalls(e) == 0 {
+			t.Errorf("%s was called without the business token", e)
+		}
+	}
 
 	_, token, err := w.db.BusinessToken(context.Background(), c.ID)
 	if err != nil || !strings.HasPrefix(token, "EAASIMBIZ") {
