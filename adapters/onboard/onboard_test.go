@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"portabot/adapters/metasim"
+	"portabot/adapters/onboard"
 	"portabot/bot"
 	"portabot/fsm"
 )
@@ -352,4 +354,29 @@ func TestSignupRequestLimits(t *testing.T) {
 		t.Errorf("unknown event: %d", st)
 	}
 	w.wantState(fsm.AwaitWABA)
+}
+
+func TestSignupPageCSPForMetasSDK(t *testing.T) {
+	h, err := onboard.New(onboard.Config{AppID: "1", ConfigID: "2"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	// A malformed token never reaches the bot: the page says the link is
+	// not valid, under the same policy.
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/onboard/"+strings.Repeat("x", 200), nil))
+	csp := rec.Header().Get("Content-Security-Policy")
+	if rec.Code != http.StatusNotFound || shown(rec.Body.String()) != "invalid" {
+		t.Fatalf("malformed token: %d showing %q", rec.Code, shown(rec.Body.String()))
+	}
+	for _, want := range []string{"script-src 'self' https://connect.facebook.net", "frame-ancestors 'none'", "default-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, " * ") {
+		t.Errorf("Content-Security-Policy %q is too wide", csp)
+	}
 }
