@@ -108,7 +108,7 @@ type SignupLink struct {
 	Sent int `json:",omitempty"`
 }
 
-// Signup outcomes a page shows.
+// SignupStatus is what a signup page shows.
 type SignupStatus string
 
 const (
@@ -224,7 +224,7 @@ func (t *turn) onAwaitSignup(text string) bool {
 }
 
 // linkWords are how clients ask for the link again, in each language.
-var linkWords = []string{"link", "enlace", "liga", "url"}
+var linkWords = []string{"link", "enlace", "url"}
 
 func asksForLink(text string) bool {
 	for _, f := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
@@ -281,7 +281,9 @@ func (t *turn) view() SignupView {
 		v.Status = SignupFailed
 	case t.cas.Signup.Used:
 		v.Status = SignupDone
-	case t.conv.CaseID != t.cas.ID || t.conv.State != fsm.AwaitWABA || t.cas.WABA != "":
+	case t.cas.State != fsm.AwaitWABA || t.cas.WABA != "":
+		// The case, not the conversation, says: a client who went to the
+		// menu while waiting can still finish the signup.
 		v.Status = SignupClosed
 	case t.signupExpired():
 		v.Status = SignupExpired

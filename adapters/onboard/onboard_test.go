@@ -380,3 +380,16 @@ func TestSignupPageCSPForMetasSDK(t *testing.T) {
 		t.Errorf("Content-Security-Policy %q is too wide", csp)
 	}
 }
+
+func TestSignupFinishedFromTheMenuGoesOnWhenTheClientContinues(t *testing.T) {
+	w := newWorld(t)
+	link := w.toAwaitWABA("Hi there, good morning")
+	w.send("menu")
+	w.wantState(fsm.Menu)
+	if _, _, out := w.finish(link); out["status"] != "done" {
+		t.Fatalf("finish from the menu: %v", out)
+	}
+	w.wantState(fsm.Menu)
+	w.tap("continue")
+	w.wantState(fsm.ChooseMethod)
+}
