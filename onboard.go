@@ -150,8 +150,13 @@ func (o *onboarding) link(token string) string {
 // completion stored news.
 func (o *onboarding) register(mux *http.ServeMux, b *bot.Bot, changed func(), log *slog.Logger) error {
 	if o.Mode != onboardSignup {
+		log.Info("onboarding", "mode", o.Mode)
 		return nil
 	}
+	// In sandbox mode the simulator's fixed WABA, logged at start, is
+	// not used: each client's comes from the simulated signup.
+	log.Info("onboarding", "mode", o.Mode, "app_id", o.AppID, "config_id", o.ConfigID, "sdk", o.SDK,
+		"link_ttl", o.TTL.String())
 	h, err := onboard.New(onboard.Config{AppID: o.AppID, ConfigID: o.ConfigID, GraphVersion: o.Version, SDK: o.SDK,
 		Origins: o.Origins, Changed: changed, Logger: log}, b)
 	if err != nil {

@@ -182,6 +182,7 @@ func (b *Bot) agentAct(ctx context.Context, caseID string, act func(t *turn) err
 	if t.cas == nil || t.cas.ID != caseID {
 		// The client has moved on to a newer case; act on this one alone.
 		t.cas = &c
+		t.businessContext()
 	}
 	if err := act(t); err != nil {
 		return err
@@ -326,6 +327,7 @@ func (b *Bot) SetWABA(ctx context.Context, caseID, waba, agent string) error {
 		}
 		t.cas.WABA = waba
 		t.agentRecord(agent, "waba_set", waba)
+		t.businessContext()
 		if t.conv.CaseID == caseID && t.conv.State == fsm.AwaitWABA {
 			t.goTo(fsm.AddNumber)
 		}

@@ -293,6 +293,7 @@ func (b *Bot) load(ctx context.Context, key string) (*turn, error) {
 		}
 		if err == nil {
 			tr.cas = &c
+			tr.businessContext()
 		}
 	}
 	return tr, nil

@@ -54,6 +54,48 @@ type SignupMeta interface {
 // TokenVault keeps business tokens sealed at rest.
 type TokenVault interface {
 	PutBusinessToken(ctx context.Context, caseID, waba, token string) error
+	// BusinessToken returns the case's token and the WABA it is for, or an
+	// error matching ErrNotFound.
+	BusinessToken(ctx context.Context, caseID string) (waba, token string, err error)
+}
+
+type accessTokenKey struct{}
+
+// WithAccessToken has the Graph calls made under ctx carry token instead of
+// the system-user token: a case whose WABA the client shared through
+// Embedded Signup is acted on with the client's business token, as Meta's
+// onboarding pages do for the calls on the client's WABA and its number
+// (Meta: embedded-signup/onboarding-customers-as-a-solution-partner).
+func WithAccessToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, accessTokenKey{}, token)
+}
+
+// AccessToken is the token WithAccessToken put in ctx, or "".
+func AccessToken(ctx context.Context) string {
+	s, _ := ctx.Value(accessTokenKey{}).(string)
+	return s
+}
+
+// businessContext gives the turn the business token of its case, when the
+// client shared the case's WABA through Embedded Signup. Without one, calls
+// go with the system-user token, as for a fixed or agent-given WABA.
+func (t *turn) businessContext() {
+	c := t.cas
+	if AccessToken(t.ctx) != "" {
+		// The case's WABA may have changed (an agent's /porta waba).
+		t.ctx = WithAccessToken(t.ctx, "")
+	}
+	if !t.b.signupOn() || c == nil || c.Signup == nil || !c.Signup.Used || c.WABA == "" {
+		return
+	}
+	waba, tok, err := t.b.cfg.Signup.Vault.BusinessToken(t.ctx, c.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		t.b.log.Warn("business token unreadable; using the system-user token", "case", c.ID, "error", safeErr(err))
+	case waba == c.WABA:
+		t.ctx = WithAccessToken(t.ctx, tok)
+	}
 }
 
 // SignupLink is the record of the link a case was last sent: only the hash
@@ -66,7 +108,7 @@ type SignupLink struct {
 	Sent int `json:",omitempty"`
 }
 
-// Signup outcomes a page shows.
+// SignupStatus is what a signup page shows.
 type SignupStatus string
 
 const (
@@ -182,7 +224,7 @@ func (t *turn) onAwaitSignup(text string) bool {
 }
 
 // linkWords are how clients ask for the link again, in each language.
-var linkWords = []string{"link", "enlace", "liga", "url"}
+var linkWords = []string{"link", "enlace", "url"}
 
 func asksForLink(text string) bool {
 	for _, f := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
@@ -234,9 +276,14 @@ func (t *turn) view() SignupView {
 	v := SignupView{CaseID: t.cas.ID, Lang: t.cas.Lang, Phone: t.cas.Phone, CC: t.cas.CC, National: t.cas.National,
 		Status: SignupOpen}
 	switch {
+	case t.cas.Signup.Used && t.cas.WABA == "":
+		// Shared, but our app's subscription failed: an agent has it.
+		v.Status = SignupFailed
 	case t.cas.Signup.Used:
 		v.Status = SignupDone
-	case t.conv.CaseID != t.cas.ID || t.conv.State != fsm.AwaitWABA || t.cas.WABA != "":
+	case t.cas.State != fsm.AwaitWABA || t.cas.WABA != "":
+		// The case, not the conversation, says: a client who went to the
+		// menu while waiting can still finish the signup.
 		v.Status = SignupClosed
 	case t.signupExpired():
 		v.Status = SignupExpired
@@ -351,6 +398,7 @@ func (t *turn) finishSignup(ev SignupEvent) SignupView {
 	t.cas.Signup.Used = true
 	t.cas.WABA = ev.WABA
 	t.cas.Problem = ""
+	t.ctx = WithAccessToken(t.ctx, tok)
 	t.audit = append(t.audit, AuditEvent{CaseID: t.cas.ID, At: t.now, Actor: "client", Kind: "waba_set",
 		Detail: ev.WABA + " (embedded signup)"})
 	t.notice(NoticeSignup, fmt.Sprintf("Case #%s: the client shared WABA %s through Embedded Signup; the port goes on to adding the number.",

@@ -240,6 +240,9 @@ func (c *Client) do(ctx context.Context, q request) (err error) {
 		rc = c.retry
 	}
 	req := rc.R().SetContext(ctx).SetPathParams(q.ids).SetQueryParams(q.query)
+	if q.token == "" {
+		q.token = bot.AccessToken(ctx)
+	}
 	if q.token != "" {
 		req.SetAuthToken(q.token)
 	}

@@ -36,6 +36,24 @@ func (s *Sim) SignupCalls(endpoint string) int {
 	return s.signupState().calls[endpoint]
 }
 
+// BusinessCalls reports how many requests to endpoint (an Endpoint name)
+// carried a business token rather than the system-user token.
+func (s *Sim) BusinessCalls(endpoint string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.signupState().bizCalls[endpoint]
+}
+
+// ownedBy reports whether the object a request names is the WABA or one of
+// its numbers. s.mu is held.
+func (s *Sim) ownedBy(parts []string, waba string) bool {
+	if parts[0] == waba {
+		return true
+	}
+	n := s.st.Numbers[parts[0]]
+	return n != nil && n.WABA == waba
+}
+
 // SignupCodeTTL is how long a signup's code can be exchanged (Meta: "the
 // code ... is only valid for 30 seconds").
 const SignupCodeTTL = 30 * time.Second
@@ -53,17 +71,20 @@ type signupCode struct {
 // signups is the simulator's signup state: kept in memory only, like a
 // browser session; the WABAs it creates are ordinary ids to the rest.
 type signups struct {
-	codes   map[string]signupCode
-	tokens  map[string]string // business token -> WABA
-	subs    map[string]bool   // WABA -> our app subscribed
-	nextID  int
-	calls   map[string]int
-	secrets string // the app secret the exchange checks; any when empty
+	codes  map[string]signupCode
+	tokens map[string]string // business token -> WABA
+	subs   map[string]bool   // WABA -> our app subscribed
+	nextID int
+	calls  map[string]int
+	// bizCalls counts, by endpoint, the requests made with a business token.
+	bizCalls map[string]int
+	secrets  string // the app secret the exchange checks; any when empty
 }
 
 func (s *Sim) signupState() *signups {
 	if s.sign == nil {
-		s.sign = &signups{codes: map[string]signupCode{}, tokens: map[string]string{}, subs: map[string]bool{}, calls: map[string]int{}}
+		s.sign = &signups{codes: map[string]signupCode{}, tokens: map[string]string{}, subs: map[string]bool{}, calls: map[string]int{},
+			bizCalls: map[string]int{}}
 	}
 	return s.sign
 }

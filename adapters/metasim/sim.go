@@ -390,6 +390,16 @@ func (s *Sim) serve(r *http.Request) (status int, body any, who string, then fun
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if waba, ok := s.businessWABA(bearer(r, p)); ok {
+		// A business token opens the client's WABA and its numbers only.
+		if !s.ownedBy(parts, waba) {
+			return fail(errNoObject(r.Method, m[1]))
+		}
+		if len(parts) <= 2 {
+			endpoint, _ := s.subject(r.Method, parts, p)
+			s.sign.bizCalls[endpoint]++
+		}
+	}
 	if len(parts) == 2 && parts[1] == EndpointSubscribedApps && r.Method == http.MethodPost {
 		// Counted before faults strike: Meta counts what it received.
 		s.signupState().calls[EndpointSubscribedApps]++
@@ -464,14 +474,23 @@ type answer struct {
 
 func fail(e *apiError) (int, any, string, func(), *Fault) { return e.status, e, "", nil, nil }
 
-func (s *Sim) authorized(r *http.Request, p params) bool {
+// bearer is the token a request carries.
+func bearer(r *http.Request, p params) string {
 	got := p.get("access_token")
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return false
+			return ""
 		}
 		got = strings.TrimSpace(tok)
+	}
+	return got
+}
+
+func (s *Sim) authorized(r *http.Request, p params) bool {
+	got := bearer(r, p)
+	if got == "" {
+		return false
 	}
 	if strings.HasPrefix(got, businessTokenPrefix) {
 		s.mu.Lock()

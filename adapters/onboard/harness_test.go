@@ -276,6 +276,18 @@ func (w *world) finish(link string) (string, int, map[string]string) {
 	return waba, st, out
 }
 
+var sectionPattern = regexp.MustCompile(`<section id="(\w+)">`)
+
+// shown is the id of the one section of a page not hidden, "" unless
+// exactly one is shown.
+func shown(body string) string {
+	m := sectionPattern.FindAllStringSubmatch(body, -1)
+	if len(m) != 1 {
+		return ""
+	}
+	return m[0][1]
+}
+
 func texts(replies []bot.Reply) string {
 	var b strings.Builder
 	for _, r := range replies {

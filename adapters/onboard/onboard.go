@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"portabot/bot"
@@ -98,8 +99,13 @@ func New(cfg Config, b Bot) (*Handler, error) {
 	// Meta's SDK opens its dialogs from facebook.com and loads from the
 	// SDK's host; nothing else may run, connect or frame the page.
 	sources := []string{sdk.Scheme + "://" + sdk.Host}
+	if strings.HasSuffix(sdk.Host, ".facebook.net") {
+		// Meta's SDK loads its parts and frames from its own subdomains,
+		// which it does not list; the message origins stay exact below.
+		sources = append(sources, "https://*.facebook.com", "https://*.facebook.net")
+	}
 	for _, o := range cfg.Origins {
-		if o != sources[0] {
+		if !slices.Contains(sources, o) {
 			sources = append(sources, o)
 		}
 	}

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"portabot/adapters/metasim"
+	"portabot/adapters/onboard"
 	"portabot/bot"
 	"portabot/fsm"
 )
@@ -21,7 +23,8 @@ func TestSignupFinishGoesOnToTheNumberAndKeepsTheTokenSealed(t *testing.T) {
 		t.Fatalf("the link comes without saying what it is for: %q", texts(w.last))
 	}
 	status, body, hdr := w.get(link)
-	if status != http.StatusOK || !strings.Contains(body, "Continue with Facebook") || !strings.Contains(body, "2000000000000002") {
+	if status != http.StatusOK || shown(body) != "open" || !strings.Contains(body, "Continue with Facebook") ||
+		!strings.Contains(body, "2000000000000002") {
 		t.Fatalf("page: %d\n%s", status, body)
 	}
 	for name, want := range map[string]string{"X-Frame-Options": "DENY", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"} {
@@ -60,6 +63,13 @@ func TestSignupFinishGoesOnToTheNumberAndKeepsTheTokenSealed(t *testing.T) {
 	w.send("135790")
 	w.send("135790")
 	w.wantState(fsm.Done)
+	// The calls on the client's WABA and number carry their business token.
+	for _, e := range []string{metasim.EndpointSubscribedApps, metasim.EndpointAddNumber, metasim.EndpointRequestCode,
+		metasim.EndpointVerifyCode, metasim.EndpointRegister} {
+		if w.sim.BusinessCalls(e) == 0 {
+			t.Errorf("%s was called without the business token", e)
+		}
+	}
 
 	_, token, err := w.db.BusinessToken(context.Background(), c.ID)
 	if err != nil || !strings.HasPrefix(token, "EAASIMBIZ") {
@@ -99,7 +109,7 @@ func TestSignupLinkExpires(t *testing.T) {
 	w.clock.Add(bot.DefaultSignupTTL + time.Minute)
 	mark := len(w.queued())
 	status, body, _ := w.get(link)
-	if status != http.StatusOK || !strings.Contains(body, "This link has expired") || strings.Contains(body, "FB.login(") {
+	if status != http.StatusOK || shown(body) != "expired" || strings.Contains(body, "FB.login(") {
 		t.Fatalf("expired page: %d\n%s", status, body)
 	}
 	fresh := w.linkIn(w.queued()[mark:])
@@ -151,7 +161,7 @@ func TestSignupUsedLinkShowsDone(t *testing.T) {
 	link := w.toAwaitWABA("Hi there, good morning")
 	w.finish(link)
 	status, body, _ := w.get(link)
-	if status != http.StatusOK || !strings.Contains(body, "Your account is ready") || strings.Contains(body, "FB.login(") {
+	if status != http.StatusOK || shown(body) != "done" || strings.Contains(body, "FB.login(") {
 		t.Fatalf("used link: %d\n%s", status, body)
 	}
 }
@@ -195,8 +205,8 @@ func TestSignupTokenOfAnotherCaseIsRefused(t *testing.T) {
 	secretB := linkB[strings.LastIndex(linkB, ".")+1:]
 	base := linkA[:strings.Index(linkA, "/onboard/")+len("/onboard/")]
 	for _, forged := range []string{base + caseA + "." + secretB, base + caseB + "." + secretA, base + "999." + secretA} {
-		if st, _, _ := w.get(forged); st != http.StatusNotFound {
-			t.Errorf("GET %s: %d, want 404", forged, st)
+		if st, body, _ := w.get(forged); st != http.StatusNotFound || shown(body) != "invalid" {
+			t.Errorf("GET %s: %d showing %q, want 404 showing invalid", forged, st, shown(body))
 		}
 		waba, code := w.sim.Signup()
 		if st, _ := w.complete(forged, map[string]string{"event": "FINISH", "code": code, "waba_id": waba}); st != http.StatusNotFound {
@@ -263,8 +273,9 @@ func TestSignupFailedCodeExchangeIsRetriedThenExplained(t *testing.T) {
 	if st != http.StatusOK || out["status"] != "failed" {
 		t.Fatalf("finish answered %d %v", st, out)
 	}
-	if n := w.sim.SignupCalls(metasim.EndpointExchange); n < 2 {
-		t.Errorf("the code exchange was tried %d times; want retries", n)
+	// One call and the Graph client's three retries on 5xx.
+	if n := w.sim.SignupCalls(metasim.EndpointExchange); n != 4 {
+		t.Errorf("the code exchange was tried %d times, want 4", n)
 	}
 	said := texts(w.queued()[mark:])
 	if !strings.Contains(said, "could not confirm the account with Meta") || !strings.Contains(said, "/onboard/") {
@@ -306,6 +317,9 @@ func TestSignupFailedSubscriptionWaitsForAnAgent(t *testing.T) {
 		t.Fatalf("agents were told %q", hint)
 	}
 	w.wantState(fsm.AwaitWABA)
+	if st, body, _ := w.get(link); st != http.StatusOK || shown(body) != "failed" {
+		t.Errorf("the link after a failed subscription: %d\n%s", st, body)
+	}
 	w.sim.ClearFaults()
 	if err := w.bot.SetWABA(context.Background(), c.ID, waba, "U123"); err != nil {
 		t.Fatal(err)
@@ -340,4 +354,42 @@ func TestSignupRequestLimits(t *testing.T) {
 		t.Errorf("unknown event: %d", st)
 	}
 	w.wantState(fsm.AwaitWABA)
+}
+
+func TestSignupPageCSPForMetasSDK(t *testing.T) {
+	h, err := onboard.New(onboard.Config{AppID: "1", ConfigID: "2"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	// A malformed token never reaches the bot: the page says the link is
+	// not valid, under the same policy.
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/onboard/"+strings.Repeat("x", 200), nil))
+	csp := rec.Header().Get("Content-Security-Policy")
+	if rec.Code != http.StatusNotFound || shown(rec.Body.String()) != "invalid" {
+		t.Fatalf("malformed token: %d showing %q", rec.Code, shown(rec.Body.String()))
+	}
+	for _, want := range []string{"script-src 'self' https://connect.facebook.net", "frame-ancestors 'none'", "default-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, " * ") {
+		t.Errorf("Content-Security-Policy %q is too wide", csp)
+	}
+}
+
+func TestSignupFinishedFromTheMenuGoesOnWhenTheClientContinues(t *testing.T) {
+	w := newWorld(t)
+	link := w.toAwaitWABA("Hi there, good morning")
+	w.send("menu")
+	w.wantState(fsm.Menu)
+	if _, _, out := w.finish(link); out["status"] != "done" {
+		t.Fatalf("finish from the menu: %v", out)
+	}
+	w.wantState(fsm.Menu)
+	w.tap("continue")
+	w.wantState(fsm.ChooseMethod)
 }
