@@ -234,6 +234,13 @@ func (db *DB) checkIdentity() error {
 			}
 			return nil
 		}
+		// A store from before the marker: a waiting message tells whether
+		// this is its key, before the marker makes it so for good.
+		if k, v := tx.Bucket(bucketInbox).Cursor().First(); k != nil {
+			if _, err := db.sealer.Open(nil, nil, v, sealAD(bucketInbox, k)); err != nil {
+				return fmt.Errorf("storage: PORTABOT_DB_KEY does not open the messages waiting in %s: it is not the key they were sealed with; start portabot with that key", ipath)
+			}
+		}
 		marker, err := db.seal(bucketMeta, keyKeyCheck, keyCheckText)
 		if err != nil {
 			return err

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // newClosedStore creates a store at dir/portabot.db with a waiting message,
@@ -174,5 +176,24 @@ func TestCheckFindsDamagedMainPages(t *testing.T) {
 	}
 	if !strings.Contains(problems[0].Error(), path) || !strings.Contains(problems[0].Error(), "backup") {
 		t.Errorf("Check problem = %v; want the file and the way out", problems[0])
+	}
+}
+
+// A store from before the key marker gets one at its next Open, but only
+// once a waiting message shows the key is the one it was sealed with.
+func TestOpenChecksLegacyStoreKeyOnItsMessages(t *testing.T) {
+	path := newClosedStore(t, t.TempDir())
+	ibdb, err := bolt.Open(InboxPath(path), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ibdb.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyKeyCheck) }); err != nil {
+		t.Fatal(err)
+	}
+	ibdb.Close()
+	wantRefused(t, path, "PORTABOT_DB_KEY", WithSealKey(bytes.Repeat([]byte{3}, KeySize)))
+	db := mustOpenPath(t, path, WithSealKey(testKey))
+	if err := db.Health(t.Context()); err != nil {
+		t.Errorf("Health with the right key: %v", err)
 	}
 }
