@@ -13,7 +13,7 @@ import (
 // maxConnections, whatever the senders do.
 const (
 	maxRequestBody     = 1 << 20
-	inFlightBodyBudget = 32 << 20
+	inFlightBodyBudget = 16 << 20
 	maxConnections     = 1024
 )
 

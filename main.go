@@ -208,7 +208,7 @@ func runCases(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	defer st.Close()
-	cases, err := st.Cases(ctx)
+	cases, err := readCases(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -237,6 +237,18 @@ func runCases(ctx context.Context, env environment, args []string) error {
 			v.Created.Local().Format(time.DateTime), v.Updated.Local().Format(time.DateTime))
 	}
 	return tw.Flush()
+}
+
+// readCases reads every case; bbolt panics on a damaged page, which is
+// here an error naming the file and the way out, not a crash.
+func readCases(ctx context.Context, st *storage.DB) (cases []bot.Case, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%s is damaged (%v); run portabot check, and restore the store from a backup", st.Path(), v)
+		}
+	}()
+	return st.Cases(ctx)
 }
 
 func dbPath(getenv func(string) string) string {

@@ -49,7 +49,7 @@ func (r *remote) feed(ctx context.Context) (sandboxFeed, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return f, fmt.Errorf("read replies from %s: %s (is it serve in sandbox mode?)", r.server, resp.Status)
+		return f, fmt.Errorf("read replies from %s: %s (is it serve in sandbox mode, started with --sandbox or PORTABOT_SANDBOX=1?)", r.server, resp.Status)
 	}
 	return f, json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&f)
 }

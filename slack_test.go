@@ -184,6 +184,12 @@ type cockpitServe struct {
 
 func startCockpit(t *testing.T, slack *cockpitSlack) *cockpitServe {
 	t.Helper()
+	return startCockpitEnv(t, slack, nil)
+}
+
+// startCockpitEnv is startCockpit with the variables of extra set too.
+func startCockpitEnv(t *testing.T, slack *cockpitSlack, extra map[string]string) *cockpitServe {
+	t.Helper()
 	s := &cockpitServe{t: t, client: &http.Client{Timeout: 10 * time.Second}, slack: slack, logs: &cockpitLog{},
 		responses: map[string]chan slackapi.WebhookMessage{}}
 	resp := httptest.NewServer(http.HandlerFunc(s.respond))
@@ -204,6 +210,9 @@ func startCockpit(t *testing.T, slack *cockpitSlack) *cockpitServe {
 		"PORTABOT_SLACK_TEAM_ID":        cockpitTeam,
 		"PORTABOT_SLACK_RETRY":          "100ms",
 		"PORTABOT_LOG_LEVEL":            "debug",
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
@@ -600,5 +609,36 @@ func TestCockpitSlackRetrySetting(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "PORTABOT_SLACK_RETRY") {
 			t.Errorf("PORTABOT_SLACK_RETRY=%q: error %v, want it refused by name", v, err)
 		}
+	}
+}
+
+// A refused action used to leave no trace in the case's audit: with
+// PORTABOT_SLACK_AGENTS naming someone else, a takeover is refused and the
+// case's timeline shows who tried what.
+func TestCockpitRefusalAudited(t *testing.T) {
+	slack := newCockpitSlack(t)
+	s := startCockpitEnv(t, slack, map[string]string{"PORTABOT_SLACK_AGENTS": "U0SOMEONEELSE"})
+	s.send("Hi, I want to port my number")
+	s.await("Do you have *admin* access")
+	s.tap("yes", "Yes")
+	s.await("Check 2/4")
+	s.tap("yes", "Yes")
+	s.await("Check 3/4")
+	s.tap("yes", "Yes")
+	s.await("Check 4/4")
+	s.tap("yes", "Yes")
+	s.await("Which number do you want to move?")
+	s.send("agent")
+	m, _ := s.await("Your case number is #")
+	id := cockpitCaseNo.FindStringSubmatch(m.Text)
+	if id == nil {
+		t.Fatalf("no case number in %q", m.Text)
+	}
+	reply, _ := s.porta("takeover " + id[1])
+	if !strings.Contains(reply, "Only portabot") {
+		t.Fatalf("/porta takeover by a non-agent: %s", reply)
+	}
+	if show, _ := s.porta("show " + id[1]); !strings.Contains(show, cockpitAgent) || !strings.Contains(show, "refused (takeover)") {
+		t.Errorf("/porta show after a refused takeover does not show the refusal: %s", show)
 	}
 }

@@ -275,6 +275,12 @@ func Open(path string, opts ...Option) (*DB, error) {
 			return nil, err
 		}
 	}
+	if inboxState == filePresent {
+		if err := walkInbox(InboxPath(path), o.lockTimeout); err != nil {
+			_ = bdb.Close()
+			return nil, err
+		}
+	}
 	// The inbox is a queue: nearly every page it ever used is free again,
 	// and a freelist written with every commit would make each
 	// acknowledgement write it whole. Unsynced, the freelist is rebuilt at

@@ -11,6 +11,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime/debug"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -182,6 +184,7 @@ func (db *DB) initSafely() (err error) {
 			err = fmt.Errorf("storage: %s or %s is damaged (%v); run portabot check, then %s", db.path, InboxPath(db.path), v, restoreHint)
 		}
 	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	return db.init()
 }
 
@@ -231,6 +234,13 @@ func (db *DB) checkIdentity() error {
 			}
 			return nil
 		}
+		// A store from before the marker: a waiting message tells whether
+		// this is its key, before the marker makes it so for good.
+		if k, v := tx.Bucket(bucketInbox).Cursor().First(); k != nil {
+			if _, err := db.sealer.Open(nil, nil, v, sealAD(bucketInbox, k)); err != nil {
+				return fmt.Errorf("storage: PORTABOT_DB_KEY does not open the messages waiting in %s: it is not the key they were sealed with; start portabot with that key", ipath)
+			}
+		}
 		marker, err := db.seal(bucketMeta, keyKeyCheck, keyCheckText)
 		if err != nil {
 			return err
@@ -240,6 +250,44 @@ func (db *DB) checkIdentity() error {
 		}
 		return nil
 	})
+}
+
+// walkInbox reads every page of the inbox file, opened read-only, before
+// Open opens it for writing. Opened for writing, bbolt rebuilds the inbox's
+// freelist with a check that panics, on a damaged page, in a goroutine of
+// its own that nothing can recover; read here, the same damage is a panic
+// this goroutine turns into an error naming the file. The inbox is a queue,
+// small unless a backlog waits, so the walk is quick.
+func walkInbox(ipath string, timeout time.Duration) (err error) {
+	bdb, err := openBolt(ipath, &bolt.Options{ReadOnly: true, Timeout: timeout})
+	if err != nil {
+		return err
+	}
+	defer bdb.Close()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("storage: %s is damaged (%v); %s", ipath, v, restoreHint)
+		}
+	}()
+	return bdb.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+			walkBucket(b)
+			return nil
+		})
+	})
+}
+
+// walkBucket visits every key of b and of the buckets nested in it.
+func walkBucket(b *bolt.Bucket) {
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if v == nil {
+			if nb := b.Bucket(k); nb != nil {
+				walkBucket(nb)
+			}
+		}
+	}
 }
 
 // Check runs bbolt's consistency check over both files and returns what it
@@ -252,11 +300,21 @@ func (db *DB) Check() []error {
 		path string
 	}{{db.bolt, db.path}, {db.ibolt, InboxPath(db.path)}} {
 		func() {
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 			defer func() {
 				if v := recover(); v != nil {
 					problems = append(problems, fmt.Errorf("%s: damaged page (%v); %s", f.path, v, restoreHint))
 				}
 			}()
+			// bbolt's check runs in a goroutine of its own, where a panic
+			// on a damaged page cannot be recovered: the pages are read
+			// here first, where it can.
+			_ = f.bolt.View(func(tx *bolt.Tx) error {
+				return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+					walkBucket(b)
+					return nil
+				})
+			})
 			err := f.bolt.View(func(tx *bolt.Tx) error {
 				for err := range tx.Check() {
 					problems = append(problems, fmt.Errorf("%s: %w; %s", f.path, err, restoreHint))

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // newClosedStore creates a store at dir/portabot.db with a waiting message,
@@ -125,5 +127,73 @@ func TestOpenSecondStartIsNotCreated(t *testing.T) {
 	db := mustOpenPath(t, path, WithSealKey(testKey))
 	if db.Created() {
 		t.Error("Created() = true on a second start")
+	}
+}
+
+// A damaged page in the inbox used to panic when a claim reached it,
+// after serve said it was serving.
+func TestOpenDamagedInboxPageIsAnError(t *testing.T) {
+	path := newClosedStore(t, t.TempDir())
+	data, err := os.ReadFile(InboxPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := os.Getpagesize()
+	for p := 2; (p+1)*page <= len(data); p++ {
+		copy(data[p*page:(p+1)*page], bytes.Repeat([]byte{0x5A}, page))
+	}
+	if err := os.WriteFile(InboxPath(path), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, path, InboxPath(path), WithSealKey(testKey))
+}
+
+// Check reports damaged pages of the main file (which Open does not read
+// whole) as problems naming the file, and does not panic.
+func TestCheckFindsDamagedMainPages(t *testing.T) {
+	path := newClosedStore(t, t.TempDir())
+	db := mustOpenPath(t, path, WithSealKey(testKey))
+	if problems := db.Check(); len(problems) != 0 {
+		t.Fatalf("Check of a sound store: %v", problems)
+	}
+	// Damaged under the open store, as a disk fault would: bbolt maps the
+	// file shared, so it reads the damage.
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	page := int64(os.Getpagesize())
+	for off := 2 * page; off+page <= fi.Size(); off += page {
+		if _, err := f.WriteAt(bytes.Repeat([]byte{0x5A}, int(page)), off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	problems := db.Check()
+	if len(problems) == 0 {
+		t.Fatal("Check found nothing in a damaged file")
+	}
+	if !strings.Contains(problems[0].Error(), path) || !strings.Contains(problems[0].Error(), "backup") {
+		t.Errorf("Check problem = %v; want the file and the way out", problems[0])
+	}
+}
+
+// A store from before the key marker gets one at its next Open, but only
+// once a waiting message shows the key is the one it was sealed with.
+func TestOpenChecksLegacyStoreKeyOnItsMessages(t *testing.T) {
+	path := newClosedStore(t, t.TempDir())
+	ibdb, err := bolt.Open(InboxPath(path), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ibdb.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyKeyCheck) }); err != nil {
+		t.Fatal(err)
+	}
+	ibdb.Close()
+	wantRefused(t, path, "PORTABOT_DB_KEY", WithSealKey(bytes.Repeat([]byte{3}, KeySize)))
+	db := mustOpenPath(t, path, WithSealKey(testKey))
+	if err := db.Health(t.Context()); err != nil {
+		t.Errorf("Health with the right key: %v", err)
 	}
 }

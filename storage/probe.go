@@ -24,7 +24,8 @@ var keyProbe = []byte("probe")
 type probeState struct {
 	started  time.Time // of the probe in flight or the last one
 	inFlight bool
-	err      error // the last finished probe's
+	err      error         // the last finished probe's
+	stuck    time.Duration // probeStuck unless a test shortens it
 }
 
 // Health reports whether the store can take writes now: the last commit of
@@ -48,8 +49,12 @@ func (db *DB) Health(ctx context.Context) error {
 	db.probeMu.Lock()
 	defer db.probeMu.Unlock()
 	p := &db.probe
+	stuck := p.stuck
+	if stuck == 0 {
+		stuck = probeStuck
+	}
 	if p.inFlight {
-		if now.Sub(p.started) > probeStuck {
+		if now.Sub(p.started) > stuck {
 			return fmt.Errorf("storage: a write to the store has not finished in %v; the disk or the writer is stuck", now.Sub(p.started).Round(time.Second))
 		}
 		return p.err

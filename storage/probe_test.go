@@ -49,3 +49,45 @@ func waitHealthy(t *testing.T, db *DB) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A writer that never finishes its commit (a hung disk) makes the store
+// unhealthy, though every read still works.
+func TestHealthReportsStuckWriter(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, WithSealKey(testKey))
+	waitHealthy(t, db)
+	// Once the probe waitHealthy started has finished, the next Health
+	// starts one of its own.
+	for {
+		db.probeMu.Lock()
+		idle := !db.probe.inFlight
+		if idle {
+			db.probe.stuck = 200 * time.Millisecond
+			db.probe.started = time.Time{}
+		}
+		db.probeMu.Unlock()
+		if idle {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	hang := make(chan struct{})
+	blocked := make(chan struct{})
+	go func() {
+		_ = db.write(ctx, "a commit that hangs", func(tx *bolt.Tx) (func() error, error) {
+			return func() error {
+				close(blocked)
+				<-hang
+				return nil
+			}, nil
+		})
+	}()
+	<-blocked
+	defer close(hang)
+	_ = db.Health(ctx) // starts a probe, which waits behind the hung commit
+	time.Sleep(300 * time.Millisecond)
+	err := db.Health(ctx)
+	if err == nil || !strings.Contains(err.Error(), "stuck") {
+		t.Errorf("Health with the writer hung = %v; want it reported stuck", err)
+	}
+}

@@ -28,16 +28,24 @@ func mac(secret string, body []byte) []byte {
 // bytes exactly as received: Meta signs its unicode-escaped JSON, and any
 // re-encoding would change them. An empty secret verifies nothing.
 func validSignature(secret, header string, body []byte) bool {
+	got, ok := parseSignature(secret, header)
+	return ok && hmac.Equal(got, mac(secret, body))
+}
+
+// parseSignature returns the MAC header claims, or false when it cannot
+// match any body: no secret, or a header that is not "sha256=" and 64 hex
+// digits. Such a request is refused before its body is read.
+func parseSignature(secret, header string) ([]byte, bool) {
 	if secret == "" {
-		return false
+		return nil, false
 	}
 	hexSum, ok := strings.CutPrefix(header, "sha256=")
 	if !ok {
-		return false
+		return nil, false
 	}
 	got, err := hex.DecodeString(hexSum)
 	if err != nil || len(got) != sha256.Size {
-		return false
+		return nil, false
 	}
-	return hmac.Equal(got, mac(secret, body))
+	return got, true
 }

@@ -540,3 +540,26 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += len(p)
 	return len(p), nil
 }
+
+// A post without a well-formed signature cannot match any body: it is
+// refused before a byte of its body is read or held.
+func TestWebhookMissingSignatureRefusedUnread(t *testing.T) {
+	for _, header := range []string{"", "sha1=abc", "sha256=zz"} {
+		sink := &fakeSink{}
+		h := newTestWebhook(t, sink)
+		body := &countingReader{}
+		r := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", io.LimitReader(body, 1<<20))
+		r.ContentLength = 1 << 20
+		if header != "" {
+			r.Header.Set(SignatureHeader, header)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("signature %q: status = %d, want 401", header, w.Code)
+		}
+		if body.n != 0 {
+			t.Errorf("signature %q: %d bytes of the body were read before refusing it", header, body.n)
+		}
+	}
+}
