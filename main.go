@@ -69,6 +69,7 @@ Usage:
   portabot faq ask [--json] [--lang en|pt|es] QUESTION            answer one question
   portabot faq eval FILE                                          accuracy over JSON lines {"q":..,"intent":..}
   portabot cases [--json] [--db FILE]                             list cases
+  portabot migrate [--status] [--db postgres://…]                 show and apply PostgreSQL schema migrations
   portabot flow                                                   the conversation as a Mermaid diagram
   portabot templates [--name NAME]                                the message templates to submit to Meta (JSON lines)
   portabot bench [--conns 8,128] [--requests N] [--clients N]     measure serve against reference servers (JSON)
@@ -92,6 +93,8 @@ func run(ctx context.Context, env environment) error {
 		return runFAQ(env, args)
 	case "cases":
 		return runCases(ctx, env, args)
+	case "migrate":
+		return runMigrate(ctx, env, args)
 	case "bench":
 		return runBench(ctx, env, args)
 	case "flow":

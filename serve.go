@@ -231,7 +231,7 @@ func (l *sandboxLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // sink feeds what the webhook receives to the store and the engine.
 type sink struct {
 	sim        *metasim.Sim // sandbox only: the simulated Meta hears what clients write
-	store      *storage.DB
+	store      serveStore
 	bot        *bot.Bot
 	runner     *bot.Runner
 	dispatcher *bot.Dispatcher
@@ -278,16 +278,6 @@ func (s sink) MetaError(ctx context.Context, client, text string) error {
 
 func (s sink) Notify() { s.runner.Notify() }
 
-// storeStats is the store as the metrics read it: storage's WriteStats
-// struct becomes two numbers, so the metrics package need not import
-// storage.
-type storeStats struct{ *storage.DB }
-
-func (s storeStats) WriteStats() (commits, writes uint64) {
-	w := s.DB.WriteStats()
-	return w.Commits, w.Writes
-}
-
 func runServe(ctx context.Context, env environment, args []string) error {
 	fs := newFlags("serve", env.stderr)
 	addr := fs.String("addr", "", "listen address (PORTABOT_ADDR)")
@@ -314,17 +304,17 @@ func runServe(ctx context.Context, env environment, args []string) error {
 			return err
 		}
 	}
-	key, err := dbKey(cfg)
+	key, err := storeKey(cfg)
 	if err != nil {
 		return err
 	}
-	st, err := storage.Open(cfg.DB, storage.WithSealKey(key))
+	st, err := openServeStore(ctx, cfg.DB, key)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	mx := metrics.New(storeStats{st}, metrics.Options{Logger: log, Intents: faq.Intents()})
+	mx := metrics.New(st, metrics.Options{Logger: log, Intents: faq.Intents()})
 	// One pool of connections to Meta, wide enough for every parallel send:
 	// Go's default keeps two idle connections per host, and a busy sender
 	// would otherwise open a new one for almost every message.
@@ -411,6 +401,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { runner.Run(work) })
 	wg.Go(func() { dispatcher.Run(work) })
+	wg.Go(func() { listenForWork(work, st, runner, dispatcher, notices) })
 	if cfg.OutboxRetention > 0 {
 		wg.Go(func() { pruneOutbox(work, st, cfg.OutboxRetention, log) })
 	}
@@ -568,7 +559,7 @@ func startProfiler(addr string, log *slog.Logger) (stop func(), err error) {
 // pruneOutbox deletes the replies Meta accepted longer ago than retention,
 // at start and then every retention/8 (between a minute and an hour), in
 // transactions of at most pruneBatch rows, until ctx ends.
-func pruneOutbox(ctx context.Context, st *storage.DB, retention time.Duration, log *slog.Logger) {
+func pruneOutbox(ctx context.Context, st outboxPruner, retention time.Duration, log *slog.Logger) {
 	every := min(max(retention/8, time.Minute), time.Hour)
 	t := time.NewTicker(every)
 	defer t.Stop()
