@@ -62,6 +62,7 @@ type options struct {
 	sealKey    []byte
 	sealKeySet bool
 	ttl        time.Duration
+	tracer     pgx.QueryTracer
 }
 
 // An Option changes how Open opens the store.
@@ -106,6 +107,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if err != nil {
 		// pgx's error repeats the URL with its password masked.
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if o.tracer != nil {
+		cfg.ConnConfig.Tracer = o.tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

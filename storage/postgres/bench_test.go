@@ -1,0 +1,99 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"portabot/bot"
+	"portabot/storage"
+	"portabot/storage/storetest"
+)
+
+// queryCounter counts the statements a store sends, batches aside: the
+// round trips a message costs, whatever the machine.
+type queryCounter struct{ n atomic.Int64 }
+
+func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+
+func (q *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// messageStore is what one message's way through serve touches.
+type messageStore interface {
+	bot.Store
+	bot.Inbox
+	bot.Outbox
+}
+
+// oneMessage is the store's part of one message, as serve does it: the
+// webhook enqueues it, a worker claims and commits its turn with one reply,
+// the sender claims the reply, records the attempt and marks it sent.
+func oneMessage(b *testing.B, s messageStore, i int) {
+	ctx := context.Background()
+	from := fmt.Sprintf("55119%08d", i%64)
+	m := bot.Inbound{ID: fmt.Sprintf("wamid.bench.%d", i), From: from, Text: "how long does it take?", At: storetest.At(0)}
+	if _, err := s.Enqueue(ctx, []bot.Inbound{m}); err != nil {
+		b.Fatal(err)
+	}
+	key, msgs, release, ok, err := s.Claim(ctx)
+	if err != nil || !ok {
+		b.Fatalf("Claim() = %v, %v", ok, err)
+	}
+	for _, m := range msgs {
+		conv := storetest.SampleConversation(key, "")
+		if err := s.Commit(ctx, bot.Turn{MessageID: m.ID, Conversation: conv,
+			Outbox: []bot.Outbound{storetest.Outbound(key, "about a day")}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	release()
+	rows, releaseRows, err := s.ClaimOutbound(ctx, storetest.At(60), 8)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range rows {
+		r.Attempts, r.Sending = 1, storetest.At(60)
+		if err := s.MarkSending(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+		r.State, r.Sending, r.MetaID = bot.OutboundSent, time.Time{}, "wamid.out."+r.ID
+		if err := s.MarkOutbound(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	releaseRows()
+}
+
+// BenchmarkMessage is the store's cost of one message on each backend, run
+// one message at a time: latency and round trips, not throughput.
+func BenchmarkMessage(b *testing.B) {
+	b.Run("bbolt", func(b *testing.B) {
+		db, err := storage.Open(filepath.Join(b.TempDir(), "portabot.db"), storage.WithSealKey(testKey))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		for i := 0; b.Loop(); i++ {
+			oneMessage(b, db, i)
+		}
+	})
+	b.Run("postgres", func(b *testing.B) {
+		q := &queryCounter{}
+		db := mustOpen(b, freshDatabase(b), func(o *options) { o.tracer = q })
+		q.n.Store(0)
+		n := 0
+		for i := 0; b.Loop(); i++ {
+			oneMessage(b, db, i)
+			n++
+		}
+		b.ReportMetric(float64(q.n.Load())/float64(n), "queries/msg")
+	})
+}
