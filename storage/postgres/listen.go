@@ -20,7 +20,7 @@ const (
 // notify tells every listening replica, once tx commits, that channel has
 // work. PostgreSQL folds identical notifications of one transaction into
 // one.
-func notify(ctx context.Context, tx pgx.Tx, channel string) error {
+func notify(ctx context.Context, tx execer, channel string) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, channel); err != nil {
 		return fmt.Errorf("postgres: notify %s: %w", channel, err)
 	}

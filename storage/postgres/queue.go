@@ -603,7 +603,7 @@ func unpark(ctx context.Context, tx pgx.Tx, conv bot.Conversation) error {
 
 // appendOutbound adds row under the next id: ids come from one sequence,
 // so a client's rows sort in the order they were written.
-func appendOutbound(ctx context.Context, tx pgx.Tx, row bot.Outbound) error {
+func appendOutbound(ctx context.Context, tx execer, row bot.Outbound) error {
 	row = stored(row)
 	row.ID = ""
 	data, err := encode(row, "outbox row")
@@ -755,7 +755,7 @@ func (db *DB) MarkNotice(ctx context.Context, n bot.Notice) error {
 	})
 }
 
-func appendNotice(ctx context.Context, tx pgx.Tx, caseNum int64, n bot.Notice) error {
+func appendNotice(ctx context.Context, tx execer, caseNum int64, n bot.Notice) error {
 	n.ID = ""
 	data, err := encode(n, "notice")
 	if err != nil {

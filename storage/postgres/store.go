@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"portabot/bot"
 )
@@ -225,50 +226,57 @@ func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
 		if err := checkCases(ctx, tx, p); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO conversations (key, data) VALUES ($1, $2)
-			ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data`, p.Conversation.Key, p.convData); err != nil {
-			return fmt.Errorf("postgres: write conversation: %w", err)
-		}
-		if err := writeClientIDs(ctx, tx, p.Turn); err != nil {
-			return err
-		}
-		if p.Case != nil {
-			if err := putCase(ctx, tx, p.caseNum, p.Case); err != nil {
-				return err
-			}
-		}
-		for i, e := range p.events {
-			if err := appendAudit(ctx, tx, p.eventCases[i], e); err != nil {
-				return err
-			}
-		}
 		if p.Unpark {
+			// Read before the batch: the rows are locked and rewritten
+			// here, and keep their places ahead of the turn's own.
 			if err := unpark(ctx, tx, p.Conversation); err != nil {
 				return err
 			}
 		}
+		// What is left cannot be refused by what is stored: it goes to
+		// the server in one round trip.
+		b := &pgx.Batch{}
+		w := batchExec{b}
+		b.Queue(`INSERT INTO conversations (key, data) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data`, p.Conversation.Key, p.convData)
+		if err := writeClientIDs(ctx, w, p.Turn); err != nil {
+			return err
+		}
+		if p.Case != nil {
+			if err := putCase(ctx, w, p.caseNum, p.Case); err != nil {
+				return err
+			}
+		}
+		for i, e := range p.events {
+			if err := appendAudit(ctx, w, p.eventCases[i], e); err != nil {
+				return err
+			}
+		}
 		for _, row := range p.outbox {
-			if err := appendOutbound(ctx, tx, row); err != nil {
+			if err := appendOutbound(ctx, w, row); err != nil {
 				return err
 			}
 		}
 		for i, n := range p.notices {
-			if err := appendNotice(ctx, tx, p.noticeCases[i], n); err != nil {
+			if err := appendNotice(ctx, w, p.noticeCases[i], n); err != nil {
 				return err
 			}
 		}
 		if p.MessageID != "" {
-			if _, err := tx.Exec(ctx, `DELETE FROM inbox WHERE message_id = $1`, p.MessageID); err != nil {
-				return fmt.Errorf("postgres: commit: take message out of the inbox: %w", err)
-			}
+			b.Queue(`DELETE FROM inbox WHERE message_id = $1`, p.MessageID)
 		}
 		if len(p.outbox) > 0 || p.Unpark {
-			if err := notify(ctx, tx, ChannelOutbox); err != nil {
+			if err := notify(ctx, w, ChannelOutbox); err != nil {
 				return err
 			}
 		}
 		if len(p.notices) > 0 {
-			return notify(ctx, tx, ChannelNotices)
+			if err := notify(ctx, w, ChannelNotices); err != nil {
+				return err
+			}
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("postgres: commit: %w", err)
 		}
 		return nil
 	})
@@ -381,7 +389,7 @@ func checkCases(ctx context.Context, tx pgx.Tx, p *preparedTurn) error {
 // writeClientIDs points the client's current number and BSUID at their
 // conversation, and stops the ids the turn forgets from pointing at it. An
 // id that points at another conversation is left to that one.
-func writeClientIDs(ctx context.Context, tx pgx.Tx, t bot.Turn) error {
+func writeClientIDs(ctx context.Context, tx execer, t bot.Turn) error {
 	key := t.Conversation.Key
 	for _, id := range t.Forget {
 		if id == "" {
@@ -406,7 +414,7 @@ func writeClientIDs(ctx context.Context, tx pgx.Tx, t bot.Turn) error {
 // putCase writes c without its Thread (which lives beside it) and moves the
 // id sequence past its number, so that a case committed under an id the
 // sequence did not issue (an import, a copy) is never handed out again.
-func putCase(ctx context.Context, tx pgx.Tx, n int64, c *bot.Case) error {
+func putCase(ctx context.Context, tx execer, n int64, c *bot.Case) error {
 	rec := *c
 	rec.Thread = ""
 	data, err := encode(rec, "case "+c.ID)
@@ -423,7 +431,7 @@ func putCase(ctx context.Context, tx pgx.Tx, n int64, c *bot.Case) error {
 	return nil
 }
 
-func appendAudit(ctx context.Context, tx pgx.Tx, caseNum int64, e bot.AuditEvent) error {
+func appendAudit(ctx context.Context, tx execer, caseNum int64, e bot.AuditEvent) error {
 	data, err := encode(e, "audit event of case "+e.CaseID)
 	if err != nil {
 		return err
@@ -442,6 +450,21 @@ func caseNumber(id string) (int64, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// execer runs a statement whose result only matters when it fails: a
+// transaction, or a batch that sends many such at once.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// batchExec queues statements in a batch; their errors come when the batch
+// is sent.
+type batchExec struct{ b *pgx.Batch }
+
+func (w batchExec) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	w.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
 }
 
 func encode(v any, what string) ([]byte, error) {
