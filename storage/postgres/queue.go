@@ -128,27 +128,23 @@ func (db *DB) Claim(ctx context.Context) (key string, msgs []bot.Inbound, releas
 	cursor := db.inCursor
 	db.inMu.Unlock()
 	token := newToken()
-	// A message processed while its copy was being enqueued may leave a
-	// row behind (see Enqueue's race with Commit); it is never claimed,
-	// and goes here.
-	err = db.pool.QueryRow(ctx, `
-		WITH waiting AS (
-			SELECT DISTINCT conv FROM inbox i
-			WHERE NOT EXISTS (SELECT 1 FROM processed p WHERE p.message_id = i.message_id)
-			  AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.queue = 'inbox' AND l.owner = i.conv AND `+live+`)
-		), next AS (
-			SELECT conv FROM waiting ORDER BY conv <= $1, conv LIMIT 1
-		)
-		INSERT INTO leases (queue, owner, token, holder, expires)
-		SELECT 'inbox', conv, $2, $3, clock_timestamp() + make_interval(secs => $4) FROM next`+takeLease+`
-		RETURNING owner`, cursor, token, db.holder, db.ttl.Seconds()).Scan(&key)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// Nothing waiting, or the conversation found was taken by another
-		// replica a moment before: the runner's next look finds the rest.
-		return "", nil, noop, false, nil
+	// Another replica may take the conversation found between the look
+	// and the lease; the look is made again, a few times, before giving
+	// up on finding work now.
+	for range 3 {
+		key, err = db.takeConversation(ctx, cursor, token)
+		if err != nil {
+			return "", nil, noop, false, fmt.Errorf("postgres: claim: %w", err)
+		}
+		if key != "" {
+			break
+		}
+		if idle, err := db.nothingWaits(ctx); err != nil || idle {
+			return "", nil, noop, false, err
+		}
 	}
-	if err != nil {
-		return "", nil, noop, false, fmt.Errorf("postgres: claim: %w", err)
+	if key == "" {
+		return "", nil, noop, false, nil
 	}
 	db.inMu.Lock()
 	db.inCursor = key
@@ -160,6 +156,41 @@ func (db *DB) Claim(ctx context.Context) (key string, msgs []bot.Inbound, releas
 		return "", nil, noop, false, err
 	}
 	return key, msgs, release, true, nil
+}
+
+// takeConversation leases the first conversation after cursor (wrapping
+// around) with messages waiting and no live lease, and returns its key, or
+// "" when there is none or another replica took it first.
+func (db *DB) takeConversation(ctx context.Context, cursor, token string) (string, error) {
+	var key string
+	err := db.pool.QueryRow(ctx, `
+		WITH waiting AS (
+			SELECT DISTINCT conv FROM inbox i
+			WHERE NOT EXISTS (SELECT 1 FROM processed p WHERE p.message_id = i.message_id)
+			  AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.queue = 'inbox' AND l.owner = i.conv AND `+live+`)
+		), next AS (
+			SELECT conv FROM waiting ORDER BY conv <= $1, conv LIMIT 1
+		)
+		INSERT INTO leases (queue, owner, token, holder, expires)
+		SELECT 'inbox', conv, $2, $3, clock_timestamp() + make_interval(secs => $4) FROM next`+takeLease+`
+		RETURNING owner`, cursor, token, db.holder, db.ttl.Seconds()).Scan(&key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return key, err
+}
+
+// nothingWaits reports whether no conversation has a message waiting that
+// no replica holds.
+func (db *DB) nothingWaits(ctx context.Context) (bool, error) {
+	var some bool
+	err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inbox i
+		WHERE NOT EXISTS (SELECT 1 FROM processed p WHERE p.message_id = i.message_id)
+		  AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.queue = 'inbox' AND l.owner = i.conv AND `+live+`))`).Scan(&some)
+	if err != nil {
+		return false, fmt.Errorf("postgres: claim: %w", err)
+	}
+	return !some, nil
 }
 
 // waiting reads conversation key's unprocessed messages, oldest first.
