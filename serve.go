@@ -494,7 +494,7 @@ func startSandbox(cfg *serveConfig, log *slog.Logger) (*sandboxLog, error) {
 	}
 	l := &sandboxLog{}
 	sim, err := metasim.New(metasim.Options{Token: cfg.Token, OTP: cfg.SandboxOTP, Deliver: l.deliver,
-		StatePath: cfg.DB + ".sim.json", Logger: log, Templates: approvedTemplates(cfg.Template)})
+		StatePath: simStatePath(cfg.DB), Logger: log, Templates: approvedTemplates(cfg.Template)})
 	if err != nil {
 		return nil, err
 	}

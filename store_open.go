@@ -26,6 +26,12 @@ type serveStore interface {
 	Close() error
 }
 
+// serveConns is the fewest connections serve's pool may open, unless the URL
+// says otherwise (pool_max_conns): its runner's workers, its parallel sends
+// and its listener each hold one at times, and pgx's default (the number of
+// CPUs, at least 4) would leave them waiting for each other.
+const serveConns = parallelSends + 8
+
 // isPostgres reports whether PORTABOT_DB names a PostgreSQL database rather
 // than a bbolt file.
 func isPostgres(db string) bool {
@@ -36,7 +42,7 @@ func isPostgres(db string) bool {
 // every replica, or else the bbolt file, the embedded default.
 func openServeStore(ctx context.Context, db string, key []byte) (serveStore, error) {
 	if isPostgres(db) {
-		return postgres.Open(ctx, db, postgres.WithSealKey(key))
+		return postgres.Open(ctx, db, postgres.WithSealKey(key), postgres.WithMinMaxConns(serveConns))
 	}
 	st, err := storage.Open(db, storage.WithSealKey(key))
 	if err != nil {
@@ -93,4 +99,14 @@ func listenForWork(ctx context.Context, st serveStore, runner *bot.Runner, repli
 // outboxPruner is a store whose sent replies can be pruned.
 type outboxPruner interface {
 	PruneOutbox(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// simStatePath is where sandbox mode keeps the simulated Meta's state:
+// beside a bbolt file, and nowhere on PostgreSQL, whose URL is no file name
+// (and may hold a password that a failed save would log).
+func simStatePath(db string) string {
+	if isPostgres(db) {
+		return ""
+	}
+	return db + ".sim.json"
 }

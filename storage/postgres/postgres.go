@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,7 @@ type options struct {
 	sealKeySet bool
 	ttl        time.Duration
 	tracer     pgx.QueryTracer
+	minMax     int32
 }
 
 // An Option changes how Open opens the store.
@@ -84,6 +86,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithLeaseTTL sets how long a claim outlives this replica's last renewal
 // (default DefaultLeaseTTL).
 func WithLeaseTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
+
+// WithMinMaxConns raises the pool's size to at least n connections when the
+// URL does not set pool_max_conns: a caller that runs many workers knows
+// better than pgx's default, the number of CPUs.
+func WithMinMaxConns(n int32) Option { return func(o *options) { o.minMax = n } }
 
 // Open connects to the database at url (postgres://…), applies the schema
 // migrations it lacks (under an advisory lock, so replicas that start
@@ -107,6 +114,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if err != nil {
 		// pgx's error repeats the URL with its password masked.
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") && cfg.MaxConns < o.minMax {
+		cfg.MaxConns = o.minMax
 	}
 	if o.tracer != nil {
 		cfg.ConnConfig.Tracer = o.tracer
