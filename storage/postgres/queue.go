@@ -450,7 +450,14 @@ func (db *DB) OutboundStatus(ctx context.Context, r bot.Receipt) error {
 			return err
 		}
 		if next.State != row.State {
-			// The client's next reply, waiting behind this one, is due.
+			// Meta has the reply: the client's next one, waiting behind
+			// it, may go now, even while the replica whose attempt is in
+			// doubt holds its lease (it may be dead, and the lease would
+			// keep the client waiting until it expired).
+			if _, err := tx.Exec(ctx, `DELETE FROM leases WHERE queue = 'outbox' AND owner = $1 AND row_id = $2`,
+				row.To, strconv.FormatInt(id, 10)); err != nil {
+				return fmt.Errorf("postgres: outbound status: end lease: %w", err)
+			}
 			return notify(ctx, tx, ChannelOutbox)
 		}
 		return nil

@@ -416,3 +416,42 @@ func TestClientTextSealedAtRest(t *testing.T) {
 		t.Errorf("Claim() with another key error = %v, want a refusal that does not show the text", err)
 	}
 }
+
+// A reply in doubt on a replica that died (its request may have reached
+// Meta) is settled by Meta's status webhook on whichever replica receives
+// it: it is never sent again, and the client's next reply goes at once,
+// without waiting for the dead replica's lease to expire.
+func TestStatusOnAnotherReplicaSettlesAReplyInDoubt(t *testing.T) {
+	url := freshDatabase(t)
+	a, b := mustOpen(t, url), mustOpen(t, url)
+	ctx := t.Context()
+	const client = "5511987654321"
+	conv := storetest.SampleConversation(client, "")
+	storetest.MustCommit(t, a, bot.Turn{Conversation: conv,
+		Outbox: []bot.Outbound{storetest.Outbound(client, "first"), storetest.Outbound(client, "second")}})
+	rows, _ := storetest.MustClaimOutbound(t, a, storetest.At(60), 10)
+	if len(rows) != 1 {
+		t.Fatalf("a.ClaimOutbound() = %v, want the first reply", storetest.Texts(rows))
+	}
+	row := rows[0]
+	row.Attempts, row.Sending = 1, storetest.At(60)
+	if err := a.MarkSending(ctx, row); err != nil {
+		t.Fatal(err)
+	}
+	a.crash()
+
+	err := b.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.out.1", Status: "sent", Recipient: client,
+		Ref: bot.OutboundRef(row.ID, 1, 1)})
+	if err != nil {
+		t.Fatalf("b.OutboundStatus() error = %v", err)
+	}
+	got, err := b.Outbound(ctx, row.ID)
+	if err != nil || got.State != bot.OutboundSent || got.MetaID != "wamid.out.1" {
+		t.Errorf("row after the status on b = %s, Meta id %q, %v; want sent as wamid.out.1", got.State, got.MetaID, err)
+	}
+	rows, release := storetest.MustClaimOutbound(t, b, storetest.At(60), 10)
+	defer release()
+	if texts := storetest.Texts(rows); len(rows) != 1 || rows[0].ID == row.ID || texts[0] != "second" {
+		t.Errorf("b.ClaimOutbound() after the status = %q, want only the second reply", texts)
+	}
+}
