@@ -71,6 +71,8 @@ Usage:
   portabot faq ask [--json] [--lang en|pt|es] QUESTION            answer one question
   portabot faq eval FILE                                          accuracy over JSON lines {"q":..,"intent":..}
   portabot cases [--json] [--db FILE]                             list cases
+  portabot migrate [--status] [--db postgres://…]                 show and apply PostgreSQL schema migrations
+  portabot store copy --from FILE --to postgres://…               copy a stopped deployment's bbolt file to PostgreSQL, verified
   portabot flow                                                   the conversation as a Mermaid diagram
   portabot templates [--name NAME]                                the message templates to submit to Meta (JSON lines)
   portabot bench [--conns 8,128] [--requests N] [--clients N]     measure serve against reference servers (JSON)
@@ -121,6 +123,10 @@ func dispatch(ctx context.Context, env environment) error {
 		return runCheck(env, args)
 	case "cases":
 		return runCases(ctx, env, args)
+	case "migrate":
+		return runMigrate(ctx, env, args)
+	case "store":
+		return runStore(ctx, env, args)
 	case "bench":
 		return runBench(ctx, env, args)
 	case "flow":

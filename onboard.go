@@ -14,7 +14,6 @@ import (
 	"portabot/adapters/graph"
 	"portabot/adapters/onboard"
 	"portabot/bot"
-	"portabot/storage"
 )
 
 // Where a case's destination WABA comes from (PORTABOT_ONBOARDING).
@@ -130,7 +129,7 @@ func (o *onboarding) checkPublic(sandbox bool) error {
 
 // signup is the engine's Embedded Signup configuration; nil in the other
 // modes.
-func (o *onboarding) signup(gc *graph.Client, st *storage.DB) *bot.SignupConfig {
+func (o *onboarding) signup(gc *graph.Client, st bot.TokenVault) *bot.SignupConfig {
 	if o.Mode != onboardSignup {
 		return nil
 	}

@@ -318,7 +318,7 @@ func (l *sandboxLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // sink feeds what the webhook receives to the store and the engine.
 type sink struct {
 	sim        *metasim.Sim // sandbox only: the simulated Meta hears what clients write
-	store      *storage.DB
+	store      serveStore
 	bot        *bot.Bot
 	runner     *bot.Runner
 	dispatcher *bot.Dispatcher
@@ -365,16 +365,6 @@ func (s sink) MetaError(ctx context.Context, client, text string) error {
 
 func (s sink) Notify() { s.runner.Notify() }
 
-// storeStats is the store as the metrics read it: storage's WriteStats
-// struct becomes two numbers, so the metrics package need not import
-// storage.
-type storeStats struct{ *storage.DB }
-
-func (s storeStats) WriteStats() (commits, writes uint64) {
-	w := s.DB.WriteStats()
-	return w.Commits, w.Writes
-}
-
 func runServe(ctx context.Context, env environment, args []string) error {
 	fs := newFlags("serve", env.stderr)
 	addr := fs.String("addr", "", "listen address (PORTABOT_ADDR)")
@@ -406,11 +396,11 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	key, err := dbKey(cfg)
+	key, err := storeKey(cfg)
 	if err != nil {
 		return err
 	}
-	st, err := storage.Open(cfg.DB, storage.WithSealKey(key))
+	st, err := openServeStore(ctx, cfg.DB, key)
 	if err != nil {
 		if sandbox != nil {
 			sandbox.stop()
@@ -422,7 +412,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		log.Warn("first start: created the store files", "db", cfg.DB, "inbox", storage.InboxPath(cfg.DB))
 	}
 
-	mx := metrics.New(storeStats{st}, metrics.Options{Logger: log, Intents: faq.Intents()})
+	mx := metrics.New(st, metrics.Options{Logger: log, Intents: faq.Intents()})
 	// One pool of connections to Meta, wide enough for every parallel send:
 	// Go's default keeps two idle connections per host, and a busy sender
 	// would otherwise open a new one for almost every message.
@@ -534,6 +524,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { runner.Run(work) })
 	wg.Go(func() { dispatcher.Run(work) })
+	wg.Go(func() { listenForWork(work, st, runner, dispatcher, notices) })
 	if cfg.OutboxRetention > 0 {
 		wg.Go(func() { pruneOutbox(work, st, cfg.OutboxRetention, log) })
 	}
@@ -646,7 +637,7 @@ func startSandbox(cfg *serveConfig, log *slog.Logger) (*sandboxLog, error) {
 	}
 	l := &sandboxLog{}
 	sim, err := metasim.New(metasim.Options{Token: cfg.Token, OTP: cfg.SandboxOTP, Deliver: l.deliver,
-		StatePath: cfg.DB + ".sim.json", Logger: log, Templates: approvedTemplates(cfg.Template)})
+		StatePath: simStatePath(cfg.DB), Logger: log, Templates: approvedTemplates(cfg.Template)})
 	if err != nil {
 		return nil, err
 	}
@@ -708,7 +699,7 @@ func startProfiler(addr string, log *slog.Logger) (stop func(), err error) {
 // pruneOutbox deletes the replies Meta accepted longer ago than retention,
 // at start and then every retention/8 (between a minute and an hour), in
 // transactions of at most pruneBatch rows, until ctx ends.
-func pruneOutbox(ctx context.Context, st *storage.DB, retention time.Duration, log *slog.Logger) {
+func pruneOutbox(ctx context.Context, st outboxPruner, retention time.Duration, log *slog.Logger) {
 	every := min(max(retention/8, time.Minute), time.Hour)
 	t := time.NewTicker(every)
 	defer t.Stop()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,33 +38,44 @@ func FuzzParsePhone(f *testing.F) {
 
 // memStore is a bot.Store in memory: the fuzzer runs thousands of
 // conversations, and a disk sync per turn would leave it no time to search.
+// It keeps the same contract as the real stores (TestMemStoreContract), so
+// what the fuzzer finds is what serve would do.
 type memStore struct {
 	mu        sync.Mutex
 	convs     map[string]bot.Conversation
 	ids       map[string]string // a client's current number or BSUID -> conversation key
 	cases     map[string]bot.Case
+	audit     map[string][]bot.AuditEvent
 	processed map[string]bool
 	next      int
+	now       func() time.Time
 }
 
 func newMemStore() *memStore {
-	return &memStore{convs: map[string]bot.Conversation{}, ids: map[string]string{}, cases: map[string]bot.Case{}, processed: map[string]bool{}}
+	return &memStore{convs: map[string]bot.Conversation{}, ids: map[string]string{}, cases: map[string]bot.Case{},
+		audit: map[string][]bot.AuditEvent{}, processed: map[string]bool{}, now: time.Now}
 }
 
 func (m *memStore) Conversation(ctx context.Context, key string) (bot.Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return bot.Conversation{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.convs[key]
 	if !ok {
 		c, ok = m.convs[m.ids[key]]
 	}
-	if !ok {
-		return c, bot.ErrNotFound
+	if !ok || key == "" {
+		return bot.Conversation{}, bot.ErrNotFound
 	}
 	return c, nil
 }
 
 func (m *memStore) Case(ctx context.Context, id string) (bot.Case, error) {
+	if err := ctx.Err(); err != nil {
+		return bot.Case{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.cases[id]
@@ -73,6 +86,9 @@ func (m *memStore) Case(ctx context.Context, id string) (bot.Case, error) {
 }
 
 func (m *memStore) Cases(ctx context.Context) ([]bot.Case, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []bot.Case
@@ -84,9 +100,19 @@ func (m *memStore) Cases(ctx context.Context) ([]bot.Case, error) {
 	return out, nil
 }
 
-func (m *memStore) Audit(ctx context.Context, id string) ([]bot.AuditEvent, error) { return nil, nil }
+func (m *memStore) Audit(ctx context.Context, id string) ([]bot.AuditEvent, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.audit[id]), nil
+}
 
 func (m *memStore) NewCaseID(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.next++
@@ -94,12 +120,33 @@ func (m *memStore) NewCaseID(ctx context.Context) (string, error) {
 }
 
 func (m *memStore) Commit(ctx context.Context, t bot.Turn) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t.Conversation.Key == "" {
+		return errors.New("memstore: conversation has no key")
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if t.MessageID != "" {
-		if m.processed[t.MessageID] {
-			return bot.ErrDuplicate
+	if t.MessageID != "" && m.processed[t.MessageID] {
+		return bot.ErrDuplicate
+	}
+	// Checked before anything is written, so a refused turn writes nothing.
+	turnCase := t.Conversation.CaseID
+	if t.Case != nil {
+		turnCase = t.Case.ID
+	}
+	events := slices.Clone(t.Audit)
+	for i := range events {
+		if events[i].CaseID == "" {
+			events[i].CaseID = turnCase
 		}
+		id := events[i].CaseID
+		if _, ok := m.cases[id]; !ok && (t.Case == nil || t.Case.ID != id) {
+			return fmt.Errorf("memstore: audit event for case %q: %w", id, bot.ErrNotFound)
+		}
+	}
+	if t.MessageID != "" {
 		m.processed[t.MessageID] = true
 	}
 	m.convs[t.Conversation.Key] = t.Conversation
@@ -114,26 +161,42 @@ func (m *memStore) Commit(ctx context.Context, t bot.Turn) error {
 		}
 	}
 	if t.Case != nil {
-		m.cases[t.Case.ID] = *t.Case
+		c := *t.Case
+		c.Thread = m.cases[c.ID].Thread // only the agents' channel sets it
+		m.cases[c.ID] = c
+		if n, err := strconv.Atoi(c.ID); err == nil && n > m.next {
+			m.next = n
+		}
+	}
+	for _, e := range events {
+		m.audit[e.CaseID] = append(m.audit[e.CaseID], e)
 	}
 	return nil
 }
 
 func (m *memStore) Processed(ctx context.Context, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.processed[id], nil
 }
 
 func (m *memStore) SetWABA(ctx context.Context, caseID, waba, actor string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.cases[caseID]
 	if !ok {
 		return bot.ErrNotFound
 	}
-	c.WABA = waba
+	now := m.now().UTC().Truncate(time.Microsecond)
+	c.WABA, c.Updated = waba, now
 	m.cases[caseID] = c
+	m.audit[caseID] = append(m.audit[caseID], bot.AuditEvent{CaseID: caseID, At: now, Actor: actor, Kind: "waba_set", Detail: waba})
 	return nil
 }
 

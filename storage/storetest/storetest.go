@@ -1,4 +1,12 @@
-package storage
+// Package storetest is the contract every store of portabot keeps, as tests
+// any backend runs against itself: bbolt, PostgreSQL and the bot's memory
+// store answer the same port, and the bot relies on that port's meaning, not
+// on a backend. A new backend calls RunStore, RunQueue and RunNotices from
+// its own tests with a function that opens an empty store.
+//
+// Times in the fixtures are UTC and whole microseconds, so that they survive
+// every backend unchanged.
+package storetest
 
 import (
 	"context"
@@ -19,14 +27,14 @@ import (
 	"portabot/fsm"
 )
 
-// testStoreContract is what every bot.Store backend must do. open returns an
+// RunStore is what every bot.Store backend must do. open returns an
 // empty store that lives until the end of t.
 //
 // Times in the fixtures are UTC and whole microseconds: JSON keeps
 // nanoseconds, but PostgreSQL's timestamptz does not, and the suite must hold
 // for both. cmp compares time.Time with its Equal method, so a monotonic
 // reading lost on the way through storage does not count as a difference.
-func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
+func RunStore(t *testing.T, open func(t *testing.T) bot.Store) {
 	t.Run("NotFound", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
@@ -59,9 +67,9 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 		s := open(t)
 		ctx := t.Context()
 		const bsuid, phone, newPhone = "BR.1502576394655843", "5511987654321", "5511955550000"
-		conv := sampleConversation(bsuid, "")
+		conv := SampleConversation(bsuid, "")
 		conv.Phone = phone
-		mustCommit(t, s, bot.Turn{Conversation: conv})
+		MustCommit(t, s, bot.Turn{Conversation: conv})
 		for _, id := range []string{bsuid, phone} {
 			got, err := s.Conversation(ctx, id)
 			if err != nil || got.Key != bsuid {
@@ -70,7 +78,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 		}
 		// The client changed their number: the old one stops naming them.
 		conv.Phone = newPhone
-		mustCommit(t, s, bot.Turn{Conversation: conv, Forget: []string{phone}})
+		MustCommit(t, s, bot.Turn{Conversation: conv, Forget: []string{phone}})
 		if _, err := s.Conversation(ctx, phone); !errors.Is(err, bot.ErrNotFound) {
 			t.Errorf("Conversation(old number) error = %v, want bot.ErrNotFound", err)
 		}
@@ -79,10 +87,10 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 		}
 		// A second client on the old number is a conversation of its own,
 		// and forgetting an id another conversation holds leaves it there.
-		other := sampleConversation("BR.8800000000000002", "")
+		other := SampleConversation("BR.8800000000000002", "")
 		other.Phone = phone
-		mustCommit(t, s, bot.Turn{Conversation: other})
-		mustCommit(t, s, bot.Turn{Conversation: conv, Forget: []string{phone}})
+		MustCommit(t, s, bot.Turn{Conversation: other})
+		MustCommit(t, s, bot.Turn{Conversation: conv, Forget: []string{phone}})
 		if got, err := s.Conversation(ctx, phone); err != nil || got.Key != other.Key {
 			t.Errorf("Conversation(old number, now another client's) = key %q, %v; want %s", got.Key, err, other.Key)
 		}
@@ -91,14 +99,14 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 	t.Run("CommitAndReadBack", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		id := mustNewCaseID(t, s)
-		conv := sampleConversation("5511987654321", id)
-		c := sampleCase(id, conv.Key)
+		id := MustNewCaseID(t, s)
+		conv := SampleConversation("5511987654321", id)
+		c := SampleCase(id, conv.Key)
 		events := []bot.AuditEvent{
-			{CaseID: id, At: at(1), Actor: "client", Kind: "transition", From: fsm.AskPhone, To: fsm.AddingNumber, Detail: "+55******4321"},
-			{CaseID: id, At: at(1), Actor: "graph", Kind: "add_phone_number", Detail: "ok"},
+			{CaseID: id, At: At(1), Actor: "client", Kind: "transition", From: fsm.AskPhone, To: fsm.AddingNumber, Detail: "+55******4321"},
+			{CaseID: id, At: At(1), Actor: "graph", Kind: "add_phone_number", Detail: "ok"},
 		}
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Audit: events})
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Audit: events})
 
 		gotConv, err := s.Conversation(ctx, conv.Key)
 		if err != nil {
@@ -135,26 +143,26 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 
 	t.Run("CommitOverwritesConversationAndCase", func(t *testing.T) {
 		s := open(t)
-		id := mustNewCaseID(t, s)
-		conv := sampleConversation("5511987654321", id)
-		c := sampleCase(id, conv.Key)
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c})
+		id := MustNewCaseID(t, s)
+		conv := SampleConversation("5511987654321", id)
+		c := SampleCase(id, conv.Key)
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c})
 
-		conv.State, conv.Step, conv.Misses, conv.Updated = fsm.AwaitCode, "", 0, at(5)
-		c.State, c.Kept, c.Confirmed, c.Updated = fsm.AwaitCode, nil, nil, at(5)
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.2", Conversation: conv, Case: &c})
+		conv.State, conv.Step, conv.Misses, conv.Updated = fsm.AwaitCode, "", 0, At(5)
+		c.State, c.Kept, c.Confirmed, c.Updated = fsm.AwaitCode, nil, nil, At(5)
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.2", Conversation: conv, Case: &c})
 		// A turn without a case leaves the stored case alone.
 		conv.Misses = 2
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.3", Conversation: conv})
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.3", Conversation: conv})
 
-		got := snapshotOf(t, s, []string{conv.Key}, []string{id})
-		want := state{
+		got := SnapshotOf(t, s, []string{conv.Key}, []string{id})
+		want := State{
 			Conversations: []bot.Conversation{conv},
 			Cases:         []bot.Case{c},
 			AllCases:      []bot.Case{c},
 			Audit:         map[string][]bot.AuditEvent{id: nil},
 		}
-		if diff := cmp.Diff(want, got, cmpEmpty); diff != "" {
+		if diff := cmp.Diff(want, got, CmpEmpty); diff != "" {
 			t.Errorf("state mismatch (-want +got):\n%s", diff)
 		}
 	})
@@ -162,11 +170,11 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 	t.Run("CommitWithoutMessageID", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		conv := sampleConversation("5511987654321", "")
+		conv := SampleConversation("5511987654321", "")
 		// Recovery turns answer no message, so they are never duplicates.
-		mustCommit(t, s, bot.Turn{Conversation: conv})
+		MustCommit(t, s, bot.Turn{Conversation: conv})
 		conv.Misses++
-		mustCommit(t, s, bot.Turn{Conversation: conv})
+		MustCommit(t, s, bot.Turn{Conversation: conv})
 		got, err := s.Conversation(ctx, conv.Key)
 		if err != nil {
 			t.Fatalf("Conversation() error = %v", err)
@@ -182,14 +190,14 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 	t.Run("DuplicateMessageWritesNothing", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		id := mustNewCaseID(t, s)
-		conv := sampleConversation("5511987654321", id)
-		c := sampleCase(id, conv.Key)
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Audit: []bot.AuditEvent{
-			{CaseID: id, At: at(1), Actor: "bot", Kind: "opened"},
+		id := MustNewCaseID(t, s)
+		conv := SampleConversation("5511987654321", id)
+		c := SampleCase(id, conv.Key)
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Audit: []bot.AuditEvent{
+			{CaseID: id, At: At(1), Actor: "bot", Kind: "opened"},
 		}})
-		id2 := mustNewCaseID(t, s)
-		before := snapshotOf(t, s, []string{conv.Key, "5521912345678"}, []string{id, id2})
+		id2 := MustNewCaseID(t, s)
+		before := SnapshotOf(t, s, []string{conv.Key, "5521912345678"}, []string{id, id2})
 
 		// The redelivery carries different content on purpose: none of it
 		// may land, not the conversation, not either case, not the audit.
@@ -198,19 +206,19 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 		c2 := c
 		c2.State = fsm.Cancelled
 		err := s.Commit(ctx, bot.Turn{MessageID: "wamid.1", Conversation: conv2, Case: &c2, Audit: []bot.AuditEvent{
-			{CaseID: id, At: at(2), Actor: "client", Kind: "cancel"},
+			{CaseID: id, At: At(2), Actor: "client", Kind: "cancel"},
 		}})
 		if !errors.Is(err, bot.ErrDuplicate) {
 			t.Fatalf("Commit(same message) error = %v, want bot.ErrDuplicate", err)
 		}
-		other := sampleConversation("5521912345678", id2)
-		c3 := sampleCase(id2, other.Key)
+		other := SampleConversation("5521912345678", id2)
+		c3 := SampleCase(id2, other.Key)
 		err = s.Commit(ctx, bot.Turn{MessageID: "wamid.1", Conversation: other, Case: &c3})
 		if !errors.Is(err, bot.ErrDuplicate) {
 			t.Fatalf("Commit(same message, other client) error = %v, want bot.ErrDuplicate", err)
 		}
-		after := snapshotOf(t, s, []string{conv.Key, "5521912345678"}, []string{id, id2})
-		if diff := cmp.Diff(before, after, cmpEmpty); diff != "" {
+		after := SnapshotOf(t, s, []string{conv.Key, "5521912345678"}, []string{id, id2})
+		if diff := cmp.Diff(before, after, CmpEmpty); diff != "" {
 			t.Errorf("duplicate changed the store (-before +after):\n%s", diff)
 		}
 	})
@@ -223,7 +231,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				conv := sampleConversation("5511987654321", "")
+				conv := SampleConversation("5511987654321", "")
 				conv.Misses = i
 				errs[i] = s.Commit(ctx, bot.Turn{MessageID: "wamid.same", Conversation: conv})
 			})
@@ -259,9 +267,9 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 		// of "10".."19": each case must still see only its own trail.
 		var ids []string
 		for range 21 {
-			id := mustNewCaseID(t, s)
-			c := sampleCase(id, "55119"+id)
-			mustCommit(t, s, bot.Turn{Conversation: sampleConversation(c.Client, id), Case: &c})
+			id := MustNewCaseID(t, s)
+			c := SampleCase(id, "55119"+id)
+			MustCommit(t, s, bot.Turn{Conversation: SampleConversation(c.Client, id), Case: &c})
 			ids = append(ids, id)
 		}
 		watched := []string{"1", "2", "10", "12", "20", "21"}
@@ -269,7 +277,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 		for i := range 60 {
 			id := watched[i%len(watched)]
 			// Some events name their case, some inherit it from the turn.
-			ev := bot.AuditEvent{CaseID: id, At: at(i), Actor: "bot", Kind: "step", Detail: strconv.Itoa(i)}
+			ev := bot.AuditEvent{CaseID: id, At: At(i), Actor: "bot", Kind: "step", Detail: strconv.Itoa(i)}
 			turnEv := ev
 			if i%2 == 0 {
 				turnEv.CaseID = ""
@@ -278,9 +286,9 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 			if err != nil {
 				t.Fatalf("Case(%s) error = %v", id, err)
 			}
-			mustCommit(t, s, bot.Turn{
+			MustCommit(t, s, bot.Turn{
 				MessageID:    fmt.Sprintf("wamid.%d", i),
-				Conversation: sampleConversation(c.Client, id),
+				Conversation: SampleConversation(c.Client, id),
 				Case:         &c,
 				Audit:        []bot.AuditEvent{turnEv},
 			})
@@ -293,11 +301,11 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 			t.Fatalf("Case(2) error = %v", err)
 		}
 		multi := []bot.AuditEvent{
-			{CaseID: "2", At: at(100), Actor: "U0AGENT", Kind: "note", Detail: "a"},
-			{CaseID: "20", At: at(100), Actor: "U0AGENT", Kind: "note", Detail: "b"},
-			{CaseID: "2", At: at(100), Actor: "U0AGENT", Kind: "note", Detail: "c"},
+			{CaseID: "2", At: At(100), Actor: "U0AGENT", Kind: "note", Detail: "a"},
+			{CaseID: "20", At: At(100), Actor: "U0AGENT", Kind: "note", Detail: "b"},
+			{CaseID: "2", At: At(100), Actor: "U0AGENT", Kind: "note", Detail: "c"},
 		}
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.multi", Conversation: sampleConversation(c2.Client, "2"), Case: &c2, Audit: multi})
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.multi", Conversation: SampleConversation(c2.Client, "2"), Case: &c2, Audit: multi})
 		want["2"] = append(want["2"], multi[0], multi[2])
 		want["20"] = append(want["20"], multi[1])
 
@@ -306,7 +314,7 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 			if err != nil {
 				t.Fatalf("Audit(%s) error = %v", id, err)
 			}
-			if diff := cmp.Diff(want[id], got, cmpEmpty); diff != "" {
+			if diff := cmp.Diff(want[id], got, CmpEmpty); diff != "" {
 				t.Errorf("Audit(%s) mismatch (-want +got):\n%s", id, diff)
 			}
 		}
@@ -315,27 +323,27 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 	t.Run("AuditNeedsAKnownCase", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		conv := sampleConversation("5511987654321", "")
+		conv := SampleConversation("5511987654321", "")
 		err := s.Commit(ctx, bot.Turn{MessageID: "wamid.1", Conversation: conv, Audit: []bot.AuditEvent{
-			{At: at(1), Actor: "bot", Kind: "orphan"},
+			{At: At(1), Actor: "bot", Kind: "orphan"},
 		}})
 		if err == nil {
 			t.Error("Commit(audit event with no case anywhere) succeeded, want an error")
 		}
 		err = s.Commit(ctx, bot.Turn{MessageID: "wamid.2", Conversation: conv, Audit: []bot.AuditEvent{
-			{CaseID: "7", At: at(1), Actor: "bot", Kind: "orphan"},
+			{CaseID: "7", At: At(1), Actor: "bot", Kind: "orphan"},
 		}})
 		if !errors.Is(err, bot.ErrNotFound) {
 			t.Errorf("Commit(audit event for unknown case) error = %v, want bot.ErrNotFound", err)
 		}
 		// A refused turn is refused whole.
-		got := snapshotOf(t, s, []string{conv.Key}, []string{"7"})
-		want := state{
+		got := SnapshotOf(t, s, []string{conv.Key}, []string{"7"})
+		want := State{
 			Conversations: []bot.Conversation{{}},
 			Cases:         []bot.Case{{}},
 			Audit:         map[string][]bot.AuditEvent{"7": nil},
 		}
-		if diff := cmp.Diff(want, got, cmpEmpty); diff != "" {
+		if diff := cmp.Diff(want, got, CmpEmpty); diff != "" {
 			t.Errorf("refused turns changed the store (-want +got):\n%s", diff)
 		}
 		for _, m := range []string{"wamid.1", "wamid.2"} {
@@ -396,16 +404,16 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 		ctx := t.Context()
 		var want []bot.Case
 		for i := range 12 {
-			id := mustNewCaseID(t, s)
-			c := sampleCase(id, fmt.Sprintf("551190000%04d", i))
-			c.Created, c.Updated = at(i), at(i)
+			id := MustNewCaseID(t, s)
+			c := SampleCase(id, fmt.Sprintf("551190000%04d", i))
+			c.Created, c.Updated = At(i), At(i)
 			want = append(want, c)
 		}
 		// Committed out of order: the listing follows the ids, not the
 		// order of writes, and "10" comes after "9".
 		for _, i := range rand.Perm(len(want)) {
 			c := want[i]
-			mustCommit(t, s, bot.Turn{Conversation: sampleConversation(c.Client, c.ID), Case: &c})
+			MustCommit(t, s, bot.Turn{Conversation: SampleConversation(c.Client, c.ID), Case: &c})
 		}
 		got, err := s.Cases(ctx)
 		if err != nil {
@@ -427,12 +435,12 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 	t.Run("SetWABA", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		id := mustNewCaseID(t, s)
-		conv := sampleConversation("5511987654321", id)
-		c := sampleCase(id, conv.Key)
+		id := MustNewCaseID(t, s)
+		conv := SampleConversation("5511987654321", id)
+		c := SampleCase(id, conv.Key)
 		c.WABA = ""
-		opened := bot.AuditEvent{CaseID: id, At: at(0), Actor: "bot", Kind: "opened"}
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Audit: []bot.AuditEvent{opened}})
+		opened := bot.AuditEvent{CaseID: id, At: At(0), Actor: "bot", Kind: "opened"}
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Audit: []bot.AuditEvent{opened}})
 
 		before := time.Now().Add(-time.Millisecond)
 		if err := s.SetWABA(ctx, id, "104996122399160", "U0AGENT"); err != nil {
@@ -476,22 +484,22 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 		const clients, turns = 8, 6
 		ids := make([]string, clients)
 		for i := range clients {
-			ids[i] = mustNewCaseID(t, s)
+			ids[i] = MustNewCaseID(t, s)
 		}
 		var wg sync.WaitGroup
 		for i := range clients {
 			wg.Go(func() {
 				key := fmt.Sprintf("55119%08d", i)
-				c := sampleCase(ids[i], key)
+				c := SampleCase(ids[i], key)
 				for j := range turns {
-					conv := sampleConversation(key, ids[i])
+					conv := SampleConversation(key, ids[i])
 					conv.Delivered = j + 1
 					c.CodeRequests = j + 1
 					err := s.Commit(ctx, bot.Turn{
 						MessageID:    fmt.Sprintf("wamid.%d.%d", i, j),
 						Conversation: conv,
 						Case:         &c,
-						Audit:        []bot.AuditEvent{{At: at(j), Actor: "client", Kind: "step", Detail: strconv.Itoa(j)}},
+						Audit:        []bot.AuditEvent{{At: At(j), Actor: "client", Kind: "step", Detail: strconv.Itoa(j)}},
 					})
 					if err != nil {
 						t.Errorf("client %d turn %d: Commit() error = %v", i, j, err)
@@ -540,19 +548,19 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 
 	t.Run("CancelledContext", func(t *testing.T) {
 		s := open(t)
-		id := mustNewCaseID(t, s)
-		conv := sampleConversation("5511987654321", id)
-		c := sampleCase(id, conv.Key)
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c})
-		before := snapshotOf(t, s, []string{conv.Key, "5521912345678"}, []string{id})
+		id := MustNewCaseID(t, s)
+		conv := SampleConversation("5511987654321", id)
+		c := SampleCase(id, conv.Key)
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c})
+		before := SnapshotOf(t, s, []string{conv.Key, "5521912345678"}, []string{id})
 
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		other := sampleConversation("5521912345678", id)
+		other := SampleConversation("5521912345678", id)
 		c2 := c
 		c2.State = fsm.Cancelled
 		err := s.Commit(ctx, bot.Turn{MessageID: "wamid.2", Conversation: other, Case: &c2, Audit: []bot.AuditEvent{
-			{CaseID: id, At: at(1), Actor: "client", Kind: "cancel"},
+			{CaseID: id, At: At(1), Actor: "client", Kind: "cancel"},
 		}})
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Commit(cancelled) error = %v, want context.Canceled", err)
@@ -579,26 +587,28 @@ func testStoreContract(t *testing.T, open func(t *testing.T) bot.Store) {
 			t.Errorf("Processed(cancelled) error = %v, want context.Canceled", err)
 		}
 
-		after := snapshotOf(t, s, []string{conv.Key, "5521912345678"}, []string{id})
-		if diff := cmp.Diff(before, after, cmpEmpty); diff != "" {
+		after := SnapshotOf(t, s, []string{conv.Key, "5521912345678"}, []string{id})
+		if diff := cmp.Diff(before, after, CmpEmpty); diff != "" {
 			t.Errorf("cancelled calls changed the store (-before +after):\n%s", diff)
 		}
 		if ok, err := s.Processed(t.Context(), "wamid.2"); err != nil || ok {
 			t.Errorf("Processed(wamid.2) = %v, %v after a cancelled commit; want false, nil", ok, err)
 		}
 		// No case id was used up either.
-		if next := mustNewCaseID(t, s); next != "2" {
+		if next := MustNewCaseID(t, s); next != "2" {
 			t.Errorf("NewCaseID() after a cancelled call = %q, want %q", next, "2")
 		}
 	})
 }
 
-// base is a fixture time: UTC, whole microseconds.
-var base = time.Date(2026, 5, 4, 10, 30, 0, 123456000, time.UTC)
+// Base is a fixture time: UTC, whole microseconds.
+var Base = time.Date(2026, 5, 4, 10, 30, 0, 123456000, time.UTC)
 
-func at(minute int) time.Time { return base.Add(time.Duration(minute) * time.Minute) }
+// At is the fixture time minute minutes after Base.
+func At(minute int) time.Time { return Base.Add(time.Duration(minute) * time.Minute) }
 
-func sampleConversation(key, caseID string) bot.Conversation {
+// SampleConversation is a conversation keyed key, in case caseID (none when empty).
+func SampleConversation(key, caseID string) bot.Conversation {
 	return bot.Conversation{
 		Key:        key,
 		Lang:       bot.Portuguese,
@@ -609,8 +619,8 @@ func sampleConversation(key, caseID string) bot.Conversation {
 		Step:       "pin_confirm",
 		PinHash:    "argon2id$c2FsdA$aGFzaA",
 		Misses:     1,
-		Created:    at(0),
-		Updated:    at(3),
+		Created:    At(0),
+		Updated:    At(3),
 		// A reading of the wall clock as the engine would take it: local
 		// zone, monotonic part stripped by the truncation.
 		LastSeen:  time.Now().Truncate(time.Microsecond),
@@ -618,7 +628,8 @@ func sampleConversation(key, caseID string) bot.Conversation {
 	}
 }
 
-func sampleCase(id, client string) bot.Case {
+// SampleCase is case id of client, as the engine would write it.
+func SampleCase(id, client string) bot.Case {
 	return bot.Case{
 		ID:              id,
 		Client:          client,
@@ -634,7 +645,7 @@ func sampleCase(id, client string) bot.Case {
 		Blocked:         bot.CheckDisplayName,
 		Method:          "SMS",
 		CodeRequests:    2,
-		CodeRequestedAt: at(2),
+		CodeRequestedAt: At(2),
 		WrongCodes:      1,
 		InFlight:        "register",
 		RegisterCalls:   1,
@@ -642,12 +653,13 @@ func sampleCase(id, client string) bot.Case {
 		Templates:       &bot.TemplateResult{Migrated: []string{"1", "2"}, Failed: map[string]string{"3": "rejected"}},
 		Problem:         "Meta asks to wait before another code",
 		TraceID:         "AbCdEf123",
-		Created:         at(0),
-		Updated:         at(4),
+		Created:         At(0),
+		Updated:         At(4),
 	}
 }
 
-func mustNewCaseID(tb testing.TB, s bot.Store) string {
+// MustNewCaseID is s.NewCaseID, failing the test on an error.
+func MustNewCaseID(tb testing.TB, s bot.Store) string {
 	tb.Helper()
 	id, err := s.NewCaseID(context.Background())
 	if err != nil {
@@ -656,30 +668,32 @@ func mustNewCaseID(tb testing.TB, s bot.Store) string {
 	return id
 }
 
-func mustCommit(tb testing.TB, s bot.Store, t bot.Turn) {
+// MustCommit is s.Commit, failing the test on an error.
+func MustCommit(tb testing.TB, s bot.Store, t bot.Turn) {
 	tb.Helper()
 	if err := s.Commit(context.Background(), t); err != nil {
 		tb.Fatalf("Commit(%q) error = %v", t.MessageID, err)
 	}
 }
 
-// state is what a test can observe of a store through the port, for
+// State is what a test can observe of a store through the port, for
 // "nothing changed" comparisons.
-type state struct {
+type State struct {
 	Conversations []bot.Conversation // zero value where not found
 	Cases         []bot.Case         // zero value where not found
 	AllCases      []bot.Case
 	Audit         map[string][]bot.AuditEvent
 }
 
-// cmpEmpty treats nil and empty slices and maps alike: the port promises
+// CmpEmpty treats nil and empty slices and maps alike: the port promises
 // "empty", not which kind.
-var cmpEmpty = cmpopts.EquateEmpty()
+var CmpEmpty = cmpopts.EquateEmpty()
 
-func snapshotOf(tb testing.TB, s bot.Store, convKeys, caseIDs []string) state {
+// SnapshotOf reads what s shows through the port of the conversations and cases named.
+func SnapshotOf(tb testing.TB, s bot.Store, convKeys, caseIDs []string) State {
 	tb.Helper()
 	ctx := context.Background()
-	var st state
+	var st State
 	for _, k := range convKeys {
 		c, err := s.Conversation(ctx, k)
 		if err != nil && !errors.Is(err, bot.ErrNotFound) {
@@ -708,9 +722,9 @@ func snapshotOf(tb testing.TB, s bot.Store, convKeys, caseIDs []string) state {
 	return st
 }
 
-// queueBackend is a store that also queues work: the inbox and outbox ports,
+// QueueBackend is a store that also queues work: the inbox and outbox ports,
 // and the lookups operators (and these tests) use to see inside them.
-type queueBackend interface {
+type QueueBackend interface {
 	bot.Store
 	bot.Inbox
 	bot.Outbox
@@ -720,21 +734,21 @@ type queueBackend interface {
 	InboxDepth(ctx context.Context) (int, error)
 }
 
-// testQueueContract is what every backend's inbox and outbox must do. open
+// RunQueue is what every backend's inbox and outbox must do. open
 // returns an empty store, able to seal client text, that lives until the end
 // of t. Claims are the backend's business (a mutex on bbolt, row locks on
 // PostgreSQL); what they guarantee is tested here.
-func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
+func RunQueue(t *testing.T, open func(t *testing.T) QueueBackend) {
 	t.Run("UnparkPutsParkedRowsBackInOrder", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
 		const who = "5511987654321"
-		conv := sampleConversation(who, "")
-		mustCommit(t, s, bot.Turn{Conversation: conv, Outbox: []bot.Outbound{
-			{To: who, Reply: bot.Reply{Text: "one"}, Created: at(1), NextAttempt: at(1), LastInbound: at(0)},
-			{To: who, Reply: bot.Reply{Text: "two"}, Created: at(1), NextAttempt: at(1), LastInbound: at(0)},
+		conv := SampleConversation(who, "")
+		MustCommit(t, s, bot.Turn{Conversation: conv, Outbox: []bot.Outbound{
+			{To: who, Reply: bot.Reply{Text: "one"}, Created: At(1), NextAttempt: At(1), LastInbound: At(0)},
+			{To: who, Reply: bot.Reply{Text: "two"}, Created: At(1), NextAttempt: At(1), LastInbound: At(0)},
 		}})
-		rows, release, err := s.ClaimOutbound(ctx, at(2), 10)
+		rows, release, err := s.ClaimOutbound(ctx, At(2), 10)
 		if err != nil || len(rows) != 1 {
 			t.Fatalf("ClaimOutbound = %d rows, %v; want the client's first", len(rows), err)
 		}
@@ -744,7 +758,7 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 			t.Fatal(err)
 		}
 		release()
-		rows, release, err = s.ClaimOutbound(ctx, at(2), 10)
+		rows, release, err = s.ClaimOutbound(ctx, At(2), 10)
 		if err != nil || len(rows) != 1 || rows[0].Reply.Text != "two" {
 			t.Fatalf("ClaimOutbound after parking the first = %+v, %v; want the second", rows, err)
 		}
@@ -758,19 +772,19 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 			t.Fatalf("parked rows = %d, %v; want 2", parked, err)
 		}
 		// The client writes again: the parked rows go first, then the turn's.
-		conv.LastSeen, conv.Updated = at(5), at(5)
-		mustCommit(t, s, bot.Turn{Conversation: conv, Unpark: true, Outbox: []bot.Outbound{
-			{To: who, Reply: bot.Reply{Text: "three"}, Created: at(5), NextAttempt: at(5), LastInbound: at(5)},
+		conv.LastSeen, conv.Updated = At(5), At(5)
+		MustCommit(t, s, bot.Turn{Conversation: conv, Unpark: true, Outbox: []bot.Outbound{
+			{To: who, Reply: bot.Reply{Text: "three"}, Created: At(5), NextAttempt: At(5), LastInbound: At(5)},
 		}})
 		var order []string
 		for range 3 {
-			rows, release, err := s.ClaimOutbound(ctx, at(6), 10)
+			rows, release, err := s.ClaimOutbound(ctx, At(6), 10)
 			if err != nil || len(rows) != 1 {
 				t.Fatalf("ClaimOutbound = %d rows, %v; want one", len(rows), err)
 			}
 			r := rows[0]
-			if !r.LastInbound.Equal(at(5)) {
-				t.Errorf("row %q goes out with the window of %v; want the client's new message, %v", r.Reply.Text, r.LastInbound, at(5))
+			if !r.LastInbound.Equal(At(5)) {
+				t.Errorf("row %q goes out with the window of %v; want the client's new message, %v", r.Reply.Text, r.LastInbound, At(5))
 			}
 			order = append(order, r.Reply.Text)
 			r.State = bot.OutboundSent
@@ -787,9 +801,9 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 	t.Run("InboxGroupsAClientByBSUID", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		a := inbound("5511987654321", 1)
+		a := Inbound("5511987654321", 1)
 		a.UserID = "BR.1502576394655843"
-		b := bot.Inbound{ID: "wamid.bsuid.only", UserID: a.UserID, Text: "only the BSUID", At: at(2)}
+		b := bot.Inbound{ID: "wamid.bsuid.only", UserID: a.UserID, Text: "only the BSUID", At: At(2)}
 		if n, err := s.Enqueue(ctx, []bot.Inbound{a, b}); err != nil || n != 2 {
 			t.Fatalf("Enqueue = %d, %v; want 2", n, err)
 		}
@@ -806,29 +820,29 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 	t.Run("EnqueueDedupes", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		m1, m2, m3 := inbound("5511987654321", 1), inbound("5511987654321", 2), inbound("5521912345678", 3)
+		m1, m2, m3 := Inbound("5511987654321", 1), Inbound("5511987654321", 2), Inbound("5521912345678", 3)
 		if n, err := s.Enqueue(ctx, []bot.Inbound{m1, m2, m1}); err != nil || n != 2 {
 			t.Errorf("Enqueue(m1, m2, m1) = %d, %v; want 2, nil", n, err)
 		}
 		if n, err := s.Enqueue(ctx, []bot.Inbound{m2, m3}); err != nil || n != 1 {
 			t.Errorf("Enqueue(m2, m3) = %d, %v; want 1, nil", n, err)
 		}
-		mustCommit(t, s, bot.Turn{MessageID: m1.ID, Conversation: sampleConversation(m1.From, "")})
+		MustCommit(t, s, bot.Turn{MessageID: m1.ID, Conversation: SampleConversation(m1.From, "")})
 		if n, err := s.Enqueue(ctx, []bot.Inbound{m1}); err != nil || n != 0 {
 			t.Errorf("Enqueue(m1) after it was processed = %d, %v; want 0, nil", n, err)
 		}
 		// Processed without ever being queued (the terminal chat does
 		// that): a late webhook for it is still a redelivery.
-		direct := inbound("5511987654321", 4)
-		mustCommit(t, s, bot.Turn{MessageID: direct.ID, Conversation: sampleConversation(direct.From, "")})
+		direct := Inbound("5511987654321", 4)
+		MustCommit(t, s, bot.Turn{MessageID: direct.ID, Conversation: SampleConversation(direct.From, "")})
 		if n, err := s.Enqueue(ctx, []bot.Inbound{direct}); err != nil || n != 0 {
 			t.Errorf("Enqueue(processed, never queued) = %d, %v; want 0, nil", n, err)
 		}
 		if n, err := s.Enqueue(ctx, nil); err != nil || n != 0 {
 			t.Errorf("Enqueue(nil) = %d, %v; want 0, nil", n, err)
 		}
-		wantDepth(t, s, 2)
-		got := claimAll(t, s)
+		WantDepth(t, s, 2)
+		got := ClaimAll(t, s)
 		want := map[string][]bot.Inbound{m2.From: {m2}, m3.From: {m3}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("waiting messages (-want +got):\n%s", diff)
@@ -838,10 +852,10 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 	t.Run("EnqueueRefusesIncompleteMessages", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		good := inbound("5511987654321", 0)
-		noID := inbound("5511987654321", 1)
+		good := Inbound("5511987654321", 0)
+		noID := Inbound("5511987654321", 1)
 		noID.ID = ""
-		noFrom := inbound("", 3)
+		noFrom := Inbound("", 3)
 		for name, batch := range map[string][]bot.Inbound{"no id": {good, noID}, "no sender": {good, noFrom}} {
 			if n, err := s.Enqueue(ctx, batch); err == nil || n != 0 {
 				t.Errorf("Enqueue(%s) = %d, %v; want 0 and an error", name, n, err)
@@ -850,7 +864,7 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 			}
 		}
 		// The batch is refused whole, the good message too.
-		wantDepth(t, s, 0)
+		WantDepth(t, s, 0)
 	})
 
 	t.Run("ClaimEmpty", func(t *testing.T) {
@@ -873,7 +887,7 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		for i := range 30 {
 			// One client's number is a prefix of another's: their rows
 			// must still never mix.
-			m := inbound(clients[i%len(clients)], i)
+			m := Inbound(clients[i%len(clients)], i)
 			want[m.From] = append(want[m.From], m)
 			all = append(all, m)
 		}
@@ -890,18 +904,18 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 			}
 			i += n
 		}
-		wantDepth(t, s, len(all))
-		if diff := cmp.Diff(want, claimAll(t, s)); diff != "" {
+		WantDepth(t, s, len(all))
+		if diff := cmp.Diff(want, ClaimAll(t, s)); diff != "" {
 			t.Errorf("claimed messages per conversation (-want +got):\n%s", diff)
 		}
-		wantDepth(t, s, 0)
+		WantDepth(t, s, 0)
 	})
 
 	t.Run("ClaimHoldsConversation", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		a, b := inbound("5511987654321", 1), inbound("5521912345678", 2)
-		mustEnqueue(t, s, a, b)
+		a, b := Inbound("5511987654321", 1), Inbound("5521912345678", 2)
+		MustEnqueue(t, s, a, b)
 		k1, m1, rel1, ok1, err1 := s.Claim(ctx)
 		k2, _, rel2, ok2, err2 := s.Claim(ctx)
 		if err1 != nil || err2 != nil || !ok1 || !ok2 || k1 == k2 {
@@ -938,7 +952,7 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 			if i == 8 {
 				c = clients[2]
 			}
-			mustEnqueue(t, s, inbound(c, i))
+			MustEnqueue(t, s, Inbound(c, i))
 		}
 		// Claimed and released without progress, as when a message keeps
 		// failing: every conversation still gets its turn.
@@ -962,10 +976,10 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		s := open(t)
 		var want []bot.Inbound
 		for i := range 150 {
-			want = append(want, inbound("5511987654321", i))
+			want = append(want, Inbound("5511987654321", i))
 		}
-		mustEnqueue(t, s, want...)
-		got := claimAll(t, s)["5511987654321"]
+		MustEnqueue(t, s, want...)
+		got := ClaimAll(t, s)["5511987654321"]
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("messages claimed over several claims (-want +got):\n%s", diff)
 		}
@@ -974,14 +988,14 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 	t.Run("CommitTakesMessageOutOfInbox", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		m1, m2 := inbound("5511987654321", 1), inbound("5511987654321", 2)
-		mustEnqueue(t, s, m1, m2)
+		m1, m2 := Inbound("5511987654321", 1), Inbound("5511987654321", 2)
+		MustEnqueue(t, s, m1, m2)
 		_, msgs, release, ok, err := s.Claim(ctx)
 		if err != nil || !ok || len(msgs) != 2 {
 			t.Fatalf("Claim() = %v, ok %v, %v; want both messages", msgs, ok, err)
 		}
-		mustCommit(t, s, bot.Turn{MessageID: m1.ID, Conversation: sampleConversation(m1.From, "")})
-		wantDepth(t, s, 1)
+		MustCommit(t, s, bot.Turn{MessageID: m1.ID, Conversation: SampleConversation(m1.From, "")})
+		WantDepth(t, s, 1)
 		// The turn for m2 fails: it stays, and is what the next claim gets.
 		release()
 		_, msgs, release, ok, err = s.Claim(ctx)
@@ -992,22 +1006,22 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if diff := cmp.Diff([]bot.Inbound{m2}, msgs); diff != "" {
 			t.Errorf("Claim() after m1's commit (-want +got):\n%s", diff)
 		}
-		if err := s.Commit(ctx, bot.Turn{MessageID: m1.ID, Conversation: sampleConversation(m1.From, "")}); !errors.Is(err, bot.ErrDuplicate) {
+		if err := s.Commit(ctx, bot.Turn{MessageID: m1.ID, Conversation: SampleConversation(m1.From, "")}); !errors.Is(err, bot.ErrDuplicate) {
 			t.Errorf("Commit(m1 again) error = %v, want bot.ErrDuplicate", err)
 		}
 		// A refused turn leaves its message waiting.
-		err = s.Commit(ctx, bot.Turn{MessageID: m2.ID, Conversation: sampleConversation(m2.From, ""),
-			Audit: []bot.AuditEvent{{CaseID: "9", Kind: "orphan"}}, Outbox: []bot.Outbound{outbound(m2.From, "lost")}})
+		err = s.Commit(ctx, bot.Turn{MessageID: m2.ID, Conversation: SampleConversation(m2.From, ""),
+			Audit: []bot.AuditEvent{{CaseID: "9", Kind: "orphan"}}, Outbox: []bot.Outbound{Outbound(m2.From, "lost")}})
 		if err == nil {
 			t.Fatal("Commit(audit for unknown case) succeeded")
 		}
-		wantDepth(t, s, 1)
-		wantStats(t, s, 0, 0, 0, 0)
+		WantDepth(t, s, 1)
+		WantStats(t, s, 0, 0, 0, 0)
 		// A turn that answers no message takes nothing out.
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(m2.From, "")})
-		wantDepth(t, s, 1)
-		mustCommit(t, s, bot.Turn{MessageID: m2.ID, Conversation: sampleConversation(m2.From, "")})
-		wantDepth(t, s, 0)
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(m2.From, "")})
+		WantDepth(t, s, 1)
+		MustCommit(t, s, bot.Turn{MessageID: m2.ID, Conversation: SampleConversation(m2.From, "")})
+		WantDepth(t, s, 0)
 		if _, _, _, ok, err := s.Claim(ctx); ok || err != nil {
 			t.Errorf("Claim() after every message was committed = ok %v, %v; want nothing", ok, err)
 		}
@@ -1022,14 +1036,14 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		var all []bot.Inbound
 		for i := range each {
 			for c := range clients {
-				m := inbound(fmt.Sprintf("55119%08d", c), i*clients+c)
+				m := Inbound(fmt.Sprintf("55119%08d", c), i*clients+c)
 				all = append(all, m)
 				want[m.From] = append(want[m.From], m.ID)
 			}
 		}
 		// Half is waiting before the workers start, half arrives while
 		// they work.
-		mustEnqueue(t, s, all[:len(all)/2]...)
+		MustEnqueue(t, s, all[:len(all)/2]...)
 		var (
 			mu        sync.Mutex
 			holders   = map[string]int{}
@@ -1076,7 +1090,7 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 						if m.From != key {
 							t.Errorf("claim of %s returned a message from %s", key, m.From)
 						}
-						err := s.Commit(ctx, bot.Turn{MessageID: m.ID, Conversation: sampleConversation(key, "")})
+						err := s.Commit(ctx, bot.Turn{MessageID: m.ID, Conversation: SampleConversation(key, "")})
 						mu.Lock()
 						committed[m.ID]++
 						if err != nil {
@@ -1107,20 +1121,20 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("processing order per conversation (-want +got):\n%s", diff)
 		}
-		wantDepth(t, s, 0)
+		WantDepth(t, s, 0)
 	})
 
 	t.Run("OutboxRowsFromCommit", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
 		a, b := "5511987654321", "5521912345678"
-		rowsA := []bot.Outbound{outbound(a, "one"), outbound(a, "two"), outbound(a, "three")}
+		rowsA := []bot.Outbound{Outbound(a, "one"), Outbound(a, "two"), Outbound(a, "three")}
 		rowsA[1].Reply.Buttons = []bot.Button{{ID: "yes", Title: "Sim"}, {ID: "no", Title: "Não"}}
 		rowsA[2].State = "" // the store makes it pending
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.a", Conversation: sampleConversation(a, ""), Outbox: rowsA})
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.b", Conversation: sampleConversation(b, ""),
-			Outbox: []bot.Outbound{outbound(b, "uno"), outbound(b, "dos")}})
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "four")}})
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.a", Conversation: SampleConversation(a, ""), Outbox: rowsA})
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.b", Conversation: SampleConversation(b, ""),
+			Outbox: []bot.Outbound{Outbound(b, "uno"), Outbound(b, "dos")}})
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "four")}})
 		for _, r := range rowsA {
 			if r.ID != "" {
 				t.Errorf("Commit() wrote id %q into the caller's row", r.ID)
@@ -1131,7 +1145,7 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if err != nil {
 			t.Fatalf("OutboundRows() error = %v", err)
 		}
-		want := append(slices.Clone(rowsA), outbound(a, "four"))
+		want := append(slices.Clone(rowsA), Outbound(a, "four"))
 		want[2].State = bot.OutboundPending
 		if len(got) != len(want) {
 			t.Fatalf("OutboundRows(a) = %d rows, want %d", len(got), len(want))
@@ -1166,36 +1180,36 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 				t.Errorf("Outbound(%q) error = %v, want bot.ErrNotFound", id, err)
 			}
 		}
-		wantStats(t, s, 6, 0, 0, 0)
+		WantStats(t, s, 6, 0, 0, 0)
 
 		// A redelivered message adds no replies.
-		err = s.Commit(ctx, bot.Turn{MessageID: "wamid.a", Conversation: sampleConversation(a, ""), Outbox: rowsA})
+		err = s.Commit(ctx, bot.Turn{MessageID: "wamid.a", Conversation: SampleConversation(a, ""), Outbox: rowsA})
 		if !errors.Is(err, bot.ErrDuplicate) {
 			t.Errorf("Commit(wamid.a again) error = %v, want bot.ErrDuplicate", err)
 		}
-		wantStats(t, s, 6, 0, 0, 0)
+		WantStats(t, s, 6, 0, 0, 0)
 	})
 
 	t.Run("ClaimOutboundOneRowPerClientInOrder", func(t *testing.T) {
 		s := open(t)
 		a, b := "5511987654321", "5521912345678"
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1"), outbound(a, "a2")}})
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(b, ""), Outbox: []bot.Outbound{outbound(b, "b1")}})
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a3")}})
-		now := at(10)
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1"), Outbound(a, "a2")}})
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(b, ""), Outbox: []bot.Outbound{Outbound(b, "b1")}})
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a3")}})
+		now := At(10)
 
-		rows, release := mustClaimOutbound(t, s, now, 10)
-		if got := texts(rows); !sameSet(got, []string{"a1", "b1"}) {
+		rows, release := MustClaimOutbound(t, s, now, 10)
+		if got := Texts(rows); !sameSet(got, []string{"a1", "b1"}) {
 			t.Fatalf("ClaimOutbound() = %v, want the oldest row of each client [a1 b1]", got)
 		}
-		if more, rel := mustClaimOutbound(t, s, now, 10); len(more) != 0 {
-			t.Errorf("ClaimOutbound() while both clients are held = %v, want none", texts(more))
+		if more, rel := MustClaimOutbound(t, s, now, 10); len(more) != 0 {
+			t.Errorf("ClaimOutbound() while both clients are held = %v, want none", Texts(more))
 		} else {
 			rel()
 		}
 		release()
-		rows, release = mustClaimOutbound(t, s, now, 10)
-		if got := texts(rows); !sameSet(got, []string{"a1", "b1"}) {
+		rows, release = MustClaimOutbound(t, s, now, 10)
+		if got := Texts(rows); !sameSet(got, []string{"a1", "b1"}) {
 			t.Fatalf("ClaimOutbound() after release = %v, want [a1 b1] again", got)
 		}
 		var a1 bot.Outbound
@@ -1204,17 +1218,17 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 				a1 = r
 			}
 		}
-		markSent(t, s, a1, "wamid.out.a1")
+		MarkSent(t, s, a1, "wamid.out.a1")
 		release()
 
 		// a1 went out: a2 is next for a, never a3 before it.
 		var order []string
 		for range 3 {
-			rows, release := mustClaimOutbound(t, s, now, 10)
+			rows, release := MustClaimOutbound(t, s, now, 10)
 			for _, r := range rows {
 				if r.To == a {
 					order = append(order, r.Reply.Text)
-					markSent(t, s, r, "wamid.out."+r.Reply.Text)
+					MarkSent(t, s, r, "wamid.out."+r.Reply.Text)
 				}
 			}
 			release()
@@ -1222,18 +1236,18 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if want := []string{"a2", "a3"}; !slices.Equal(order, want) {
 			t.Errorf("a's rows went out as %v, want %v", order, want)
 		}
-		wantStats(t, s, 1, 3, 0, 0)
+		WantStats(t, s, 1, 3, 0, 0)
 	})
 
 	t.Run("ClaimOutboundLimit", func(t *testing.T) {
 		s := open(t)
 		for i := range 5 {
 			c := fmt.Sprintf("55119%08d", i)
-			mustCommit(t, s, bot.Turn{Conversation: sampleConversation(c, ""), Outbox: []bot.Outbound{outbound(c, "hi")}})
+			MustCommit(t, s, bot.Turn{Conversation: SampleConversation(c, ""), Outbox: []bot.Outbound{Outbound(c, "hi")}})
 		}
 		seen := map[string]bool{}
 		for _, want := range []int{2, 2, 1, 0} {
-			rows, release := mustClaimOutbound(t, s, at(10), 2)
+			rows, release := MustClaimOutbound(t, s, At(10), 2)
 			defer release()
 			if len(rows) != want {
 				t.Errorf("ClaimOutbound(n=2) = %d rows, want %d", len(rows), want)
@@ -1245,7 +1259,7 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 				seen[r.To] = true
 			}
 		}
-		if rows, release := mustClaimOutbound(t, s, at(10), 0); len(rows) != 0 {
+		if rows, release := MustClaimOutbound(t, s, At(10), 0); len(rows) != 0 {
 			t.Errorf("ClaimOutbound(n=0) = %d rows, want none", len(rows))
 		} else {
 			release()
@@ -1256,32 +1270,32 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		s := open(t)
 		ctx := t.Context()
 		a := "5511987654321"
-		first := outbound(a, "a1")
-		first.NextAttempt = at(5)
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{first, outbound(a, "a2")}})
+		first := Outbound(a, "a1")
+		first.NextAttempt = At(5)
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{first, Outbound(a, "a2")}})
 		// a2 was due long ago, but a1 is not yet, and a1 goes first.
-		if rows, release := mustClaimOutbound(t, s, at(4), 10); len(rows) != 0 {
-			t.Errorf("ClaimOutbound(before a1 is due) = %v, want none", texts(rows))
+		if rows, release := MustClaimOutbound(t, s, At(4), 10); len(rows) != 0 {
+			t.Errorf("ClaimOutbound(before a1 is due) = %v, want none", Texts(rows))
 		} else {
 			release()
 		}
-		rows, release := mustClaimOutbound(t, s, at(5), 10)
-		if got := texts(rows); !slices.Equal(got, []string{"a1"}) {
+		rows, release := MustClaimOutbound(t, s, At(5), 10)
+		if got := Texts(rows); !slices.Equal(got, []string{"a1"}) {
 			t.Fatalf("ClaimOutbound(when a1 is due) = %v, want [a1]", got)
 		}
 		// The send failed; retry in ten minutes.
 		r := rows[0]
-		r.Attempts, r.NextAttempt, r.Error = 1, at(15), "rate limited"
+		r.Attempts, r.NextAttempt, r.Error = 1, At(15), "rate limited"
 		if err := s.MarkOutbound(ctx, r); err != nil {
 			t.Fatalf("MarkOutbound(retry) error = %v", err)
 		}
 		release()
-		if rows, release := mustClaimOutbound(t, s, at(14), 10); len(rows) != 0 {
-			t.Errorf("ClaimOutbound(before the retry is due) = %v, want none", texts(rows))
+		if rows, release := MustClaimOutbound(t, s, At(14), 10); len(rows) != 0 {
+			t.Errorf("ClaimOutbound(before the retry is due) = %v, want none", Texts(rows))
 		} else {
 			release()
 		}
-		rows, release = mustClaimOutbound(t, s, at(15), 10)
+		rows, release = MustClaimOutbound(t, s, At(15), 10)
 		defer release()
 		if len(rows) != 1 || rows[0].Reply.Text != "a1" || rows[0].Attempts != 1 || rows[0].Error != "rate limited" {
 			t.Errorf("ClaimOutbound(when the retry is due) = %+v, want a1 with its attempt recorded", rows)
@@ -1292,13 +1306,13 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		s := open(t)
 		ctx := t.Context()
 		a := "5511987654321"
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{
-			outbound(a, "sent"), outbound(a, "parked"), outbound(a, "failed"), outbound(a, "last"),
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{
+			Outbound(a, "sent"), Outbound(a, "parked"), Outbound(a, "failed"), Outbound(a, "last"),
 		}})
 		for _, st := range []bot.OutboundState{bot.OutboundSent, bot.OutboundParked, bot.OutboundFailed} {
-			rows, release := mustClaimOutbound(t, s, at(10), 10)
+			rows, release := MustClaimOutbound(t, s, At(10), 10)
 			if len(rows) != 1 || rows[0].Reply.Text != string(st) {
-				t.Fatalf("ClaimOutbound() = %v, want [%s]", texts(rows), st)
+				t.Fatalf("ClaimOutbound() = %v, want [%s]", Texts(rows), st)
 			}
 			r := rows[0]
 			r.State, r.Attempts = st, 1
@@ -1310,29 +1324,29 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 			}
 			release()
 		}
-		wantStats(t, s, 1, 1, 1, 1)
-		rows, release := mustClaimOutbound(t, s, at(10), 10)
-		if got := texts(rows); !slices.Equal(got, []string{"last"}) {
+		WantStats(t, s, 1, 1, 1, 1)
+		rows, release := MustClaimOutbound(t, s, At(10), 10)
+		if got := Texts(rows); !slices.Equal(got, []string{"last"}) {
 			t.Fatalf("ClaimOutbound() = %v, want [last]", got)
 		}
-		markSent(t, s, rows[0], "wamid.out.2")
+		MarkSent(t, s, rows[0], "wamid.out.2")
 		release()
-		if rows, release := mustClaimOutbound(t, s, at(1000), 10); len(rows) != 0 {
-			t.Errorf("ClaimOutbound() with every row settled = %v, want none", texts(rows))
+		if rows, release := MustClaimOutbound(t, s, At(1000), 10); len(rows) != 0 {
+			t.Errorf("ClaimOutbound() with every row settled = %v, want none", Texts(rows))
 		} else {
 			release()
 		}
-		wantStats(t, s, 0, 2, 1, 1)
+		WantStats(t, s, 0, 2, 1, 1)
 	})
 
 	t.Run("MarkOutboundNeverUnsends", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
 		a := "5511987654321"
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
-		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1")}})
+		rows, release := MustClaimOutbound(t, s, At(10), 1)
 		release()
-		sent := markSent(t, s, rows[0], "wamid.out.1")
+		sent := MarkSent(t, s, rows[0], "wamid.out.1")
 		for _, st := range []bot.OutboundState{bot.OutboundPending, bot.OutboundParked, bot.OutboundFailed} {
 			r := sent
 			r.State = st
@@ -1353,8 +1367,8 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if got, err := s.Outbound(ctx, sent.ID); err != nil || got.State != bot.OutboundSent || got.MetaID != "wamid.out.1" {
 			t.Errorf("row after refused marks = %+v, %v; want it sent as wamid.out.1", got, err)
 		}
-		if rows, release := mustClaimOutbound(t, s, at(1000), 10); len(rows) != 0 {
-			t.Errorf("ClaimOutbound() = %v after refused un-sends, want none", texts(rows))
+		if rows, release := MustClaimOutbound(t, s, At(1000), 10); len(rows) != 0 {
+			t.Errorf("ClaimOutbound() = %v after refused un-sends, want none", Texts(rows))
 		} else {
 			release()
 		}
@@ -1365,30 +1379,30 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 				t.Errorf("MarkOutbound(id %q) error = %v, want bot.ErrNotFound", id, err)
 			}
 		}
-		wantStats(t, s, 0, 1, 0, 0)
+		WantStats(t, s, 0, 1, 0, 0)
 	})
 
 	t.Run("MarkOutboundEndsHold", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
 		a := "5511987654321"
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
-		rows, release1 := mustClaimOutbound(t, s, at(10), 1)
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1")}})
+		rows, release1 := MustClaimOutbound(t, s, At(10), 1)
 		r := rows[0]
-		r.Attempts, r.NextAttempt = 1, at(10)
+		r.Attempts, r.NextAttempt = 1, At(10)
 		if err := s.MarkOutbound(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 		// Settled: another claim may take the row before the first claim
 		// is released ...
-		rows, release2 := mustClaimOutbound(t, s, at(10), 1)
+		rows, release2 := MustClaimOutbound(t, s, At(10), 1)
 		if len(rows) != 1 {
 			t.Fatalf("ClaimOutbound() after MarkOutbound = %d rows, want the row again", len(rows))
 		}
 		// ... and the first claim's late release leaves the second's hold.
 		release1()
-		if more, rel := mustClaimOutbound(t, s, at(10), 1); len(more) != 0 {
-			t.Errorf("ClaimOutbound() = %v while a newer claim holds the client, want none", texts(more))
+		if more, rel := MustClaimOutbound(t, s, At(10), 1); len(more) != 0 {
+			t.Errorf("ClaimOutbound() = %v while a newer claim holds the client, want none", Texts(more))
 		} else {
 			rel()
 		}
@@ -1399,10 +1413,10 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		s := open(t)
 		ctx := t.Context()
 		a := "5511987654321"
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1"), outbound(a, "a2")}})
-		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1"), Outbound(a, "a2")}})
+		rows, release := MustClaimOutbound(t, s, At(10), 1)
 		release()
-		sent := markSent(t, s, rows[0], "wamid.out.1")
+		sent := MarkSent(t, s, rows[0], "wamid.out.1")
 
 		steps := []struct{ status, detail, wantStatus, wantError string }{
 			{"sent", "", "sent", ""},
@@ -1448,24 +1462,24 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		s := open(t)
 		ctx := t.Context()
 		a := "5511987654321"
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
-		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1")}})
+		rows, release := MustClaimOutbound(t, s, At(10), 1)
 		r := rows[0]
-		r.Attempts, r.Sending = 1, at(10)
+		r.Attempts, r.Sending = 1, At(10)
 		if err := s.MarkSending(ctx, r); err != nil {
 			t.Fatalf("MarkSending() error = %v", err)
 		}
 		// The attempt is still out: nobody else may take the row.
-		if more, rel := mustClaimOutbound(t, s, at(10), 1); len(more) != 0 {
-			t.Errorf("ClaimOutbound() during the attempt = %v, want none", texts(more))
+		if more, rel := MustClaimOutbound(t, s, At(10), 1); len(more) != 0 {
+			t.Errorf("ClaimOutbound() during the attempt = %v, want none", Texts(more))
 		} else {
 			rel()
 		}
 		release()
 		// As after a crash: the row comes back in doubt.
-		rows, release = mustClaimOutbound(t, s, at(10), 1)
+		rows, release = MustClaimOutbound(t, s, At(10), 1)
 		defer release()
-		if len(rows) != 1 || !rows[0].InDoubt() || rows[0].Attempts != 1 || !rows[0].Sending.Equal(at(10)) {
+		if len(rows) != 1 || !rows[0].InDoubt() || rows[0].Attempts != 1 || !rows[0].Sending.Equal(At(10)) {
 			t.Fatalf("ClaimOutbound() after the attempt's hold ended = %+v, want a1 in doubt since minute 10", rows)
 		}
 		bad := rows[0]
@@ -1479,11 +1493,11 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		s := open(t)
 		ctx := t.Context()
 		a := "5511987654321"
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1"), outbound(a, "a2")}})
-		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1"), Outbound(a, "a2")}})
+		rows, release := MustClaimOutbound(t, s, At(10), 1)
 		release()
 		r := rows[0]
-		r.Attempts, r.Sending = 1, at(10)
+		r.Attempts, r.Sending = 1, At(10)
 		if err := s.MarkSending(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -1500,15 +1514,15 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if got.State != bot.OutboundSent || got.MetaID != "wamid.doubt.1" || got.Status != "sent" || got.InDoubt() || got.PartsSent != 1 {
 			t.Errorf("row after its status = %+v, want sent as wamid.doubt.1, no longer in doubt", got)
 		}
-		wantStats(t, s, 1, 1, 0, 0)
+		WantStats(t, s, 1, 1, 0, 0)
 		// The row is never sent again; the client's next reply is due.
-		rows, release = mustClaimOutbound(t, s, at(10), 5)
-		if got := texts(rows); len(got) != 1 || got[0] != "a2" {
+		rows, release = MustClaimOutbound(t, s, At(10), 5)
+		if got := Texts(rows); len(got) != 1 || got[0] != "a2" {
 			t.Errorf("ClaimOutbound() after the status = %v, want [a2]", got)
 		}
 		release()
 		// The attempt's late verdict cannot undo it.
-		r.NextAttempt = at(20)
+		r.NextAttempt = At(20)
 		if err := s.MarkOutbound(ctx, r); !errors.Is(err, bot.ErrAlreadySent) {
 			t.Errorf("MarkOutbound(pending) of the settled row error = %v, want bot.ErrAlreadySent", err)
 		}
@@ -1527,18 +1541,18 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if got, _ := s.Outbound(ctx, r.ID); got.Status != "read" {
 			t.Errorf("status after read = %q, want read", got.Status)
 		}
-		wantStats(t, s, 1, 1, 0, 0)
+		WantStats(t, s, 1, 1, 0, 0)
 	})
 
 	t.Run("StatusesCountPartsInOrder", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
 		a := "5511987654321"
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
-		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1")}})
+		rows, release := MustClaimOutbound(t, s, At(10), 1)
 		release()
 		r := rows[0]
-		r.Attempts, r.Sending = 1, at(10)
+		r.Attempts, r.Sending = 1, At(10)
 		if err := s.MarkSending(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -1558,7 +1572,7 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 			t.Fatalf("row after parts 1 and 2 = %+v, want pending with 2 parts sent, first part wamid.p1 delivered", got)
 		}
 		// A mark made from an older copy keeps what the statuses taught.
-		r.NextAttempt = at(12)
+		r.NextAttempt = At(12)
 		if err := s.MarkOutbound(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -1573,18 +1587,18 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if got.State != bot.OutboundSent || got.PartsSent != 3 || got.Status != "delivered" || got.MetaID != "wamid.p1" {
 			t.Errorf("row after the last part = %+v, want sent, 3 parts, first part still delivered", got)
 		}
-		wantStats(t, s, 0, 1, 0, 0)
+		WantStats(t, s, 0, 1, 0, 0)
 	})
 
 	t.Run("StatusRefMustNameARowForTheRecipient", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
 		a, b := "5511987654321", "5521912345678"
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
-		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1")}})
+		rows, release := MustClaimOutbound(t, s, At(10), 1)
 		release()
 		r := rows[0]
-		r.Attempts, r.Sending = 1, at(10)
+		r.Attempts, r.Sending = 1, At(10)
 		if err := s.MarkSending(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -1607,11 +1621,11 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		s := open(t)
 		ctx := t.Context()
 		a := "5511987654321"
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
-		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1")}})
+		rows, release := MustClaimOutbound(t, s, At(10), 1)
 		release()
 		r := rows[0]
-		r.Attempts, r.Sending = 1, at(10)
+		r.Attempts, r.Sending = 1, At(10)
 		if err := s.MarkSending(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -1628,25 +1642,25 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if got.State != bot.OutboundSent || got.Status != "failed" || got.Error != "131047: Re-engagement message" {
 			t.Errorf("row = %+v, want sent with Meta's failed status and its reason", got)
 		}
-		wantStats(t, s, 0, 1, 0, 0)
+		WantStats(t, s, 0, 1, 0, 0)
 	})
 
 	t.Run("CancelledContext", func(t *testing.T) {
 		s := open(t)
 		a := "5511987654321"
-		mustEnqueue(t, s, inbound(a, 1))
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(a, ""), Outbox: []bot.Outbound{outbound(a, "a1")}})
-		rows, release := mustClaimOutbound(t, s, at(10), 1)
+		MustEnqueue(t, s, Inbound(a, 1))
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1")}})
+		rows, release := MustClaimOutbound(t, s, At(10), 1)
 		release()
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		if _, err := s.Enqueue(ctx, []bot.Inbound{inbound(a, 2)}); !errors.Is(err, context.Canceled) {
+		if _, err := s.Enqueue(ctx, []bot.Inbound{Inbound(a, 2)}); !errors.Is(err, context.Canceled) {
 			t.Errorf("Enqueue(cancelled) error = %v, want context.Canceled", err)
 		}
 		if _, _, _, ok, err := s.Claim(ctx); ok || !errors.Is(err, context.Canceled) {
 			t.Errorf("Claim(cancelled) = ok %v, %v; want context.Canceled", ok, err)
 		}
-		if rows, release, err := s.ClaimOutbound(ctx, at(10), 1); len(rows) != 0 || !errors.Is(err, context.Canceled) {
+		if rows, release, err := s.ClaimOutbound(ctx, At(10), 1); len(rows) != 0 || !errors.Is(err, context.Canceled) {
 			t.Errorf("ClaimOutbound(cancelled) = %d rows, %v; want context.Canceled", len(rows), err)
 		} else {
 			release()
@@ -1659,15 +1673,15 @@ func testQueueContract(t *testing.T, open func(t *testing.T) queueBackend) {
 		if err := s.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.x", Status: "read"}); !errors.Is(err, context.Canceled) {
 			t.Errorf("OutboundStatus(cancelled) error = %v, want context.Canceled", err)
 		}
-		wantDepth(t, s, 1)
-		wantStats(t, s, 1, 0, 0, 0)
+		WantDepth(t, s, 1)
+		WantStats(t, s, 1, 0, 0, 0)
 	})
 }
 
-// inbound is message i from client from. Its text is the kind a client
+// Inbound is message i from client from. Its text is the kind a client
 // types: sometimes a code.
-func inbound(from string, i int) bot.Inbound {
-	m := bot.Inbound{ID: fmt.Sprintf("wamid.%s.%d", from, i), From: from, Text: fmt.Sprintf("message %d: my code is %06d", i, 482913+i), At: at(i)}
+func Inbound(from string, i int) bot.Inbound {
+	m := bot.Inbound{ID: fmt.Sprintf("wamid.%s.%d", from, i), From: from, Text: fmt.Sprintf("message %d: my code is %06d", i, 482913+i), At: At(i)}
 	switch i % 3 {
 	case 1:
 		m.Text, m.Choice = "Sim", "yes"
@@ -1677,34 +1691,37 @@ func inbound(from string, i int) bot.Inbound {
 	return m
 }
 
-// outbound is a pending reply to client, due from the fixture's start.
-func outbound(client, text string) bot.Outbound {
+// Outbound is a pending reply to client, due from the fixture's start.
+func Outbound(client, text string) bot.Outbound {
 	return bot.Outbound{
 		To:          client,
 		Reply:       bot.Reply{Text: text},
 		InReplyTo:   "wamid.in." + text,
-		LastInbound: at(0),
-		Created:     at(1),
-		NextAttempt: at(1),
+		LastInbound: At(0),
+		Created:     At(1),
+		NextAttempt: At(1),
 		State:       bot.OutboundPending,
 	}
 }
 
-func mustEnqueue(tb testing.TB, s bot.Inbox, msgs ...bot.Inbound) {
+// MustEnqueue is s.Enqueue, failing the test on an error.
+func MustEnqueue(tb testing.TB, s bot.Inbox, msgs ...bot.Inbound) {
 	tb.Helper()
 	if _, err := s.Enqueue(context.Background(), msgs); err != nil {
 		tb.Fatalf("Enqueue() error = %v", err)
 	}
 }
 
-func wantDepth(tb testing.TB, s queueBackend, want int) {
+// WantDepth fails the test unless the inbox holds want messages.
+func WantDepth(tb testing.TB, s QueueBackend, want int) {
 	tb.Helper()
 	if n, err := s.InboxDepth(context.Background()); err != nil || n != want {
 		tb.Errorf("InboxDepth() = %d, %v; want %d, nil", n, err, want)
 	}
 }
 
-func wantStats(tb testing.TB, s queueBackend, pending, sent, parked, failed int) {
+// WantStats fails the test unless the outbox counts are these.
+func WantStats(tb testing.TB, s QueueBackend, pending, sent, parked, failed int) {
 	tb.Helper()
 	p, se, pa, f, err := s.OutboxStats(context.Background())
 	if err != nil || p != pending || se != sent || pa != parked || f != failed {
@@ -1713,11 +1730,11 @@ func wantStats(tb testing.TB, s queueBackend, pending, sent, parked, failed int)
 	}
 }
 
-// claimAll works the inbox until it is empty, one claim at a time,
+// ClaimAll works the inbox until it is empty, one claim at a time,
 // committing every message, and returns them per conversation in the order
 // they were claimed. It fails the test if a claim breaks a conversation's
 // order or returns a message twice.
-func claimAll(tb testing.TB, s queueBackend) map[string][]bot.Inbound {
+func ClaimAll(tb testing.TB, s QueueBackend) map[string][]bot.Inbound {
 	tb.Helper()
 	ctx := context.Background()
 	got := map[string][]bot.Inbound{}
@@ -1736,7 +1753,7 @@ func claimAll(tb testing.TB, s queueBackend) map[string][]bot.Inbound {
 			if m.From != key {
 				tb.Errorf("claim of %s returned a message from %s", key, m.From)
 			}
-			mustCommit(tb, s, bot.Turn{MessageID: m.ID, Conversation: sampleConversation(key, "")})
+			MustCommit(tb, s, bot.Turn{MessageID: m.ID, Conversation: SampleConversation(key, "")})
 			got[key] = append(got[key], m)
 		}
 		release()
@@ -1745,7 +1762,8 @@ func claimAll(tb testing.TB, s queueBackend) map[string][]bot.Inbound {
 	return nil
 }
 
-func mustClaimOutbound(tb testing.TB, s bot.Outbox, now time.Time, n int) ([]bot.Outbound, func()) {
+// MustClaimOutbound is s.ClaimOutbound, failing the test on an error.
+func MustClaimOutbound(tb testing.TB, s bot.Outbox, now time.Time, n int) ([]bot.Outbound, func()) {
 	tb.Helper()
 	rows, release, err := s.ClaimOutbound(context.Background(), now, n)
 	if err != nil {
@@ -1757,7 +1775,8 @@ func mustClaimOutbound(tb testing.TB, s bot.Outbox, now time.Time, n int) ([]bot
 	return rows, release
 }
 
-func markSent(tb testing.TB, s bot.Outbox, r bot.Outbound, metaID string) bot.Outbound {
+// MarkSent marks r sent by Meta as metaID and returns the row as marked.
+func MarkSent(tb testing.TB, s bot.Outbox, r bot.Outbound, metaID string) bot.Outbound {
 	tb.Helper()
 	r.State, r.MetaID, r.Attempts, r.Error = bot.OutboundSent, metaID, r.Attempts+1, ""
 	if err := s.MarkOutbound(context.Background(), r); err != nil {
@@ -1766,7 +1785,8 @@ func markSent(tb testing.TB, s bot.Outbox, r bot.Outbound, metaID string) bot.Ou
 	return r
 }
 
-func texts(rows []bot.Outbound) []string {
+// Texts are the replies' texts, for messages that say which rows came.
+func Texts(rows []bot.Outbound) []string {
 	var out []string
 	for _, r := range rows {
 		out = append(out, r.Reply.Text)
@@ -1781,37 +1801,37 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
-// noticeBackend is a store that also queues notices for agents, with the
+// NoticeBackend is a store that also queues notices for agents, with the
 // counts operators read for metrics.
-type noticeBackend interface {
+type NoticeBackend interface {
 	bot.Store
 	bot.Notices
 	NoticeStats(ctx context.Context) (pending, sent, failed int, err error)
 }
 
-// testNoticeContract is what every backend's notices and case threads must
+// RunNotices is what every backend's notices and case threads must
 // do. open returns an empty store that lives until the end of t.
-func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
+func RunNotices(t *testing.T, open func(t *testing.T) NoticeBackend) {
 	t.Run("CommitWritesNotices", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		id := mustNewCaseID(t, s)
-		conv := sampleConversation("5511987654321", id)
-		c := sampleCase(id, conv.Key)
-		first := notice(id, "opened")
-		second := notice("", "no case named") // about the turn's case
+		id := MustNewCaseID(t, s)
+		conv := SampleConversation("5511987654321", id)
+		c := SampleCase(id, conv.Key)
+		first := Notice(id, "opened")
+		second := Notice("", "no case named") // about the turn's case
 		second.State = ""                     // pending by default
 		in := []bot.Notice{first, second}
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Notices: in})
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Notices: in})
 		if in[0].ID != "" || in[1].CaseID != "" || in[1].State != "" {
 			t.Errorf("Commit() changed the caller's notices: %+v", in)
 		}
-		wantNoticeStats(t, s, 2, 0, 0)
+		WantNoticeStats(t, s, 2, 0, 0)
 
-		rows, release := mustClaimNotices(t, s, at(10), 10)
+		rows, release := MustClaimNotices(t, s, At(10), 10)
 		defer release()
 		if len(rows) != 1 {
-			t.Fatalf("ClaimNotices() = %v, want only the case's oldest notice", noticeTexts(rows))
+			t.Fatalf("ClaimNotices() = %v, want only the case's oldest notice", NoticeTexts(rows))
 		}
 		want := first
 		want.ID = rows[0].ID
@@ -1823,28 +1843,28 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 		}
 
 		// A duplicate turn writes no notices.
-		err := s.Commit(ctx, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Notices: []bot.Notice{notice(id, "again")}})
+		err := s.Commit(ctx, bot.Turn{MessageID: "wamid.1", Conversation: conv, Case: &c, Notices: []bot.Notice{Notice(id, "again")}})
 		if !errors.Is(err, bot.ErrDuplicate) {
 			t.Errorf("Commit(duplicate) error = %v, want bot.ErrDuplicate", err)
 		}
-		wantNoticeStats(t, s, 2, 0, 0)
+		WantNoticeStats(t, s, 2, 0, 0)
 	})
 
 	t.Run("CommitRefusesNoticesWithoutACase", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		conv := sampleConversation("5511987654321", "")
-		err := s.Commit(ctx, bot.Turn{MessageID: "wamid.1", Conversation: conv, Notices: []bot.Notice{notice("", "orphan")}})
+		conv := SampleConversation("5511987654321", "")
+		err := s.Commit(ctx, bot.Turn{MessageID: "wamid.1", Conversation: conv, Notices: []bot.Notice{Notice("", "orphan")}})
 		if err == nil {
 			t.Error("Commit(notice with no case anywhere) succeeded, want an error")
 		}
-		err = s.Commit(ctx, bot.Turn{MessageID: "wamid.2", Conversation: conv, Notices: []bot.Notice{notice("7", "orphan")}})
+		err = s.Commit(ctx, bot.Turn{MessageID: "wamid.2", Conversation: conv, Notices: []bot.Notice{Notice("7", "orphan")}})
 		if !errors.Is(err, bot.ErrNotFound) {
 			t.Errorf("Commit(notice for unknown case) error = %v, want bot.ErrNotFound", err)
 		}
-		id := mustNewCaseID(t, s)
-		c := sampleCase(id, conv.Key)
-		bad := notice(id, "parked")
+		id := MustNewCaseID(t, s)
+		c := SampleCase(id, conv.Key)
+		bad := Notice(id, "parked")
 		bad.State = bot.OutboundParked
 		if err := s.Commit(ctx, bot.Turn{MessageID: "wamid.3", Conversation: conv, Case: &c, Notices: []bot.Notice{bad}}); err == nil {
 			t.Error("Commit(parked notice) succeeded, want an error")
@@ -1856,67 +1876,67 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 		if _, err := s.Case(ctx, id); !errors.Is(err, bot.ErrNotFound) {
 			t.Errorf("Case() after a refused turn error = %v, want bot.ErrNotFound", err)
 		}
-		wantNoticeStats(t, s, 0, 0, 0)
+		WantNoticeStats(t, s, 0, 0, 0)
 	})
 
 	t.Run("ClaimNoticesOnePerCaseInOrder", func(t *testing.T) {
 		s := open(t)
-		a, b := openCase(t, s, 1), openCase(t, s, 2)
-		commitNotices(t, s, a, notice(a, "a1"), notice(a, "a2"))
-		commitNotices(t, s, b, notice(b, "b1"))
-		commitNotices(t, s, a, notice(a, "a3"))
-		now := at(10)
+		a, b := OpenCase(t, s, 1), OpenCase(t, s, 2)
+		CommitNotices(t, s, a, Notice(a, "a1"), Notice(a, "a2"))
+		CommitNotices(t, s, b, Notice(b, "b1"))
+		CommitNotices(t, s, a, Notice(a, "a3"))
+		now := At(10)
 
-		rows, release := mustClaimNotices(t, s, now, 10)
-		if got := noticeTexts(rows); !sameSet(got, []string{"a1", "b1"}) {
+		rows, release := MustClaimNotices(t, s, now, 10)
+		if got := NoticeTexts(rows); !sameSet(got, []string{"a1", "b1"}) {
 			t.Fatalf("ClaimNotices() = %v, want the oldest notice of each case [a1 b1]", got)
 		}
-		if more, rel := mustClaimNotices(t, s, now, 10); len(more) != 0 {
-			t.Errorf("ClaimNotices() while both cases are held = %v, want none", noticeTexts(more))
+		if more, rel := MustClaimNotices(t, s, now, 10); len(more) != 0 {
+			t.Errorf("ClaimNotices() while both cases are held = %v, want none", NoticeTexts(more))
 		} else {
 			rel()
 		}
 		release()
-		rows, release = mustClaimNotices(t, s, now, 10)
-		if got := noticeTexts(rows); !sameSet(got, []string{"a1", "b1"}) {
+		rows, release = MustClaimNotices(t, s, now, 10)
+		if got := NoticeTexts(rows); !sameSet(got, []string{"a1", "b1"}) {
 			t.Fatalf("ClaimNotices() after release = %v, want [a1 b1] again", got)
 		}
 		var sent []bot.Notice
 		for _, n := range rows {
 			if n.CaseID == a {
-				sent = append(sent, markNoticeSent(t, s, n))
+				sent = append(sent, MarkNoticeSent(t, s, n))
 			}
 		}
 		release()
 
 		// a1 went out: a2 is next for a, never a3 before it.
 		for range 3 {
-			rows, release := mustClaimNotices(t, s, now, 10)
+			rows, release := MustClaimNotices(t, s, now, 10)
 			for _, n := range rows {
 				if n.CaseID == a {
-					sent = append(sent, markNoticeSent(t, s, n))
+					sent = append(sent, MarkNoticeSent(t, s, n))
 				}
 			}
 			release()
 		}
-		if got, want := noticeTexts(sent), []string{"a1", "a2", "a3"}; !slices.Equal(got, want) {
+		if got, want := NoticeTexts(sent), []string{"a1", "a2", "a3"}; !slices.Equal(got, want) {
 			t.Errorf("a's notices went out as %v, want %v", got, want)
 		}
 		if !slices.IsSortedFunc(sent, func(x, y bot.Notice) int { return strings.Compare(x.ID, y.ID) }) {
 			t.Errorf("a's notice ids %q are not in the order the notices were written", noticeIDs(sent))
 		}
-		wantNoticeStats(t, s, 1, 3, 0)
+		WantNoticeStats(t, s, 1, 3, 0)
 	})
 
 	t.Run("ClaimNoticesLimit", func(t *testing.T) {
 		s := open(t)
 		for i := range 5 {
-			id := openCase(t, s, i)
-			commitNotices(t, s, id, notice(id, "n"+id))
+			id := OpenCase(t, s, i)
+			CommitNotices(t, s, id, Notice(id, "n"+id))
 		}
 		seen := map[string]bool{}
 		for _, want := range []int{2, 2, 1, 0} {
-			rows, release := mustClaimNotices(t, s, at(10), 2)
+			rows, release := MustClaimNotices(t, s, At(10), 2)
 			defer release()
 			if len(rows) != want {
 				t.Errorf("ClaimNotices(n=2) = %d notices, want %d", len(rows), want)
@@ -1929,7 +1949,7 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 			}
 		}
 		for _, n := range []int{0, -1} {
-			if rows, release := mustClaimNotices(t, s, at(10), n); len(rows) != 0 {
+			if rows, release := MustClaimNotices(t, s, At(10), n); len(rows) != 0 {
 				t.Errorf("ClaimNotices(n=%d) = %d notices, want none", n, len(rows))
 			} else {
 				release()
@@ -1940,36 +1960,36 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 	t.Run("ClaimNoticesWaitsForNextAttempt", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		a := openCase(t, s, 1)
-		first := notice(a, "a1")
-		first.NextAttempt = at(5)
-		commitNotices(t, s, a, first, notice(a, "a2"))
+		a := OpenCase(t, s, 1)
+		first := Notice(a, "a1")
+		first.NextAttempt = At(5)
+		CommitNotices(t, s, a, first, Notice(a, "a2"))
 		// a2 was due long ago, but a1 is not yet, and a1 goes first.
-		if rows, release := mustClaimNotices(t, s, at(4), 10); len(rows) != 0 {
-			t.Errorf("ClaimNotices(before a1 is due) = %v, want none", noticeTexts(rows))
+		if rows, release := MustClaimNotices(t, s, At(4), 10); len(rows) != 0 {
+			t.Errorf("ClaimNotices(before a1 is due) = %v, want none", NoticeTexts(rows))
 		} else {
 			release()
 		}
-		rows, release := mustClaimNotices(t, s, at(5), 10)
-		if got := noticeTexts(rows); !slices.Equal(got, []string{"a1"}) {
+		rows, release := MustClaimNotices(t, s, At(5), 10)
+		if got := NoticeTexts(rows); !slices.Equal(got, []string{"a1"}) {
 			t.Fatalf("ClaimNotices(when a1 is due) = %v, want [a1]", got)
 		}
 		// Slack was down; retry in ten minutes.
 		n := rows[0]
-		n.Attempts, n.NextAttempt, n.Error = 1, at(15), "slack: 503"
+		n.Attempts, n.NextAttempt, n.Error = 1, At(15), "slack: 503"
 		if err := s.MarkNotice(ctx, n); err != nil {
 			t.Fatalf("MarkNotice(retry) error = %v", err)
 		}
 		release()
-		if rows, release := mustClaimNotices(t, s, at(14), 10); len(rows) != 0 {
-			t.Errorf("ClaimNotices(before the retry is due) = %v, want none", noticeTexts(rows))
+		if rows, release := MustClaimNotices(t, s, At(14), 10); len(rows) != 0 {
+			t.Errorf("ClaimNotices(before the retry is due) = %v, want none", NoticeTexts(rows))
 		} else {
 			release()
 		}
-		rows, release = mustClaimNotices(t, s, at(15), 10)
+		rows, release = MustClaimNotices(t, s, At(15), 10)
 		defer release()
 		if len(rows) != 1 {
-			t.Fatalf("ClaimNotices(when the retry is due) = %v, want [a1]", noticeTexts(rows))
+			t.Fatalf("ClaimNotices(when the retry is due) = %v, want [a1]", NoticeTexts(rows))
 		}
 		if diff := cmp.Diff(n, rows[0]); diff != "" {
 			t.Errorf("ClaimNotices(when the retry is due) mismatch (-want +got):\n%s", diff)
@@ -1979,12 +1999,12 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 	t.Run("SettledNoticesStaySettled", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		a := openCase(t, s, 1)
-		commitNotices(t, s, a, notice(a, "sent"), notice(a, "failed"), notice(a, "last"))
+		a := OpenCase(t, s, 1)
+		CommitNotices(t, s, a, Notice(a, "sent"), Notice(a, "failed"), Notice(a, "last"))
 		for _, st := range []bot.OutboundState{bot.OutboundSent, bot.OutboundFailed} {
-			rows, release := mustClaimNotices(t, s, at(10), 10)
+			rows, release := MustClaimNotices(t, s, At(10), 10)
 			if len(rows) != 1 || rows[0].Text != string(st) {
-				t.Fatalf("ClaimNotices() = %v, want [%s]", noticeTexts(rows), st)
+				t.Fatalf("ClaimNotices() = %v, want [%s]", NoticeTexts(rows), st)
 			}
 			n := rows[0]
 			n.State, n.Attempts = st, 1
@@ -1993,29 +2013,29 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 			}
 			release()
 		}
-		wantNoticeStats(t, s, 1, 1, 1)
-		rows, release := mustClaimNotices(t, s, at(10), 10)
-		if got := noticeTexts(rows); !slices.Equal(got, []string{"last"}) {
+		WantNoticeStats(t, s, 1, 1, 1)
+		rows, release := MustClaimNotices(t, s, At(10), 10)
+		if got := NoticeTexts(rows); !slices.Equal(got, []string{"last"}) {
 			t.Fatalf("ClaimNotices() = %v, want [last]", got)
 		}
-		markNoticeSent(t, s, rows[0])
+		MarkNoticeSent(t, s, rows[0])
 		release()
-		if rows, release := mustClaimNotices(t, s, at(100000), 10); len(rows) != 0 {
-			t.Errorf("ClaimNotices() with every notice settled = %v, want none", noticeTexts(rows))
+		if rows, release := MustClaimNotices(t, s, At(100000), 10); len(rows) != 0 {
+			t.Errorf("ClaimNotices() with every notice settled = %v, want none", NoticeTexts(rows))
 		} else {
 			release()
 		}
-		wantNoticeStats(t, s, 0, 2, 1)
+		WantNoticeStats(t, s, 0, 2, 1)
 	})
 
 	t.Run("MarkNoticeNeverUnsends", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		a, b := openCase(t, s, 1), openCase(t, s, 2)
-		commitNotices(t, s, a, notice(a, "a1"))
-		rows, release := mustClaimNotices(t, s, at(10), 1)
+		a, b := OpenCase(t, s, 1), OpenCase(t, s, 2)
+		CommitNotices(t, s, a, Notice(a, "a1"))
+		rows, release := MustClaimNotices(t, s, At(10), 1)
 		release()
-		sent := markNoticeSent(t, s, rows[0])
+		sent := MarkNoticeSent(t, s, rows[0])
 		// The same mark again (a retried write) is fine.
 		if err := s.MarkNotice(ctx, sent); err != nil {
 			t.Errorf("MarkNotice(sent notice, sent again) error = %v", err)
@@ -2039,8 +2059,8 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 		if err := s.MarkNotice(ctx, n); err == nil {
 			t.Error("MarkNotice(notice moved to another case) succeeded, want a refusal")
 		}
-		if rows, release := mustClaimNotices(t, s, at(100000), 10); len(rows) != 0 {
-			t.Errorf("ClaimNotices() = %v after refused un-sends, want none", noticeTexts(rows))
+		if rows, release := MustClaimNotices(t, s, At(100000), 10); len(rows) != 0 {
+			t.Errorf("ClaimNotices() = %v after refused un-sends, want none", NoticeTexts(rows))
 		} else {
 			release()
 		}
@@ -2051,15 +2071,15 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 				t.Errorf("MarkNotice(id %q) error = %v, want bot.ErrNotFound", id, err)
 			}
 		}
-		wantNoticeStats(t, s, 0, 1, 0)
+		WantNoticeStats(t, s, 0, 1, 0)
 	})
 
 	t.Run("MarkNoticeEndsHold", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		a := openCase(t, s, 1)
-		commitNotices(t, s, a, notice(a, "a1"))
-		rows, release1 := mustClaimNotices(t, s, at(10), 1)
+		a := OpenCase(t, s, 1)
+		CommitNotices(t, s, a, Notice(a, "a1"))
+		rows, release1 := MustClaimNotices(t, s, At(10), 1)
 		n := rows[0]
 		n.Attempts, n.Error = 1, "timeout"
 		if err := s.MarkNotice(ctx, n); err != nil {
@@ -2067,20 +2087,20 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 		}
 		// Settled: another claim may take the notice before the first
 		// claim is released ...
-		rows, release2 := mustClaimNotices(t, s, at(10), 1)
+		rows, release2 := MustClaimNotices(t, s, At(10), 1)
 		if len(rows) != 1 {
 			t.Fatalf("ClaimNotices() after MarkNotice = %d notices, want the notice again", len(rows))
 		}
 		// ... and the first claim's late release leaves the second's hold.
 		release1()
-		if more, rel := mustClaimNotices(t, s, at(10), 1); len(more) != 0 {
-			t.Errorf("ClaimNotices() = %v while a newer claim holds the case, want none", noticeTexts(more))
+		if more, rel := MustClaimNotices(t, s, At(10), 1); len(more) != 0 {
+			t.Errorf("ClaimNotices() = %v while a newer claim holds the case, want none", NoticeTexts(more))
 		} else {
 			rel()
 		}
 		release2()
 		release2() // twice is harmless
-		if rows, rel := mustClaimNotices(t, s, at(10), 1); len(rows) != 1 {
+		if rows, rel := MustClaimNotices(t, s, At(10), 1); len(rows) != 1 {
 			t.Errorf("ClaimNotices() after every release = %d notices, want 1", len(rows))
 		} else {
 			rel()
@@ -2094,14 +2114,14 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 		var ids []string
 		written := map[string][]string{}
 		for i := range cases {
-			id := openCase(t, s, i)
+			id := OpenCase(t, s, i)
 			ids = append(ids, id)
 		}
 		// Interleaved turns, so ids of different cases alternate.
 		for j := range each {
 			for _, id := range ids {
 				text := fmt.Sprintf("%s.%d", id, j)
-				commitNotices(t, s, id, notice(id, text))
+				CommitNotices(t, s, id, Notice(id, text))
 				written[id] = append(written[id], text)
 			}
 		}
@@ -2123,7 +2143,7 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 		for w := range workers {
 			wg.Go(func() {
 				for time.Now().Before(deadline) {
-					rows, release, err := s.ClaimNotices(ctx, at(10), 2)
+					rows, release, err := s.ClaimNotices(ctx, At(10), 2)
 					if err != nil {
 						t.Errorf("worker %d: ClaimNotices() error = %v", w, err)
 						return
@@ -2168,7 +2188,7 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 		if diff := cmp.Diff(written, posted); diff != "" {
 			t.Errorf("notices posted per case (-written +posted):\n%s", diff)
 		}
-		wantNoticeStats(t, s, 0, cases*each, 0)
+		WantNoticeStats(t, s, 0, cases*each, 0)
 	})
 
 	t.Run("SetThread", func(t *testing.T) {
@@ -2179,8 +2199,8 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 				t.Errorf("SetThread(%q) error = %v, want bot.ErrNotFound", id, err)
 			}
 		}
-		id := openCase(t, s, 1)
-		other := openCase(t, s, 2)
+		id := OpenCase(t, s, 1)
+		other := OpenCase(t, s, 2)
 		if c, err := s.Case(ctx, id); err != nil || c.Thread != "" {
 			t.Errorf("Case() before SetThread = Thread %q, %v; want empty, nil", c.Thread, err)
 		}
@@ -2194,17 +2214,17 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 		if err := s.SetThread(ctx, id, "1715000999.000200"); err != nil {
 			t.Errorf("SetThread(second thread) error = %v, want nil", err)
 		}
-		wantThreads(t, s, map[string]string{id: "1715000000.000100", other: ""})
+		WantThreads(t, s, map[string]string{id: "1715000000.000100", other: ""})
 		if err := s.SetThread(ctx, other, "1715000500.000300"); err != nil {
 			t.Fatalf("SetThread(other) error = %v", err)
 		}
-		wantThreads(t, s, map[string]string{id: "1715000000.000100", other: "1715000500.000300"})
+		WantThreads(t, s, map[string]string{id: "1715000000.000100", other: "1715000500.000300"})
 	})
 
 	t.Run("ThreadSurvivesCommitOfAStaleCase", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		id := openCase(t, s, 1)
+		id := OpenCase(t, s, 1)
 		// The engine reads the case at the start of a turn ...
 		stale, err := s.Case(ctx, id)
 		if err != nil {
@@ -2215,8 +2235,8 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 			t.Fatal(err)
 		}
 		// ... and the turn commits its copy, read without the thread.
-		stale.State, stale.Updated = fsm.AwaitCode, at(20)
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.stale", Conversation: sampleConversation(stale.Client, id), Case: &stale})
+		stale.State, stale.Updated = fsm.AwaitCode, At(20)
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.stale", Conversation: SampleConversation(stale.Client, id), Case: &stale})
 		got, err := s.Case(ctx, id)
 		if err != nil {
 			t.Fatal(err)
@@ -2229,39 +2249,39 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 		// A copy carrying some other thread changes nothing either, and
 		// neither does SetWABA, which rewrites the record.
 		stale.Thread = "bogus"
-		mustCommit(t, s, bot.Turn{MessageID: "wamid.bogus", Conversation: sampleConversation(stale.Client, id), Case: &stale})
+		MustCommit(t, s, bot.Turn{MessageID: "wamid.bogus", Conversation: SampleConversation(stale.Client, id), Case: &stale})
 		if err := s.SetWABA(ctx, id, "104996122399160", "U0AGENT"); err != nil {
 			t.Fatal(err)
 		}
-		wantThreads(t, s, map[string]string{id: "1715000000.000100"})
+		WantThreads(t, s, map[string]string{id: "1715000000.000100"})
 	})
 
 	t.Run("CommitIgnoresThread", func(t *testing.T) {
 		s := open(t)
-		id := mustNewCaseID(t, s)
-		c := sampleCase(id, "5511987654321")
+		id := MustNewCaseID(t, s)
+		c := SampleCase(id, "5511987654321")
 		c.Thread = "1715000000.000100"
-		mustCommit(t, s, bot.Turn{Conversation: sampleConversation(c.Client, id), Case: &c})
+		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(c.Client, id), Case: &c})
 		if c.Thread != "1715000000.000100" {
 			t.Errorf("Commit() changed the caller's case: Thread %q", c.Thread)
 		}
 		// Only SetThread records a thread.
-		wantThreads(t, s, map[string]string{id: ""})
+		WantThreads(t, s, map[string]string{id: ""})
 		if err := s.SetThread(t.Context(), id, "1715000999.000200"); err != nil {
 			t.Fatal(err)
 		}
-		wantThreads(t, s, map[string]string{id: "1715000999.000200"})
+		WantThreads(t, s, map[string]string{id: "1715000999.000200"})
 	})
 
 	t.Run("CancelledContext", func(t *testing.T) {
 		s := open(t)
-		a := openCase(t, s, 1)
-		commitNotices(t, s, a, notice(a, "a1"))
-		rows, release := mustClaimNotices(t, s, at(10), 1)
+		a := OpenCase(t, s, 1)
+		CommitNotices(t, s, a, Notice(a, "a1"))
+		rows, release := MustClaimNotices(t, s, At(10), 1)
 		release()
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		if rows, release, err := s.ClaimNotices(ctx, at(10), 1); len(rows) != 0 || !errors.Is(err, context.Canceled) {
+		if rows, release, err := s.ClaimNotices(ctx, At(10), 1); len(rows) != 0 || !errors.Is(err, context.Canceled) {
 			t.Errorf("ClaimNotices(cancelled) = %d notices, %v; want context.Canceled", len(rows), err)
 		} else {
 			release()
@@ -2277,43 +2297,44 @@ func testNoticeContract(t *testing.T, open func(t *testing.T) noticeBackend) {
 		if _, _, _, err := s.NoticeStats(ctx); !errors.Is(err, context.Canceled) {
 			t.Errorf("NoticeStats(cancelled) error = %v, want context.Canceled", err)
 		}
-		wantNoticeStats(t, s, 1, 0, 0)
-		wantThreads(t, s, map[string]string{a: ""})
+		WantNoticeStats(t, s, 1, 0, 0)
+		WantThreads(t, s, map[string]string{a: ""})
 	})
 }
 
-// notice is a pending notice about case caseID, due from the fixture's start.
-func notice(caseID, text string) bot.Notice {
+// Notice is a pending notice about case caseID, due from the fixture's start.
+func Notice(caseID, text string) bot.Notice {
 	return bot.Notice{
 		CaseID:      caseID,
 		Kind:        bot.NoticeBlocked,
 		Text:        text,
-		Created:     at(1),
-		NextAttempt: at(1),
+		Created:     At(1),
+		NextAttempt: At(1),
 		State:       bot.OutboundPending,
 	}
 }
 
-// openCase commits a new case for client number i and returns its id.
-func openCase(tb testing.TB, s bot.Store, i int) string {
+// OpenCase commits a new case for client number i and returns its id.
+func OpenCase(tb testing.TB, s bot.Store, i int) string {
 	tb.Helper()
-	id := mustNewCaseID(tb, s)
-	c := sampleCase(id, fmt.Sprintf("55119%08d", i))
-	mustCommit(tb, s, bot.Turn{Conversation: sampleConversation(c.Client, id), Case: &c})
+	id := MustNewCaseID(tb, s)
+	c := SampleCase(id, fmt.Sprintf("55119%08d", i))
+	MustCommit(tb, s, bot.Turn{Conversation: SampleConversation(c.Client, id), Case: &c})
 	return id
 }
 
-// commitNotices commits a turn of case id that writes notices.
-func commitNotices(tb testing.TB, s bot.Store, id string, notices ...bot.Notice) {
+// CommitNotices commits a turn of case id that writes notices.
+func CommitNotices(tb testing.TB, s bot.Store, id string, notices ...bot.Notice) {
 	tb.Helper()
 	c, err := s.Case(context.Background(), id)
 	if err != nil {
 		tb.Fatalf("Case(%s) error = %v", id, err)
 	}
-	mustCommit(tb, s, bot.Turn{Conversation: sampleConversation(c.Client, id), Case: &c, Notices: notices})
+	MustCommit(tb, s, bot.Turn{Conversation: SampleConversation(c.Client, id), Case: &c, Notices: notices})
 }
 
-func mustClaimNotices(tb testing.TB, s bot.Notices, now time.Time, n int) ([]bot.Notice, func()) {
+// MustClaimNotices is s.ClaimNotices, failing the test on an error.
+func MustClaimNotices(tb testing.TB, s bot.Notices, now time.Time, n int) ([]bot.Notice, func()) {
 	tb.Helper()
 	rows, release, err := s.ClaimNotices(context.Background(), now, n)
 	if err != nil {
@@ -2325,7 +2346,8 @@ func mustClaimNotices(tb testing.TB, s bot.Notices, now time.Time, n int) ([]bot
 	return rows, release
 }
 
-func markNoticeSent(tb testing.TB, s bot.Notices, n bot.Notice) bot.Notice {
+// MarkNoticeSent marks n delivered and returns it as marked.
+func MarkNoticeSent(tb testing.TB, s bot.Notices, n bot.Notice) bot.Notice {
 	tb.Helper()
 	n.State, n.Attempts, n.Error = bot.OutboundSent, n.Attempts+1, ""
 	if err := s.MarkNotice(context.Background(), n); err != nil {
@@ -2334,7 +2356,8 @@ func markNoticeSent(tb testing.TB, s bot.Notices, n bot.Notice) bot.Notice {
 	return n
 }
 
-func wantNoticeStats(tb testing.TB, s noticeBackend, pending, sent, failed int) {
+// WantNoticeStats fails the test unless the notice counts are these.
+func WantNoticeStats(tb testing.TB, s NoticeBackend, pending, sent, failed int) {
 	tb.Helper()
 	p, se, f, err := s.NoticeStats(context.Background())
 	if err != nil || p != pending || se != sent || f != failed {
@@ -2343,8 +2366,8 @@ func wantNoticeStats(tb testing.TB, s noticeBackend, pending, sent, failed int) 
 	}
 }
 
-// wantThreads checks the Thread of each case, through Case and Cases.
-func wantThreads(tb testing.TB, s bot.Store, want map[string]string) {
+// WantThreads checks the Thread of each case, through Case and Cases.
+func WantThreads(tb testing.TB, s bot.Store, want map[string]string) {
 	tb.Helper()
 	ctx := context.Background()
 	for id, thread := range want {
@@ -2364,7 +2387,8 @@ func wantThreads(tb testing.TB, s bot.Store, want map[string]string) {
 	}
 }
 
-func noticeTexts(rows []bot.Notice) []string {
+// NoticeTexts are the notices' texts, for messages that say which came.
+func NoticeTexts(rows []bot.Notice) []string {
 	var out []string
 	for _, n := range rows {
 		out = append(out, n.Text)
