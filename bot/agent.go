@@ -80,8 +80,9 @@ func blockedReason(c Check) string {
 
 // hideCodes masks what in a client's message may be a one-time code or a
 // PIN before the text goes to agents' channel: runs of 4 to 8 digits, and
-// groups of digits split by single spaces, dashes or dots ("246 810",
-// "2-4-6-8-1-0") that hold 4 to 8 digits in all.
+// groups of digits split by a few separators of any kind ("246 810",
+// "2-4-6-8-1-0", "2, 4, 6", "24_68_10", digits on lines of their own) that
+// hold 4 to 8 digits in all. Digits of any script count (full-width "２４６").
 func hideCodes(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
@@ -114,16 +115,37 @@ func digitGroup(s string, i int) (end, digits int) {
 			j += size
 			end = j
 			continue
-		case r == ' ' || r == '-' || r == '.':
-			// A separator counts only between two digits.
-			if next, _ := utf8.DecodeRuneInString(s[j+size:]); unicode.IsDigit(next) {
-				j += size
+		case isCodeSeparator(r):
+			// Separators count only between two digits, and only a few
+			// of them: "2, 4 / 6" is one spelling, a paragraph between
+			// two numbers is not.
+			k, n := j, 0
+			for k < len(s) && n < maxCodeSeparators {
+				sr, ssize := utf8.DecodeRuneInString(s[k:])
+				if !isCodeSeparator(sr) {
+					break
+				}
+				k += ssize
+				n++
+			}
+			if next, _ := utf8.DecodeRuneInString(s[k:]); unicode.IsDigit(next) {
+				j = k
 				continue
 			}
 		}
 		break
 	}
 	return end, digits
+}
+
+// maxCodeSeparators is how many separator characters may stand between two
+// digits of one spelled-out code (", " and " - " take three).
+const maxCodeSeparators = 3
+
+// isCodeSeparator reports a character people put between the digits of a
+// code: spaces and line breaks, punctuation, symbols.
+func isCodeSeparator(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r)
 }
 
 // maskDigits replaces every digit of s.

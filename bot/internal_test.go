@@ -461,7 +461,7 @@ func FuzzHideCodes(f *testing.F) {
 		long := false
 		eachGroup(s, func(_ string, digits int) { long = long || digits > 8 })
 		eachGroup(got, func(g string, digits int) {
-			run := !strings.ContainsAny(g, " -.")
+			run := strings.IndexFunc(g, isCodeSeparator) < 0
 			if digits >= 4 && digits <= 8 && (run || !long) {
 				t.Fatalf("hideCodes(%q) = %q still holds a code-like group %q", s, got, g)
 			}
@@ -475,6 +475,44 @@ func FuzzHideCodes(f *testing.F) {
 				}
 			}
 		})
+	})
+}
+
+// FuzzHideCodeSpellings spells a 6-digit code the ways people type one
+// (digits split by spaces, commas, dashes, underscores, slashes, line
+// breaks; full-width or Arabic-Indic digits) inside a sentence, and checks
+// that no digit of it reaches agents.
+func FuzzHideCodeSpellings(f *testing.F) {
+	f.Add(uint32(246810), uint64(0), "my code is", "thanks")
+	f.Add(uint32(135790), uint64(0x0123456789), "código", "")
+	f.Add(uint32(1), uint64(0xfedcba9876543210), "", "ok")
+	seps := []string{"", " ", "  ", ", ", ",", "-", " - ", "_", ".", "/", "\n", "\n\n", "\t", " | ", "·", "–"}
+	f.Fuzz(func(t *testing.T, code uint32, shape uint64, before, after string) {
+		if !utf8.ValidString(before) || !utf8.ValidString(after) ||
+			strings.IndexFunc(before+after, unicode.IsDigit) >= 0 || len(before)+len(after) > 200 {
+			return
+		}
+		digits := fmt.Sprintf("%06d", code%1000000)
+		var b strings.Builder
+		for i, d := range digits {
+			if i > 0 {
+				b.WriteString(seps[shape%uint64(len(seps))])
+				shape /= uint64(len(seps))
+			}
+			switch shape % 3 {
+			case 1:
+				d += '０' - '0' // full-width
+			case 2:
+				d += '٠' - '0' // Arabic-Indic
+			}
+			shape /= 3
+			b.WriteRune(d)
+		}
+		// Letters or the message's edges around the code, never digits.
+		msg := strings.TrimSpace(before) + " " + b.String() + " " + strings.TrimSpace(after)
+		if got := hideCodes(msg); strings.IndexFunc(got, unicode.IsDigit) >= 0 {
+			t.Fatalf("hideCodes(%q) = %q: a digit of the code reached agents", msg, got)
+		}
 	})
 }
 
