@@ -104,6 +104,7 @@ type Metrics struct {
 	webhookMessages    prometheus.Counter
 	webhookDuplicates  prometheus.Counter
 	webhookMetaErrors  prometheus.Counter
+	webhookIgnored     prometheus.Counter
 	processing         prometheus.Histogram
 	turns              *prometheus.CounterVec
 	outboxSent         prometheus.Counter
@@ -137,6 +138,8 @@ func New(stats Stats, opts Options) *Metrics {
 		"Webhook deliveries refused, by reason.", "reason")
 	m.webhookMessages = counter("portabot_webhook_messages_total",
 		"Messages carried by accepted webhook deliveries, duplicates included.")
+	m.webhookIgnored = counter("portabot_webhook_items_ignored_total",
+		"Messages and statuses of accepted deliveries left out: no id or sender, an id too long to be Meta's, unreadable, or another business number's.")
 	m.webhookMetaErrors = counter("portabot_webhook_meta_errors_total",
 		"Errors Meta reported in webhook deliveries (value.errors, and a message's errors).")
 	m.webhookDuplicates = counter("portabot_webhook_messages_duplicate_total",
@@ -195,7 +198,7 @@ func New(stats Stats, opts Options) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
-		m.webhooksReceived, m.webhooksRefused, m.webhookMessages, m.webhookDuplicates, m.webhookMetaErrors,
+		m.webhooksReceived, m.webhooksRefused, m.webhookMessages, m.webhookDuplicates, m.webhookMetaErrors, m.webhookIgnored,
 		m.processing, m.turns,
 		m.outboxSent, m.outboxRetries, m.outboxParked, m.outboxFailed,
 		m.graphCalls, m.graphSeconds, m.slackNotifications, m.faqAnswers,
@@ -253,6 +256,8 @@ func (m *Metrics) Webhook(event string, n int) {
 		m.webhookDuplicates.Add(float64(n))
 	case "meta_errors":
 		m.webhookMetaErrors.Add(float64(n))
+	case "ignored":
+		m.webhookIgnored.Add(float64(n))
 	default:
 		if reason, ok := strings.CutPrefix(event, "refused_"); ok {
 			m.webhooksRefused.WithLabelValues(reason).Add(float64(n))

@@ -25,6 +25,7 @@ var documented = []string{
 	"portabot_webhook_messages_total",
 	"portabot_webhook_messages_duplicate_total",
 	"portabot_webhook_meta_errors_total",
+	"portabot_webhook_items_ignored_total",
 	"portabot_inbox_depth",
 	"portabot_processing_seconds",
 	"portabot_turns_total",
@@ -154,6 +155,7 @@ func TestHooksMoveCounters(t *testing.T) {
 	m.Webhook("refused_signature", 1)
 	m.Webhook("refused_bad_json", 1)
 	m.Webhook("meta_errors", 2)
+	m.Webhook("ignored", 3)
 	m.Webhook("refused_signature", 1)
 
 	m.GraphCall("request_code", "ok", 20*time.Millisecond)
@@ -182,6 +184,7 @@ func TestHooksMoveCounters(t *testing.T) {
 	want(t, m, "portabot_webhook_messages_total", nil, 3)
 	want(t, m, "portabot_webhook_messages_duplicate_total", nil, 1)
 	want(t, m, "portabot_webhook_meta_errors_total", nil, 2)
+	want(t, m, "portabot_webhook_items_ignored_total", nil, 3)
 	want(t, m, "portabot_webhooks_refused_total", map[string]string{"reason": "signature"}, 2)
 	want(t, m, "portabot_webhooks_refused_total", map[string]string{"reason": "bad_json"}, 1)
 	want(t, m, "portabot_webhooks_refused_total", map[string]string{"reason": "too_large"}, 0)

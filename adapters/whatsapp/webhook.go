@@ -57,6 +57,10 @@ const (
 	// EventMetaErrors counts the errors Meta reported in deliveries
 	// (value.errors and a message's errors).
 	EventMetaErrors = "meta_errors"
+	// EventIgnored counts the messages and statuses of accepted deliveries
+	// that were left out: without an id or a sender, with an id too long to
+	// be Meta's, unreadable, or for another business number.
+	EventIgnored = "ignored"
 )
 
 // Sink is where the webhook puts what Meta delivered.
@@ -303,6 +307,9 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(d.Errors) > 0 {
 		h.report(EventMetaErrors, len(d.Errors))
+	}
+	if d.Ignored > 0 {
+		h.report(EventIgnored, d.Ignored)
 	}
 	if debug {
 		h.log.DebugContext(ctx, "webhook delivery", "messages", len(d.Messages), "new", fresh,

@@ -563,3 +563,29 @@ func TestWebhookMissingSignatureRefusedUnread(t *testing.T) {
 		}
 	}
 }
+
+// One message with an id no real Meta message has is left out and counted;
+// the rest of the delivery is taken and Meta gets its 200 (a 500 would make
+// Meta deliver it again for days).
+func TestWebhookSkipsAnOversizedIdAndCountsIt(t *testing.T) {
+	sink := &fakeSink{}
+	events := map[string]int{}
+	h := NewWebhook(WebhookConfig{AppSecret: testSecret, Observe: func(e string, n int) { events[e] += n }}, sink,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	huge := strings.Repeat("A", 10_000)
+	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+		"messaging_product":"whatsapp","metadata":{"phone_number_id":"106540352242922"},
+		"messages":[{"from":"5511987654321","id":"wamid.` + huge + `","timestamp":"1776944344","type":"text","text":{"body":"hi"}},
+			{"from":"5511987654321","id":"wamid.ok","timestamp":"1776944345","type":"text","text":{"body":"hello"}}]}}]}]}`)
+	if w := post(h, body, sign(t, testSecret, body)); w.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200", w.Code)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.enqueued) != 1 || len(sink.enqueued[0]) != 1 || sink.enqueued[0][0].ID != "wamid.ok" {
+		t.Errorf("enqueued %+v; want the well-formed message alone", sink.enqueued)
+	}
+	if events[EventIgnored] != 1 {
+		t.Errorf("ignored items reported: %d, want 1", events[EventIgnored])
+	}
+}
