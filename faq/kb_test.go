@@ -114,11 +114,11 @@ func TestKeyFacts(t *testing.T) {
 		{"SMS or international voice call, landlines and IVR need voice", "prerequisites", facts{
 			"en": {"SMS", "international voice call", "IVR"}, "pt": {"SMS", "ligação internacional", "URA"}, "es": {"SMS", "llamada de voz internacional", "IVR"}}},
 		{"approved display name, no change pending", "prerequisites", facts{
-			"en": {"display name is approved", "pending"}, "pt": {"nome de exibição está aprovado", "pendente"}, "es": {"nombre visible está aprobado", "pendiente"}}},
+			"en": {"display name is approved", "pending"}, "pt": {"nome de exibição está aprovado", "pendente"}, "es": {"nombre para mostrar está aprobado", "pendiente"}}},
 		{"Brazil: the extra 9 digit as in the profile", "prerequisites", facts{
 			"en": {"Brazil", "extra 9", "profile"}, "pt": {"Brasil", "9 a mais", "perfil"}, "es": {"Brasil", "9 adicional", "perfil"}}},
 		{"origin turns off 2FA and supports display name approval", "origin_bsp_role", facts{
-			"en": {"two-step verification", "display name"}, "pt": {"verificação em duas etapas", "nome de exibição"}, "es": {"verificación en dos pasos", "nombre visible"}}},
+			"en": {"two-step verification", "display name"}, "pt": {"verificação em duas etapas", "nome de exibição"}, "es": {"verificación en dos pasos", "nombre para mostrar"}}},
 		{"BSPs see the WABA, never the Business Manager", "origin_bsp_role", facts{
 			"en": {"WABA, never"}, "pt": {"WABA, nunca"}, "es": {"WABA, nunca"}}},
 		{"destination creates the WABA and runs the migration", "destination_bsp_role", facts{
@@ -134,7 +134,7 @@ func TestKeyFacts(t *testing.T) {
 		{"what is kept", "what_is_kept", facts{
 			"en": {"display name", "quality rating", "messaging limit", "Official Business Account"},
 			"pt": {"nome de exibição", "classificação de qualidade", "limite de mensagens", "conta comercial oficial"},
-			"es": {"nombre visible", "calificación de calidad", "límite de mensajes", "cuenta oficial de empresa"}}},
+			"es": {"nombre para mostrar", "calificación de calidad", "límite de mensajes", "cuenta oficial de empresa"}}},
 		{"template quality restarts as unknown", "what_is_kept", facts{
 			"en": {"unknown"}, "pt": {"desconhecida"}, "es": {"desconocida"}}},
 		{"chat history is not moved", "what_is_kept", facts{
