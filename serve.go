@@ -355,10 +355,6 @@ func (s sink) OutboundStatus(ctx context.Context, r bot.Receipt) error {
 	return nil
 }
 
-func (s sink) Security(ctx context.Context, phone, event string) error {
-	return s.bot.Recheck(ctx, phone)
-}
-
 func (s sink) MetaError(ctx context.Context, client, text string) error {
 	return s.bot.Flag(ctx, client, text)
 }

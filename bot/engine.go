@@ -140,6 +140,9 @@ func (b *Bot) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	if in.Sender() == "" {
 		return nil, errors.New("bot: message without sender")
 	}
+	if in.Security != "" {
+		return nil, b.security(ctx, in)
+	}
 	key, err := b.resolve(ctx, in)
 	if err != nil {
 		return nil, err
@@ -566,6 +569,29 @@ func (b *Bot) Recheck(ctx context.Context, phone string) error {
 		if err := b.recheckOne(ctx, c.Client); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// security handles Meta's security webhook event in: the cases of its
+// number blocked on two-step verification are tried again (Recheck), then
+// the event is marked processed, on a record of its own keyed by the
+// number, so a redelivery changes nothing. A stop in between tries again
+// on redelivery, which finds the cases already moved on.
+func (b *Bot) security(ctx context.Context, in Inbound) error {
+	unlock := b.lock(in.Sender())
+	defer unlock()
+	if done, err := b.store.Processed(ctx, in.ID); err != nil || done {
+		return err
+	}
+	if err := b.Recheck(ctx, in.From); err != nil {
+		return err
+	}
+	now := b.cfg.Now()
+	err := b.store.Commit(ctx, Turn{MessageID: in.ID,
+		Conversation: Conversation{Key: in.Sender(), State: fsm.New, Created: now, Updated: now, LastSeen: in.At}})
+	if err != nil && !errors.Is(err, ErrDuplicate) {
+		return fmt.Errorf("bot: record security event: %w", err)
 	}
 	return nil
 }

@@ -56,7 +56,11 @@ type Inbound struct {
 	// Moved is set for Meta's system message that the client changed their
 	// number or their user id: it carries the new ones.
 	Moved *Move `json:",omitempty"`
-	At    time.Time
+	// Security is Meta's security webhook event (PIN_CHANGED, ...) about
+	// the number in From: not a client's message, but queued and handled
+	// in order like one, so the webhook never waits for Meta.
+	Security string `json:",omitempty"`
+	At       time.Time
 }
 
 // Move is a client's new identity, from a "system" message
@@ -74,6 +78,9 @@ type Move struct {
 // moves the client is queued under their new id, with the messages they
 // send from it, so that the move is applied before those are read.
 func (in Inbound) Sender() string {
+	if in.Security != "" {
+		return "security:" + in.From
+	}
 	if m := in.Moved; m != nil && (m.UserID != "" || m.Phone != "") {
 		if m.UserID != "" {
 			return m.UserID

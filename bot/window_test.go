@@ -286,3 +286,29 @@ func TestReplyMetaRefusesForTheWindowIsParked(t *testing.T) {
 		t.Errorf("%d templates went out after Meta's 131047; want 1", templates)
 	}
 }
+
+// Meta's security webhook reaches the engine as a queued event: the case
+// blocked on two-step verification goes on, once, however often Meta
+// delivers the webhook.
+func TestSecurityEventRechecksTheBlockedCaseOnce(t *testing.T) {
+	h := newAgentHarness(t, options{phone: metasim.TwoStepOffLater})
+	h.driveTo(fsm.AskPhone)
+	h.send(h.opts.typed)
+	h.send(metasim.SandboxSourceWABA)
+	h.wantState(fsm.Blocked)
+	adds := h.calls(metasim.EndpointAddNumber)
+	ev := bot.Inbound{ID: "security.5511990000002.PIN_CHANGED.1714510600", From: "5511990000002",
+		Security: "PIN_CHANGED", At: h.clock.Now()}
+	for range 2 {
+		if r, err := h.bot.Handle(context.Background(), ev); err != nil || len(r) != 0 {
+			t.Fatalf("Handle(security event) = %v, %v; want no replies of its own", r, err)
+		}
+	}
+	h.wantState(fsm.ChooseMethod)
+	if got := h.calls(metasim.EndpointAddNumber); got != adds+1 {
+		t.Errorf("the number was added %d more times, want once", got-adds)
+	}
+	if done, err := h.db.Processed(context.Background(), ev.ID); err != nil || !done {
+		t.Errorf("the event is not marked processed: %v, %v", done, err)
+	}
+}

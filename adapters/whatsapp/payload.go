@@ -76,6 +76,29 @@ type SecurityEvent struct {
 	Event string
 	// Requester is the business user who made the change, when given.
 	Requester string
+	// At is when Meta says it happened (the entry's time); zero when it
+	// did not say.
+	At time.Time
+}
+
+// Inbound is the event as the inbox queues it: under the number, with an id
+// that is the same when Meta delivers the webhook again.
+func (e SecurityEvent) Inbound(receivedAt time.Time) (bot.Inbound, bool) {
+	phone := strings.Map(func(r rune) rune {
+		if r < '0' || r > '9' {
+			return -1
+		}
+		return r
+	}, e.DisplayPhone)
+	if phone == "" || e.Event == "" || len(phone) > 20 || len(e.Event) > 64 {
+		return bot.Inbound{}, false
+	}
+	at := e.At
+	if at.IsZero() {
+		at = receivedAt
+	}
+	id := fmt.Sprintf("security.%s.%s.%d", phone, e.Event, e.At.Unix())
+	return bot.Inbound{ID: id, From: phone, Security: e.Event, At: at}, true
 }
 
 // Decode reads a webhook body. It fails only when the body is not the JSON
@@ -95,6 +118,7 @@ type notification struct {
 	Object string `json:"object"`
 	Entry  []struct {
 		ID      flexString `json:"id"`
+		Time    flexString `json:"time"`
 		Changes []struct {
 			Field string      `json:"field"`
 			Value changeValue `json:"value"`
@@ -249,6 +273,7 @@ func decode(body []byte, phoneNumberID string) (Delivery, error) {
 					DisplayPhone: string(v.DisplayPhoneNumber),
 					Event:        string(v.Event),
 					Requester:    string(v.Requester),
+					At:           unixTime(e.Time),
 				})
 			}
 		}

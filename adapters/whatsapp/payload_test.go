@@ -98,7 +98,7 @@ func TestDecodeFixtures(t *testing.T) {
 			{Code: "131000", Title: "Something went wrong", Details: "Message failed to send due to an unknown error."},
 		}}},
 		{"security.json", Delivery{Security: []SecurityEvent{
-			{DisplayPhone: "15550783881", Event: "PIN_CHANGED", Requester: "2553166738377434"},
+			{DisplayPhone: "15550783881", Event: "PIN_CHANGED", Requester: "2553166738377434", At: unix(1714510600)},
 		}}},
 	}
 	for _, tt := range tests {

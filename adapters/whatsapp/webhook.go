@@ -73,10 +73,6 @@ type Sink interface {
 	// sent (see bot.Outbox.OutboundStatus). It returns an error wrapping
 	// bot.ErrNotFound when no reply sent it.
 	OutboundStatus(ctx context.Context, r bot.Receipt) error
-	// Security reports a two-step verification change on displayPhone. An
-	// error wrapping bot.ErrNotFound (no case concerns the number) is not a
-	// failure.
-	Security(ctx context.Context, displayPhone, event string) error
 	// MetaError attaches an error Meta reported asynchronously to the case
 	// of the client with WhatsApp id client (a number or a BSUID). An error
 	// wrapping bot.ErrNotFound (no such client, or no case) is not a
@@ -242,6 +238,16 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 			h.log.DebugContext(ctx, "webhook message", "client", bot.MaskPhone(m.Sender()), "wa_message_id", m.ID, "kind", kind(m))
 		}
 	}
+	// Security events go to the inbox with the messages: handling one may
+	// call Meta, which the webhook must not wait for.
+	for _, ev := range d.Security {
+		h.log.InfoContext(ctx, "security webhook", "phone", bot.MaskPhone(ev.DisplayPhone), "event", ev.Event)
+		if in, ok := ev.Inbound(now); ok {
+			d.Messages = append(d.Messages, in)
+		} else {
+			d.Ignored++
+		}
+	}
 	fresh := 0
 	if len(d.Messages) > 0 {
 		fresh, err = h.sink.Enqueue(ctx, d.Messages)
@@ -286,13 +292,6 @@ func (h *Webhook) receive(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Error(w, "try again", http.StatusInternalServerError)
 		return
-	}
-	// Security events are advice too, and are never worth a redelivery.
-	for _, ev := range d.Security {
-		h.log.InfoContext(ctx, "security webhook", "phone", bot.MaskPhone(ev.DisplayPhone), "event", ev.Event)
-		if err := h.sink.Security(ctx, ev.DisplayPhone, ev.Event); err != nil && !errors.Is(err, bot.ErrNotFound) {
-			h.log.WarnContext(ctx, "record security event", "phone", bot.MaskPhone(ev.DisplayPhone), "event", ev.Event, "error", err)
-		}
 	}
 	// Errors Meta reports on its own are advice for agents and operators,
 	// never worth a redelivery.
