@@ -3,11 +3,14 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"portabot/adapters/metasim"
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
 	"portabot/storage"
@@ -160,5 +163,93 @@ func TestDispatcherSendsOnceWhileTheDiskIsFull(t *testing.T) {
 		if r.State != bot.OutboundSent || r.MetaID == "" || r.MetaID != ids[to] || r.InDoubt() {
 			t.Errorf("row of %s = %+v; want sent as %s", to, r, ids[to])
 		}
+	}
+}
+
+// afterFirst is a transport that, once Meta accepted the first message,
+// makes the simulated Meta refuse the next one: a reply of two parts
+// stops half way.
+type afterFirst struct {
+	sim  *metasim.Sim
+	once sync.Once
+}
+
+func (a *afterFirst) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusOK && strings.HasSuffix(req.URL.Path, "/messages") {
+		a.once.Do(func() {
+			a.sim.Inject(metasim.Fault{Kind: metasim.FaultServerError, Endpoint: metasim.EndpointMessages, Times: 1})
+		})
+	}
+	return resp, err
+}
+
+// A reply of two parts whose first Meta took, whose second it refused, and
+// whose record of the first the full disk lost: the next attempt must
+// start at the second.
+func TestDispatcherKeepsPartsSentWhileTheDiskIsFull(t *testing.T) {
+	const to = "+5511977790000"
+	h := newAgentHarness(t, options{simClock: true})
+	disk := &fullDisk{DB: h.db, refused: map[string]int{}, full: true}
+	ctx := context.Background()
+	first, second := strings.Repeat("a", 4000)+" ", strings.Repeat("b", 200)
+	err := h.db.Commit(ctx, bot.Turn{
+		Conversation: bot.Conversation{Key: to, State: "menu", Lang: bot.English},
+		Outbox: []bot.Outbound{{To: to, Reply: bot.Reply{Text: first + strings.Repeat("c", 100) + " " + second},
+			LastInbound: h.clock.Now(), Created: h.clock.Now(), State: bot.OutboundPending}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: h.simURL, Token: token, PhoneNumberID: "106540352242922",
+		Timeout: 5 * time.Second, HTTPClient: &http.Client{Transport: &afterFirst{sim: h.sim}}})
+	d := bot.NewDispatcher(h.bot, disk, sender)
+	d.Grace = time.Minute
+	d.Backoff, d.MaxBackoff = time.Millisecond, time.Millisecond
+	d.RecordAttempts, d.RecordBackoff = 3, time.Millisecond
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(runCtx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(h.logs.String())
+		}
+	})
+	rows, err := h.db.OutboundRows(ctx, to)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("outbox rows: %+v, %v; want one", rows, err)
+	}
+	id := rows[0].ID
+	refused := func(n int) func() bool {
+		return func() bool { return disk.refusals()[id] > n }
+	}
+
+	// Two claims' worth of refused writes: the attempt that sent the first
+	// part, then the claim that found the row in doubt.
+	waitFor(t, "the partial send's record refused over more than one claim", refused(d.RecordAttempts))
+	// Past the grace the row goes again, from its second part.
+	h.clock.advance(10 * time.Minute)
+	waitFor(t, "the rest of the reply sent", func() bool { return len(h.sim.Sent()) >= 2 })
+	n := disk.refusals()[id]
+	waitFor(t, "the row claimed again after the rest was sent", refused(n+d.RecordAttempts))
+
+	disk.setFull(false)
+	d.Notify()
+	waitFor(t, "the row to settle", func() bool {
+		rows, err := h.db.OutboundRows(ctx, to)
+		return err == nil && len(rows) == 1 && rows[0].State == bot.OutboundSent
+	})
+	sent := h.sim.Sent()
+	if len(sent) != 2 || !strings.HasPrefix(sent[0].Text, "aaa") || !strings.HasSuffix(sent[1].Text, "bbb") {
+		var got []string
+		for _, m := range sent {
+			got = append(got, m.Text[:10]+"…"+m.Text[len(m.Text)-10:])
+		}
+		t.Fatalf("Meta took %d messages %q; want the two parts, once each", len(sent), got)
+	}
+	rows, _ = h.db.OutboundRows(ctx, to)
+	if r := rows[0]; r.MetaID != sent[0].ID || r.PartsSent != 2 {
+		t.Errorf("row = %+v; want sent as %s, both parts", r, sent[0].ID)
 	}
 }
