@@ -427,8 +427,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 
 func (d *Dispatcher) idle(ctx context.Context) { idle(ctx, d.wake) }
 
-// deliver makes one attempt at row. It returns false when the attempt could
-// not be recorded, and so was not made.
+// deliver makes one attempt at row. It returns false when the store refused
+// a write: the one that records the attempt (which was then not made), or
+// the one that records its outcome (what Meta accepted is then in memory).
+// Either way the rows are due still, and claiming them again at once would
+// spin.
 func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	now := d.bot.cfg.Now()
 	if a, ok := d.acceptedOf(row.ID); ok {
@@ -527,7 +530,8 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 //
 // The template is queued before the row is marked parked, so the client's
 // queue never looks empty in between; a client who wrote since the reply
-// was made gets it as it is.
+// was made gets it as it is. It reports whether the row's new state is
+// stored.
 func (d *Dispatcher) park(ctx context.Context, row Outbound, why string, metaSaid bool) bool {
 	open, lastSeen, err := d.bot.reengage(ctx, row.To, metaSaid, false)
 	if err != nil {
