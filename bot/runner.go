@@ -266,6 +266,13 @@ func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
 // within Grace of the attempt is the row sent again: at least once is the
 // last resort, since a reply lost for good is worse than one received
 // twice.
+//
+// What Meta accepted is known before it is stored: when the store cannot
+// record it (a full disk), the Meta id and the parts sent stay in memory,
+// the write is tried again with backoff, and until it succeeds the row is
+// never sent again by this process, however often it is claimed. If the
+// process stops first, the stored row is in doubt and Meta's status settles
+// it, as above.
 type Dispatcher struct {
 	bot    *Bot
 	outbox Outbox
@@ -283,12 +290,22 @@ type Dispatcher struct {
 	// taking a message, and keeps posting it until the webhook answers, so
 	// the grace only has to outlast a restart and a short outage.
 	Grace time.Duration
+	// RecordAttempts bounds the writes tried, RecordBackoff apart and
+	// doubling, to store what Meta accepted before the row is let go; a
+	// later claim of the row tries again. They are bounded because the
+	// slot and the client's queue wait meanwhile, and the row is safe in
+	// memory anyway.
+	RecordAttempts int
+	RecordBackoff  time.Duration
 
 	wake chan struct{}
 	beat atomic.Int64
 
-	mu   sync.Mutex // protects read
+	mu   sync.Mutex // protects read and accepted
 	read map[string]bool
+	// accepted is what Meta accepted of rows the store could not record
+	// yet, by row ID.
+	accepted map[string]acceptedRow
 	// Parked counts rows parked outside the customer window.
 	Parked atomic.Int64
 	// OnSend, when set, is told what became of each delivery attempt:
@@ -309,7 +326,16 @@ const sendTimeout = 30 * time.Second
 func NewDispatcher(b *Bot, outbox Outbox, sender Sender) *Dispatcher {
 	return &Dispatcher{bot: b, outbox: outbox, sender: sender, log: b.log, Parallel: 8, MaxAttempts: 8,
 		Backoff: time.Second, MaxBackoff: 5 * time.Minute, Grace: DefaultGrace,
-		wake: make(chan struct{}, 1), read: map[string]bool{}}
+		RecordAttempts: 5, RecordBackoff: 100 * time.Millisecond,
+		wake: make(chan struct{}, 1), read: map[string]bool{}, accepted: map[string]acceptedRow{}}
+}
+
+// acceptedRow is what Meta accepted of a row: its first message's id, how
+// many of its messages, and whether all of them.
+type acceptedRow struct {
+	metaID string
+	parts  int
+	sent   bool
 }
 
 // Notify tells the dispatcher that rows are waiting.
@@ -401,10 +427,26 @@ func (d *Dispatcher) Run(ctx context.Context) {
 
 func (d *Dispatcher) idle(ctx context.Context) { idle(ctx, d.wake) }
 
-// deliver makes one attempt at row. It returns false when the attempt could
-// not be recorded, and so was not made.
+// deliver makes one attempt at row. It returns false when the store refused
+// a write: the one that records the attempt (which was then not made), or
+// the one that records its outcome (what Meta accepted is then in memory).
+// Either way the rows are due still, and claiming them again at once would
+// spin.
 func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	now := d.bot.cfg.Now()
+	if a, ok := d.acceptedOf(row.ID); ok {
+		// The store missed what Meta accepted: the claimed row is older
+		// than the truth, and sending it as it reads would repeat what
+		// the client has.
+		if row.MetaID == "" {
+			row.MetaID = a.metaID
+		}
+		row.PartsSent = max(row.PartsSent, a.parts)
+		if a.sent {
+			row.State, row.Error, row.Sending = OutboundSent, "", time.Time{}
+			return d.mark(ctx, row)
+		}
+	}
 	if row.InDoubt() {
 		if due := row.Sending.Add(d.Grace); now.Before(due) {
 			// Meta may have the message, and its status will say so;
@@ -412,8 +454,7 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 			d.log.Info("reply in doubt: its send was cut off; waiting for Meta's status",
 				"client", MaskPhone(row.To), "row", row.ID, "until", due)
 			row.NextAttempt = due
-			d.mark(ctx, row)
-			return true
+			return d.mark(ctx, row)
 		}
 		d.log.Warn("sending a reply again: Meta reported no status for the attempt in doubt",
 			"client", MaskPhone(row.To), "row", row.ID, "attempt_began", row.Sending)
@@ -451,16 +492,14 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	row.PartsSent = max(row.PartsSent, res.Parts)
 	if err == nil {
 		row.State, row.Error, row.Sending = OutboundSent, "", time.Time{}
-		d.mark(ctx, row)
 		d.report("sent")
-		return true
+		return d.mark(ctx, row)
 	}
 	if KindOf(err) == KindWindowClosed && row.Reply.Template == nil {
 		// Meta's clock said the window closed before ours did: the same
 		// as parking it ourselves.
 		row.Sending = time.Time{}
-		d.park(ctx, row, err.Error(), true)
-		return true
+		return d.park(ctx, row, err.Error(), true)
 	}
 	row.Error = err.Error()
 	wait, retry := d.retryAfter(err, row.Attempts)
@@ -474,16 +513,15 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	}
 	if retry && row.Attempts < d.MaxAttempts {
 		row.NextAttempt = now.Add(wait)
-		d.mark(ctx, row)
 		d.report("retry")
-		return true
+		return d.mark(ctx, row)
 	}
 	row.State = OutboundFailed
-	d.mark(ctx, row)
+	recorded := d.mark(ctx, row)
 	d.report("failed")
 	d.log.Warn("reply failed for good", "client", MaskPhone(row.To), "error", err)
 	d.bot.Flag(ctx, row.To, "a reply could not be delivered: "+err.Error())
-	return true
+	return recorded
 }
 
 // park sets row aside until the client re-opens their window, and has the
@@ -492,36 +530,95 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 //
 // The template is queued before the row is marked parked, so the client's
 // queue never looks empty in between; a client who wrote since the reply
-// was made gets it as it is.
-func (d *Dispatcher) park(ctx context.Context, row Outbound, why string, metaSaid bool) {
+// was made gets it as it is. It reports whether the row's new state is
+// stored.
+func (d *Dispatcher) park(ctx context.Context, row Outbound, why string, metaSaid bool) bool {
 	open, lastSeen, err := d.bot.reengage(ctx, row.To, metaSaid, false)
 	if err != nil {
 		d.log.Error("re-engage client after their window closed", "client", MaskPhone(row.To), "error", err)
 	}
 	if err == nil && open {
 		row.LastInbound, row.NextAttempt, row.Error = lastSeen, d.bot.cfg.Now(), ""
-		d.mark(ctx, row)
 		d.report("retry")
-		return
+		return d.mark(ctx, row)
 	}
 	row.State = OutboundParked
 	row.Error = why
-	d.mark(ctx, row)
+	recorded := d.mark(ctx, row)
 	d.Parked.Add(1)
 	d.report("parked")
+	return recorded
 }
 
-func (d *Dispatcher) mark(ctx context.Context, row Outbound) {
-	err := d.outbox.MarkOutbound(ctx, row)
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrAlreadySent):
-		// Meta's status for the message came first and settled the row:
-		// what this attempt thought of it no longer matters.
-		d.log.Debug("outbox row settled by Meta's status meanwhile", "client", MaskPhone(row.To), "row", row.ID)
-	default:
-		d.log.Error("mark outbox row", "client", MaskPhone(row.To), "error", err)
+// mark stores row after an attempt, and reports whether it is stored (or
+// settled by Meta's status meanwhile). When Meta accepted any of the row,
+// what it accepted is kept in memory until a write succeeds, and the write
+// is tried again, RecordBackoff apart and doubling, up to RecordAttempts
+// times: the row must not be sent again for want of a write.
+func (d *Dispatcher) mark(ctx context.Context, row Outbound) bool {
+	held := row.State == OutboundSent || row.PartsSent > 0
+	if held {
+		d.accept(row)
 	}
+	wait := d.RecordBackoff
+	for attempt := 1; ; attempt++ {
+		err := d.outbox.MarkOutbound(ctx, row)
+		switch {
+		case err == nil:
+			d.forget(row.ID)
+			return true
+		case errors.Is(err, ErrAlreadySent):
+			// Meta's status for the message came first and settled the
+			// row: what this attempt thought of it no longer matters.
+			d.log.Debug("outbox row settled by Meta's status meanwhile", "client", MaskPhone(row.To), "row", row.ID)
+			d.forget(row.ID)
+			return true
+		case errors.Is(err, ErrNotFound):
+			d.log.Error("mark outbox row", "client", MaskPhone(row.To), "row", row.ID, "error", err)
+			d.forget(row.ID)
+			return true
+		case !held:
+			d.log.Error("mark outbox row", "client", MaskPhone(row.To), "row", row.ID, "error", err)
+			return false
+		case attempt >= max(d.RecordAttempts, 1):
+			d.log.Error("mark outbox row: Meta accepted the reply; it is kept in memory, never sent again, and the write is tried on the next claim",
+				"client", MaskPhone(row.To), "row", row.ID, "meta_id", row.MetaID, "parts_sent", row.PartsSent,
+				"state", row.State, "attempts", attempt, "error", err)
+			return false
+		}
+		d.log.Warn("mark outbox row: trying again", "client", MaskPhone(row.To), "row", row.ID, "attempt", attempt, "error", err)
+		t := time.NewTimer(wait)
+		<-t.C
+		wait = min(2*wait, max(d.MaxBackoff, d.RecordBackoff))
+	}
+}
+
+// accept keeps in memory what Meta accepted of row.
+func (d *Dispatcher) accept(row Outbound) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	a := d.accepted[row.ID]
+	if a.metaID == "" {
+		a.metaID = row.MetaID
+	}
+	a.parts = max(a.parts, row.PartsSent)
+	a.sent = a.sent || row.State == OutboundSent
+	d.accepted[row.ID] = a
+}
+
+// acceptedOf returns what Meta accepted of row id that the store may miss.
+func (d *Dispatcher) acceptedOf(id string) (acceptedRow, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	a, ok := d.accepted[id]
+	return a, ok
+}
+
+// forget drops what memory held of row id, now that the store has it.
+func (d *Dispatcher) forget(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.accepted, id)
 }
 
 // report passes a delivery's outcome to OnSend, if set.
