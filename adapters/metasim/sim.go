@@ -248,13 +248,12 @@ func (s *Sim) ClientWrote(at time.Time, ids ...string) {
 	if s.st.Wrote == nil {
 		s.st.Wrote = map[string]time.Time{}
 	}
+	// Not saved here: this runs for every message a client sends, and the
+	// state file is rewritten whole; the next change saves it along.
 	for _, id := range ids {
 		if id = userKey(id); id != "" && at.After(s.st.Wrote[id]) {
 			s.st.Wrote[id] = at
 		}
-	}
-	if err := s.st.save(s.path); err != nil {
-		s.log.Error("metasim: saving state", "error", err)
 	}
 }
 
