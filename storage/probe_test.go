@@ -16,6 +16,9 @@ func TestHealthReportsFailedWrite(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpen(t, WithSealKey(testKey))
 	waitHealthy(t, db)
+	// A probe that commits after the failing write would rightly clear
+	// the failure: the disk took a write again. Hold probes off meanwhile.
+	quietProbe(t, db, func(p *probeState) { p.started = time.Now().Add(time.Hour) })
 	failing := func(tx *bolt.Tx) (func() error, error) {
 		return func() error { return errors.New("no space left on device") }, nil
 	}
@@ -26,6 +29,7 @@ func TestHealthReportsFailedWrite(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no space left") || !strings.Contains(err.Error(), db.Path()) {
 		t.Errorf("Health after a failed write = %v; want it named, with the file", err)
 	}
+	quietProbe(t, db, func(p *probeState) { p.started = time.Time{} })
 	mustEnqueue(t, db, inbound("5511987654321", 1))
 	if err := db.write(ctx, "a write that works", func(tx *bolt.Tx) (func() error, error) {
 		return func() error { return tx.Bucket(bucketMeta).Put([]byte("x"), []byte("y")) }, nil
@@ -50,6 +54,28 @@ func waitHealthy(t *testing.T, db *DB) {
 	}
 }
 
+// quietProbe waits until no readiness probe is in flight, then changes its
+// state with set.
+func quietProbe(t *testing.T, db *DB, set func(*probeState)) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		db.probeMu.Lock()
+		idle := !db.probe.inFlight
+		if idle {
+			set(&db.probe)
+		}
+		db.probeMu.Unlock()
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the readiness probe never finished")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // A writer that never finishes its commit (a hung disk) makes the store
 // unhealthy, though every read still works.
 func TestHealthReportsStuckWriter(t *testing.T) {
@@ -58,19 +84,10 @@ func TestHealthReportsStuckWriter(t *testing.T) {
 	waitHealthy(t, db)
 	// Once the probe waitHealthy started has finished, the next Health
 	// starts one of its own.
-	for {
-		db.probeMu.Lock()
-		idle := !db.probe.inFlight
-		if idle {
-			db.probe.stuck = 200 * time.Millisecond
-			db.probe.started = time.Time{}
-		}
-		db.probeMu.Unlock()
-		if idle {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	quietProbe(t, db, func(p *probeState) {
+		p.stuck = 200 * time.Millisecond
+		p.started = time.Time{}
+	})
 	hang := make(chan struct{})
 	blocked := make(chan struct{})
 	go func() {
