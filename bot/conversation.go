@@ -149,6 +149,12 @@ type Case struct {
 	Created time.Time
 	Updated time.Time
 	Closed  time.Time
+	// Expired is when retention replaced the case's numbers by pseudonyms
+	// (see Expired); Erased when an agent or an operator erased it, leaving
+	// only a tombstone, and ErasedBy who.
+	Expired  time.Time `json:",omitzero"`
+	Erased   time.Time `json:",omitzero"`
+	ErasedBy string    `json:",omitempty"`
 }
 
 // Who is how agents and logs name the case's client: their username, else

@@ -183,6 +183,7 @@ type DB struct {
 	path   string
 	now    func() time.Time
 	sealer cipher.AEAD // nil without WithSealKey
+	pkey   []byte      // bot.PseudonymKey of the seal key, nil without one
 
 	// Claims live in memory: bbolt has one process, so a mutex and a set are
 	// all the locking a claim needs, and a restart releases every claim.
@@ -208,6 +209,11 @@ type DB struct {
 
 	probeMu sync.Mutex
 	probe   probeState
+
+	// expMu guards where Expire and PruneProcessed stopped last, so the
+	// next call goes on from there (see scanFrom).
+	expMu                     sync.Mutex
+	expCase, expConv, expMark []byte
 }
 
 // Created reports whether Open created the store's files, which happens
@@ -294,6 +300,9 @@ func Open(path string, opts ...Option) (*DB, error) {
 	db := &DB{bolt: bdb, ibolt: ibdb, path: path, now: o.now, sealer: sealer,
 		inHeld: map[string]bool{}, outQ: newOutboxQueue(), noticeQ: newNoticeQueue(),
 		dropping: map[string]bool{}, created: mainState == fileMissing, inboxFresh: inboxState == fileMissing}
+	if sealer != nil {
+		db.pkey = bot.PseudonymKey(o.sealKey)
+	}
 	if err := db.initSafely(); err != nil {
 		_ = ibdb.Close()
 		_ = bdb.Close()

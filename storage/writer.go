@@ -90,6 +90,10 @@ type writeReq struct {
 	// write nobody waits for (see submitLazy).
 	after func(error)
 	lazy  bool
+	// alone, when set, runs on the writer between two transactions,
+	// instead of op inside one: no other write of the file happens
+	// meanwhile (see runAlone).
+	alone func() error
 
 	// Guarded by writer.mu.
 	taken   bool // the writer has it: its caller waits for the result
@@ -192,6 +196,35 @@ func (w *writer) write(ctx context.Context, what string, op writeOp) error {
 	return err
 }
 
+// runAlone runs fn on the writer, after the writes submitted before and
+// before those submitted after, outside any transaction of the writer's, and
+// returns its result. fn may open its own transactions of the file.
+func (w *writer) runAlone(ctx context.Context, what string, fn func() error) error {
+	r := &writeReq{alone: fn, done: make(chan error, 1)}
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
+		return fmt.Errorf("storage: %s: %w", what, ErrClosed)
+	}
+	w.queue = append(w.queue, r)
+	w.eager++
+	w.cond.Signal()
+	w.mu.Unlock()
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		w.mu.Lock()
+		if !r.taken {
+			r.dropped = true
+			w.mu.Unlock()
+			return fmt.Errorf("storage: %s: %w", what, ctx.Err())
+		}
+		w.mu.Unlock()
+		return <-r.done
+	}
+}
+
 // lazyDelay is how long a lazy write may wait for a write someone waits
 // for, whose commit it then shares, before it is committed on its own.
 const lazyDelay = 20 * time.Millisecond
@@ -254,6 +287,12 @@ func (w *writer) run() {
 			return
 		}
 		n := min(len(w.queue), maxGroup)
+		for i, r := range w.queue[:n] {
+			if r.alone != nil {
+				n = max(i, 1)
+				break
+			}
+		}
 		group = group[:0]
 		for _, r := range w.queue[:n] {
 			if !r.lazy {
@@ -274,7 +313,10 @@ func (w *writer) run() {
 		}
 		w.mu.Unlock()
 
-		if len(group) > 0 {
+		switch {
+		case len(group) == 1 && group[0].alone != nil:
+			group[0].answer(group[0].alone())
+		case len(group) > 0:
 			w.commitGroup(group)
 		}
 		clear(group)
