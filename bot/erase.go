@@ -82,8 +82,10 @@ type Eraser interface {
 	// data are dropped, the case's notices and business token go, and so do
 	// the client's conversation, client ids and outbox rows when the client
 	// has no case still open and wrote nothing since before. Conversations
-	// without any case idle since before go too. It returns how many cases
-	// and conversations it expired; fewer than limit means no more are due.
+	// without any case idle since before go too, and so do notices made
+	// before before that are no longer pending. It returns how many cases,
+	// conversations and notices it expired; fewer than limit means no more
+	// are due.
 	Expire(ctx context.Context, before time.Time, limit int) (int, error)
 	// PruneProcessed deletes at most limit processed-message markers set
 	// before before, and returns how many.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -137,5 +138,102 @@ func TestForgetLeavesNoByteOfTheClient(t *testing.T) {
 	// The store is still whole for bbolt, zeroed pages and all.
 	if err := db.bolt.View(func(tx *bolt.Tx) error { return checkTx(tx) }); err != nil {
 		t.Errorf("bbolt check after Forget: %v", err)
+	}
+}
+
+// deliverNotices marks every pending notice sent, as the dispatcher would
+// have long before retention.
+func deliverNotices(t *testing.T, db *DB) {
+	t.Helper()
+	for {
+		rows, release := mustClaimNotices(t, db, time.Now(), 100)
+		for _, n := range rows {
+			markNoticeSent(t, db, n)
+		}
+		release()
+		if len(rows) == 0 {
+			return
+		}
+	}
+}
+
+func TestRetentionLeavesNoByteOfTheClient(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, WithSealKey(testKey))
+	id := seedClient(t, db, goneClient, goneText, 60)
+	keptID := seedClient(t, db, keptClient, "quero portar a padaria", 5)
+	// The other client's port is open again and they wrote today.
+	kept, _ := db.Case(ctx, keptID)
+	kept.State, kept.Closed = fsm.AwaitCode, time.Time{}
+	mustCommit(t, db, bot.Turn{Conversation: sampleConversation(keptClient, keptID), Case: &kept})
+	// The messages that waited were processed, and their notices sent.
+	for _, c := range []string{goneClient, keptClient} {
+		for _, w := range []string{"wamid.wait1.", "wamid.wait2."} {
+			conv, _ := db.Conversation(ctx, c)
+			mustCommit(t, db, bot.Turn{MessageID: w + c, Conversation: conv})
+		}
+	}
+	if err := db.settleDrops(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deliverNotices(t, db)
+
+	// The test clock: 180 days of retention ended a day from now, so
+	// everything written so far is older.
+	before := time.Now().Add(24 * time.Hour)
+	total := 0
+	for {
+		n, err := db.Expire(ctx, before, 7)
+		if err != nil {
+			t.Fatalf("Expire() error = %v", err)
+		}
+		total += n
+		if n < 7 {
+			break
+		}
+	}
+	// The closed case, its idle conversation, and the notices of both
+	// clients (60 and 5, all sent).
+	if total != 2+65 {
+		t.Errorf("Expire() expired %d cases, conversations and notices, want 67", total)
+	}
+	for {
+		n, err := db.PruneProcessed(ctx, before, 25)
+		if err != nil {
+			t.Fatalf("PruneProcessed() error = %v", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if found := scanFiles(t, db.Path(), goneBytes...); len(found) == 0 {
+		t.Error("nothing of the client left before the scrub: the scan proves nothing")
+	}
+	if _, err := db.Scrub(ctx); err != nil {
+		t.Fatalf("Scrub() error = %v", err)
+	}
+	if found := scanFiles(t, db.Path(), goneBytes...); len(found) > 0 {
+		t.Errorf("after retention the files still hold: %v", found)
+	}
+	c, err := db.Case(ctx, id)
+	pk := bot.PseudonymKey(testKey)
+	if err != nil || c.Phone != bot.Pseudonym(pk, goneClient) || c.Client != bot.Pseudonym(pk, goneClient) || c.Expired.IsZero() {
+		t.Errorf("Case(%s) after retention = %+v, %v; want the numbers replaced by the keyed hash a returning client gets", id, c, err)
+	}
+	if c.State != fsm.Done || c.WABA == "" || c.TraceID == "" {
+		t.Errorf("Case(%s) after retention lost what is not personal: %+v", id, c)
+	}
+	audit, _ := db.Audit(ctx, id)
+	if len(audit) != 60 {
+		t.Errorf("the audit of case %s has %d events after retention, want its 60 kept without their detail", id, len(audit))
+	}
+	if c, err := db.Case(ctx, keptID); err != nil || c.Phone != "+"+keptClient {
+		t.Errorf("the open case = %+v, %v; want it untouched", c, err)
+	}
+	if found := scanFiles(t, db.Path(), keptClient, "quero portar a padaria"); len(found) != 2 {
+		t.Errorf("the open case's client is not all there: %v", found)
+	}
+	if ok, _ := db.Processed(ctx, "wamid."+keptClient+".1"); ok {
+		t.Error("a processed marker older than the cutoff is still there")
 	}
 }

@@ -13,11 +13,13 @@ import (
 )
 
 // Expire applies retention (see bot.Eraser) to at most limit cases and
-// conversations due before before, in one transaction, and then, when it
-// changed anything, scrubs the free pages of the main file. It reads the
+// conversations due before before, in one transaction; the caller runs
+// Scrub once a run of calls is over, so that the bytes it replaced leave
+// the free pages too. It reads the
 // cases and conversations after the last ones it looked at, wrapping round,
 // so a run of calls walks each bucket once rather than rereading its start.
-// Notices created before before that are no longer pending go too.
+// Notices created before before that are no longer pending go too, up to
+// limit, and count in what it returns.
 func (db *DB) Expire(ctx context.Context, before time.Time, limit int) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("storage: expire: %w", err)
@@ -122,15 +124,13 @@ func (db *DB) Expire(ctx context.Context, before time.Time, limit int) (int, err
 				if err := deleteNotice(tx, ck, idk, nt.State); err != nil {
 					return err
 				}
+				n++
 			}
 			return nil
 		}, nil
 	})
 	if err != nil {
 		return 0, err
-	}
-	if _, err := db.Scrub(ctx); err != nil {
-		return n, err
 	}
 	return n, nil
 }
