@@ -47,6 +47,7 @@ type memStore struct {
 	cases     map[string]bot.Case
 	audit     map[string][]bot.AuditEvent
 	processed map[string]bool
+	marked    map[string]time.Time // when each processed marker was set
 	next      int
 	now       func() time.Time
 }
@@ -148,6 +149,10 @@ func (m *memStore) Commit(ctx context.Context, t bot.Turn) error {
 	}
 	if t.MessageID != "" {
 		m.processed[t.MessageID] = true
+		if m.marked == nil {
+			m.marked = map[string]time.Time{}
+		}
+		m.marked[t.MessageID] = m.now()
 	}
 	m.convs[t.Conversation.Key] = t.Conversation
 	for _, id := range t.Forget {

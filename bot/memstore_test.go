@@ -1,9 +1,13 @@
 package bot_test
 
 import (
+	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"portabot/bot"
+	"portabot/fsm"
 	"portabot/storage/storetest"
 )
 
@@ -11,4 +15,162 @@ import (
 // the fuzzer would pass states a real store refuses, or miss what it finds.
 func TestMemStoreContract(t *testing.T) {
 	storetest.RunStore(t, func(t *testing.T) bot.Store { return newMemStore() })
+}
+
+func TestMemStoreEraserContract(t *testing.T) {
+	storetest.RunEraser(t, memPseudonymKey, func(t *testing.T) storetest.EraserBackend { return newMemStore() })
+}
+
+// memPseudonymKey stands in for the key a real store derives from its seal
+// key.
+var memPseudonymKey = bot.PseudonymKey([]byte("memstore-seal-key-32-bytes-long!"))
+
+var _ bot.Eraser = (*memStore)(nil)
+
+// Forget erases the client r names, as the real stores do, in the parts
+// this store keeps: conversations, client ids, cases and audit.
+func (m *memStore) Forget(ctx context.Context, r bot.ForgetRequest) (bot.Erasure, error) {
+	var out bot.Erasure
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
+	if r.At.IsZero() {
+		r.At = m.now()
+	}
+	r.At = r.At.UTC().Truncate(time.Microsecond)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	keys := map[string]bool{}
+	numbers := map[string]bool{}
+	addConv := func(id string) {
+		if c, ok := m.convs[id]; ok {
+			keys[c.Key] = true
+		} else if k, ok := m.ids[id]; ok {
+			keys[k] = true
+		}
+	}
+	var direct *bot.Case
+	if r.Number != "" {
+		numbers[r.Number] = true
+		addConv(r.Number)
+	}
+	if r.CaseID != "" {
+		c, ok := m.cases[r.CaseID]
+		if !ok {
+			return out, fmt.Errorf("memstore: forget case %q: %w", r.CaseID, bot.ErrNotFound)
+		}
+		if !c.Erased.IsZero() {
+			return out, nil
+		}
+		addConv(c.Client)
+		for _, n := range []string{c.Client, c.ClientPhone} {
+			if bot.IsPhoneID(n) {
+				numbers[n] = true
+			}
+		}
+		direct = &c
+	}
+	var cases []bot.Case
+	for i := 1; i <= m.next; i++ {
+		c, ok := m.cases[fmt.Sprint(i)]
+		if !ok || !c.Erased.IsZero() {
+			continue
+		}
+		match := keys[c.Client] || (direct != nil && direct.ID == c.ID)
+		for n := range numbers {
+			match = match || bot.Matches(c, n)
+		}
+		if match {
+			cases = append(cases, c)
+		}
+	}
+	for _, c := range cases {
+		addConv(c.Client)
+		if bot.InFlight(c) {
+			return bot.Erasure{}, fmt.Errorf("memstore: forget: case %s: %w", c.ID, bot.ErrInFlight)
+		}
+	}
+	for k := range keys {
+		delete(m.convs, k)
+		out.Conversations++
+		for id, ck := range m.ids {
+			if ck == k {
+				delete(m.ids, id)
+				out.ClientIDs++
+			}
+		}
+	}
+	for _, c := range cases {
+		out.AuditEvents += len(m.audit[c.ID])
+		m.cases[c.ID] = bot.Tombstone(c, r.At, r.Actor)
+		m.audit[c.ID] = []bot.AuditEvent{{CaseID: c.ID, At: r.At, Actor: r.Actor, Kind: "erased", Detail: "personal data erased"}}
+		out.Cases = append(out.Cases, c.ID)
+	}
+	return out, nil
+}
+
+// Expire applies retention as the real stores do.
+func (m *memStore) Expire(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now().UTC().Truncate(time.Microsecond)
+	n := 0
+	for i := 1; i <= m.next && n < limit; i++ {
+		id := fmt.Sprint(i)
+		c, ok := m.cases[id]
+		closed, over := bot.Closed(c)
+		if !ok || !over || !closed.Before(before) || !c.Expired.IsZero() || !c.Erased.IsZero() {
+			continue
+		}
+		m.cases[id] = bot.Expired(c, memPseudonymKey, now)
+		for j, e := range m.audit[id] {
+			m.audit[id][j] = bot.ExpiredEvent(e)
+		}
+		n++
+	}
+	for k, c := range m.convs {
+		if n >= limit {
+			break
+		}
+		if !c.Updated.Before(before) || !c.LastSeen.Before(before) || fsm.IsTransient(c.State) {
+			continue
+		}
+		if cs, ok := m.cases[c.CaseID]; ok {
+			if _, over := bot.Closed(cs); !over {
+				continue
+			}
+		}
+		delete(m.convs, k)
+		for id, ck := range m.ids {
+			if ck == k {
+				delete(m.ids, id)
+			}
+		}
+		n++
+	}
+	return n, nil
+}
+
+// PruneProcessed deletes markers set before before.
+func (m *memStore) PruneProcessed(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, at := range m.marked {
+		if n >= limit {
+			break
+		}
+		if at.Before(before) {
+			delete(m.marked, id)
+			delete(m.processed, id)
+			n++
+		}
+	}
+	return n, nil
 }

@@ -1,6 +1,11 @@
 package storage
 
-import "portabot/storage/storetest"
+import (
+	"testing"
+
+	"portabot/bot"
+	"portabot/storage/storetest"
+)
 
 // The bbolt tests build their fixtures with the contract's helpers, so that
 // what they write is what every backend is held to.
@@ -39,3 +44,9 @@ var (
 	wantThreads        = storetest.WantThreads
 	noticeTexts        = storetest.NoticeTexts
 )
+
+func TestEraserContract(t *testing.T) {
+	storetest.RunEraser(t, bot.PseudonymKey(testKey), func(t *testing.T) storetest.EraserBackend {
+		return mustOpen(t, WithSealKey(testKey))
+	})
+}
