@@ -380,7 +380,7 @@ func eraseCase(tx *bolt.Tx, c bot.Case, r bot.ForgetRequest, out *bot.Erasure) e
 	}
 	out.Cases = append(out.Cases, c.ID)
 	return appendNotice(tx, key, bot.Notice{CaseID: c.ID, Kind: bot.NoticeErased,
-		Text: "Content erased on " + r.At.Format("2006-01-02 15:04 MST") + " by " + r.Actor + ".",
+		Text:    "Content erased on " + r.At.Format("2006-01-02 15:04 MST") + " by " + r.Actor + ".",
 		Created: r.At, NextAttempt: r.At, State: bot.OutboundPending})
 }
 

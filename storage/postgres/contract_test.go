@@ -23,3 +23,10 @@ func TestNoticeContract(t *testing.T) {
 	admin(t) // skips the suite once, not each of its tests, without a server
 	storetest.RunNotices(t, func(t *testing.T) storetest.NoticeBackend { return mustOpen(t, freshDatabase(t)) })
 }
+
+func TestEraserContract(t *testing.T) {
+	admin(t) // skips the suite once, not each of its tests, without a server
+	storetest.RunEraser(t, bot.PseudonymKey(testKey), func(t *testing.T) storetest.EraserBackend {
+		return mustOpen(t, freshDatabase(t))
+	})
+}

@@ -25,6 +25,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"portabot/bot"
 )
 
 // KeySize is the length of a seal key: AES-256, as for the bbolt store, so
@@ -42,6 +44,7 @@ const DefaultLeaseTTL = 30 * time.Second
 type DB struct {
 	pool   *pgxpool.Pool
 	sealer cipher.AEAD // nil without WithSealKey
+	pkey   []byte      // bot.PseudonymKey of the seal key, nil without one
 	// created is set when this open made the schema: a first start.
 	created bool
 	now     func() time.Time
@@ -134,6 +137,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	}
 	db := &DB{pool: pool, sealer: sealer, now: o.now, ttl: o.ttl, holder: newToken(), beatDone: make(chan struct{}),
 		created: len(applied) > 0 && applied[0].Version == 1}
+	if sealer != nil {
+		db.pkey = bot.PseudonymKey(o.sealKey)
+	}
 	beat, stop := context.WithCancel(context.WithoutCancel(ctx))
 	db.stopBeat = stop
 	go db.renew(beat)
