@@ -73,6 +73,10 @@ type serveConfig struct {
 	// accepted stays in the outbox, for the statuses Meta reports on it
 	// later; zero keeps every reply for ever.
 	OutboxRetention time.Duration
+	// Retention (PORTABOT_RETENTION) is how long after a case closes its
+	// client's numbers and words are kept (see expire.go); zero keeps them
+	// for ever.
+	Retention time.Duration
 	// PprofAddr (PORTABOT_PPROF_ADDR), when set, is a separate listen
 	// address for Go's profiler (/debug/pprof/); empty, the default, serves
 	// no profiles at all.
@@ -177,6 +181,8 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		{&c.SendGrace, "PORTABOT_SEND_GRACE", bot.DefaultGrace, 0, 24 * time.Hour, true, "a duration from 0 to 24h, such as 2m"},
 		{&c.OutboxRetention, "PORTABOT_OUTBOX_RETENTION", defaultOutboxRetention, time.Minute, 366 * 24 * time.Hour, true,
 			"0 (keep every reply) or a duration from 1m to 8784h, such as 24h"},
+		{&c.Retention, "PORTABOT_RETENTION", defaultRetention, 24 * time.Hour, maxRetention, true,
+			"0 (keep closed cases for ever) or a duration from 24h to 87840h, such as 4320h (180 days)"},
 	}
 	for _, d := range durations {
 		v, err := envDuration(getenv, d.name, d.def, d.lo, d.hi, d.zeroOK, d.accepted)
@@ -523,6 +529,9 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	wg.Go(func() { listenForWork(work, st, runner, dispatcher, notices) })
 	if cfg.OutboxRetention > 0 {
 		wg.Go(func() { pruneOutbox(work, st, cfg.OutboxRetention, log) })
+	}
+	if er, ok := st.(bot.Eraser); ok {
+		wg.Go(func() { pruneRetention(work, er, cfg.Retention, mx.Retention, log) })
 	}
 	if notices != nil {
 		wg.Go(func() { notices.Run(work) })

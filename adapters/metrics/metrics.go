@@ -115,6 +115,7 @@ type Metrics struct {
 	graphSeconds       *prometheus.HistogramVec
 	slackNotifications *prometheus.CounterVec
 	faqAnswers         *prometheus.CounterVec
+	retention          *prometheus.CounterVec
 	intents            map[string]bool
 	store              *storeCollector // nil without Stats
 }
@@ -185,6 +186,7 @@ func New(stats Stats, opts Options) *Metrics {
 	for _, o := range SlackOutcomes {
 		m.slackNotifications.WithLabelValues(o)
 	}
+	m.retention = retentionCounter()
 	m.faqAnswers = counterVec("portabot_faq_answers_total",
 		"Answers given from the FAQ, by intent; intent none counts messages the bot did not understand.", "intent")
 	m.intents = map[string]bool{bot.NotUnderstood: true}
@@ -201,7 +203,7 @@ func New(stats Stats, opts Options) *Metrics {
 		m.webhooksReceived, m.webhooksRefused, m.webhookMessages, m.webhookDuplicates, m.webhookMetaErrors, m.webhookIgnored,
 		m.processing, m.turns,
 		m.outboxSent, m.outboxRetries, m.outboxParked, m.outboxFailed,
-		m.graphCalls, m.graphSeconds, m.slackNotifications, m.faqAnswers,
+		m.graphCalls, m.graphSeconds, m.slackNotifications, m.faqAnswers, m.retention,
 	)
 	if stats != nil {
 		m.store = newStoreCollector(stats, opts, m.log)
