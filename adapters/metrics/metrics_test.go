@@ -20,6 +20,7 @@ import (
 // test in package main reads the README itself; this list catches a metric
 // dropped here without starting a server.
 var documented = []string{
+	"portabot_retention_removed_total",
 	"portabot_webhooks_received_total",
 	"portabot_webhooks_refused_total",
 	"portabot_webhook_messages_total",
@@ -342,4 +343,18 @@ func TestConcurrentHooksAndScrapes(t *testing.T) {
 	wg.Wait()
 	want(t, m, "portabot_webhooks_received_total", nil, 800)
 	want(t, m, "portabot_outbox_sent_total", nil, 800)
+}
+
+func TestRetentionCounts(t *testing.T) {
+	m := New(nil, Options{})
+	m.Retention("expired", 3)
+	m.Retention("pages_scrubbed", 0)
+	m.Retention("expired", 2)
+	_, body := scrape(t, m.Handler())
+	for _, want := range []string{`portabot_retention_removed_total{kind="expired"} 5`,
+		`portabot_retention_removed_total{kind="pages_scrubbed"} 0`, `portabot_retention_removed_total{kind="processed_markers"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the exposition lacks %s", want)
+		}
+	}
 }
