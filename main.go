@@ -71,6 +71,7 @@ Usage:
   portabot faq ask [--json] [--lang en|pt|es] QUESTION            answer one question
   portabot faq eval FILE                                          accuracy over JSON lines {"q":..,"intent":..}
   portabot cases [--json] [--db FILE]                             list cases
+  portabot forget [--db FILE] [--by NAME] --yes +NUMBER|CASE      erase a client and their cases (bbolt: with serve stopped)
   portabot migrate [--status] [--db postgres://…]                 show and apply PostgreSQL schema migrations
   portabot store copy --from FILE --to postgres://…               copy a stopped deployment's bbolt file to PostgreSQL, verified
   portabot flow                                                   the conversation as a Mermaid diagram
@@ -123,6 +124,8 @@ func dispatch(ctx context.Context, env environment) error {
 		return runCheck(env, args)
 	case "cases":
 		return runCases(ctx, env, args)
+	case "forget":
+		return runForget(ctx, env, args)
 	case "migrate":
 		return runMigrate(ctx, env, args)
 	case "store":

@@ -185,3 +185,24 @@ func ExpiredEvent(e AuditEvent) AuditEvent {
 func Matches(c Case, digits string) bool {
 	return digits != "" && (c.Client == digits || c.ClientPhone == digits || strings.TrimPrefix(c.Phone, "+") == digits)
 }
+
+// ParseForgetTarget reads what an operator or agent names for erasure: a
+// number with its country code and a leading "+" (the client's WhatsApp
+// number or the number they port), or a case id, "12" or "#12". A string
+// of digits long enough to be a number without its "+" is refused rather
+// than guessed at.
+func ParseForgetTarget(s string) (ForgetRequest, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "+") {
+		p, err := ParsePhone(s, "")
+		if err != nil {
+			return ForgetRequest{}, fmt.Errorf("cannot read the number %s: %w", MaskPhone(s), err)
+		}
+		return ForgetRequest{Number: strings.TrimPrefix(p.E164, "+")}, nil
+	}
+	id := strings.TrimPrefix(s, "#")
+	if id == "" || len(id) > 9 || strings.Trim(id, "0123456789") != "" || strings.TrimLeft(id, "0") == "" {
+		return ForgetRequest{}, errors.New("name a case (12 or #12) or a number with its country code and a leading + (+5511987654321)")
+	}
+	return ForgetRequest{CaseID: strings.TrimLeft(id, "0")}, nil
+}
