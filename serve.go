@@ -440,7 +440,8 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	var slack *slackapp.App
 	var notices *bot.NoticeDispatcher
 	if cfg.slackOn() {
-		slack = slackapp.New(cfg.Slack, slackapp.Deps{Cases: st, Handoff: b, Steps: b, Answers: answers, Triggers: st,
+		eraser, _ := st.(bot.Eraser)
+		slack = slackapp.New(cfg.Slack, slackapp.Deps{Cases: st, Handoff: b, Steps: b, Answers: answers, Triggers: st, Eraser: eraser,
 			AuditRefusal: func(ctx context.Context, caseID, user, action string) {
 				if err := st.AuditRefusal(ctx, caseID, user, action); err != nil && !errors.Is(err, bot.ErrNotFound) {
 					log.Error("audit a refused slack action", "case", caseID, "error", err)

@@ -31,6 +31,7 @@ var subcommands = []subcommand{
 	{name: "release", args: "<case>", about: "give the conversation back to the bot where it left off", acts: true},
 	{name: "retry", args: "<case>", about: "re-run the failed Graph step, after a status check", acts: true},
 	{name: "cancel", args: "<case>", about: "cancel the port", acts: true},
+	{name: "forget", args: "<case | +number>", about: "erase a client and all their cases, after you confirm", acts: true},
 	{name: "faq", args: "<question>", about: "what the bot answers a client who asks this"},
 	{name: "stats", about: "cases per state, ports done today and in 7 days, median time to done"},
 	{name: "help", about: "this list"},
@@ -57,6 +58,8 @@ func (a *App) command(ctx context.Context, cmd slackapi.SlashCommand) (reply *sl
 		return help(""), nil
 	case !known:
 		return help("I don't know `" + esc(name) + "`."), nil
+	case name == "forget":
+		return a.forgetAsk(ctx, rest, cmd.UserID), nil
 	case sub.acts:
 		return a.action(ctx, sub, rest, cmd.UserID, cmd.TriggerID)
 	}

@@ -26,6 +26,9 @@ func (a *App) interaction(ctx context.Context, ic slackapi.InteractionCallback) 
 	}
 	// Block Kit puts the clicked element here, not in ic.ActionID.
 	ba := ic.ActionCallback.BlockActions[0]
+	if ba.ActionID == actionForget {
+		return a.forgetConfirmed(ctx, ic, ba.Value)
+	}
 	name, ok := buttonActions[ba.ActionID]
 	if !ok {
 		a.log.Debug("slack action ignored", "action_id", ba.ActionID)

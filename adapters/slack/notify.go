@@ -48,6 +48,9 @@ func (a *App) Notify(ctx context.Context, c bot.Case, n bot.Notice) (thread stri
 	if a.cfg.Channel == "" {
 		return "", errors.New("slack: notify: no channel configured")
 	}
+	if n.Kind == bot.NoticeErased {
+		return a.eraseThread(ctx, c, n)
+	}
 	mark := kindMark[n.Kind]
 	if mark == "" {
 		mark = ":information_source:"

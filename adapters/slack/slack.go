@@ -98,6 +98,8 @@ type Deps struct {
 	// case. It runs before Slack gets its answer, so it must be quick.
 	// Refusals are always logged.
 	AuditRefusal func(ctx context.Context, caseID, user, action string)
+	// Eraser, when set, lets agents erase a client with /porta forget.
+	Eraser bot.Eraser
 	// Triggers, when set, keeps the trigger ids of the actions taken
 	// durably, so that a signed request captured before a restart is
 	// still refused after it; without it they are kept in memory only.
@@ -141,6 +143,9 @@ type App struct {
 	// minutes: a signed request stays valid for five, and replaying a `say`
 	// would message the client twice. Guarded by mu.
 	triggers map[string]time.Time
+	// forgets holds the erasures waiting for their confirmation button,
+	// by the button's token. Guarded by mu.
+	forgets map[string]pendingForget
 }
 
 // New returns the cockpit. deps.Cases, deps.Handoff, deps.Steps and
