@@ -71,8 +71,8 @@ type Eraser interface {
 	// conversations, client ids, outbox rows, notices, waiting messages,
 	// business tokens and audit. Each case leaves a tombstone: its record
 	// reduced to its id, state, times and thread, and one audit event
-	// "erased" naming r.Actor; a NoticeErased is queued for each case, so
-	// that its Slack thread is rewritten. It refuses with ErrInFlight, erasing
+	// "erased" naming r.Actor; a NoticeErased is queued for each case that
+	// has a Slack thread, so that the thread is rewritten. It refuses with ErrInFlight, erasing
 	// nothing, when a Graph step is in flight for any of the cases, and
 	// returns an empty Erasure when nothing matches.
 	Forget(ctx context.Context, r ForgetRequest) (Erasure, error)

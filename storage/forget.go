@@ -379,6 +379,11 @@ func eraseCase(tx *bolt.Tx, c bot.Case, r bot.ForgetRequest, out *bot.Erasure) e
 		return err
 	}
 	out.Cases = append(out.Cases, c.ID)
+	if c.Thread == "" {
+		// Never posted to agents (or Slack is not configured): there is no
+		// thread to rewrite.
+		return nil
+	}
 	return appendNotice(tx, key, bot.Notice{CaseID: c.ID, Kind: bot.NoticeErased,
 		Text:    "Content erased on " + r.At.Format("2006-01-02 15:04 MST") + " by " + r.Actor + ".",
 		Created: r.At, NextAttempt: r.At, State: bot.OutboundPending})

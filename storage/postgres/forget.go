@@ -242,6 +242,9 @@ func eraseCase(ctx context.Context, tx pgx.Tx, n int64, c bot.Case, r bot.Forget
 		return err
 	}
 	out.Cases = append(out.Cases, c.ID)
+	if c.Thread == "" {
+		return nil // no thread to rewrite
+	}
 	return appendNotice(ctx, tx, n, bot.Notice{CaseID: c.ID, Kind: bot.NoticeErased,
 		Text:    "Content erased on " + r.At.Format("2006-01-02 15:04 MST") + " by " + r.Actor + ".",
 		Created: r.At, NextAttempt: r.At, State: bot.OutboundPending})

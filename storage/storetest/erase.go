@@ -50,6 +50,12 @@ func RunEraser(t *testing.T, pseudonymKey []byte, open func(t *testing.T) Eraser
 		ctx := t.Context()
 		id := seed(t, s, gone, "+"+gone, fsm.AwaitCode)
 		keptID := seed(t, s, kept, "+"+kept, fsm.Done)
+		n, withNotices := s.(bot.Notices)
+		if withNotices {
+			if err := n.SetThread(ctx, id, "1773144000.000100"); err != nil {
+				t.Fatal(err)
+			}
+		}
 		before := SnapshotOf(t, s, []string{kept}, []string{keptID})
 		got, err := s.Forget(ctx, bot.ForgetRequest{Number: gone, Actor: "U0DPO", At: At(100)})
 		if err != nil {
@@ -67,6 +73,9 @@ func RunEraser(t *testing.T, pseudonymKey []byte, open func(t *testing.T) Eraser
 		}
 		want := bot.Case{ID: id, Lang: bot.Spanish, State: fsm.Cancelled, Created: At(0), Updated: At(100), Closed: At(100),
 			Erased: At(100), ErasedBy: "U0DPO"}
+		if withNotices {
+			want.Thread = "1773144000.000100"
+		}
 		if diff := cmp.Diff(want, c, CmpEmpty); diff != "" {
 			t.Errorf("the tombstone (-want +got):\n%s", diff)
 		}
@@ -79,7 +88,7 @@ func RunEraser(t *testing.T, pseudonymKey []byte, open func(t *testing.T) Eraser
 		if diff := cmp.Diff(before, after, CmpEmpty); diff != "" {
 			t.Errorf("the other client changed (-before +after):\n%s", diff)
 		}
-		if n, ok := s.(bot.Notices); ok {
+		if withNotices {
 			rows, release, err := n.ClaimNotices(ctx, At(200), 10)
 			if err != nil {
 				t.Fatal(err)
