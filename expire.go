@@ -56,6 +56,9 @@ func pruneRetention(ctx context.Context, st bot.Eraser, retention time.Duration,
 // (bbolt); PostgreSQL leaves that to VACUUM.
 type scrubber interface {
 	Scrub(ctx context.Context) (storage.ScrubStats, error)
+	// ScrubOwed reports pages the last Scrub left (a reader held them):
+	// an erasure's, say, which the next pass finishes.
+	ScrubOwed() bool
 }
 
 // retentionPass expires everything due at now() in batches, prunes the
@@ -84,11 +87,10 @@ func retentionPass(ctx context.Context, st bot.Eraser, retention time.Duration, 
 			break
 		}
 	}
-	if expired+markers == 0 {
-		return nil
+	if expired+markers > 0 {
+		log.Info("retention applied", "expired", expired, "processed_markers", markers)
 	}
-	log.Info("retention applied", "expired", expired, "processed_markers", markers)
-	if s, ok := st.(scrubber); ok {
+	if s, ok := st.(scrubber); ok && (expired+markers > 0 || s.ScrubOwed()) {
 		st, err := s.Scrub(ctx)
 		report("pages_scrubbed", st.Zeroed)
 		if err != nil {

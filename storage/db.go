@@ -92,6 +92,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -214,6 +215,8 @@ type DB struct {
 	// next call goes on from there (see scanFrom).
 	expMu                     sync.Mutex
 	expCase, expConv, expMark []byte
+
+	scrubOwed atomic.Bool // the last Scrub left freed pages unscrubbed
 }
 
 // Created reports whether Open created the store's files, which happens

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,5 +236,54 @@ func TestRetentionLeavesNoByteOfTheClient(t *testing.T) {
 	}
 	if ok, _ := db.Processed(ctx, "wamid."+keptClient+".1"); ok {
 		t.Error("a processed marker older than the cutoff is still there")
+	}
+}
+
+// TestScrubSparesPagesAReaderHolds: a read transaction that began before
+// the erasure still sees the pages the erasure freed; Scrub leaves them,
+// says so, and the reader reads its rows whole. Once the reader is done,
+// the next Scrub zeroes them.
+func TestScrubSparesPagesAReaderHolds(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, WithSealKey(testKey))
+	seedClient(t, db, goneClient, goneText, 30)
+	if err := db.settleDrops(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := db.bolt.Begin(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() string {
+		var all []byte
+		_ = reader.Bucket(bucketAudit).ForEach(func(_, v []byte) error {
+			all = append(all, v...)
+			return nil
+		})
+		return string(all)
+	}
+	before := read()
+	if _, err := db.Forget(ctx, bot.ForgetRequest{Number: goneClient, Actor: "ops"}); err != nil {
+		t.Fatalf("Forget() error = %v", err)
+	}
+	st, err := db.Scrub(ctx)
+	if err != nil || !st.Held || !db.ScrubOwed() {
+		t.Errorf("Scrub() with a reader open = %+v, %v, owed %v; want the held pages left, and owed", st, err, db.ScrubOwed())
+	}
+	if got := read(); got != before || !strings.Contains(got, goneText) {
+		t.Error("the reader's view changed under it: Scrub zeroed a page it still held")
+	}
+	if err := reader.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if found := scanFiles(t, db.Path(), goneBytes...); len(found) == 0 {
+		t.Fatal("nothing left to scrub: the test proves nothing")
+	}
+	st, err = db.Scrub(ctx)
+	if err != nil || st.Held || st.Zeroed == 0 || db.ScrubOwed() {
+		t.Errorf("Scrub() once the reader is done = %+v, %v, owed %v; want pages zeroed and nothing owed", st, err, db.ScrubOwed())
+	}
+	if found := scanFiles(t, db.Path(), goneBytes...); len(found) > 0 {
+		t.Errorf("after the second Scrub the files still hold: %v", found)
 	}
 }

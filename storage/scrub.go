@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -35,9 +36,10 @@ import (
 // scrubChunk is how many pages one stop of the writer looks at.
 const scrubChunk = 4096
 
-// scrubTries is how many times Scrub waits for readers to let go of the
-// pages of one chunk before leaving them for the next Scrub.
-const scrubTries = 50
+// scrubTries is how many times Scrub waits for readers to let go of freed
+// pages, a millisecond longer each time (about a second in all), before
+// leaving them for the next Scrub.
+const scrubTries = 45
 
 // ScrubStats says what Scrub did: Zeroed pages written over, Held pages it
 // could not reach because a reader still held freed pages (the next Scrub
@@ -47,21 +49,27 @@ type ScrubStats struct {
 	Held   bool
 }
 
+// ScrubOwed reports whether the last Scrub left pages for the next one
+// (a reader held them, or it failed).
+func (db *DB) ScrubOwed() bool { return db.scrubOwed.Load() }
+
 // errHeld says a reader still holds freed pages.
 var errHeld = errors.New("freed pages still held by a reader")
 
 // Scrub overwrites with zeros every free page of both files of the store,
-// so that nothing deleted can be read back from them (see above). Forget and
-// Expire call it; it is safe at any time, and costs a read of every page's
-// header and of every free page.
-func (db *DB) Scrub(ctx context.Context) (ScrubStats, error) {
-	var st ScrubStats
+// so that nothing deleted can be read back from them (see above). Forget
+// calls it, and serve after a retention pass or when ScrubOwed; it is safe
+// at any time, and costs a read of every page's header and of every free
+// page, in chunks between which the writer goes on.
+func (db *DB) Scrub(ctx context.Context) (st ScrubStats, err error) {
+	defer func() { db.scrubOwed.Store(st.Held || err != nil) }()
 	for _, f := range []struct {
 		w    *writer
 		bdb  *bolt.DB
 		path string
 	}{{db.w, db.bolt, db.path}, {db.iw, db.ibolt, InboxPath(db.path)}} {
-		s, err := scrubFile(ctx, f.w, f.bdb, f.path)
+		var s ScrubStats
+		s, err = scrubFile(ctx, f.w, f.bdb, f.path)
 		st.Zeroed += s.Zeroed
 		st.Held = st.Held || s.Held
 		if err != nil {
@@ -91,10 +99,19 @@ func scrubFile(ctx context.Context, w *writer, bdb *bolt.DB, path string) (Scrub
 			if !errors.Is(err, errHeld) || try == scrubTries {
 				break
 			}
+			// Readers are short; a backup is not, and then the pages
+			// wait for the next Scrub.
+			select {
+			case <-ctx.Done():
+				return st, ctx.Err()
+			case <-time.After(time.Duration(try+1) * time.Millisecond):
+			}
 		}
 		switch {
 		case errors.Is(err, errHeld):
+			// Pending pages hold up every chunk alike.
 			st.Held = true
+			return st, nil
 		case err != nil:
 			return st, fmt.Errorf("storage: scrub %s: %w", path, err)
 		}
