@@ -333,3 +333,26 @@ func FuzzSplitSignupToken(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseForgetTarget: whatever an agent types, the target is a case id
+// in canonical form or a number's digits, never both, never a guess.
+func FuzzParseForgetTarget(f *testing.F) {
+	for _, s := range []string{"12", "#12", "+55 11 98765-4321", "5511987654321", "#", "", "+", "#007", "abc", "+1 415 555 0100"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := bot.ParseForgetTarget(s)
+		if err != nil {
+			return
+		}
+		if (r.Number == "") == (r.CaseID == "") {
+			t.Fatalf("ParseForgetTarget(%q) = %+v: want exactly one of a number and a case", s, r)
+		}
+		if r.CaseID != "" && (strings.HasPrefix(r.CaseID, "0") || strings.Trim(r.CaseID, "0123456789") != "") {
+			t.Fatalf("ParseForgetTarget(%q) case id %q is not canonical", s, r.CaseID)
+		}
+		if r.Number != "" && (!strings.HasPrefix(strings.TrimSpace(s), "+") || strings.Trim(r.Number, "0123456789") != "") {
+			t.Fatalf("ParseForgetTarget(%q) number %q came from no +number, or is not digits", s, r.Number)
+		}
+	})
+}
