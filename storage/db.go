@@ -108,7 +108,9 @@ import (
 //	2  the inbox in a file of its own (Open moves a version 1 inbox there)
 //	3  sent outbox rows in outbox_sent, without their reply (Open moves them
 //	   there); an older binary would not find them
-const schemaVersion = 3
+//	4  the case indexes and counts (index.go; Open builds them from the
+//	   cases); an older binary would write cases without them
+const schemaVersion = 4
 
 var (
 	bucketMeta          = []byte("meta")
@@ -153,6 +155,7 @@ var (
 		bucketNotices, bucketNoticesPending, bucketNoticesHeads, bucketNoticesDue, bucketNoticesStats,
 		bucketSlackTriggers,
 		bucketBusinessTokens,
+		bucketCasesByState, bucketCasesByNumber, bucketCasesClosed, bucketCaseCounts,
 	}
 	inboxBuckets = [][]byte{bucketInbox, bucketInboxIDs, bucketInboxConvs}
 )
@@ -402,7 +405,12 @@ func (db *DB) init() error {
 			return err
 		}
 		if from < 3 {
-			return moveSentRows(tx)
+			if err := moveSentRows(tx); err != nil {
+				return err
+			}
+		}
+		if from < 4 {
+			return buildCaseIndex(tx)
 		}
 		return nil
 	})
