@@ -20,8 +20,8 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"portabot/bot"
-	"portabot/fsm"
 	"portabot/faq"
+	"portabot/fsm"
 )
 
 // Config is what the adapter needs to know about the Slack app.
