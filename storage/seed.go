@@ -38,8 +38,8 @@ func (db *DB) LoadHistory(ctx context.Context, hs []History) error {
 		// the seeding writes half the pages, in half the time, and the
 		// figure of bytes per case is that of a store packed tight (turns
 		// that append to many cases at once leave pages less full).
-		setFill(tx, 1, append(append([][]byte{bucketConversations, bucketCases, bucketAudit, bucketProcessed,
-			bucketClientIDs}, indexBuckets...))...)
+		setFill(tx, 1, append([][]byte{bucketConversations, bucketCases, bucketAudit, bucketProcessed,
+			bucketClientIDs}, indexBuckets...)...)
 		convs, cases, processed := tx.Bucket(bucketConversations), tx.Bucket(bucketCases), tx.Bucket(bucketProcessed)
 		for i := range hs {
 			h := &hs[i]
