@@ -32,7 +32,7 @@ var subcommands = []subcommand{
 	{name: "retry", args: "<case>", about: "re-run the failed Graph step, after a status check", acts: true},
 	{name: "cancel", args: "<case>", about: "cancel the port", acts: true},
 	{name: "faq", args: "<question>", about: "what the bot answers a client who asks this"},
-	{name: "stats", about: "cases per state, ports done today and in 7 days, median time to done"},
+	{name: "stats", about: "cases per state, ports done today and in 7 days, their median time to done"},
 	{name: "help", about: "this list"},
 }
 
