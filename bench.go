@@ -36,6 +36,9 @@ func runBench(ctx context.Context, env environment, args []string) error {
 	reference := fs.String("reference", "", "internal: serve reference server `KIND` (ceiling, probe or relay) instead of measuring")
 	addr := fs.String("addr", "127.0.0.1:8090", "internal: with --reference, the listen address")
 	db := fs.String("db", "", "internal: with --reference probe, the bbolt file")
+	history := fs.Int("history", 0, "instead: serve on an empty store and on one with `N` closed cases, the same paths measured on both (docs/performance.md)")
+	historyDir := fs.String("history-dir", "", "with --history: where the two stores go (default: a temporary folder, removed after)")
+	historySamples := fs.Int("samples", 7, "with --history: measurements of each path per store")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			// Help was asked for and printed: a bench run is minutes of
@@ -46,6 +49,10 @@ func runBench(ctx context.Context, env environment, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: bench takes no arguments, got %q", errUsage, fs.Args())
+	}
+	if *history > 0 {
+		return runHistoryBench(ctx, env, historyConfig{Closed: *history, Samples: *historySamples, Dir: *historyDir,
+			Keep: *historyDir != "", Exe: *exe, Log: env.stderr})
 	}
 	if *reference != "" {
 		// The relay sends where serve would, from serve's variables.

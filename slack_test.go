@@ -214,12 +214,17 @@ func startCockpitEnv(t *testing.T, slack *cockpitSlack, extra map[string]string)
 	for k, v := range extra {
 		env[k] = v
 	}
+	// A test that brings its own store names it as PORTABOT_DB.
+	db := env["PORTABOT_DB"]
+	if db == "" {
+		db = filepath.Join(t.TempDir(), "portabot.db")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, environment{
-			args:      []string{"serve", "--db", filepath.Join(t.TempDir(), "portabot.db")},
+			args:      []string{"serve", "--db", db},
 			getenv:    func(k string) string { return env[k] },
 			stdin:     strings.NewReader(""),
 			stdout:    io.Discard,

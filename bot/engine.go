@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -216,11 +217,25 @@ type Outgoing struct {
 // Recover resumes every case left in a transient state by a stopped
 // process. It asks Meta where each number stands instead of repeating a step
 // that must not run twice, and returns what to tell each client.
+//
+// It reads only the cases in a transient state, through the store's state
+// index: start-up costs what was in flight, not the years of closed cases.
 func (b *Bot) Recover(ctx context.Context) ([]Outgoing, error) {
-	cases, err := b.store.Cases(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("bot: recover: %w", err)
+	var cases []Case
+	q := CaseQuery{States: fsm.TransientStates(), Limit: 500}
+	for {
+		page, err := b.store.ListCases(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("bot: recover: %w", err)
+		}
+		cases = append(cases, page.Cases...)
+		if page.Next == "" {
+			break
+		}
+		q.Before = page.Next
 	}
+	// Oldest first: the order the cases were opened in.
+	slices.Reverse(cases)
 	var out []Outgoing
 	for _, c := range cases {
 		if !fsm.IsTransient(c.State) {
@@ -558,7 +573,9 @@ func (b *Bot) Recheck(ctx context.Context, phone string) error {
 	if err != nil {
 		return nil
 	}
-	cases, err := b.store.Cases(ctx)
+	// The number index: a security event costs the cases of its number,
+	// not a read of every case.
+	cases, err := b.store.CasesByNumber(ctx, p.E164)
 	if err != nil {
 		return fmt.Errorf("bot: recheck: %w", err)
 	}

@@ -160,6 +160,10 @@ func Known(s State) bool { return slices.Contains(All, s) }
 // IsTransient reports whether a Graph call may be in flight in s.
 func IsTransient(s State) bool { return slices.Contains(transient, s) }
 
+// TransientStates returns the states in which a Graph call may be in
+// flight, the ones a restart must settle.
+func TransientStates() []State { return slices.Clone(transient) }
+
 // IsFinal reports whether the conversation's case is over in s.
 func IsFinal(s State) bool { return slices.Contains(final, s) }
 

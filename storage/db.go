@@ -109,7 +109,9 @@ import (
 //	2  the inbox in a file of its own (Open moves a version 1 inbox there)
 //	3  sent outbox rows in outbox_sent, without their reply (Open moves them
 //	   there); an older binary would not find them
-const schemaVersion = 3
+//	4  the case indexes and counts (index.go; Open builds them from the
+//	   cases); an older binary would write cases without them
+const schemaVersion = 4
 
 var (
 	bucketMeta          = []byte("meta")
@@ -154,6 +156,7 @@ var (
 		bucketNotices, bucketNoticesPending, bucketNoticesHeads, bucketNoticesDue, bucketNoticesStats,
 		bucketSlackTriggers,
 		bucketBusinessTokens,
+		bucketCasesByState, bucketCasesByNumber, bucketCasesClosed, bucketCaseCounts,
 	}
 	inboxBuckets = [][]byte{bucketInbox, bucketInboxIDs, bucketInboxConvs}
 )
@@ -414,7 +417,12 @@ func (db *DB) init() error {
 			return err
 		}
 		if from < 3 {
-			return moveSentRows(tx)
+			if err := moveSentRows(tx); err != nil {
+				return err
+			}
+		}
+		if from < 4 {
+			return buildCaseIndex(tx)
 		}
 		return nil
 	})

@@ -495,13 +495,21 @@ func caseID(key []byte) string {
 	return strconv.FormatUint(binary.BigEndian.Uint64(key), 10)
 }
 
-// putCase writes c and moves the id sequence past its number, so that a case
+// putCase writes c, with its index entries (see indexCase), and moves the
+// id sequence past its number, so that a case
 // committed under an id NewCaseID did not issue (an import, a restore) can
 // never be handed out again. c's Thread is not written: the thread lives in
 // case_threads (see SetThread).
 func putCase(cases *bolt.Bucket, key []byte, c *bot.Case) error {
+	before, err := storedCase(cases, key)
+	if err != nil {
+		return err
+	}
 	rec := *c
 	rec.Thread = ""
+	if err := indexCase(cases.Tx(), before, &rec); err != nil {
+		return err
+	}
 	if err := put(cases, key, rec, "case "+c.ID); err != nil {
 		return err
 	}

@@ -42,8 +42,9 @@ type Stats interface {
 	// WriteStats counts the store's commits and the writes they carried
 	// since the process started.
 	WriteStats() (commits, writes uint64)
-	// Cases lists every case; only their states are counted.
-	Cases(ctx context.Context) ([]bot.Case, error)
+	// CaseCounts counts the cases in each state, from the counts the store
+	// keeps beside its state index (bot.CaseIndex): no case is read.
+	CaseCounts(ctx context.Context) (map[fsm.State]int, error)
 }
 
 // Defaults for Options fields left zero.
@@ -414,7 +415,7 @@ func (c *storeCollector) caseCounts(ctx context.Context) (map[string]int, error)
 	if c.byState != nil && now.Sub(c.counted) < c.ttl {
 		return c.byState, nil
 	}
-	cases, err := c.stats.Cases(ctx)
+	counts, err := c.stats.CaseCounts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -422,8 +423,8 @@ func (c *storeCollector) caseCounts(ctx context.Context) (map[string]int, error)
 	for _, s := range fsm.All {
 		byState[string(s)] = 0
 	}
-	for _, k := range cases {
-		byState[string(k.State)]++
+	for s, n := range counts {
+		byState[string(s)] += n
 	}
 	c.byState, c.counted = byState, now
 	return byState, nil

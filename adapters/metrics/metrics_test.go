@@ -81,11 +81,15 @@ func (f *fakeStats) WriteStats() (uint64, uint64) {
 	return f.commits, f.writes
 }
 
-func (f *fakeStats) Cases(context.Context) ([]bot.Case, error) {
+func (f *fakeStats) CaseCounts(context.Context) (map[fsm.State]int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.caseScans++
-	return f.cases, f.casesErr
+	counts := map[fsm.State]int{}
+	for _, c := range f.cases {
+		counts[c.State]++
+	}
+	return counts, f.casesErr
 }
 
 func (f *fakeStats) scans() int {

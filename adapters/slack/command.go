@@ -23,7 +23,7 @@ type subcommand struct {
 }
 
 var subcommands = []subcommand{
-	{name: "list", args: "[state | all]", about: "cases in flight, or those in one state"},
+	{name: "list", args: "[state | all] [before <case>]", about: "cases in flight, or those in one state, newest first, a page at a time"},
 	{name: "show", args: "<case | +number>", about: "one case: state, next step, timeline and buttons"},
 	{name: "waba", args: "<case> <waba_id>", about: "set the destination WABA; a case in await_waba goes on", acts: true},
 	{name: "takeover", args: "<case>", about: "hold the conversation yourself; the bot goes quiet", acts: true},
@@ -33,7 +33,7 @@ var subcommands = []subcommand{
 	{name: "cancel", args: "<case>", about: "cancel the port", acts: true},
 	{name: "forget", args: "<case | +number>", about: "erase a client and all their cases, after you confirm", acts: true},
 	{name: "faq", args: "<question>", about: "what the bot answers a client who asks this"},
-	{name: "stats", about: "cases per state, ports done today and in 7 days, median time to done"},
+	{name: "stats", about: "cases per state, ports done today and in 7 days, their median time to done"},
 	{name: "help", about: "this list"},
 }
 
@@ -159,34 +159,85 @@ var failedVerb = map[string]string{
 	"waba":     "set the destination WABA of",
 }
 
-// list shows open cases, all of them, or those in one state.
+// list shows a page of the open cases, of all of them, or of those in one
+// state, newest first. "before <case>" asks for the page after the one that
+// ended at that case; each page but the last says how to ask for the next.
 func (a *App) list(ctx context.Context, arg string) *slackapi.WebhookMessage {
-	arg = strings.ToLower(strings.TrimSpace(arg))
-	keep := func(c bot.Case) bool { return !fsm.IsFinal(c.State) }
-	title := "Cases in flight"
-	switch {
-	case arg == "" || arg == "open":
-	case arg == "all":
-		keep = func(bot.Case) bool { return true }
-		title = "All cases"
-	case fsm.Known(fsm.State(arg)):
-		keep = func(c bot.Case) bool { return c.State == fsm.State(arg) }
-		title = "Cases in `" + esc(arg) + "`"
-	default:
-		sub, _ := lookup("list")
-		return usage(sub, "There is no state `"+esc(arg)+"`. States: "+stateNames()+".")
+	sub, _ := lookup("list")
+	words := strings.Fields(strings.ToLower(arg))
+	which := "open"
+	if len(words) > 0 && words[0] != "before" {
+		which, words = words[0], words[1:]
 	}
-	all, err := a.deps.Cases.Cases(ctx)
+	var q bot.CaseQuery
+	switch len(words) {
+	case 0:
+	case 2:
+		id, ok := parseCaseID(words[1])
+		if words[0] != "before" || !ok {
+			return usage(sub)
+		}
+		q.Before = id
+	default:
+		return usage(sub)
+	}
+	var title string
+	switch {
+	case which == "open":
+		q.States = openStates()
+		title = "Cases in flight"
+	case which == "all":
+		title = "All cases"
+	case fsm.Known(fsm.State(which)):
+		q.States = []fsm.State{fsm.State(which)}
+		title = "Cases in `" + esc(which) + "`"
+	default:
+		return usage(sub, "There is no state `"+esc(which)+"`. States: "+stateNames()+".")
+	}
+	if _, ok := caseKeyOK(q.Before); !ok {
+		return ephemeral("There is no case #" + esc(q.Before) + " to list from.")
+	}
+	counts, err := a.deps.Cases.CaseCounts(ctx)
+	if err != nil {
+		return a.readFailed("count cases", err)
+	}
+	total := 0
+	for s, n := range counts {
+		if len(q.States) == 0 || slices.Contains(q.States, s) {
+			total += n
+		}
+	}
+	q.Limit = maxListed
+	page, err := a.deps.Cases.ListCases(ctx, q)
 	if err != nil {
 		return a.readFailed("list cases", err)
 	}
-	var cases []bot.Case
-	for _, c := range slices.Backward(all) { // newest first
-		if keep(c) {
-			cases = append(cases, c)
+	more := ""
+	if page.Next != "" {
+		more = "/porta list " + which + " before " + page.Next
+	}
+	return listMessage(title, total, page.Cases, q.Before != "", more, a.now())
+}
+
+// caseKeyOK accepts an empty cursor or one a case id can be.
+func caseKeyOK(id string) (string, bool) {
+	if id == "" {
+		return id, true
+	}
+	n, err := strconv.ParseUint(id, 10, 64)
+	return id, err == nil && n > 0
+}
+
+// openStates are the states of a case in flight: all but done and
+// cancelled (a failed case waits for an agent's retry).
+func openStates() []fsm.State {
+	var open []fsm.State
+	for _, s := range fsm.All {
+		if !fsm.IsFinal(s) {
+			open = append(open, s)
 		}
 	}
-	return listMessage(title, cases, a.now())
+	return open
 }
 
 // show finds a case by id or by phone number and renders its card.
@@ -202,17 +253,11 @@ func (a *App) show(ctx context.Context, arg string) *slackapi.WebhookMessage {
 		if err != nil {
 			return usage(sub, "I cannot read that phone number: "+esc(err.Error())+".")
 		}
-		all, err := a.deps.Cases.Cases(ctx)
+		// The number being ported, or the one the client writes from,
+		// through the store's number index.
+		found, err := a.deps.Cases.CasesByNumber(ctx, p.E164)
 		if err != nil {
-			return a.readFailed("list cases", err)
-		}
-		var found []bot.Case
-		for _, c := range all {
-			// The number being ported, or the one the client writes from.
-			if c.Phone == p.E164 || "+"+c.ClientPhone == p.E164 ||
-				(c.Phone == "" && "+"+strings.TrimPrefix(c.Client, "+") == p.E164) {
-				found = append(found, c)
-			}
+			return a.readFailed("find cases by number", err)
 		}
 		if len(found) == 0 {
 			return ephemeral("No case for " + bot.MaskPhone(p.E164) + ".")
@@ -263,13 +308,21 @@ func (a *App) faq(question string) *slackapi.WebhookMessage {
 	return faqMessage(question, a.deps.Answers.Ask(question, string(bot.English)))
 }
 
-// stats counts cases per state and measures finished ports.
+// stats counts cases per state, from the counts the store keeps, and
+// measures the ports finished in the last 7 days, from its index of closed
+// cases.
 func (a *App) stats(ctx context.Context) *slackapi.WebhookMessage {
-	all, err := a.deps.Cases.Cases(ctx)
+	counts, err := a.deps.Cases.CaseCounts(ctx)
 	if err != nil {
-		return a.readFailed("list cases", err)
+		return a.readFailed("count cases", err)
 	}
-	return statsMessage(all, a.now())
+	now := a.now()
+	// Today, UTC, is within the window.
+	closed, err := a.deps.Cases.CasesClosedSince(ctx, now.Add(-statsWindow))
+	if err != nil {
+		return a.readFailed("list closed cases", err)
+	}
+	return statsMessage(counts, closed, now)
 }
 
 func (a *App) readFailed(what string, err error) *slackapi.WebhookMessage {

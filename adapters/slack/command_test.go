@@ -284,9 +284,10 @@ func TestStats(t *testing.T) {
 	f := newFixture(t, nil)
 	m, _ := f.run(t, "U0READER", "stats")
 	has(t, "stats", m.Text, "8 cases, 4 open; 1 done today, 2 in 7 days.")
-	// Done cases took 1h, 4h and 2h: the median is 2h.
+	// Done cases took 1h (ten days ago), 4h and 2h: the median of the last
+	// 7 days is 3h, over 2 ports.
 	has(t, "stats", blocksJSON(t, m), "`done` 3", "`cancelled` 1", "`await_waba` 1", "`handoff` 1",
-		"*Done today (UTC)*\\n1", "*Done in the last 7 days*\\n2", "*Median time to done*\\n2h 00m (over 3 ports)")
+		"*Done today (UTC)*\\n1", "*Done in the last 7 days*\\n2", "*Median time to done, last 7 days*\\n3h 00m (over 2 ports)")
 	f.noResponse(t)
 }
 

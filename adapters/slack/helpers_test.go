@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,7 +65,53 @@ func (f *fakeCases) Case(_ context.Context, id string) (bot.Case, error) {
 	return bot.Case{}, fmt.Errorf("case %s: %w", id, bot.ErrNotFound)
 }
 
-func (f *fakeCases) Cases(context.Context) ([]bot.Case, error) { return f.cases, f.err }
+// The fake answers the index's queries by looking at every case, oldest
+// first as sampleCases lists them.
+
+func (f *fakeCases) ListCases(_ context.Context, q bot.CaseQuery) (bot.CasePage, error) {
+	var page bot.CasePage
+	before, _ := strconv.Atoi(q.Before)
+	for _, c := range slices.Backward(f.cases) {
+		n, _ := strconv.Atoi(c.ID)
+		if (q.Before != "" && n >= before) || (len(q.States) > 0 && !slices.Contains(q.States, c.State)) {
+			continue
+		}
+		if len(page.Cases) == max(q.Limit, 1) {
+			page.Next = page.Cases[len(page.Cases)-1].ID
+			break
+		}
+		page.Cases = append(page.Cases, c)
+	}
+	return page, f.err
+}
+
+func (f *fakeCases) CasesByNumber(_ context.Context, id string) ([]bot.Case, error) {
+	var out []bot.Case
+	for _, c := range f.cases {
+		if slices.Contains(bot.CaseNumbers(&c), bot.NumberKey(id)) {
+			out = append(out, c)
+		}
+	}
+	return out, f.err
+}
+
+func (f *fakeCases) CaseCounts(context.Context) (map[fsm.State]int, error) {
+	counts := map[fsm.State]int{}
+	for _, c := range f.cases {
+		counts[c.State]++
+	}
+	return counts, f.err
+}
+
+func (f *fakeCases) CasesClosedSince(_ context.Context, since time.Time) ([]bot.Case, error) {
+	var out []bot.Case
+	for _, c := range f.cases {
+		if !c.Closed.IsZero() && !c.Closed.Before(since) {
+			out = append(out, c)
+		}
+	}
+	return out, f.err
+}
 
 func (f *fakeCases) Audit(_ context.Context, id string) ([]bot.AuditEvent, error) {
 	return f.audit[id], f.err

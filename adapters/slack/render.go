@@ -82,18 +82,22 @@ func synopsis(s subcommand) string {
 }
 
 // listMessage renders one line per case, newest first.
-func listMessage(title string, cases []bot.Case, now time.Time) *slackapi.WebhookMessage {
+// listMessage is one page of a list of total cases; more, when not empty,
+// is the command that shows the next page.
+func listMessage(title string, total int, cases []bot.Case, later bool, more string, now time.Time) *slackapi.WebhookMessage {
 	if len(cases) == 0 {
+		if later {
+			return ephemeral(title + ": no more.")
+		}
 		return ephemeral(title + ": none.")
 	}
-	head := fmt.Sprintf("*%s* (%d)", title, len(cases))
+	head := fmt.Sprintf("*%s* (%d)", title, total)
+	if later || more != "" {
+		head += fmt.Sprintf(", newest first: #%s to #%s", cases[0].ID, cases[len(cases)-1].ID)
+	}
 	blocks := []slackapi.Block{section(head)}
 	var chunk strings.Builder
-	for i, c := range cases {
-		if i == maxListed {
-			fmt.Fprintf(&chunk, "…and %d more: `/porta list <state>` narrows it down.\n", len(cases)-maxListed)
-			break
-		}
+	for _, c := range cases {
 		line := caseLine(c, now) + "\n"
 		if chunk.Len()+len(line) > maxSectionText-100 {
 			blocks = append(blocks, section(chunk.String()))
@@ -101,8 +105,11 @@ func listMessage(title string, cases []bot.Case, now time.Time) *slackapi.Webhoo
 		}
 		chunk.WriteString(line)
 	}
+	if more != "" {
+		fmt.Fprintf(&chunk, "More: `%s`\n", more)
+	}
 	blocks = append(blocks, section(chunk.String()))
-	return withBlocks(fmt.Sprintf("%s (%d)", title, len(cases)), blocks...)
+	return withBlocks(fmt.Sprintf("%s (%d)", title, total), blocks...)
 }
 
 func caseLine(c bot.Case, now time.Time) string {
@@ -334,27 +341,38 @@ func faqMessage(question string, r faq.Result) *slackapi.WebhookMessage {
 
 // statsMessage counts cases per state and measures the ports that
 // finished. Days are UTC days.
-func statsMessage(all []bot.Case, now time.Time) *slackapi.WebhookMessage {
-	if len(all) == 0 {
+// statsWindow is how far back stats measures finished ports: a window, so
+// that the stats cost the recent ports, not every port ever made.
+const statsWindow = 7 * 24 * time.Hour
+
+// statsMessage shows the cases per state (counts) and the ports done today
+// and in the last 7 days, with their median time, from closed: the cases
+// closed in that time.
+func statsMessage(counts map[fsm.State]int, closed []bot.Case, now time.Time) *slackapi.WebhookMessage {
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if total == 0 {
 		return ephemeral("No cases yet.")
 	}
-	counts := map[fsm.State]int{}
 	var (
 		today         = now.UTC().Truncate(24 * time.Hour)
-		week          = now.Add(-7 * 24 * time.Hour)
+		week          = now.Add(-statsWindow)
 		doneToday     int
 		doneWeek      int
 		durations     []time.Duration
 		open, unknown int
 	)
-	for _, c := range all {
-		counts[c.State]++
-		if !fsm.Known(c.State) {
-			unknown++
+	for s, n := range counts {
+		if !fsm.Known(s) {
+			unknown += n
 		}
-		if !fsm.IsFinal(c.State) {
-			open++
+		if !fsm.IsFinal(s) {
+			open += n
 		}
+	}
+	for _, c := range closed {
 		if c.State != fsm.Done || c.Closed.IsZero() {
 			continue
 		}
@@ -363,9 +381,9 @@ func statsMessage(all []bot.Case, now time.Time) *slackapi.WebhookMessage {
 		}
 		if c.Closed.After(week) {
 			doneWeek++
-		}
-		if !c.Created.IsZero() && c.Closed.After(c.Created) {
-			durations = append(durations, c.Closed.Sub(c.Created))
+			if !c.Created.IsZero() && c.Closed.After(c.Created) {
+				durations = append(durations, c.Closed.Sub(c.Created))
+			}
 		}
 	}
 	var lines []string
@@ -377,7 +395,7 @@ func statsMessage(all []bot.Case, now time.Time) *slackapi.WebhookMessage {
 	if unknown > 0 {
 		lines = append(lines, fmt.Sprintf("other %d", unknown))
 	}
-	median := "no port done yet"
+	median := "no port done in 7 days"
 	if len(durations) > 0 {
 		median = fmt.Sprintf("%s (over %d ports)", ago(medianOf(durations)), len(durations))
 	}
@@ -385,9 +403,9 @@ func statsMessage(all []bot.Case, now time.Time) *slackapi.WebhookMessage {
 		mrkdwn("*Open cases*\n" + strconv.Itoa(open)),
 		mrkdwn("*Done today (UTC)*\n" + strconv.Itoa(doneToday)),
 		mrkdwn("*Done in the last 7 days*\n" + strconv.Itoa(doneWeek)),
-		mrkdwn("*Median time to done*\n" + median),
+		mrkdwn("*Median time to done, last 7 days*\n" + median),
 	}
-	return withBlocks(fmt.Sprintf("%d cases, %d open; %d done today, %d in 7 days.", len(all), open, doneToday, doneWeek),
+	return withBlocks(fmt.Sprintf("%d cases, %d open; %d done today, %d in 7 days.", total, open, doneToday, doneWeek),
 		section("*Cases per state*\n"+strings.Join(lines, "\n")),
 		slackapi.NewSectionBlock(nil, fields, nil))
 }

@@ -21,6 +21,7 @@ import (
 
 	"portabot/bot"
 	"portabot/faq"
+	"portabot/fsm"
 )
 
 // Config is what the adapter needs to know about the Slack app.
@@ -53,8 +54,12 @@ type Config struct {
 type Cases interface {
 	// Case returns the case with id, or an error wrapping bot.ErrNotFound.
 	Case(ctx context.Context, id string) (bot.Case, error)
-	// Cases returns every case, oldest first.
-	Cases(ctx context.Context) ([]bot.Case, error)
+	// ListCases, CasesByNumber, CaseCounts and CasesClosedSince read the
+	// store's case indexes (bot.CaseIndex), so no command reads every case.
+	ListCases(ctx context.Context, q bot.CaseQuery) (bot.CasePage, error)
+	CasesByNumber(ctx context.Context, id string) ([]bot.Case, error)
+	CaseCounts(ctx context.Context) (map[fsm.State]int, error)
+	CasesClosedSince(ctx context.Context, since time.Time) ([]bot.Case, error)
 	// Audit returns a case's history, oldest first.
 	Audit(ctx context.Context, caseID string) ([]bot.AuditEvent, error)
 }

@@ -599,6 +599,7 @@ func RunStore(t *testing.T, open func(t *testing.T) bot.Store) {
 			t.Errorf("NewCaseID() after a cancelled call = %q, want %q", next, "2")
 		}
 	})
+	t.Run("CaseIndex", func(t *testing.T) { RunCaseIndex(t, open) })
 }
 
 // Base is a fixture time: UTC, whole microseconds.
