@@ -53,6 +53,8 @@ type DB struct {
 	inMu     sync.Mutex
 	inCursor string // the conversation claimed last, for round-robin
 
+	fences fences // the claims this DB holds, by owner: see fence.go
+
 	commits atomic.Uint64 // write transactions committed, for metrics
 
 	stopBeat context.CancelFunc

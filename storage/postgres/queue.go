@@ -47,6 +47,7 @@ const takeLease = ` ON CONFLICT (queue, owner) DO UPDATE
 // claim finds its token gone and cannot end a newer claim's lease.
 func (db *DB) releaser(token string) func() {
 	return sync.OnceFunc(func() {
+		db.fences.drop(token)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		// On failure the lease expires instead: the work waits a TTL.
@@ -149,6 +150,7 @@ func (db *DB) Claim(ctx context.Context) (key string, msgs []bot.Inbound, releas
 	db.inMu.Lock()
 	db.inCursor = key
 	db.inMu.Unlock()
+	db.fences.hold(leaseInbox, key, token)
 	release = db.releaser(token)
 	msgs, err = db.waiting(ctx, key)
 	if err != nil || len(msgs) == 0 {
@@ -291,6 +293,7 @@ func (db *DB) ClaimOutbound(ctx context.Context, now time.Time, n int) ([]bot.Ou
 	}
 	rows := make([]bot.Outbound, 0, len(ids))
 	for _, id := range ids {
+		db.fences.hold(leaseOutbox, outboxFence(id), token)
 		row, err := db.outbound(ctx, db.pool, id, false)
 		if err != nil {
 			release()
@@ -376,6 +379,14 @@ func (db *DB) markOutbound(ctx context.Context, what string, row bot.Outbound, s
 				what, row.ID, row.State, bot.ErrAlreadySent)
 		case old.MetaID != "" && next.MetaID != old.MetaID:
 			return fmt.Errorf("postgres: %s %s: it was sent as another Meta message already", what, row.ID)
+		}
+		if !settle {
+			// The attempt is recorded only while this replica's claim
+			// holds: a replica that lost its lease would otherwise send
+			// a reply the new holder is sending too.
+			if err := db.checkFence(ctx, tx, leaseOutbox, old.To, strconv.FormatInt(id, 10), outboxFence(id)); err != nil {
+				return fmt.Errorf("postgres: %s %s: %w", what, row.ID, err)
+			}
 		}
 		if next.Status == "" {
 			next.Status = old.Status
