@@ -24,6 +24,7 @@ import (
 	"portabot/bot"
 	"portabot/faq"
 	"portabot/storage"
+	"portabot/storage/postgres"
 )
 
 // parallelSends is how many clients the dispatcher sends to at once: each
@@ -73,6 +74,9 @@ type serveConfig struct {
 	// accepted stays in the outbox, for the statuses Meta reports on it
 	// later; zero keeps every reply for ever.
 	OutboxRetention time.Duration
+	// LeaseTTL (PORTABOT_LEASE_TTL) is, on PostgreSQL, how long a dead
+	// replica's work stays held before another replica takes it over.
+	LeaseTTL time.Duration
 	// PprofAddr (PORTABOT_PPROF_ADDR), when set, is a separate listen
 	// address for Go's profiler (/debug/pprof/); empty, the default, serves
 	// no profiles at all.
@@ -177,6 +181,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		{&c.SendGrace, "PORTABOT_SEND_GRACE", bot.DefaultGrace, 0, 24 * time.Hour, true, "a duration from 0 to 24h, such as 2m"},
 		{&c.OutboxRetention, "PORTABOT_OUTBOX_RETENTION", defaultOutboxRetention, time.Minute, 366 * 24 * time.Hour, true,
 			"0 (keep every reply) or a duration from 1m to 8784h, such as 24h"},
+		{&c.LeaseTTL, "PORTABOT_LEASE_TTL", postgres.DefaultLeaseTTL, time.Second, time.Hour, false, "a duration from 1s to 1h, such as 30s"},
 	}
 	for _, d := range durations {
 		v, err := envDuration(getenv, d.name, d.def, d.lo, d.hi, d.zeroOK, d.accepted)
@@ -396,7 +401,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openServeStore(ctx, cfg.DB, key)
+	st, err := openServeStore(ctx, cfg.DB, key, cfg.LeaseTTL)
 	if err != nil {
 		if sandbox != nil {
 			sandbox.stop()
