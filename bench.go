@@ -36,6 +36,7 @@ func runBench(ctx context.Context, env environment, args []string) error {
 	reference := fs.String("reference", "", "internal: serve reference server `KIND` (ceiling, probe or relay) instead of measuring")
 	addr := fs.String("addr", "127.0.0.1:8090", "internal: with --reference, the listen address")
 	db := fs.String("db", "", "internal: with --reference probe, the bbolt file")
+	scale := addReplicaFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			// Help was asked for and printed: a bench run is minutes of
@@ -109,6 +110,9 @@ func runBench(ctx context.Context, env environment, args []string) error {
 		}
 	}
 
+	if scale.wanted() {
+		return runBenchReplicas(ctx, env, cfg, scale)
+	}
 	rep, err := loadtest.Run(ctx, cfg)
 	if err != nil {
 		return err
