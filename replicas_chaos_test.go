@@ -50,10 +50,10 @@ import (
 // replica slowed down by the machine's load.
 const replicaLeaseTTL = 6 * time.Second
 
-// replicaGrace is the replicas' PORTABOT_SEND_GRACE. The simulator posts
-// statuses four at a time, each through the balancer (sometimes twice) to a
-// replica's transaction, and under the load of three replicas on two cores
-// they lag behind the sends by seconds: a grace of 5 s, as the one-process
+// replicaGrace is the replicas' PORTABOT_SEND_GRACE. The simulator's
+// statuses go through the balancer (sometimes twice) to a replica's
+// transaction, and under the load of three replicas on two cores they lag
+// behind the sends by seconds: a grace of 5 s, as the one-process
 // chaos test has, resends replies whose status was still on its way.
 // Production's is 2 minutes.
 const replicaGrace = 20 * time.Second
@@ -70,7 +70,7 @@ func TestChaosReplicas(t *testing.T) {
 		}
 		cycles = n
 	}
-	const replicas, faqClients, migrationSlots = 3, 48, 4
+	const replicas, faqClients, migrationSlots = 3, 32, 4
 	dbURL := chaosDatabase(t)
 
 	dir := t.TempDir()
@@ -94,7 +94,7 @@ func TestChaosReplicas(t *testing.T) {
 		},
 		KeepMessages: 1 << 20,
 		Webhook: &metasim.Webhook{URL: lbSrv.URL + "/webhooks/whatsapp", AppSecret: testAppSecret,
-			Retry: 20 * time.Millisecond, MaxRetry: 200 * time.Millisecond},
+			Retry: 20 * time.Millisecond, MaxRetry: 200 * time.Millisecond, Workers: 16},
 	})
 	if err != nil {
 		t.Fatal(err)
