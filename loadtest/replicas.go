@@ -78,6 +78,10 @@ type ReplicaLevel struct {
 	// ServeCPUMS is the CPU time (user and system) of all replicas
 	// together per message, in milliseconds.
 	ServeCPUMS float64 `json:"serve_cpu_ms_per_msg"`
+	// PGCPUMS is the CPU time of PostgreSQL's processes serving the
+	// replicas, per message, when the server runs on this machine: unlike
+	// execution time it does not grow while they wait for a core or a lock.
+	PGCPUMS *float64 `json:"pg_cpu_ms_per_msg,omitempty"`
 	// Transactions PostgreSQL committed or rolled back in the database, per
 	// message (pg_stat_database).
 	Transactions float64 `json:"pg_transactions_per_msg"`
@@ -106,6 +110,9 @@ type PGBench struct {
 	// second with no serve in front of it.
 	MessagesPerSec float64 `json:"messages_per_s"`
 	LatencyMS      float64 `json:"latency_ms"`
+	// CPUMS is the CPU time of the server processes pgbench used, per
+	// message, when the server runs on this machine.
+	CPUMS *float64 `json:"pg_cpu_ms_per_msg,omitempty"`
 	// Skipped says why pgbench did not run.
 	Skipped string `json:"skipped,omitempty"`
 }
@@ -161,7 +168,11 @@ func RunReplicas(ctx context.Context, cfg ReplicasConfig) (*ReplicasReport, erro
 		}
 		rep.PGBench = pb
 		if pb.Skipped == "" {
-			fmt.Fprintf(cfg.Progress, "bench: pgbench clients=%d %.0f messages/s latency=%.2fms\n", pb.Clients, pb.MessagesPerSec, pb.LatencyMS)
+			fmt.Fprintf(cfg.Progress, "bench: pgbench clients=%d %.0f messages/s latency=%.2fms", pb.Clients, pb.MessagesPerSec, pb.LatencyMS)
+			if pb.CPUMS != nil {
+				fmt.Fprintf(cfg.Progress, " pg_cpu=%.2fms/msg", *pb.CPUMS)
+			}
+			fmt.Fprintln(cfg.Progress)
 		}
 	}
 	rep.Seconds = round(time.Since(began).Seconds())
@@ -273,6 +284,10 @@ func (b *bench) replicas(ctx context.Context, server string, n, warmup int) (Rep
 	per := func(v float64) float64 { return round(v / float64(l.Messages)) }
 	l.ServeCPUMS = per(float64(after.cpuTicks-before.cpuTicks) * 1000 / clockTicks)
 	l.Transactions = per(float64(after.xacts - before.xacts))
+	if len(after.pgTicks) > 0 {
+		v := per(float64(pgTicksBetween(before.pgTicks, after.pgTicks)) * 1000 / clockTicks)
+		l.PGCPUMS = &v
+	}
 	if why == "on" {
 		var calls int64
 		var ms float64
@@ -301,6 +316,9 @@ func (b *bench) replicas(ctx context.Context, server string, n, warmup int) (Rep
 		l.Top = top[:min(len(top), 12)]
 	}
 	fmt.Fprintf(b.cfg.Progress, "bench: replicas=%d serve_cpu=%.2fms/msg pg_transactions=%.1f/msg", n, l.ServeCPUMS, l.Transactions)
+	if l.PGCPUMS != nil {
+		fmt.Fprintf(b.cfg.Progress, " pg_cpu=%.2fms/msg", *l.PGCPUMS)
+	}
 	if l.Statements != nil {
 		fmt.Fprintf(b.cfg.Progress, " pg_statements=%.1f/msg pg_exec=%.3fms/msg", *l.Statements, *l.PGExecMS)
 	}
@@ -314,6 +332,7 @@ const clockTicks = 100
 
 type statSnapshot struct {
 	cpuTicks   int64
+	pgTicks    map[int]int64 // CPU time of the database's backends, by pid
 	xacts      int64
 	statements map[int64]statementStat
 }
@@ -344,7 +363,11 @@ func snapshot(ctx context.Context, conn *pgx.Conn, procs []*process, statements 
 	if _, err := conn.Exec(ctx, `SELECT pg_stat_clear_snapshot()`); err != nil {
 		return s, err
 	}
-	err := conn.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(&s.xacts)
+	var err error
+	if s.pgTicks, err = backendTicks(ctx, conn); err != nil {
+		return s, err
+	}
+	err = conn.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(&s.xacts)
 	if err != nil {
 		return s, fmt.Errorf("pg_stat_database: %w", err)
 	}
@@ -366,6 +389,38 @@ func snapshot(ctx context.Context, conn *pgx.Conn, procs []*process, statements 
 		s.statements[id] = st
 	}
 	return s, rows.Err()
+}
+
+// backendTicks reads the CPU time of the server processes serving the
+// database (but this connection), by pid. It needs the server on this
+// machine; elsewhere it returns nothing.
+func backendTicks(ctx context.Context, conn *pgx.Conn) (map[int]int64, error) {
+	rows, err := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		return nil, fmt.Errorf("pg_stat_activity: %w", err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, fmt.Errorf("pg_stat_activity: %w", err)
+	}
+	ticks := map[int]int64{}
+	for _, pid := range pids {
+		if t, err := cpuTicks(int(pid)); err == nil {
+			ticks[int(pid)] = t
+		}
+	}
+	return ticks, nil
+}
+
+// pgTicksBetween is the CPU the database's backends used between two
+// snapshots: a backend that connected meanwhile counts whole, one that
+// disconnected is lost (the replicas' pools keep theirs).
+func pgTicksBetween(before, after map[int]int64) int64 {
+	var n int64
+	for pid, t := range after {
+		n += t - before[pid]
+	}
+	return n
 }
 
 // cpuTicks reads a process's user and system time from /proc/PID/stat.
@@ -486,9 +541,37 @@ func runPGBench(ctx context.Context, server, dir string, clients int, d time.Dur
 	}
 	cmd := exec.CommandContext(ctx, exe, "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(min(clients, runtime.NumCPU())),
 		"-T", strconv.Itoa(max(1, int(d.Seconds()))), "-f", script, dbURL)
+	// pgbench's backends are read just before it ends, while they are
+	// still connected.
+	watch, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer watch.Close(context.Background())
+	type sample struct {
+		ticks map[int]int64
+		err   error
+	}
+	last := make(chan sample, 1)
+	go func() {
+		select {
+		case <-ctx.Done():
+			last <- sample{err: ctx.Err()}
+			return
+		case <-time.After(max(time.Second, d) - 500*time.Millisecond):
+		}
+		t, err := backendTicks(ctx, watch)
+		last <- sample{t, err}
+	}()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("%v: %s", err, out)
+	}
+	var cpu int64
+	if smp := <-last; smp.err == nil {
+		for _, t := range smp.ticks {
+			cpu += t
+		}
 	}
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
@@ -502,6 +585,13 @@ func runPGBench(ctx context.Context, server, dir string, clients int, d time.Dur
 	}
 	if pb.MessagesPerSec == 0 {
 		return nil, fmt.Errorf("no tps in pgbench's output:\n%s", out)
+	}
+	if cpu > 0 {
+		// Nearly all of the run: the sample is taken half a second
+		// before its end.
+		msgs := pb.MessagesPerSec * (max(1, d.Seconds()) - 0.5)
+		v := round(float64(cpu) * 1000 / clockTicks / msgs)
+		pb.CPUMS = &v
 	}
 	pb.MessagesPerSec = round(pb.MessagesPerSec)
 	return pb, nil
