@@ -39,6 +39,7 @@ func runBench(ctx context.Context, env environment, args []string) error {
 	history := fs.Int("history", 0, "instead: serve on an empty store and on one with `N` closed cases, the same paths measured on both (docs/performance.md)")
 	historyDir := fs.String("history-dir", "", "with --history: where the two stores go (default: a temporary folder, removed after)")
 	historySamples := fs.Int("samples", 7, "with --history: measurements of each path per store")
+	scale := addReplicaFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			// Help was asked for and printed: a bench run is minutes of
@@ -116,6 +117,9 @@ func runBench(ctx context.Context, env environment, args []string) error {
 		}
 	}
 
+	if scale.wanted() {
+		return runBenchReplicas(ctx, env, cfg, scale)
+	}
 	rep, err := loadtest.Run(ctx, cfg)
 	if err != nil {
 		return err

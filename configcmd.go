@@ -63,6 +63,7 @@ func runConfig(env environment, args []string) error {
 		{"PORTABOT_SEND_GRACE", cfg.SendGrace.String()},
 		{"PORTABOT_OUTBOX_RETENTION", cfg.OutboxRetention.String()},
 		{"PORTABOT_RETENTION", cfg.Retention.String()},
+		{"PORTABOT_LEASE_TTL", cfg.LeaseTTL.String()},
 		{"PORTABOT_LOG_LEVEL", cfg.LogLevel.String()},
 		{"PORTABOT_PPROF_ADDR", cfg.PprofAddr},
 		{"PORTABOT_SLACK_SIGNING_SECRET", cfg.Slack.SigningSecret},

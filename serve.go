@@ -24,6 +24,7 @@ import (
 	"portabot/bot"
 	"portabot/faq"
 	"portabot/storage"
+	"portabot/storage/postgres"
 )
 
 // parallelSends is how many clients the dispatcher sends to at once: each
@@ -77,6 +78,9 @@ type serveConfig struct {
 	// client's numbers and words are kept (see expire.go); zero keeps them
 	// for ever.
 	Retention time.Duration
+	// LeaseTTL (PORTABOT_LEASE_TTL) is, on PostgreSQL, how long a dead
+	// replica's work stays held before another replica takes it over.
+	LeaseTTL time.Duration
 	// PprofAddr (PORTABOT_PPROF_ADDR), when set, is a separate listen
 	// address for Go's profiler (/debug/pprof/); empty, the default, serves
 	// no profiles at all.
@@ -183,6 +187,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 			"0 (keep every reply) or a duration from 1m to 8784h, such as 24h"},
 		{&c.Retention, "PORTABOT_RETENTION", defaultRetention, 24 * time.Hour, maxRetention, true,
 			"0 (keep closed cases for ever) or a duration from 24h to 87840h, such as 4320h (180 days)"},
+		{&c.LeaseTTL, "PORTABOT_LEASE_TTL", postgres.DefaultLeaseTTL, time.Second, time.Hour, false, "a duration from 1s to 1h, such as 30s"},
 	}
 	for _, d := range durations {
 		v, err := envDuration(getenv, d.name, d.def, d.lo, d.hi, d.zeroOK, d.accepted)
@@ -402,7 +407,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openServeStore(ctx, cfg.DB, key)
+	st, err := openServeStore(ctx, cfg.DB, key, cfg.LeaseTTL)
 	if err != nil {
 		if sandbox != nil {
 			sandbox.stop()

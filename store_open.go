@@ -49,9 +49,13 @@ func isPostgres(db string) bool {
 
 // openServeStore opens the store PORTABOT_DB names: a postgres:// URL, shared by
 // every replica, or else the bbolt file, the embedded default.
-func openServeStore(ctx context.Context, db string, key []byte) (serveStore, error) {
+//
+// leaseTTL is how long a replica's claims outlive it on PostgreSQL: short
+// enough that a dead replica's clients wait little, long enough that a live
+// one, slowed down, renews in time (it renews every third of it).
+func openServeStore(ctx context.Context, db string, key []byte, leaseTTL time.Duration) (serveStore, error) {
 	if isPostgres(db) {
-		return postgres.Open(ctx, db, postgres.WithSealKey(key), postgres.WithMinMaxConns(serveConns))
+		return postgres.Open(ctx, db, postgres.WithSealKey(key), postgres.WithMinMaxConns(serveConns), postgres.WithLeaseTTL(leaseTTL))
 	}
 	st, err := storage.Open(db, storage.WithSealKey(key))
 	if err != nil {

@@ -37,9 +37,13 @@ type Webhook struct {
 	MaxRetry time.Duration
 	// Client makes the POSTs; one with a 10-second timeout when nil.
 	Client *http.Client
+	// Workers is how many statuses are posted at once (default 4). Meta
+	// posts many at once; a test of several replicas needs more than one
+	// process takes.
+	Workers int
 }
 
-// webhookWorkers is how many statuses are posted at once.
+// webhookWorkers is how many statuses are posted at once by default.
 const webhookWorkers = 4
 
 // statusEvent is one status waiting to be posted, or, with body set, any
@@ -77,9 +81,12 @@ func startHooks(cfg Webhook, now func() time.Time) *hooks {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = webhookWorkers
+	}
 	h := &hooks{cfg: cfg, now: now, stop: make(chan struct{})}
 	h.cond = sync.NewCond(&h.mu)
-	for range webhookWorkers {
+	for range cfg.Workers {
 		h.wg.Go(h.work)
 	}
 	return h

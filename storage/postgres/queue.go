@@ -36,6 +36,13 @@ const maxClaim = 64
 // live is the condition under which the lease l still holds.
 const live = `l.expires > clock_timestamp()`
 
+// unprocessed is the condition under which the inbox row i still waits.
+// OFFSET 0 keeps the planner from turning it into a join with every
+// processed message ever: probed by key for each inbox row, it costs the
+// same whatever the planner believes of the tables' sizes, which a queue's
+// churn makes wrong between two ANALYZEs.
+const unprocessed = `NOT EXISTS (SELECT 1 FROM processed p WHERE p.message_id = i.message_id OFFSET 0)`
+
 // takeLease is an INSERT of leases that takes an owner free or whose lease
 // expired, and leaves one another replica holds: the primary key makes two
 // replicas that try at once meet on one row, and only one of them gets it.
@@ -47,6 +54,7 @@ const takeLease = ` ON CONFLICT (queue, owner) DO UPDATE
 // claim finds its token gone and cannot end a newer claim's lease.
 func (db *DB) releaser(token string) func() {
 	return sync.OnceFunc(func() {
+		db.fences.drop(token)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		// On failure the lease expires instead: the work waits a TTL.
@@ -149,6 +157,7 @@ func (db *DB) Claim(ctx context.Context) (key string, msgs []bot.Inbound, releas
 	db.inMu.Lock()
 	db.inCursor = key
 	db.inMu.Unlock()
+	db.fences.hold(leaseInbox, key, token)
 	release = db.releaser(token)
 	msgs, err = db.waiting(ctx, key)
 	if err != nil || len(msgs) == 0 {
@@ -166,7 +175,7 @@ func (db *DB) takeConversation(ctx context.Context, cursor, token string) (strin
 	err := db.pool.QueryRow(ctx, `
 		WITH waiting AS (
 			SELECT DISTINCT conv FROM inbox i
-			WHERE NOT EXISTS (SELECT 1 FROM processed p WHERE p.message_id = i.message_id)
+			WHERE `+unprocessed+`
 			  AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.queue = 'inbox' AND l.owner = i.conv AND `+live+`)
 		), next AS (
 			SELECT conv FROM waiting ORDER BY conv <= $1, conv LIMIT 1
@@ -185,7 +194,7 @@ func (db *DB) takeConversation(ctx context.Context, cursor, token string) (strin
 func (db *DB) nothingWaits(ctx context.Context) (bool, error) {
 	var some bool
 	err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inbox i
-		WHERE NOT EXISTS (SELECT 1 FROM processed p WHERE p.message_id = i.message_id)
+		WHERE `+unprocessed+`
 		  AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.queue = 'inbox' AND l.owner = i.conv AND `+live+`))`).Scan(&some)
 	if err != nil {
 		return false, fmt.Errorf("postgres: claim: %w", err)
@@ -238,7 +247,7 @@ func (db *DB) InboxDepth(ctx context.Context) (int, error) {
 	}
 	var n int
 	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM inbox i
-		WHERE NOT EXISTS (SELECT 1 FROM processed p WHERE p.message_id = i.message_id)`).Scan(&n)
+		WHERE `+unprocessed+``).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: inbox depth: %w", err)
 	}
@@ -291,6 +300,7 @@ func (db *DB) ClaimOutbound(ctx context.Context, now time.Time, n int) ([]bot.Ou
 	}
 	rows := make([]bot.Outbound, 0, len(ids))
 	for _, id := range ids {
+		db.fences.hold(leaseOutbox, outboxFence(id), token)
 		row, err := db.outbound(ctx, db.pool, id, false)
 		if err != nil {
 			release()
@@ -376,6 +386,14 @@ func (db *DB) markOutbound(ctx context.Context, what string, row bot.Outbound, s
 				what, row.ID, row.State, bot.ErrAlreadySent)
 		case old.MetaID != "" && next.MetaID != old.MetaID:
 			return fmt.Errorf("postgres: %s %s: it was sent as another Meta message already", what, row.ID)
+		}
+		if !settle {
+			// The attempt is recorded only while this replica's claim
+			// holds: a replica that lost its lease would otherwise send
+			// a reply the new holder is sending too.
+			if err := db.checkFence(ctx, tx, leaseOutbox, old.To, strconv.FormatInt(id, 10), outboxFence(id)); err != nil {
+				return fmt.Errorf("postgres: %s %s: %w", what, row.ID, err)
+			}
 		}
 		if next.Status == "" {
 			next.Status = old.Status

@@ -199,6 +199,8 @@ func (db *DB) SetWABA(ctx context.Context, caseID, waba, actor string) error {
 // inbox. When t.MessageID was committed before it writes nothing and returns
 // an error matching bot.ErrDuplicate; two replicas committing the same
 // message at once meet on the processed row's key, and one of them gets it.
+// A turn of a conversation this DB claimed is refused with ErrLeaseLost once
+// another replica took the conversation over (see fence.go).
 //
 // The rules are the bbolt store's (storage.DB.Commit): an event or notice
 // without a case is the turn's; one about a case that neither exists nor is
@@ -213,6 +215,12 @@ func (db *DB) Commit(ctx context.Context, t bot.Turn) error {
 	}
 	now := db.now().UTC()
 	return db.tx(ctx, func(tx pgx.Tx) error {
+		// A turn of a conversation this replica claimed commits only while
+		// the claim holds: once another replica took it over, that
+		// replica's turns are the newer ones.
+		if err := db.checkFence(ctx, tx, leaseInbox, p.Conversation.Key, "", p.Conversation.Key); err != nil {
+			return fmt.Errorf("postgres: commit: %w", err)
+		}
 		if p.MessageID != "" {
 			tag, err := tx.Exec(ctx, `INSERT INTO processed (message_id, at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 				p.MessageID, now)

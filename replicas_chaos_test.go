@@ -1,0 +1,522 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"portabot/adapters/metasim"
+	"portabot/bot"
+	"portabot/fsm"
+	"portabot/storage/postgres"
+)
+
+// Chaos across replicas: three serve subprocesses share one PostgreSQL
+// database and one simulated Meta, which lives in the test process and so
+// outlives every replica. Between them and Meta (the clients' webhooks and
+// the simulator's status webhooks) stands a load balancer that sends each
+// POST to a random live replica and, half the time, the same POST again to
+// another one, at once or after the first was taken, as Meta's redeliveries
+// would reach whatever replica the balancer picks. Every one to three
+// seconds a random replica is killed with SIGKILL and started again;
+// PORTABOT_CHAOS_CYCLES sets how many times (20 by default). At the end
+// every acknowledged message was answered once, no reply reached the client
+// twice, and each migration made one request_code and one register call.
+
+// replicaLeaseTTL is the replicas' PORTABOT_LEASE_TTL: a killed replica's
+// clients wait that long for another replica to take them over, so it is
+// much shorter than production's 30 s, and still three renewals long for a
+// replica slowed down by the machine's load.
+const replicaLeaseTTL = 6 * time.Second
+
+// replicaGrace is the replicas' PORTABOT_SEND_GRACE. The simulator's
+// statuses go through the balancer (sometimes twice) to a replica's
+// transaction, and under the load of three replicas on two cores they lag
+// behind the sends by seconds: a grace of 5 s, as the one-process
+// chaos test has, resends replies whose status was still on its way, and
+// so did 20 s in a 200-cycle run on two cores at a load average of 50,
+// where up to 1,259 statuses waited at once. Production's is 2 minutes.
+const replicaGrace = 60 * time.Second
+
+func TestChaosReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and kills its replicas over and over")
+	}
+	cycles := 20
+	if v := os.Getenv("PORTABOT_CHAOS_CYCLES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("PORTABOT_CHAOS_CYCLES=%q: want a number of cycles", v)
+		}
+		cycles = n
+	}
+	const replicas, faqClients, migrationSlots = 3, 32, 4
+	dbURL := chaosDatabase(t)
+
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "portabot")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	lb := &balancer{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2)), client: &http.Client{Timeout: 5 * time.Second}}
+	lbSrv := httptest.NewServer(lb)
+	t.Cleanup(lbSrv.Close)
+	c := &chaos{t: t, base: lbSrv.URL, codes: map[string]int{}, stop: make(chan struct{}),
+		client: &http.Client{Timeout: 5 * time.Second}}
+	sim, err := metasim.New(metasim.Options{
+		Token: chaosToken,
+		OTP:   chaosOTP,
+		Deliver: func(phone, method, code string) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.codes[phone]++
+		},
+		KeepMessages: 1 << 20,
+		Webhook: &metasim.Webhook{URL: lbSrv.URL + "/webhooks/whatsapp", AppSecret: testAppSecret,
+			Retry: 20 * time.Millisecond, MaxRetry: 200 * time.Millisecond, Workers: 16},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(simSrv.Close)
+	c.sim = sim
+	c.mail = &mailbox{sim: sim, by: map[string][]metasim.Message{}}
+
+	key := make([]byte, 32)
+	_, _ = crand.Read(key)
+	base := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PORTABOT_") })
+	for k, v := range map[string]string{
+		// A pool of 12 per replica keeps three replicas well inside the
+		// server's 100 connections, which other tests share.
+		"PORTABOT_DB":                 dbURL + "&pool_max_conns=12",
+		"PORTABOT_META_ACCESS_TOKEN":  chaosToken,
+		"PORTABOT_GRAPH_URL":          simSrv.URL,
+		"PORTABOT_META_APP_SECRET":    testAppSecret,
+		"PORTABOT_META_VERIFY_TOKEN":  "chaos-verify",
+		"PORTABOT_WA_PHONE_NUMBER_ID": fakePhoneID,
+		"PORTABOT_DB_KEY":             base64.StdEncoding.EncodeToString(key),
+		"PORTABOT_DEST_WABA_ID":       metasim.SandboxWABA,
+		"PORTABOT_SEND_GRACE":         replicaGrace.String(),
+		"PORTABOT_LEASE_TTL":          replicaLeaseTTL.String(),
+		"PORTABOT_WORKERS":            "8",
+		"PORTABOT_LOG_LEVEL":          "info",
+	} {
+		base = append(base, k+"="+v)
+	}
+	addrs := make([]string, replicas)
+	procs := make([][]*serveProcess, replicas) // every process each replica ran, the live one last
+	start := func(i, run int) *serveProcess {
+		env := append(slices.Clone(base), "PORTABOT_ADDR="+addrs[i])
+		p := startReplica(t, bin, env, filepath.Join(dir, fmt.Sprintf("replica%d-%03d.log", i, run)))
+		procs[i] = append(procs[i], p)
+		p.waitHealthy(t, "http://"+addrs[i])
+		lb.set(i, "http://"+addrs[i])
+		return p
+	}
+	for i := range replicas {
+		addrs[i] = freePort(t)
+		start(i, 0)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var load, clients sync.WaitGroup
+	t.Cleanup(func() {
+		cancel()
+		load.Wait()
+		clients.Wait()
+	})
+	load.Go(func() { c.mail.run(ctx) })
+	var statusLag atomic.Int64 // the most statuses seen waiting at once
+	load.Go(func() {
+		for ctx.Err() == nil {
+			if n := int64(sim.PendingStatuses()); n > statusLag.Load() {
+				statusLag.Store(n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	questions := faqQuestions(t)
+	c.faq = make([]*faqClient, faqClients)
+	for i := range c.faq {
+		fc := &faqClient{id: fmt.Sprintf("55219800%05d", i)}
+		c.faq[i] = fc
+		clients.Go(func() { c.runFAQ(ctx, fc, questions, rand.New(rand.NewPCG(uint64(i), 11))) })
+	}
+	for slot := range migrationSlots {
+		load.Go(func() { c.runMigrations(ctx, slot) })
+	}
+
+	// The chaos: every 1 to 3 s a random replica dies and comes back.
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	began := time.Now()
+	for cycle := range cycles {
+		time.Sleep(time.Duration(1000+r.IntN(2001)) * time.Millisecond)
+		i := r.IntN(replicas)
+		p := procs[i][len(procs[i])-1]
+		lb.set(i, "") // a balancer's health check notices in time; the kill comes first regardless
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-p.done
+		p.done <- nil
+		start(i, cycle+1)
+	}
+	killed := time.Since(began)
+
+	// The load stops; what is owed drains on the three replicas.
+	close(c.stop)
+	drained := time.Now()
+	// A client's last message counts once a replica took it: the clients
+	// stop when their posts in flight have an answer.
+	clientsDone := make(chan struct{})
+	go func() { clients.Wait(); close(clientsDone) }()
+	select {
+	case <-clientsDone:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the FAQ clients' last posts found no replica to take them within 60 s")
+	}
+	// The backlog a long run leaves (replies in doubt waiting out their
+	// grace, statuses queued at the simulator) drains at the pace of a
+	// machine shared with other work: the test waits while it moves, and
+	// fails when nothing moved for a minute, or after 15 minutes.
+	progress := func() int { return len(c.sim.Sent()) - c.sim.PendingStatuses() }
+	last, moved := progress(), time.Now()
+	giveUp := time.Now().Add(15 * time.Minute)
+	for !c.settled() {
+		if p := progress(); p != last {
+			last, moved = p, time.Now()
+		}
+		if time.Since(moved) > time.Minute+replicaLeaseTTL+replicaGrace || time.Now().After(giveUp) || ctx.Err() != nil {
+			c.report()
+			var logs strings.Builder
+			for i := range replicas {
+				fmt.Fprintf(&logs, "replica %d:\n%s\n", i, tail(procs[i][len(procs[i])-1].logs(), 20))
+			}
+			t.Fatalf("not settled %v after the last kill:\n%s\nlast logs:\n%s", time.Since(drained), c.pending(), logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A reply in doubt sent again after the grace would come now.
+	time.Sleep(replicaGrace + time.Second)
+	cancel()
+	load.Wait()
+	for i := range replicas {
+		p := procs[i][len(procs[i])-1]
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-p.done:
+			p.done <- err
+			if err != nil {
+				t.Errorf("replica %d exited with %v on SIGTERM", i, err)
+			}
+		case <-time.After(25 * time.Second):
+			t.Fatalf("replica %d did not exit within 25 s of SIGTERM", i)
+		}
+	}
+
+	// A killed replica's clients wait a lease's TTL for another replica,
+	// and their messages queue meanwhile; when more than the runner's burst
+	// come at once, the client is asked to slow down, once, as serve asks
+	// anyone who writes faster than it reads. Every message still gets its
+	// one answer.
+	c.mail.refresh()
+	acked, replies, slowDowns := 0, 0, 0
+	for _, fc := range c.faq {
+		answers := 0
+		for _, m := range c.mail.to(fc.id) {
+			if strings.HasPrefix(m.Text, "You're sending messages faster than I can read them") {
+				slowDowns++
+			} else {
+				answers++
+			}
+		}
+		acked += int(fc.acked.Load())
+		replies += answers
+		if answers != int(fc.acked.Load()) {
+			t.Errorf("FAQ client %s: %d messages acknowledged, %d answers; want one answer each", bot.MaskPhone(fc.id), fc.acked.Load(), answers)
+		}
+	}
+	sctx := context.Background()
+	st, err := postgres.Open(sctx, dbURL, postgres.WithSealKey(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cases, err := st.Cases(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := map[string]fsm.State{}
+	for _, cs := range cases {
+		state[cs.Phone] = cs.State
+	}
+	c.mu.Lock()
+	migrations := slices.Clone(c.migrations)
+	c.mu.Unlock()
+	requestCodes, registers, done := 0, 0, 0
+	for _, m := range migrations {
+		if !m.done {
+			t.Errorf("migration of %s by %s never reached done", bot.MaskPhone(m.number), bot.MaskPhone(m.client))
+		} else {
+			done++
+		}
+		if got := state[m.number]; got != fsm.Done {
+			t.Errorf("the case of %s stands at %q, want done", bot.MaskPhone(m.number), got)
+		}
+		rc, rg := sim.Calls(metasim.EndpointRequestCode, m.number), sim.Calls(metasim.EndpointRegister, m.number)
+		requestCodes += rc
+		registers += rg
+		if rc != 1 || rg != 1 {
+			t.Errorf("%s: %d request_code and %d register calls, want one each", bot.MaskPhone(m.number), rc, rg)
+		}
+	}
+	sent := sim.Sent()
+	refs := map[string]int{}
+	for _, m := range sent {
+		if m.CallbackData == "" {
+			t.Errorf("message %s to %s carries no outbox reference", m.ID, bot.MaskPhone(m.To))
+			continue
+		}
+		refs[m.CallbackData]++
+	}
+	dups := 0
+	for ref, n := range refs {
+		if n > 1 {
+			dups++
+			t.Errorf("outbox reference %s was sent %d times", ref, n)
+		}
+	}
+	pending, sentRows, parked, failed, err := st.OutboxStats(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending != 0 || parked != 0 || failed != 0 || sentRows != len(refs) {
+		t.Errorf("outbox: %d pending, %d sent, %d parked, %d failed; want all %d references sent", pending, sentRows, parked, failed, len(refs))
+	}
+	if depth, err := st.InboxDepth(sctx); err != nil || depth != 0 {
+		t.Errorf("inbox depth %d, %v; want 0", depth, err)
+	}
+	if n := sim.PendingStatuses(); n != 0 {
+		t.Errorf("%d status webhooks never taken", n)
+	}
+	var inDoubt, resent, lost int
+	for _, ps := range procs {
+		for _, p := range ps {
+			logs := p.logs()
+			inDoubt += strings.Count(logs, "reply in doubt: its send was cut off")
+			resent += strings.Count(logs, "sending a reply again")
+			lost += strings.Count(logs, postgres.ErrLeaseLost.Error())
+		}
+	}
+	t.Logf("chaos replicas: %d cycles of SIGKILL over %d replicas in %v, drained in %v", cycles, replicas, killed.Round(time.Millisecond), time.Since(drained).Round(time.Millisecond))
+	t.Logf("chaos replicas: %d webhook POSTs, %d delivered to a second replica (%d of them at once)", lb.posts.Load(), lb.dups.Load(), lb.together.Load())
+	t.Logf("chaos replicas: at most %d status webhooks waiting at the simulated Meta at once", statusLag.Load())
+	t.Logf("chaos replicas: %d FAQ clients, %d messages acknowledged, %d answers, %d requests to slow down", len(c.faq), acked, replies, slowDowns)
+	t.Logf("chaos replicas: %d migrations, %d done; %d request_code and %d register calls", len(migrations), done, requestCodes, registers)
+	t.Logf("chaos replicas: %d messages at Meta, %d distinct outbox references, %d sent twice", len(sent), len(refs), dups)
+	t.Logf("chaos replicas: %d replies found in doubt by a replica before Meta's status came, %d sent again after the grace; %d writes refused for a lease lost",
+		inDoubt, resent, lost)
+	if t.Failed() {
+		c.report()
+	}
+}
+
+// balancer is the load balancer in front of the replicas: any replica may
+// take any POST, and Meta may deliver one POST twice.
+type balancer struct {
+	client   *http.Client
+	mu       sync.Mutex
+	r        *rand.Rand
+	backends []string // by replica; "" while it is down
+
+	posts, dups, together atomic.Int64
+}
+
+func (b *balancer) set(i int, base string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.backends) <= i {
+		b.backends = append(b.backends, "")
+	}
+	b.backends[i] = base
+}
+
+// pick returns a live replica other than not, and a number from [0, n).
+func (b *balancer) pick(not string, n int) (string, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var live []string
+	for _, u := range b.backends {
+		if u != "" && u != not {
+			live = append(live, u)
+		}
+	}
+	if len(live) == 0 {
+		return "", 0
+	}
+	return live[b.r.IntN(len(live))], b.r.IntN(n)
+}
+
+func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	first, dice := b.pick("", 4)
+	if first == "" {
+		http.Error(w, "no replica up", http.StatusBadGateway)
+		return
+	}
+	b.posts.Add(1)
+	// dice: 0 and 1, no second delivery; 2, a second one after the first
+	// was taken; 3, a second one at the same time.
+	var again sync.WaitGroup
+	if dice == 3 {
+		b.together.Add(1)
+		again.Go(func() { b.redeliver(r, body, first) })
+	}
+	code, respBody := b.forward(r, body, first)
+	if dice == 2 && code == http.StatusOK {
+		go b.redeliver(r, body, first)
+	}
+	again.Wait()
+	w.WriteHeader(code)
+	_, _ = w.Write(respBody)
+}
+
+// redeliver posts body to a replica other than not until one takes it, a
+// few times at most: Meta's redelivery, through the balancer.
+func (b *balancer) redeliver(r *http.Request, body []byte, not string) {
+	b.dups.Add(1)
+	for range 20 {
+		to, _ := b.pick(not, 1)
+		if to == "" {
+			to = not
+		}
+		if code, _ := b.forward(r, body, to); code == http.StatusOK {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (b *balancer) forward(r *http.Request, body []byte, to string) (int, []byte) {
+	req, err := http.NewRequestWithContext(context.WithoutCancel(r.Context()), r.Method, to+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return http.StatusBadGateway, nil
+	}
+	req.Header = r.Header.Clone()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return http.StatusBadGateway, []byte(err.Error())
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, out
+}
+
+// startReplica starts `portabot serve` with env (which names the database
+// and the address), its output going to logPath.
+func startReplica(t *testing.T, bin string, env []string, logPath string) *serveProcess {
+	t.Helper()
+	lf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = env
+	cmd.Stdout = lf
+	cmd.Stderr = lf
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		t.Fatal(err)
+	}
+	p := &serveProcess{cmd: cmd, log: logPath, done: make(chan error, 1)}
+	go func() {
+		p.done <- cmd.Wait()
+		lf.Close()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		p.done <- nil
+	})
+	return p
+}
+
+// chaosDatabase creates an empty database for the test on the PostgreSQL
+// of PORTABOT_TEST_POSTGRES (by default the one .ci/run starts), dropped
+// when the test ends, and returns its URL. Without a server it skips,
+// except under CI.
+func chaosDatabase(t *testing.T) string {
+	t.Helper()
+	server := os.Getenv("PORTABOT_TEST_POSTGRES")
+	if server == "" {
+		server = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, server)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PostgreSQL unreachable, and CI is set: %v", err)
+		}
+		t.Skipf("PostgreSQL unreachable (%v): start it (.ci/run does), or point PORTABOT_TEST_POSTGRES at one", err)
+	}
+	defer conn.Close(context.Background())
+	b := make([]byte, 6)
+	_, _ = crand.Read(b)
+	name := "portabot_chaos_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, server)
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	q := u.Query()
+	q.Set("sslmode", "disable")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
