@@ -211,6 +211,8 @@ func (t *turn) numberFinding() Finding {
 		kind = "mobile_nine"
 	}
 	country := countryName(p.Region, t.lang())
+	label := map[string]string{"mobile": "mobile", "mobile_nine": "mobile (Brazil, with the 9th digit as typed)",
+		"mobile_no_nine": "mobile (Brazil, without the 9th digit, as typed)", "fixed_line": "fixed-line", "toll_free": "toll-free"}[kind]
 	switch kind {
 	case "fixed_line", "toll_free":
 		// SMS cannot reach it: the code comes by voice call.
@@ -218,10 +220,10 @@ func (t *turn) numberFinding() Finding {
 			c.Method = "VOICE"
 		}
 		return Finding{Kind: FindNumber, State: "warn", Args: []string{c.Phone, kind, country},
-			Detail: fmt.Sprintf("%s is a %s number in %s: no SMS, the code is to come by voice call", MaskPhone(c.Phone), strings.ReplaceAll(kind, "_", " "), p.Region)}
+			Detail: fmt.Sprintf("%s is a %s number in %s: no SMS, the code is to come by voice call", MaskPhone(c.Phone), label, p.Region)}
 	}
 	return Finding{Kind: FindNumber, State: "ok", Args: []string{c.Phone, kind, country},
-		Detail: fmt.Sprintf("%s is a valid %s number in %s", MaskPhone(c.Phone), strings.ReplaceAll(kind, "_", " "), p.Region)}
+		Detail: fmt.Sprintf("%s is a valid %s number in %s", MaskPhone(c.Phone), label, p.Region)}
 }
 
 // wabaFindings reads the destination WABA: shared with us, approved, our
@@ -397,10 +399,8 @@ func (t *turn) findingLine(f Finding) string {
 		}
 		return render(l, msgPreWebhooksOK)
 	case FindPayment:
-		if f.State == "ok" {
-			return render(l, msgPrePaymentOK)
-		}
-		return render(l, msgPrePaymentUnknown)
+		// Ours to check, and nothing the client can act on: agents only.
+		return ""
 	case FindInOurWABA:
 		return render(l, msgPreInOurWABA)
 	case FindRegistrations:

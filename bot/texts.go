@@ -140,8 +140,6 @@ const (
 	msgPreWebhooksOK
 	msgPreWebhooksFixed
 	msgPreWebhooksStop
-	msgPrePaymentOK
-	msgPrePaymentUnknown
 	msgPreInOurWABA
 	msgPreRegistrationsSome
 	msgPreRegistrationsOut

@@ -47,9 +47,9 @@ var preflightTexts = map[msg][3]string{
 		"Meta no nos dejó leer ahora la cuenta preparada para tu número; sigo, y Meta avisará si falta algo.",
 	},
 	msgPreWABAApproved: {
-		"The account that will receive your number is approved by Meta.",
-		"A conta que vai receber o seu número está aprovada pela Meta.",
-		"La cuenta que recibirá tu número está aprobada por Meta.",
+		"The account that will receive your number passed Meta's review.",
+		"A conta que vai receber o seu número passou pela análise da Meta.",
+		"La cuenta que recibirá tu número pasó la revisión de Meta.",
 	},
 	msgPreWABANotApproved: {
 		"Meta hasn't approved the account that will receive your number yet.",
@@ -70,16 +70,6 @@ var preflightTexts = map[msg][3]string{
 		"That account isn't connected to our system, and I couldn't connect it.",
 		"Essa conta não está conectada ao nosso sistema, e não consegui conectar.",
 		"Esa cuenta no está conectada a nuestro sistema, y no pude conectarla.",
-	},
-	msgPrePaymentOK: {
-		"It has a payment method.",
-		"Ela tem uma forma de pagamento.",
-		"Tiene un método de pago.",
-	},
-	msgPrePaymentUnknown: {
-		"Meta doesn't show us its payment method; our team checks it.",
-		"A Meta não nos mostra a forma de pagamento dela; nossa equipe confere.",
-		"Meta no nos muestra su método de pago; nuestro equipo lo revisa.",
 	},
 	msgPreInOurWABA: {
 		"Your number is already in our account: we go on from the verification code, with no need to add it again.",

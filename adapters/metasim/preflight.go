@@ -17,17 +17,17 @@ import (
 const (
 	// WABANotShared answers every request with "does not exist, cannot be
 	// loaded due to missing permissions": it is not shared with us.
-	WABANotShared = "100200300400501"
+	WABANotShared = "100200300400901"
 	// WABAPending is under Meta's review (account_review_status PENDING);
 	// adding a number to it fails with 2388103, "must be approved".
-	WABAPending = "100200300400502"
+	WABAPending = "100200300400902"
 	// WABANoPayment shows no primary_funding_id; adding a number fails
 	// with 2388103, "does not have a payment account".
-	WABANoPayment = "100200300400503"
+	WABANoPayment = "100200300400903"
 	// WABASubscribeRefused refuses our app's subscription (code 200,
 	// permissions), so adding a number fails with 2388103 "Cannot migrate
 	// phone number" for want of webhooks.
-	WABASubscribeRefused = "100200300400504"
+	WABASubscribeRefused = "100200300400904"
 )
 
 // SimAppID is the id of the app the simulator subscribes (ours).
@@ -68,7 +68,9 @@ var templateQuality = map[string][2]string{
 // waba answers GET /{waba}. s.mu is held.
 func (s *Sim) waba(id string, p params) answer {
 	s.st.count(EndpointWABA, id)
-	if id == WABANotShared {
+	if id == WABANotShared || len(id) < 15 {
+		// Meta's account ids are 15 or 16 digits; a shorter one names
+		// nothing the simulator holds.
 		return answer{err: errNoObject(http.MethodGet, id), changed: true}
 	}
 	all := map[string]any{
