@@ -15,6 +15,7 @@ import (
 // pre-flight's report.
 
 func init() {
+	kindMark[bot.NoticePreflight] = ":clipboard:"
 	// Listed with the other reads, before faq, stats and help.
 	at := slices.IndexFunc(subcommands, func(s subcommand) bool { return s.name == "faq" })
 	subcommands = slices.Insert(subcommands, at, subcommand{name: "letter", args: "<case>",
