@@ -118,7 +118,7 @@ var preflightTexts = map[msg][3]string{
 		"El mensaje debe decir qué número se mueve: escríbelo con el código de país, por ejemplo +55 11 98765-4321.",
 	},
 	msgLetterIntro: {
-		"Here is a message for your current provider, with an English copy below. Forward it to them as it is (press and hold it, then *Forward*), or paste it into an e-mail.",
+		"Here is a message for your current provider. Forward it to them as it is (press and hold it, then *Forward*), or paste it into an e-mail.",
 		"Aqui está uma mensagem para o seu provedor atual, com uma cópia em inglês embaixo. Encaminhe do jeito que está (toque e segure, depois *Encaminhar*), ou cole num e-mail.",
 		"Aquí tienes un mensaje para tu proveedor actual, con una copia en inglés debajo. Reenvíalo tal cual (mantenlo pulsado y luego *Reenviar*), o pégalo en un correo.",
 	},
