@@ -18,9 +18,9 @@ import (
 // number, which the message must name.
 const stepLetterPhone = "letter_phone"
 
-// letterPages are Meta's pages a provider can check the request against.
-// Meta's programmatic migration page lists both as prerequisites of moving
-// a number between providers.
+// letterPage is Meta's page a provider can check the request against: the
+// programmatic migration page lists both as prerequisites of moving a
+// number between providers.
 const letterPage = "https://developers.facebook.com/documentation/business-messaging/whatsapp/solution-providers/support/migrating-phone-numbers-among-solution-partners-programmatically"
 
 // ErrNoLetter is returned for a case whose current provider has nothing to

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -327,16 +328,8 @@ func (t *turn) registrations() ([]time.Time, error) {
 			}
 		}
 	}
-	sortTimes(out)
+	slices.SortFunc(out, time.Time.Compare)
 	return out, nil
-}
-
-func sortTimes(ts []time.Time) {
-	for i := 1; i < len(ts); i++ {
-		for j := i; j > 0 && ts[j].Before(ts[j-1]); j-- {
-			ts[j], ts[j-1] = ts[j-1], ts[j]
-		}
-	}
 }
 
 // checklist is the report in the client's words.
