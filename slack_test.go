@@ -584,7 +584,7 @@ func TestCockpitSlackOutage(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond) // anything posted twice would show by now
 	posts, _ = slack.seen()
-	want := []string{"New case from client", "is blocked: two-step verification is on.", "is done: the number is ours."}
+	want := []string{"New case from client", "is blocked: two-step verification is on.", "Pre-flight:", "is done: the number is ours."}
 	if len(posts) != len(want) {
 		t.Fatalf("Slack got %d messages, want %d:\n%s", len(posts), len(want), cockpitPosts(posts))
 	}

@@ -32,6 +32,9 @@ func newAgentHarness(t *testing.T, opts options) *harness {
 	t.Helper()
 	h := newHarness(t, opts)
 	dest := metasim.SandboxWABA
+	if opts.destWABA != "" {
+		dest = opts.destWABA
+	}
 	if opts.noDestWABA {
 		dest = ""
 	}
@@ -322,7 +325,8 @@ func TestHandoffTranscriptWithAgent(t *testing.T) {
 	says(t, r, "Anotado: "+phone)
 	h.send(metasim.SandboxSourceWABA)
 	h.wantState(fsm.ChooseMethod)
-	wantNotices(t, h.takeNotices())
+	// The pre-flight's report is the thread's only news.
+	wantNotices(t, h.takeNotices(), bot.NoticePreflight)
 }
 
 // failRegistration drives a port whose registration Meta blocks to failed.
@@ -354,7 +358,7 @@ func TestRetryRegistrationStartsFromAStatusCheck(t *testing.T) {
 
 	c := h.kase()
 	ns := h.takeNotices()
-	wantNotices(t, ns, bot.NoticeStarted, bot.NoticeFailed)
+	wantNotices(t, ns, bot.NoticeStarted, bot.NoticePreflight, bot.NoticeFailed)
 	n := noticeOf(t, ns, bot.NoticeFailed)
 	for _, want := range []string{"Case #" + id, bot.MaskPhone(metasim.RegisterBlocked), "failed at registering",
 		"registration blocked by Meta for 72 hours", "(fbtrace_id " + c.TraceID + ")", "/porta retry " + id} {
@@ -401,16 +405,16 @@ func TestRetryRegistrationStartsFromAStatusCheck(t *testing.T) {
 }
 
 func TestRetryAddingTheNumberRunsTheStepAgain(t *testing.T) {
-	h := newAgentHarness(t, options{phone: metasim.NoWebhooks})
+	h := newAgentHarness(t, options{phone: metasim.OtherPortfolio})
 	r := h.addNumber()
 	h.wantState(fsm.Failed)
-	says(t, r, "isn't fully set up")
+	says(t, r, "different business portfolio")
 	id := h.kase().ID
 	first := h.kase().TraceID
 	ns := h.takeNotices()
-	wantNotices(t, ns, bot.NoticeStarted, bot.NoticeFailed)
+	wantNotices(t, ns, bot.NoticeStarted, bot.NoticePreflight, bot.NoticeFailed)
 	if n := noticeOf(t, ns, bot.NoticeFailed); !strings.Contains(n.Text, "failed at adding_number") ||
-		!strings.Contains(n.Text, "subscribed_apps") || !strings.Contains(n.Text, "(fbtrace_id "+first+")") {
+		!strings.Contains(n.Text, "different business portfolios") || !strings.Contains(n.Text, "(fbtrace_id "+first+")") {
 		t.Errorf("failed notice %q, want the step, the reason and the fbtrace_id %s", n.Text, first)
 	}
 
@@ -424,15 +428,16 @@ func TestRetryAddingTheNumberRunsTheStepAgain(t *testing.T) {
 		t.Errorf("number added %d times, want 2", got)
 	}
 	h.wantState(fsm.Failed)
-	says(t, h.queuedSince(mark), "isn't fully set up")
+	says(t, h.queuedSince(mark), "different business portfolio")
 	c := h.kase()
 	if c.TraceID == "" || c.TraceID == first {
 		t.Errorf("trace id after the retry %q, want Meta's new one (the first was %q)", c.TraceID, first)
 	}
 	ns = h.takeNotices()
-	wantNotices(t, ns, bot.NoticeFailed)
-	if len(ns) == 1 && !strings.Contains(ns[0].Text, c.TraceID) {
-		t.Errorf("failed notice %q lacks the new fbtrace_id %s", ns[0].Text, c.TraceID)
+	// The retry runs the pre-flight again before the add.
+	wantNotices(t, ns, bot.NoticePreflight, bot.NoticeFailed)
+	if n := noticeOf(t, ns, bot.NoticeFailed); !strings.Contains(n.Text, c.TraceID) {
+		t.Errorf("failed notice %q lacks the new fbtrace_id %s", n.Text, c.TraceID)
 	}
 }
 
@@ -492,7 +497,7 @@ func TestCancelCase(t *testing.T) {
 			h.send("menu")
 			h.wantState(fsm.Menu)
 		}},
-		"failed": {metasim.NoWebhooks, func(h *harness) {
+		"failed": {metasim.OtherPortfolio, func(h *harness) {
 			h.addNumber()
 			h.wantState(fsm.Failed)
 		}},
@@ -589,7 +594,7 @@ func TestSetWABAResumesAPortWaitingForIt(t *testing.T) {
 	if !h.audited(id, agent, "waba_set") {
 		t.Error("the WABA is not in the case's history")
 	}
-	wantNotices(t, h.takeNotices())
+	wantNotices(t, h.takeNotices(), bot.NoticePreflight)
 
 	h.finish()
 	ns = h.takeNotices()
@@ -616,7 +621,7 @@ func TestSetWABABeforeTheClientWaitsForIt(t *testing.T) {
 	h.send(typed)
 	h.send(metasim.SandboxSourceWABA)
 	h.wantState(fsm.ChooseMethod)
-	wantNotices(t, h.takeNotices(), bot.NoticeStarted)
+	wantNotices(t, h.takeNotices(), bot.NoticeStarted, bot.NoticePreflight)
 }
 
 func TestAgentActionErrors(t *testing.T) {
@@ -656,7 +661,7 @@ func TestAgentActionErrors(t *testing.T) {
 // Actions name a case; when the client has moved on to a newer one, acting
 // on the old case must not touch the new case's conversation.
 func TestActionsOnAnOlderCase(t *testing.T) {
-	h := newAgentHarness(t, options{phone: metasim.AlreadyOnWABA})
+	h := newAgentHarness(t, options{phone: metasim.OtherPortfolio})
 	h.driveTo(fsm.CheckBMAccess)
 	old := h.kase().ID
 	h.send("cancel")
@@ -708,8 +713,8 @@ func TestNoticesForAgents(t *testing.T) {
 		{fsm.Blocked, []bot.NoticeKind{bot.NoticeStarted, bot.NoticeBlocked}, "is blocked: two-step verification is on."},
 		{fsm.AwaitWABA, []bot.NoticeKind{bot.NoticeStarted, bot.NoticeAwaitWABA}, "needs its destination WABA"},
 		{fsm.Handoff, []bot.NoticeKind{bot.NoticeStarted, bot.NoticeAgentAsked}, "asks for a person (was at check_bm_access)."},
-		{fsm.Failed, []bot.NoticeKind{bot.NoticeStarted, bot.NoticeFailed}, "failed at adding_number: number already on the destination WABA"},
-		{fsm.Done, []bot.NoticeKind{bot.NoticeStarted, bot.NoticeDone}, "is done: the number is ours."},
+		{fsm.Failed, []bot.NoticeKind{bot.NoticeStarted, bot.NoticePreflight, bot.NoticeFailed}, "failed at adding_number: source and destination WABAs are in different business portfolios"},
+		{fsm.Done, []bot.NoticeKind{bot.NoticeStarted, bot.NoticePreflight, bot.NoticeDone}, "is done: the number is ours."},
 		{fsm.Cancelled, []bot.NoticeKind{bot.NoticeStarted, bot.NoticeCancelled}, "was cancelled."},
 	}
 	for _, tc := range tests {

@@ -144,6 +144,12 @@ type Case struct {
 	// their 24-hour window (Meta delivers only a template until then); zero
 	// while nothing waits.
 	Held time.Time `json:",omitzero"`
+	// LetterPhone is the number a client blocked before giving it named
+	// for the message to their current provider.
+	LetterPhone string `json:",omitempty"`
+	// Preflight is the report of the last reads made before adding the
+	// number.
+	Preflight *Preflight `json:",omitempty"`
 	// Signup is the Embedded Signup link the client was last sent.
 	Signup  *SignupLink `json:",omitempty"`
 	Created time.Time

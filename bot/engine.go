@@ -331,7 +331,10 @@ type turn struct {
 
 	replies []Reply
 	// queued counts the replies already written to the outbox.
-	queued  int
+	queued int
+	// sealed counts the replies no later text may join: a message meant
+	// to be forwarded as it is.
+	sealed  int
 	audit   []AuditEvent
 	notices []Notice
 	err     error
@@ -372,7 +375,7 @@ func (t *turn) say(m msg, args ...any) {
 // once it has buttons, nor once it was written to the outbox.
 func (t *turn) mergeable() bool {
 	n := len(t.replies)
-	return n > t.queued && len(t.replies[n-1].Buttons) == 0
+	return n > t.queued && n > t.sealed && len(t.replies[n-1].Buttons) == 0
 }
 
 func (t *turn) sayText(s string) {

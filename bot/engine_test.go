@@ -92,24 +92,28 @@ func TestMetaFailureScenarios(t *testing.T) {
 			says(t, r, "Check 4/4")
 		},
 		metasim.AlreadyOnWABA: func(t *testing.T, h *harness) {
+			// The pre-flight finds the number in our WABA: no add, the port
+			// goes on from the verification code.
 			r := h.addNumber()
-			h.wantState(fsm.Failed)
-			says(t, r, "already in our WhatsApp Business Account", "agents will check")
-			c := h.kase()
-			if !strings.Contains(c.Problem, "already") || c.TraceID == "" {
-				t.Errorf("case problem %q trace id %q, want the reason and Meta's fbtrace_id", c.Problem, c.TraceID)
+			h.wantState(fsm.ChooseMethod)
+			says(t, r, "already in our account: we go on from the verification code")
+			if got := h.calls(metasim.EndpointAddNumber); got != 0 {
+				t.Errorf("number added %d times, want 0", got)
 			}
+			h.finish()
 		},
 		metasim.NoWebhooks: func(t *testing.T, h *harness) {
+			// Ours to fix, and fixed: the pre-flight subscribes our app
+			// before the add, which then works.
 			r := h.addNumber()
-			h.wantState(fsm.Failed)
-			says(t, r, "isn't fully set up", "our team has been told")
-			// Ours to fix: the client is not told about apps or webhooks.
-			lacks(t, r, "app", "webhook", "subscribed")
-			c := h.kase()
-			if !strings.Contains(c.Problem, "subscribed_apps") || c.TraceID == "" {
-				t.Errorf("case problem %q trace id %q, want subscribed_apps and Meta's fbtrace_id", c.Problem, c.TraceID)
+			h.wantState(fsm.ChooseMethod)
+			says(t, r, "I connected it (that part was ours)")
+			lacks(t, r, "webhook", "subscribed")
+			wantBefore(t, h.sim.Journal(), "POST subscribed_apps", "POST phone_numbers")
+			if got := h.calls(metasim.EndpointAddNumber); got != 1 {
+				t.Errorf("number added %d times, want 1", got)
 			}
+			h.finish()
 		},
 		metasim.RateLimited: func(t *testing.T, h *harness) {
 			h.addNumber()

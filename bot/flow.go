@@ -419,11 +419,19 @@ func (t *turn) state(w word, text string) bool {
 			return true
 		}
 	case st == fsm.Blocked:
+		if t.conv.Step == stepLetterPhone && t.onLetterPhone(text) {
+			return true
+		}
+		if t.offersLetter() && (t.in.Choice == "letter" || t.numbered(text) == "letter") {
+			t.sendLetter()
+			return true
+		}
 		if w == wordNone {
 			w = leadingAnswer(text)
 		}
 		switch w {
 		case wordFixed, wordYes:
+			t.conv.Step = ""
 			// The case, not Back, knows the check: a trip to the menu or to
 			// an agent moves Back to the blocked state itself.
 			t.conv.Back = stateOf(t.cas.Blocked)

@@ -50,6 +50,9 @@ type options struct {
 	simClock bool
 	// noAgents is the engine's Config.NoAgents: nobody can take a handoff.
 	noAgents bool
+	// destWABA is the destination WABA of new cases; the sandbox's when
+	// empty.
+	destWABA string
 }
 
 // harness is one client talking to a real engine over a real bbolt file,
@@ -187,6 +190,9 @@ func (h *harness) open() {
 	h.db = db
 	h.t.Cleanup(func() { db.Close() })
 	dest := metasim.SandboxWABA
+	if h.opts.destWABA != "" {
+		dest = h.opts.destWABA
+	}
 	if h.opts.noDestWABA {
 		dest = ""
 	}
@@ -394,7 +400,7 @@ func optionsFor(target fsm.State, lang bot.Lang) options {
 	case fsm.AwaitWABA:
 		o.noDestWABA = true
 	case fsm.Failed:
-		o.phone = metasim.AlreadyOnWABA
+		o.phone = metasim.OtherPortfolio
 	}
 	return o
 }
@@ -402,7 +408,7 @@ func optionsFor(target fsm.State, lang bot.Lang) options {
 // driveTo plays the conversation from its first message until it stands at
 // target, checking every state on the way. Blocked is reached by a "no" at
 // the 2FA check, handoff and cancelled from the first check, failed with a
-// number already on the destination WABA.
+// number from a different business portfolio than the destination WABA.
 func (h *harness) driveTo(target fsm.State) {
 	h.t.Helper()
 	at := func(want fsm.State) bool {

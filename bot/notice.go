@@ -45,6 +45,9 @@ const (
 	NoticeMoved NoticeKind = "moved"
 	// NoticeSignup: the client finished, stopped or failed Embedded Signup.
 	NoticeSignup NoticeKind = "signup"
+	// NoticePreflight: the report of the reads made before adding the
+	// number, and whether the port stopped there.
+	NoticePreflight NoticeKind = "preflight"
 )
 
 // Notices is the durable queue of notices.

@@ -96,6 +96,10 @@ func (t *turn) prompt() {
 	case fsm.CheckDisplayName:
 		t.ask(msgCheckDisplayName, yesNo)
 	case fsm.Blocked:
+		if t.offersLetter() {
+			t.ask(msgBlockedFooterLetter, []Button{t.button("fixed", msgBtnFixed), t.button("letter", msgBtnLetter), t.button("agent", msgBtnPerson)})
+			return
+		}
 		t.ask(msgBlockedFooter, []Button{t.button("fixed", msgBtnFixed), t.button("agent", msgBtnPerson)})
 	case fsm.AskPhone:
 		if t.conv.Step == stepSourceWABA {
@@ -140,6 +144,15 @@ func (t *turn) graphLog(step string, err error) {
 
 func (t *turn) addNumber() {
 	c := t.cas
+	if !t.preflight() {
+		return
+	}
+	if c.PhoneNumberID != "" {
+		// The pre-flight found the number in our WABA: a second add would
+		// be refused (2388012), and the port goes on from the code.
+		t.goTo(fsm.NumberAdded)
+		return
+	}
 	c.InFlight = "add_number"
 	if !t.commit() {
 		return

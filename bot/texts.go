@@ -125,6 +125,37 @@ const (
 	msgSignupSubscribeFailed
 	msgSignupReady
 	msgStepUnknown
+	// The pre-flight and the message for the current provider
+	// (texts_preflight.go).
+	msgPreflightTitle
+	msgPreNumberOK
+	msgPreNumberNine
+	msgPreNumberNoNine
+	msgPreNumberLandline
+	msgPreNumberInvalid
+	msgPreWABANotShared
+	msgPreWABAUnread
+	msgPreWABAApproved
+	msgPreWABANotApproved
+	msgPreWebhooksOK
+	msgPreWebhooksFixed
+	msgPreWebhooksStop
+	msgPreInOurWABA
+	msgPreRegistrationsSome
+	msgPreRegistrationsOut
+	msgPreTemplates
+	msgPreTemplatesUnread
+	msgPreStoppedUs
+	msgPreStoppedWait
+	msgBlockedFooterLetter
+	msgBtnLetter
+	msgLetterAskPhone
+	msgLetterIntro
+	msgLetterBody
+	msgLetterAsk2FA
+	msgLetterWhy2FA
+	msgLetterAskName
+	msgLetterWhyName
 )
 
 // texts is every message in English, Portuguese (Brazil) and Spanish, in

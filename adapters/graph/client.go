@@ -87,6 +87,9 @@ type Config struct {
 	// included. A migration stalls on Meta more often than on portabot,
 	// and this is where that shows. It must not block.
 	Observe func(endpoint, outcome string, d time.Duration)
+	// AppID, when set, is our Meta app: the pre-flight counts only its
+	// subscription to a WABA's webhooks, not another app's.
+	AppID string
 }
 
 // Client calls Meta's Graph API. It is safe for concurrent use.
@@ -104,6 +107,7 @@ type Client struct {
 	tplSlow  time.Duration
 	log      *slog.Logger
 	observe  func(endpoint, outcome string, d time.Duration)
+	appID    string
 }
 
 var _ bot.Graph = (*Client)(nil)
@@ -157,6 +161,7 @@ func New(cfg Config) *Client {
 		tplSlow:  cfg.TemplateSlowPage,
 		log:      log,
 		observe:  cfg.Observe,
+		appID:    cfg.AppID,
 	}
 	base := func() *resty.Client {
 		return resty.NewWithClient(hc).

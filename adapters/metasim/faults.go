@@ -140,8 +140,14 @@ func (s *Sim) subject(method string, parts []string, p params) (endpoint, phone 
 		return ""
 	}
 	switch {
+	case len(parts) == 1 && method == http.MethodGet && s.st.Numbers[parts[0]] == nil:
+		return EndpointWABA, ""
 	case len(parts) == 1:
 		return EndpointPhoneNumber, byID(parts[0])
+	case method == http.MethodGet && parts[1] == "subscribed_apps":
+		return EndpointSubscribedList, ""
+	case method == http.MethodGet && parts[1] == "message_templates":
+		return EndpointTemplateList, ""
 	case method == http.MethodGet:
 		return EndpointListNumbers, ""
 	}

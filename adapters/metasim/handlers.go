@@ -33,6 +33,10 @@ func (s *Sim) addNumber(waba string, p params) answer {
 		a.err = errParam("This simulator handles migrations only: send migrate_phone_number=true.")
 		return a
 	}
+	if e := s.wabaRefusal(waba); e != nil {
+		a.err = e
+		return a
+	}
 	switch e164 {
 	case TwoStepOn:
 		a.err = errTwoStep()
@@ -49,8 +53,12 @@ func (s *Sim) addNumber(waba string, p params) answer {
 		a.err = errAlreadyAdded()
 		return a
 	case NoWebhooks:
-		a.err = errNoWebhooks()
-		return a
+		// Meta refuses a migration into a WABA no app is subscribed to;
+		// once ours is, the number moves.
+		if !s.signupState().subs[waba] {
+			a.err = errNoWebhooks()
+			return a
+		}
 	case MigrationTryAgain:
 		if s.once("migration-error", e164) {
 			a.err = errMigration(detailsTryAgain)
@@ -302,6 +310,12 @@ func (s *Sim) phoneNumber(id string, p params) answer {
 }
 
 func (s *Sim) listNumbers(waba string, p params) answer {
+	if waba == WABANotShared {
+		return answer{err: errNoObject(http.MethodGet, waba+"/phone_numbers")}
+	}
+	// The AlreadyOnWABA scenario's number is in every WABA, as if an
+	// earlier port had added it.
+	s.alreadyThere(waba)
 	var ids []string
 	for id, n := range s.st.Numbers {
 		if n.WABA == waba {
@@ -317,7 +331,7 @@ func (s *Sim) listNumbers(waba string, p params) answer {
 		}
 		data = append(data, f)
 	}
-	return answer{body: map[string]any{"data": data}}
+	return answer{body: map[string]any{"data": data}, changed: true}
 }
 
 // fields renders n with the requested fields.

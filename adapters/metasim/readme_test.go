@@ -29,3 +29,17 @@ func TestReadmeListsEveryScenario(t *testing.T) {
 		}
 	}
 }
+
+// The destination WABAs that fail the pre-flight are listed too.
+func TestReadmeListsEveryWABAScenario(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range metasim.WABAScenarios() {
+		row := "| " + sc.ID + " | " + sc.Name + " |"
+		if !strings.Contains(string(b), row) {
+			t.Errorf("README has no row %q", row)
+		}
+	}
+}

@@ -166,6 +166,9 @@ func (s *Sim) exchange(p params) answer {
 // subscribe answers POST /{waba}/subscribed_apps, which only the WABA's
 // business token (or ours) may call. s.mu is held.
 func (s *Sim) subscribe(waba string) answer {
+	if waba == WABANotShared || waba == WABASubscribeRefused {
+		return answer{err: refuseSubscribe(waba)}
+	}
 	s.signupState().subs[waba] = true
 	return answer{body: map[string]any{"success": true}}
 }

@@ -109,6 +109,8 @@ type Sim struct {
 	st     *state
 	faults []*Fault
 	sign   *signups // Embedded Signup, created on first use
+	// journal lists the requests routed, in order (Journal).
+	journal []string
 }
 
 // New returns a simulator, continuing from the state at opts.StatePath when
@@ -405,6 +407,7 @@ func (s *Sim) serve(r *http.Request) (status int, body any, who string, then fun
 	}
 	if len(parts) <= 2 {
 		endpoint, phone := s.subject(r.Method, parts, p)
+		s.note(r.Method, endpoint)
 		if f = s.takeFault(endpoint, phone); f == nil {
 			f = s.scenarioFault(endpoint, phone)
 		}
@@ -425,12 +428,18 @@ func (s *Sim) serve(r *http.Request) (status int, body any, who string, then fun
 	}
 	var a answer
 	switch {
+	case len(parts) == 1 && r.Method == http.MethodGet && s.st.Numbers[parts[0]] == nil:
+		a = s.waba(parts[0], p)
 	case len(parts) == 1 && r.Method == http.MethodGet:
 		a = s.phoneNumber(parts[0], p)
 	case len(parts) != 2:
 		return fail(errNoObject(r.Method, m[1]))
 	case r.Method == http.MethodGet && parts[1] == "phone_numbers":
 		a = s.listNumbers(parts[0], p)
+	case r.Method == http.MethodGet && parts[1] == "subscribed_apps":
+		a = s.subscribedApps(parts[0])
+	case r.Method == http.MethodGet && parts[1] == "message_templates":
+		a = s.templateList(parts[0])
 	case r.Method != http.MethodPost:
 		return fail(errNoObject(r.Method, m[1]))
 	case parts[1] == "phone_numbers":

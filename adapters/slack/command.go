@@ -72,6 +72,8 @@ func (a *App) command(ctx context.Context, cmd slackapi.SlashCommand) (reply *sl
 		return a.show(ctx, rest), nil
 	case "faq":
 		return a.faq(rest), nil
+	case "letter":
+		return a.letter(ctx, rest), nil
 	default: // stats
 		return a.stats(ctx), nil
 	}

@@ -175,6 +175,7 @@ func caseMessage(c bot.Case, audit []bot.AuditEvent, others []string) *slackapi.
 		blocks = append(blocks, slackapi.NewContextBlock("",
 			mrkdwn("Other cases for this number: "+esc(strings.Join(others, ", ")))))
 	}
+	blocks = append(blocks, caseExtras(c)...)
 	blocks = append(blocks, section(timeline(audit)))
 	if btns := buttons(c); len(btns) > 0 {
 		blocks = append(blocks, slackapi.NewActionBlock("porta_case_"+c.ID, btns...))
