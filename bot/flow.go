@@ -783,18 +783,9 @@ func (t *turn) answer(text string) bool {
 	if t.b.faq == nil {
 		return false
 	}
+	// A message with two questions gets the first answered and the
+	// other in res.Also.
 	res := t.b.faq.Ask(text, string(t.lang()))
-	parts := questionsIn(text)
-	if res.Intent == "" || res.Intent == faq.None {
-		// Two questions in one message can read as neither: the first
-		// the FAQ answers on its own is the one answered.
-		for _, p := range parts {
-			if r := t.b.faq.Ask(p, string(t.lang())); r.Intent != "" && r.Intent != faq.None {
-				res = r
-				break
-			}
-		}
-	}
 	if res.Intent == "" || res.Intent == faq.None {
 		// Offered in the conversation's language, like the rest of the
 		// reply, whatever language the question was read in.
@@ -818,37 +809,13 @@ func (t *turn) answer(text string) bool {
 	t.answered = append(t.answered, res.Intent)
 	t.sayText(answer)
 	// The message's other question, if it had one, is a tap away.
-	for _, p := range parts {
-		r := t.b.faq.Ask(p, string(t.lang()))
-		if r.Intent == "" || r.Intent == faq.None || r.Intent == res.Intent {
-			continue
-		}
-		if tp, ok := t.b.faq.Topic(r.Intent, string(t.lang())); ok {
+	for _, other := range res.Also[:min(len(res.Also), 1)] {
+		if tp, ok := t.b.faq.Topic(other.Intent, string(t.lang())); ok {
 			t.ask(msgAlsoAsked, []Button{{ID: "faq:" + tp.Intent, Title: tp.Title}})
 		}
-		break
 	}
 	t.remind()
 	return true
-}
-
-// questionsIn splits a message that asks more than one thing ("how long
-// does it take? and do I keep my templates?") into its questions; a
-// message with one question gives none.
-func questionsIn(text string) []string {
-	if len(text) > 600 {
-		return nil
-	}
-	var parts []string
-	for _, p := range strings.FieldsFunc(text, func(r rune) bool { return r == '?' || r == '\n' || r == '!' }) {
-		if p = strings.TrimSpace(strings.Trim(p, ".¿¡,;")); len(strings.Fields(p)) >= 3 {
-			parts = append(parts, p)
-		}
-	}
-	if len(parts) < 2 {
-		return nil
-	}
-	return parts
 }
 
 func (t *turn) answerIntent(intent string) {
