@@ -401,7 +401,17 @@ func (t *turn) state(w word, text string) bool {
 		}
 	case fsm.IsCheck(st):
 		if w == wordNone {
+			// "it's still on", "ainda está em análise", "yes it's
+			// on": the state, said instead of or after a yes or no, is
+			// the answer.
+			w = stateAnswer(checkOf(st), text)
+		}
+		if w == wordNone {
 			w = leadingAnswer(text)
+		}
+		if w == wordFixed {
+			// "pronto", "listo", "ya está": done what the check asks.
+			w = wordYes
 		}
 		switch w {
 		case wordUnsure:
@@ -419,6 +429,11 @@ func (t *turn) state(w word, text string) bool {
 			return true
 		}
 	case st == fsm.Blocked:
+		if w == wordNone && t.cas != nil {
+			// "I turned it off", "ya está aprobado": the block is gone;
+			// "still on": it is not.
+			w = stateAnswer(t.cas.Blocked, text)
+		}
 		if w == wordNone {
 			w = leadingAnswer(text)
 		}

@@ -190,7 +190,58 @@ func wordOf(text string) word {
 	for len(words) > 1 && politeness[words[0]] {
 		words = words[1:]
 	}
-	return vocabulary[strings.Join(words, " ")]
+	if w := vocabulary[strings.Join(words, " ")]; w != wordNone {
+		return w
+	}
+	if w := vocabulary[unstretch(strings.Join(words, " "))]; w != wordNone {
+		// "simmm", "noooo", "siii", "okk".
+		return w
+	}
+	if whatNow(words) {
+		return wordWhatNow
+	}
+	return wordNone
+}
+
+// unstretch squeezes letters typed more than once in a row ("simmm",
+// "holaaa") to one.
+func unstretch(s string) string {
+	var b strings.Builder
+	var last rune
+	for _, r := range s {
+		if r != last || r == ' ' {
+			b.WriteRune(r)
+		}
+		last = r
+	}
+	return b.String()
+}
+
+// Words of a short "what now?" in any order: "y ahora que hago", "and now
+// what do we do", "e agora o que eu faço".
+var (
+	nowWords     = wordSet("now", "next", "agora", "agr", "ahora")
+	whatNowWords = wordSet("and", "what", "so", "do", "i", "we", "should", "then", "ok", "okay", "well", "happens",
+		"e", "o", "que", "eu", "faco", "fazemos", "faz", "entao", "ta", "acontece",
+		"y", "hago", "hacemos", "hacer", "entonces", "pues", "bueno", "pasa", "sigue")
+)
+
+// whatNow reports whether words ask where things stand: a word of "now"
+// and nothing but words of asking.
+func whatNow(words []string) bool {
+	if len(words) < 2 || len(words) > 6 {
+		return false
+	}
+	now := false
+	for _, w := range words {
+		switch {
+		case nowWords[w]:
+			now = true
+		case !whatNowWords[w]:
+			return false
+		}
+	}
+	return now
 }
 
 // chatWords are the shorthand clients use for words the vocabulary knows.
@@ -325,6 +376,16 @@ func leadingAnswer(text string) word {
 	if two := vocabulary[words[0]+" "+words[1]]; two != wordNone {
 		w, rest = two, words[2:]
 	}
+	if len(words) > 2 {
+		if three := vocabulary[strings.Join(words[:3], " ")]; three != wordNone {
+			w, rest = three, words[3:]
+		}
+	}
+	if w == wordUnsure {
+		// "não sei se está ativada", "ni idea la verdad", "i don't
+		// know tbh": whatever follows, the client does not know.
+		return wordUnsure
+	}
 	var doubts map[string]bool
 	switch w {
 	case wordYes, wordFixed:
@@ -433,6 +494,7 @@ func wantsPerson(text string) bool {
 // negationWords turn a request or an answer around ("not by SMS", "yes,
 // I don't know"): what they are in is left to the buttons and the FAQ.
 var negationWords = []string{"not", "no", "dont", "don't", "didn't", "didnt", "isn't", "isnt", "can't", "cant", "won't", "never",
+	"haven't", "havent", "hasn't", "hasnt", "doesn't", "doesnt", "aren't", "arent", "wasn't", "wasnt",
 	"nao", "nunca", "sem", "nem", "sin", "ni"}
 
 var negations = wordSet(negationWords...)
