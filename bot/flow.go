@@ -429,10 +429,12 @@ func (t *turn) state(w word, text string) bool {
 			return true
 		}
 	case st == fsm.Blocked:
+		said := wordNone
 		if w == wordNone && t.cas != nil {
 			// "I turned it off", "ya está aprobado": the block is gone;
 			// "still on": it is not.
-			w = stateAnswer(t.cas.Blocked, text)
+			said = stateAnswer(t.cas.Blocked, text)
+			w = said
 		}
 		if w == wordNone {
 			w = leadingAnswer(text)
@@ -442,6 +444,11 @@ func (t *turn) state(w word, text string) bool {
 			// The case, not Back, knows the check: a trip to the menu or to
 			// an agent moves Back to the blocked state itself.
 			t.conv.Back = stateOf(t.cas.Blocked)
+			if said == wordYes {
+				// The client said the check now holds: it is not asked
+				// again.
+				t.cas.Confirmed = appendCheck(t.cas.Confirmed, t.cas.Blocked)
+			}
 			t.cas.Blocked = ""
 			t.goTo(fsm.Fixed)
 			return true
