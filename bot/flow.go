@@ -409,6 +409,11 @@ func (t *turn) state(w word, text string) bool {
 		if w == wordNone {
 			w = leadingAnswer(text)
 		}
+		if w == wordNone && len(text) <= 200 && !strings.Contains(text, "?") && saysUnsure(fold(text)) {
+			// "hmm not sure what 2fa is tbh": how to find out, not a
+			// block nor "answer with the buttons".
+			w = wordUnsure
+		}
 		if w == wordFixed {
 			// "pronto", "listo", "ya está": done what the check asks.
 			w = wordYes

@@ -347,6 +347,9 @@ func TestLeadingAnswer(t *testing.T) {
 		"não sei":                   wordUnsure,
 		"i don't know tbh":          wordUnsure,
 		"ni idea la verdad":         wordUnsure,
+		"hmm yes":                   wordYes,
+		"bueno, no":                 wordNo,
+		"olha, não sei":             wordUnsure,
 		"no, not sure":              wordNone,
 		"maybe yes":                 wordNone,
 		"yes":                       wordNone, // a whole answer is wordOf's

@@ -121,11 +121,9 @@ func stateAnswer(c Check, text string) word {
 		}
 		return false, false
 	}
-	for f, w := range vocabulary {
-		if w == wordUnsure && strings.Contains(padded, " "+f+" ") {
-			// "no sé si está aprobado", "i'm not sure it's off".
-			return wordNone
-		}
+	if saysUnsure(f) {
+		// "no sé si está aprobado", "i'm not sure it's off".
+		return wordNone
 	}
 	if ok, _ := found(st.unmetPhrases); ok {
 		// Most say their own negation ("no access"); a "no" before one
@@ -161,4 +159,16 @@ func stateAnswer(c Check, text string) word {
 		}
 	}
 	return answer
+}
+
+// saysUnsure reports whether the folded text says, anywhere, that the
+// client does not know ("hmm not sure what 2fa is tbh").
+func saysUnsure(folded string) bool {
+	padded := " " + folded + " "
+	for f, w := range vocabulary {
+		if w == wordUnsure && strings.Contains(padded, " "+f+" ") {
+			return true
+		}
+	}
+	return false
 }

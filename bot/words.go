@@ -249,6 +249,22 @@ var chatWords = map[string]string{
 	"u": "you", "r": "are", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
 	"vc": "voce", "q": "que", "obg": "obrigado", "vlw": "valeu", "pfv": "por favor", "pf": "por favor",
 	"xq": "porque", "porfa": "por favor",
+	// Spelled as said: "kiero", "qero", "kero".
+	"kiero": "quiero", "qiero": "quiero", "kisiera": "quisiera", "keria": "queria", "qeria": "queria",
+	"qero": "quero", "kero": "quero", "qria": "queria", "nesecito": "necesito", "nececito": "necesito",
+	"presiso": "preciso", "precizo": "preciso", "wanna": "want", "wana": "want", "whant": "want", "wnat": "want",
+	"algm": "alguem", "alg": "alguem", "algien": "alguien", "alguen": "alguien",
+}
+
+// chatFields is the folded words of text with chat spellings written out.
+func chatFields(text string) []string {
+	words := strings.Fields(fold(text))
+	for i, w := range words {
+		if full, ok := chatWords[w]; ok && !strings.Contains(full, " ") {
+			words[i] = full
+		}
+	}
+	return words
 }
 
 // politeness are words that do not change what a short request asks.
@@ -308,7 +324,7 @@ func wantsPort(text string) bool {
 	if len(text) > 200 || strings.Contains(text, "?") {
 		return false
 	}
-	words := strings.Fields(fold(text))
+	words := chatFields(text)
 	if len(words) == 0 || len(words) > maxPortRequest {
 		return false
 	}
@@ -347,6 +363,10 @@ var (
 		"pero", "se", "seguro", "quizas", "quiza", "entiendo", "entender", "explicas")
 )
 
+// fillers open a message without saying anything.
+var fillers = wordSet("hmm", "hm", "hmmm", "um", "uh", "umm", "well", "ah", "eh", "oh", "so", "olha", "bom", "entao",
+	"bueno", "pues", "mira", "ehh", "mmm")
+
 // leadingAnswer reads an answer to a yes-or-no question that says more
 // than yes or no ("yes, I'm the admin", "sim, tenho", "no, my old BSP has
 // it", "done, it's off now", "tá desativada sim"): the answer its first
@@ -357,6 +377,17 @@ func leadingAnswer(text string) word {
 		return wordNone
 	}
 	words := strings.Fields(fold(text))
+	filler := false
+	for len(words) > 1 && fillers[words[0]] {
+		// "hmm yes", "well no", "bueno sí", "olha, não sei".
+		words, filler = words[1:], true
+	}
+	if len(words) == 1 && filler {
+		switch w := vocabulary[words[0]]; w {
+		case wordYes, wordNo, wordUnsure:
+			return w
+		}
+	}
 	if len(words) < 2 {
 		return wordNone
 	}
@@ -476,7 +507,7 @@ func wantsPerson(text string) bool {
 	if len(text) > 160 {
 		return false
 	}
-	words := strings.Fields(fold(text))
+	words := chatFields(text)
 	if len(words) < 2 || len(words) > 12 {
 		return false
 	}
