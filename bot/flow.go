@@ -389,6 +389,11 @@ func (t *turn) setLang(l Lang) {
 func (t *turn) state(w word, text string) bool {
 	switch st := t.conv.State; {
 	case st == fsm.Menu:
+		if w == wordNone && t.answersBack(text) && t.fire(fsm.Resume) {
+			// The code or PIN typed after a trip to the menu: the port
+			// picks up at its step with it.
+			return t.state(wordNone, text)
+		}
 		switch w {
 		case wordStart:
 			t.start()
@@ -497,6 +502,15 @@ func (t *turn) state(w word, text string) bool {
 		}
 	}
 	return false
+}
+
+// answersBack reports whether text, typed at the menu, is what the step the
+// port was left at waits for: six digits for the code or the PIN.
+func (t *turn) answersBack(text string) bool {
+	if !t.openCase() || (t.conv.Back != fsm.AwaitCode && t.conv.Back != fsm.AskPin) {
+		return false
+	}
+	return len(text) <= 12 && len(digitsOnly(text)) == 6 && strings.Trim(text, "0123456789 -") == ""
 }
 
 func checkOf(s fsm.State) Check {
