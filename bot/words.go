@@ -116,6 +116,18 @@ func init() {
 		"i don't know", "i dont know", "dont know", "don't know", "i'm not sure about that",
 		"sei la", "sei lá", "nao sei", "não sei", "nao faco ideia", "não faço ideia", "nem ideia", "nao tenho certeza", "não tenho certeza",
 		"no se", "no sé", "nose", "no lo se", "no lo sé", "nse", "nsei", "ni idea", "no tengo idea", "no estoy seguro", "no estoy segura")
+	// More of the ways clients say yes, no and "I don't know".
+	add(wordYes, "i have", "we have", "we do", "yes we do", "certainly", "obviously", "sure thing", "yes we have", "i am", "it is", "it does",
+		"tenho", "temos", "sou", "sou sim", "obvio", "óbvio", "obviamente", "afirmativo", "com ctz", "claro que tenho", "pode crer",
+		"tengo", "tenemos", "soy", "soy yo", "obvio que si", "obvio que sí", "claro que tengo", "sí tenemos", "si tenemos")
+	add(wordNo, "nah", "nop", "nopes", "not really", "negative", "no way", "we don't", "we dont", "no we don't", "no we dont", "i'm not", "im not",
+		"it isn't", "it is not", "it doesn't", "not at all",
+		"negativo", "de jeito nenhum", "nao temos", "não temos", "nao sou", "não sou", "nem", "nada",
+		"para nada", "de ninguna manera", "no tenemos", "no soy", "tampoco")
+	add(wordUnsure, "nao tenho ctz", "não tenho ctz", "nem sei", "sei nao", "sei não", "vai saber", "nao sei dizer", "não sei dizer",
+		"nao lembro", "não lembro", "nao faco a menor ideia", "não faço a menor ideia",
+		"quien sabe", "quién sabe", "no tengo ni idea", "no sabria decir", "no sabría decir", "no me acuerdo", "no recuerdo",
+		"who knows", "i don't remember", "i dont remember", "can't remember", "cant remember", "not that i know", "no clue tbh", "not sure tbh")
 	add(wordRetry, "retry", "try again", "tentar de novo", "tentar novamente", "de novo", "reintentar", "intentar de nuevo", "otra vez")
 }
 
@@ -440,13 +452,13 @@ var (
 	// Not "operadora" nor "operador": in Portuguese and Spanish they are
 	// also the mobile carrier.
 	personNouns = wordSet("someone", "somebody", "anyone", "person", "human", "agent", "attendant", "operator", "representative",
-		"rep", "staff", "team",
+		"rep", "staff", "team", "support", "suporte", "soporte", "atendimento", "atencion",
 		"alguem", "humano", "humana", "pessoa", "atendente", "agente", "equipe", "responsavel",
 		"alguien", "persona", "asesor", "asesora", "ejecutivo", "ejecutiva", "equipo")
 	personActs = wordSet("talk", "speak", "chat", "connect", "transfer", "put", "get", "call", "reach", "want", "need", "give", "see",
 		"help", "ajuda", "ajudar", "ayuda", "ayudar", "atender", "atenda", "atiende", "assist",
 		"falar", "conversar", "chama", "chamar", "chame", "passa", "passar", "quero", "preciso", "transfere", "transferir", "fala",
-		"hablar", "habla", "pasa", "pasame", "comunicar", "comunicame", "comunica", "quiero", "necesito", "llama", "llamar", "ponme", "dame")
+		"hablar", "habla", "pasa", "pasame", "comunicar", "comunicame", "comunica", "comunicas", "contactar", "quiero", "necesito", "llama", "llamar", "ponme", "dame")
 	// A question about other people ("who do I talk to at my old BSP?",
 	// "does a person need to approve the name?") is for the FAQ.
 	personDoubts = negationsAnd("bsp", "provider", "provedor", "proveedor", "old", "antigo", "antiguo", "meta", "facebook",
@@ -465,6 +477,10 @@ var personPhrases = []string{
 	"falar com a equipe", "falar com um agente",
 	"hablar con alguien", "hablar con una persona", "hablar con un agente", "hablar con un humano", "hablar con un asesor",
 	"hablar con un ejecutivo", "pasame con alguien", "comunicame con alguien",
+	"anyone i can talk to", "someone i can talk to", "anybody i can talk to", "anyone to talk to", "anyone there",
+	"anybody there", "someone there", "is anyone there", "tem alguem ai", "alguem ai", "alguem ta ai",
+	"hay alguien ahi", "alguien ahi", "alguien me atiende", "atendimento humano", "atencion humana",
+	"human support", "live agent", "live person", "real person", "pessoa de verdade", "persona real",
 }
 
 // wishWords stand between a negation and what it negates in "I don't want
@@ -519,8 +535,23 @@ func wantsPerson(text string) bool {
 		noun = noun || personNouns[w]
 		act = act || personActs[w]
 	}
+	if noun && !act && len(words) <= 3 {
+		// "real person pls", "un asesor porfa", "atendente humano":
+		// a person and nothing else.
+		for _, w := range words {
+			if !personNouns[w] && !personOnly[w] && !politeness[w] {
+				return false
+			}
+		}
+		return true
+	}
 	return noun && act
 }
+
+// personOnly are the words that may stand beside a person in a request of
+// one or two words.
+var personOnly = wordSet("real", "live", "actual", "a", "an", "um", "uma", "un", "una", "de", "verdade", "verdad",
+	"human", "humano", "humana", "porfa", "pls", "plz", "please")
 
 // negationWords turn a request or an answer around ("not by SMS", "yes,
 // I don't know"): what they are in is left to the buttons and the FAQ.
