@@ -196,6 +196,12 @@ func wordOf(text string) word {
 			words[i] = full
 		}
 	}
+	if whatNow(words) {
+		return wordWhatNow
+	}
+	if greeting(words) {
+		return wordGreeting
+	}
 	for len(words) > 1 && politeness[words[len(words)-1]] {
 		words = words[:len(words)-1]
 	}
@@ -209,10 +215,33 @@ func wordOf(text string) word {
 		// "simmm", "noooo", "siii", "okk".
 		return w
 	}
-	if whatNow(words) {
-		return wordWhatNow
-	}
 	return wordNone
+}
+
+// smallTalk are the words that go with a hello: "oi tudo bem", "hola qué
+// tal", "hi how are you".
+var smallTalk = wordSet("how", "are", "you", "u", "r", "doing", "there", "all", "everyone", "again", "good", "morning",
+	"afternoon", "evening", "whats", "up", "hows", "it", "going",
+	"tudo", "td", "bem", "bom", "boa", "dia", "tarde", "noite", "blz", "beleza", "como", "vai", "voce", "vc", "de", "novo",
+	"pessoal", "gente", "e", "ai", "tranquilo",
+	"que", "tal", "buenas", "buenos", "dias", "tardes", "noches", "estas", "esta", "todo", "bien", "nuevo", "otra", "vez")
+
+// greeting reports whether words are a hello and small talk only, with a
+// stretched letter or two ("oii tudo bem", "holaa que tal").
+func greeting(words []string) bool {
+	if len(words) < 2 || len(words) > 7 {
+		return false
+	}
+	hello := false
+	for _, w := range words {
+		switch {
+		case vocabulary[w] == wordGreeting || vocabulary[unstretch(w)] == wordGreeting:
+			hello = true
+		case !smallTalk[w] && !politeness[w]:
+			return false
+		}
+	}
+	return hello
 }
 
 // unstretch squeezes letters typed more than once in a row ("simmm",
