@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -630,6 +631,20 @@ func (t *turn) onPhone(w word, text string) bool {
 		return true
 	case strings.IndexFunc(text, unicode.IsLetter) >= 0:
 		return false // a question, most likely
+	case t.conv.Step != stepSourceWABA && len(t.langReadings(text)) > 0:
+		// Not a number here, but one in a country of the client's
+		// language: asked, never assumed.
+		alts := t.langReadings(text)
+		if len(alts) == 1 {
+			t.ask(msgPhoneDidYouMean, []Button{{ID: "phone:" + alts[0].E164, Title: alts[0].E164}},
+				countryName(alts[0].Region, t.lang()), alts[0].E164)
+			return true
+		}
+		t.ask(msgPhoneWhich, []Button{
+			{ID: "phone:" + alts[0].E164, Title: alts[0].E164},
+			{ID: "phone:" + alts[1].E164, Title: alts[1].E164},
+		}, countryName(alts[0].Region, t.lang()), alts[0].E164, countryName(alts[1].Region, t.lang()), alts[1].E164)
+		return true
 	case err == ErrPhoneNeedsCode:
 		t.say(msgPhoneNeedsCode, countryName(t.b.cfg.Region, t.lang()))
 		return true
@@ -645,22 +660,45 @@ func (t *turn) onPhone(w word, text string) bool {
 // langRegions are the countries whose numbers a client writing in a
 // language most likely types without a country code, besides the
 // deployment's own region.
-var langRegions = map[Lang]string{English: "US"}
+var langRegions = map[Lang][]string{English: {"US"}, Spanish: {"MX", "CO", "AR", "CL", "PE", "ES"}}
+
+// langReadings are the valid readings of digits typed without a country
+// code in the countries of the client's language, one per number.
+func (t *turn) langReadings(text string) []Phone {
+	if strings.HasPrefix(strings.TrimSpace(text), "+") {
+		return nil
+	}
+	var out []Phone
+	for _, region := range langRegions[t.lang()] {
+		p, ok := parseIn(text, region)
+		if !ok && region == "MX" {
+			// Mexican mobiles dialled with the old "044"/"045" or "1".
+			d := digitsOnly(text)
+			switch {
+			case len(d) == 13 && (strings.HasPrefix(d, "044") || strings.HasPrefix(d, "045")):
+				p, ok = parseIn(d[3:], region)
+			case len(d) == 11 && strings.HasPrefix(d, "1"):
+				p, ok = parseIn(d[1:], region)
+			}
+		}
+		if ok && !slices.ContainsFunc(out, func(q Phone) bool { return q.E164 == p.E164 }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // otherReading returns another country's reading of a number typed without
 // a country code, when the client's language makes that country likely and
 // the digits are valid there too: "415 555 2671" in an English chat of a
 // Brazilian BSP is a US number as much as a Brazilian landline.
 func (t *turn) otherReading(text string, p Phone) (Phone, bool) {
-	region, ok := langRegions[t.lang()]
-	if !ok || region == p.Region || strings.HasPrefix(strings.TrimSpace(text), "+") {
-		return Phone{}, false
+	for _, alt := range t.langReadings(text) {
+		if alt.E164 != p.E164 {
+			return alt, true
+		}
 	}
-	alt, ok := parseIn(text, region)
-	if !ok || alt.E164 == p.E164 {
-		return Phone{}, false
-	}
-	return alt, true
+	return Phone{}, false
 }
 
 // isWABAID reports digits long enough to be an account id and too long to

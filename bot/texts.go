@@ -125,6 +125,7 @@ const (
 	msgSignupSubscribeFailed
 	msgSignupReady
 	msgStepUnknown
+	msgPhoneDidYouMean
 )
 
 // texts is every message in English, Portuguese (Brazil) and Spanish, in
