@@ -170,7 +170,9 @@ func (m *Matcher) Topic(intent, lang string) (Topic, bool) {
 }
 
 // Ask answers question; lang ("en", "pt", "es") is used when the question's
-// own language is unclear.
+// own language is unclear. A message asking more than one thing is answered
+// for the first question the matcher is sure of, and the others are in
+// Result.Also.
 func (m *Matcher) Ask(question, lang string) Result {
 	res := m.ask(question, lang)
 	parts := splitQuestions(question)
