@@ -415,7 +415,7 @@ func (t *turn) state(w word, text string) bool {
 		if w == wordNone {
 			w = leadingAnswer(text)
 		}
-		if w == wordNone && len(text) <= 200 && !strings.Contains(text, "?") && saysUnsure(fold(text)) {
+		if w == wordNone && len(text) <= 200 && (!strings.Contains(text, "?") || startsUnsure(text)) && saysUnsure(fold(text)) {
 			// "hmm not sure what 2fa is tbh": how to find out, not a
 			// block nor "answer with the buttons".
 			w = wordUnsure

@@ -21,7 +21,8 @@ var statements = map[Check]statement{
 	Check2FA: {
 		met: wordSet("off", "disabled", "deactivated", "removed", "desativada", "desativado", "desativei", "desativamos",
 			"desligada", "desligado", "desliguei", "desligamos", "desabilitada", "desabilitado", "desabilitei", "tirei", "tiramos",
-			"removida", "removido", "desactivada", "desactivado", "desactive", "desactivamos", "apagada", "apagado", "apague",
+			"removida", "removido", "desativaram", "desativou", "desligaram", "desligou", "tiraram", "tirou",
+			"desactivaron", "desactivo", "quitaron", "apagaron", "desactivada", "desactivado", "desactive", "desactivamos", "apagada", "apagado", "apague",
 			"apagamos", "deshabilitada", "deshabilitado", "deshabilite", "quitada", "quitado", "quite", "quitamos"),
 		unmet: wordSet("on", "enabled", "active", "activated", "ativada", "ativado", "ativa", "ativo", "ligada", "ligado",
 			"habilitada", "habilitado", "activada", "activado", "activa", "activo", "encendida", "encendido", "prendida", "prendido"),
@@ -52,7 +53,7 @@ var statements = map[Check]statement{
 		metPhrases: []string{"can receive", "it receives", "consegue receber", "recebe sim", "puede recibir", "recibe si"},
 	},
 	CheckDisplayName: {
-		met: wordSet("approved", "aprovado", "aprovada", "aprobado", "aprobada"),
+		met: wordSet("approved", "aprovado", "aprovada", "aprovaram", "aprovou", "aprobado", "aprobada", "aprobaron", "aprobo"),
 		unmet: wordSet("pending", "pendente", "pendiente", "review", "analise", "revisao", "revision", "rejected", "reprovado",
 			"reprovada", "rejeitado", "rejeitada", "recusado", "recusada", "rechazado", "rechazada", "denied", "negado", "negada"),
 		unmetPhrases: []string{"changed the name", "changing the name", "name change", "mudei o nome", "troquei o nome",
@@ -167,6 +168,19 @@ func saysUnsure(folded string) bool {
 	padded := " " + folded + " "
 	for f, w := range vocabulary {
 		if w == wordUnsure && strings.Contains(padded, " "+f+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// startsUnsure reports whether text opens with a "don't know" ("não sei,
+// como vejo isso?"): what follows, a question included, asks how to find
+// out.
+func startsUnsure(text string) bool {
+	words := strings.Fields(fold(text))
+	for n := 1; n <= 3 && n <= len(words); n++ {
+		if vocabulary[strings.Join(words[:n], " ")] == wordUnsure {
 			return true
 		}
 	}

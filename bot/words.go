@@ -128,6 +128,12 @@ func init() {
 		"nao lembro", "não lembro", "nao faco a menor ideia", "não faço a menor ideia",
 		"quien sabe", "quién sabe", "no tengo ni idea", "no sabria decir", "no sabría decir", "no me acuerdo", "no recuerdo",
 		"who knows", "i don't remember", "i dont remember", "can't remember", "cant remember", "not that i know", "no clue tbh", "not sure tbh")
+	// "How do I find out?" at a yes-or-no check is a "don't know".
+	add(wordUnsure, "how do i check", "how do i know", "how can i check", "how can i know", "how do i find out", "where do i see that",
+		"how do i check that", "how would i know",
+		"como vejo isso", "como eu vejo isso", "como sei", "como vou saber", "como eu sei", "onde vejo isso", "como confiro", "como verifico",
+		"como sei isso", "nao sei como ver", "não sei como ver",
+		"como lo veo", "como se eso", "cómo sé eso", "como lo reviso", "como reviso", "donde lo veo", "como lo se", "cómo lo sé", "no se como verlo", "no sé cómo verlo")
 	add(wordRetry, "retry", "try again", "tentar de novo", "tentar novamente", "de novo", "reintentar", "intentar de nuevo", "otra vez")
 }
 
