@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -389,6 +390,11 @@ func (t *turn) setLang(l Lang) {
 func (t *turn) state(w word, text string) bool {
 	switch st := t.conv.State; {
 	case st == fsm.Menu:
+		if w == wordNone && t.answersBack(text) && t.fire(fsm.Resume) {
+			// The code or PIN typed after a trip to the menu: the port
+			// picks up at its step with it.
+			return t.state(wordNone, text)
+		}
 		switch w {
 		case wordStart:
 			t.start()
@@ -401,7 +407,22 @@ func (t *turn) state(w word, text string) bool {
 		}
 	case fsm.IsCheck(st):
 		if w == wordNone {
+			// "it's still on", "ainda está em análise", "yes it's
+			// on": the state, said instead of or after a yes or no, is
+			// the answer.
+			w = stateAnswer(checkOf(st), text)
+		}
+		if w == wordNone {
 			w = leadingAnswer(text)
+		}
+		if w == wordNone && len(text) <= 200 && (!strings.Contains(text, "?") || startsUnsure(text)) && saysUnsure(fold(text)) {
+			// "hmm not sure what 2fa is tbh": how to find out, not a
+			// block nor "answer with the buttons".
+			w = wordUnsure
+		}
+		if w == wordFixed {
+			// "pronto", "listo", "ya está": done what the check asks.
+			w = wordYes
 		}
 		switch w {
 		case wordUnsure:
@@ -426,6 +447,13 @@ func (t *turn) state(w word, text string) bool {
 			t.sendLetter()
 			return true
 		}
+		said := wordNone
+		if w == wordNone && t.cas != nil {
+			// "I turned it off", "ya está aprobado": the block is gone;
+			// "still on": it is not.
+			said = stateAnswer(t.cas.Blocked, text)
+			w = said
+		}
 		if w == wordNone {
 			w = leadingAnswer(text)
 		}
@@ -435,6 +463,11 @@ func (t *turn) state(w word, text string) bool {
 			// The case, not Back, knows the check: a trip to the menu or to
 			// an agent moves Back to the blocked state itself.
 			t.conv.Back = stateOf(t.cas.Blocked)
+			if said == wordYes {
+				// The client said the check now holds: it is not asked
+				// again.
+				t.cas.Confirmed = appendCheck(t.cas.Confirmed, t.cas.Blocked)
+			}
 			t.cas.Blocked = ""
 			t.goTo(fsm.Fixed)
 			return true
@@ -478,6 +511,15 @@ func (t *turn) state(w word, text string) bool {
 		}
 	}
 	return false
+}
+
+// answersBack reports whether text, typed at the menu, is what the step the
+// port was left at waits for: six digits for the code or the PIN.
+func (t *turn) answersBack(text string) bool {
+	if !t.openCase() || (t.conv.Back != fsm.AwaitCode && t.conv.Back != fsm.AskPin) {
+		return false
+	}
+	return len(text) <= 12 && len(digitsOnly(text)) == 6 && strings.Trim(text, "0123456789 -") == ""
 }
 
 func checkOf(s fsm.State) Check {
@@ -597,6 +639,20 @@ func (t *turn) onPhone(w word, text string) bool {
 		return true
 	case strings.IndexFunc(text, unicode.IsLetter) >= 0:
 		return false // a question, most likely
+	case t.conv.Step != stepSourceWABA && len(t.langReadings(text)) > 0:
+		// Not a number here, but one in a country of the client's
+		// language: asked, never assumed.
+		alts := t.langReadings(text)
+		if len(alts) == 1 {
+			t.ask(msgPhoneDidYouMean, []Button{{ID: "phone:" + alts[0].E164, Title: alts[0].E164}},
+				countryName(alts[0].Region, t.lang()), alts[0].E164)
+			return true
+		}
+		t.ask(msgPhoneWhich, []Button{
+			{ID: "phone:" + alts[0].E164, Title: alts[0].E164},
+			{ID: "phone:" + alts[1].E164, Title: alts[1].E164},
+		}, countryName(alts[0].Region, t.lang()), alts[0].E164, countryName(alts[1].Region, t.lang()), alts[1].E164)
+		return true
 	case err == ErrPhoneNeedsCode:
 		t.say(msgPhoneNeedsCode, countryName(t.b.cfg.Region, t.lang()))
 		return true
@@ -612,22 +668,45 @@ func (t *turn) onPhone(w word, text string) bool {
 // langRegions are the countries whose numbers a client writing in a
 // language most likely types without a country code, besides the
 // deployment's own region.
-var langRegions = map[Lang]string{English: "US"}
+var langRegions = map[Lang][]string{English: {"US"}, Spanish: {"MX", "CO", "AR", "CL", "PE", "ES"}}
+
+// langReadings are the valid readings of digits typed without a country
+// code in the countries of the client's language, one per number.
+func (t *turn) langReadings(text string) []Phone {
+	if strings.HasPrefix(strings.TrimSpace(text), "+") {
+		return nil
+	}
+	var out []Phone
+	for _, region := range langRegions[t.lang()] {
+		p, ok := parseIn(text, region)
+		if !ok && region == "MX" {
+			// Mexican mobiles dialled with the old "044"/"045" or "1".
+			d := digitsOnly(text)
+			switch {
+			case len(d) == 13 && (strings.HasPrefix(d, "044") || strings.HasPrefix(d, "045")):
+				p, ok = parseIn(d[3:], region)
+			case len(d) == 11 && strings.HasPrefix(d, "1"):
+				p, ok = parseIn(d[1:], region)
+			}
+		}
+		if ok && !slices.ContainsFunc(out, func(q Phone) bool { return q.E164 == p.E164 }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // otherReading returns another country's reading of a number typed without
 // a country code, when the client's language makes that country likely and
 // the digits are valid there too: "415 555 2671" in an English chat of a
 // Brazilian BSP is a US number as much as a Brazilian landline.
 func (t *turn) otherReading(text string, p Phone) (Phone, bool) {
-	region, ok := langRegions[t.lang()]
-	if !ok || region == p.Region || strings.HasPrefix(strings.TrimSpace(text), "+") {
-		return Phone{}, false
+	for _, alt := range t.langReadings(text) {
+		if alt.E164 != p.E164 {
+			return alt, true
+		}
 	}
-	alt, ok := parseIn(text, region)
-	if !ok || alt.E164 == p.E164 {
-		return Phone{}, false
-	}
-	return alt, true
+	return Phone{}, false
 }
 
 // isWABAID reports digits long enough to be an account id and too long to
@@ -791,18 +870,9 @@ func (t *turn) answer(text string) bool {
 	if t.b.faq == nil {
 		return false
 	}
+	// A message with two questions gets the first answered and the
+	// other in res.Also.
 	res := t.b.faq.Ask(text, string(t.lang()))
-	parts := questionsIn(text)
-	if res.Intent == "" || res.Intent == faq.None {
-		// Two questions in one message can read as neither: the first
-		// the FAQ answers on its own is the one answered.
-		for _, p := range parts {
-			if r := t.b.faq.Ask(p, string(t.lang())); r.Intent != "" && r.Intent != faq.None {
-				res = r
-				break
-			}
-		}
-	}
 	if res.Intent == "" || res.Intent == faq.None {
 		// Offered in the conversation's language, like the rest of the
 		// reply, whatever language the question was read in.
@@ -826,37 +896,13 @@ func (t *turn) answer(text string) bool {
 	t.answered = append(t.answered, res.Intent)
 	t.sayText(answer)
 	// The message's other question, if it had one, is a tap away.
-	for _, p := range parts {
-		r := t.b.faq.Ask(p, string(t.lang()))
-		if r.Intent == "" || r.Intent == faq.None || r.Intent == res.Intent {
-			continue
-		}
-		if tp, ok := t.b.faq.Topic(r.Intent, string(t.lang())); ok {
+	for _, other := range res.Also[:min(len(res.Also), 1)] {
+		if tp, ok := t.b.faq.Topic(other.Intent, string(t.lang())); ok {
 			t.ask(msgAlsoAsked, []Button{{ID: "faq:" + tp.Intent, Title: tp.Title}})
 		}
-		break
 	}
 	t.remind()
 	return true
-}
-
-// questionsIn splits a message that asks more than one thing ("how long
-// does it take? and do I keep my templates?") into its questions; a
-// message with one question gives none.
-func questionsIn(text string) []string {
-	if len(text) > 600 {
-		return nil
-	}
-	var parts []string
-	for _, p := range strings.FieldsFunc(text, func(r rune) bool { return r == '?' || r == '\n' || r == '!' }) {
-		if p = strings.TrimSpace(strings.Trim(p, ".¿¡,;")); len(strings.Fields(p)) >= 3 {
-			parts = append(parts, p)
-		}
-	}
-	if len(parts) < 2 {
-		return nil
-	}
-	return parts
 }
 
 func (t *turn) answerIntent(intent string) {

@@ -343,14 +343,86 @@ func TestLeadingAnswer(t *testing.T) {
 		"sim, está desativada":      wordYes,
 		"yes? what do you mean":     wordNone,
 		"yes, I don't know":         wordNone,
-		"no sé si tengo acceso":     wordNone,
-		"não sei":                   wordNone, // a whole phrase of its own, not a leading no
+		"no sé si tengo acceso":     wordUnsure, // a leading "don't know", not a leading no
+		"não sei":                   wordUnsure,
+		"i don't know tbh":          wordUnsure,
+		"ni idea la verdad":         wordUnsure,
+		"hmm yes":                   wordYes,
+		"bueno, no":                 wordNo,
+		"olha, não sei":             wordUnsure,
 		"no, not sure":              wordNone,
 		"maybe yes":                 wordNone,
 		"yes":                       wordNone, // a whole answer is wordOf's
 		"":                          wordNone,
 	}
 	wantEach(t, "leadingAnswer", leadingAnswer, tests)
+}
+
+// A check answered with the state instead of a yes or no: the state is the
+// answer, turned around by a negation that runs into it, and a doubt or a
+// promise to look is none.
+func TestStateAnswer(t *testing.T) {
+	tests := []struct {
+		c    Check
+		in   string
+		want word
+	}{
+		{Check2FA, "it's still on", wordNo},
+		{Check2FA, "ainda está ativada", wordNo},
+		{Check2FA, "todavía está activada", wordNo},
+		{Check2FA, "yes it's enabled", wordNo},
+		{Check2FA, "ta ligada ainda", wordNo},
+		{Check2FA, "no está activada", wordYes},
+		{Check2FA, "não está mais ativada", wordYes},
+		{Check2FA, "it's off", wordYes},
+		{Check2FA, "we turned it off yesterday", wordYes},
+		{Check2FA, "havent turned it off yet", wordNo},
+		{Check2FA, "ya la desactivamos", wordYes},
+		{Check2FA, "it was on but now it's off", wordYes},
+		{Check2FA, "no, it's off", wordYes},
+		{Check2FA, "is it on?", wordNone},
+		{Check2FA, "how do I turn it off", wordNone},
+		{Check2FA, "not sure if it's on", wordNone},
+		{Check2FA, "não sei se está ativada", wordNone},
+		{Check2FA, "let me check, I'm on it", wordNone},
+		{CheckBM, "perdemos o acesso ao bm", wordNo},
+		{CheckBM, "no I lost access to it", wordNo},
+		{CheckBM, "no tengo acceso al portafolio", wordNo},
+		{CheckBM, "I'm the admin", wordYes},
+		{CheckBM, "sou adm", wordYes},
+		{CheckBM, "não sou admin", wordNo},
+		{CheckBM, "the agency is the admin", wordNone},
+		{CheckDisplayName, "o nome ainda está em análise", wordNo},
+		{CheckDisplayName, "not approved yet", wordNo},
+		{CheckDisplayName, "aprobado", wordYes},
+		{CheckDisplayName, "fue rechazado", wordNo},
+		{CheckDisplayName, "no sé si está aprobado", wordNone},
+		{CheckReception, "é celular, recebe sms normal", wordYes},
+		{CheckReception, "no recibe sms ni llamadas", wordNo},
+		{CheckReception, "can receive texts", wordYes},
+	}
+	for _, tt := range tests {
+		if got := stateAnswer(tt.c, tt.in); got != tt.want {
+			t.Errorf("stateAnswer(%s, %q) = %d, want %d", tt.c, tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestWhatNow(t *testing.T) {
+	for in, want := range map[string]word{
+		"y ahora que hago":              wordWhatNow,
+		"and now what do we do":         wordWhatNow,
+		"e agora o que eu faço?":        wordWhatNow,
+		"now what":                      wordWhatNow,
+		"simmm":                         wordYes,
+		"noooo":                         wordNo,
+		"now I want to port":            wordNone,
+		"what happens to my number now": wordNone,
+	} {
+		if got := wordOf(in); got != want {
+			t.Errorf("wordOf(%q) = %d, want %d", in, got, want)
+		}
+	}
 }
 
 func TestWordAmong(t *testing.T) {

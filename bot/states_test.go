@@ -779,10 +779,18 @@ func TestChecksAnsweredInSentences(t *testing.T) {
 	if c := h.kase(); c.Blocked != bot.Check2FA {
 		t.Errorf("blocked on %q, want %q", c.Blocked, bot.Check2FA)
 	}
+	// Saying the check now holds answers it: it is not asked again.
 	h.send("done, they turned it off")
-	h.wantState(fsm.Check2FA)
-	h.send("sim, está desligada")
 	h.wantState(fsm.CheckReception)
+	if c := h.kase(); c.Blocked != "" {
+		t.Errorf("still blocked on %q", c.Blocked)
+	}
+	h.send("no, it can't receive sms or calls")
+	h.wantState(fsm.Blocked)
+	h.send("done")
+	h.wantState(fsm.CheckReception)
+	h.send("sim, recebe sms")
+	h.wantState(fsm.CheckDisplayName)
 }
 
 // The way the code should come, and a request for another one, said in a

@@ -156,6 +156,7 @@ const (
 	msgLetterWhy2FA
 	msgLetterAskName
 	msgLetterWhyName
+	msgPhoneDidYouMean
 )
 
 // texts is every message in English, Portuguese (Brazil) and Spanish, in

@@ -51,6 +51,11 @@ var talkTexts = map[msg][3]string{
 		"Qual é o número: %s %s, ou %s %s? Toque nele, ou digite com *+* e o código do país.",
 		"¿Cuál es el número: %s %s, o %s %s? Tócalo, o escríbelo con *+* y el código de país.",
 	},
+	msgPhoneDidYouMean: {
+		"Did you mean %s %s? Tap it, or type the number with *+* and the country code.",
+		"Você quis dizer %s %s? Toque nele, ou digite o número com *+* e o código do país.",
+		"¿Quisiste decir %s %s? Tócalo, o escribe el número con *+* y el código de país.",
+	},
 	msgAlsoAsked: {
 		"You also asked about this; tap to read it:",
 		"Você também perguntou sobre isto; toque para ler:",

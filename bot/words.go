@@ -116,6 +116,24 @@ func init() {
 		"i don't know", "i dont know", "dont know", "don't know", "i'm not sure about that",
 		"sei la", "sei lá", "nao sei", "não sei", "nao faco ideia", "não faço ideia", "nem ideia", "nao tenho certeza", "não tenho certeza",
 		"no se", "no sé", "nose", "no lo se", "no lo sé", "nse", "nsei", "ni idea", "no tengo idea", "no estoy seguro", "no estoy segura")
+	// More of the ways clients say yes, no and "I don't know".
+	add(wordYes, "i have", "we have", "we do", "yes we do", "certainly", "obviously", "sure thing", "yes we have", "i am", "it is", "it does",
+		"tenho", "temos", "sou", "sou sim", "obvio", "óbvio", "obviamente", "afirmativo", "com ctz", "claro que tenho", "pode crer",
+		"tengo", "tenemos", "soy", "soy yo", "obvio que si", "obvio que sí", "claro que tengo", "sí tenemos", "si tenemos")
+	add(wordNo, "nah", "nop", "nopes", "not really", "negative", "no way", "we don't", "we dont", "no we don't", "no we dont", "i'm not", "im not",
+		"it isn't", "it is not", "it doesn't", "not at all",
+		"negativo", "de jeito nenhum", "nao temos", "não temos", "nao sou", "não sou", "nem", "nada",
+		"para nada", "de ninguna manera", "no tenemos", "no soy", "tampoco")
+	add(wordUnsure, "nao tenho ctz", "não tenho ctz", "nem sei", "sei nao", "sei não", "vai saber", "nao sei dizer", "não sei dizer",
+		"nao lembro", "não lembro", "nao faco a menor ideia", "não faço a menor ideia",
+		"quien sabe", "quién sabe", "no tengo ni idea", "no sabria decir", "no sabría decir", "no me acuerdo", "no recuerdo",
+		"who knows", "i don't remember", "i dont remember", "can't remember", "cant remember", "not that i know", "no clue tbh", "not sure tbh")
+	// "How do I find out?" at a yes-or-no check is a "don't know".
+	add(wordUnsure, "how do i check", "how do i know", "how can i check", "how can i know", "how do i find out", "where do i see that",
+		"how do i check that", "how would i know",
+		"como vejo isso", "como eu vejo isso", "como sei", "como vou saber", "como eu sei", "onde vejo isso", "como confiro", "como verifico",
+		"como sei isso", "nao sei como ver", "não sei como ver",
+		"como lo veo", "como se eso", "cómo sé eso", "como lo reviso", "como reviso", "donde lo veo", "como lo se", "cómo lo sé", "no se como verlo", "no sé cómo verlo")
 	add(wordRetry, "retry", "try again", "tentar de novo", "tentar novamente", "de novo", "reintentar", "intentar de nuevo", "otra vez")
 }
 
@@ -184,13 +202,93 @@ func wordOf(text string) word {
 			words[i] = full
 		}
 	}
+	if whatNow(words) {
+		return wordWhatNow
+	}
+	if greeting(words) {
+		return wordGreeting
+	}
 	for len(words) > 1 && politeness[words[len(words)-1]] {
 		words = words[:len(words)-1]
 	}
 	for len(words) > 1 && politeness[words[0]] {
 		words = words[1:]
 	}
-	return vocabulary[strings.Join(words, " ")]
+	if w := vocabulary[strings.Join(words, " ")]; w != wordNone {
+		return w
+	}
+	if w := vocabulary[unstretch(strings.Join(words, " "))]; w != wordNone {
+		// "simmm", "noooo", "siii", "okk".
+		return w
+	}
+	return wordNone
+}
+
+// smallTalk are the words that go with a hello: "oi tudo bem", "hola qué
+// tal", "hi how are you".
+var smallTalk = wordSet("how", "are", "you", "u", "r", "doing", "there", "all", "everyone", "again", "good", "morning",
+	"afternoon", "evening", "whats", "up", "hows", "it", "going",
+	"tudo", "td", "bem", "bom", "boa", "dia", "tarde", "noite", "blz", "beleza", "como", "vai", "voce", "vc", "de", "novo",
+	"pessoal", "gente", "e", "ai", "tranquilo",
+	"que", "tal", "buenas", "buenos", "dias", "tardes", "noches", "estas", "esta", "todo", "bien", "nuevo", "otra", "vez")
+
+// greeting reports whether words are a hello and small talk only, with a
+// stretched letter or two ("oii tudo bem", "holaa que tal").
+func greeting(words []string) bool {
+	if len(words) < 2 || len(words) > 7 {
+		return false
+	}
+	hello := false
+	for _, w := range words {
+		switch {
+		case vocabulary[w] == wordGreeting || vocabulary[unstretch(w)] == wordGreeting:
+			hello = true
+		case !smallTalk[w] && !politeness[w]:
+			return false
+		}
+	}
+	return hello
+}
+
+// unstretch squeezes letters typed more than once in a row ("simmm",
+// "holaaa") to one.
+func unstretch(s string) string {
+	var b strings.Builder
+	var last rune
+	for _, r := range s {
+		if r != last || r == ' ' {
+			b.WriteRune(r)
+		}
+		last = r
+	}
+	return b.String()
+}
+
+// Words of a short "what now?" in any order: "y ahora que hago", "and now
+// what do we do", "e agora o que eu faço".
+var (
+	nowWords     = wordSet("now", "next", "agora", "agr", "ahora")
+	whatNowWords = wordSet("and", "what", "so", "do", "i", "we", "should", "then", "ok", "okay", "well", "happens",
+		"e", "o", "que", "eu", "faco", "fazemos", "faz", "entao", "ta", "acontece",
+		"y", "hago", "hacemos", "hacer", "entonces", "pues", "bueno", "pasa", "sigue")
+)
+
+// whatNow reports whether words ask where things stand: a word of "now"
+// and nothing but words of asking.
+func whatNow(words []string) bool {
+	if len(words) < 2 || len(words) > 6 {
+		return false
+	}
+	now := false
+	for _, w := range words {
+		switch {
+		case nowWords[w]:
+			now = true
+		case !whatNowWords[w]:
+			return false
+		}
+	}
+	return now
 }
 
 // chatWords are the shorthand clients use for words the vocabulary knows.
@@ -198,6 +296,22 @@ var chatWords = map[string]string{
 	"u": "you", "r": "are", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
 	"vc": "voce", "q": "que", "obg": "obrigado", "vlw": "valeu", "pfv": "por favor", "pf": "por favor",
 	"xq": "porque", "porfa": "por favor",
+	// Spelled as said: "kiero", "qero", "kero".
+	"kiero": "quiero", "qiero": "quiero", "kisiera": "quisiera", "keria": "queria", "qeria": "queria",
+	"qero": "quero", "kero": "quero", "qria": "queria", "nesecito": "necesito", "nececito": "necesito",
+	"presiso": "preciso", "precizo": "preciso", "wanna": "want", "wana": "want", "whant": "want", "wnat": "want",
+	"algm": "alguem", "alg": "alguem", "algien": "alguien", "alguen": "alguien",
+}
+
+// chatFields is the folded words of text with chat spellings written out.
+func chatFields(text string) []string {
+	words := strings.Fields(fold(text))
+	for i, w := range words {
+		if full, ok := chatWords[w]; ok && !strings.Contains(full, " ") {
+			words[i] = full
+		}
+	}
+	return words
 }
 
 // politeness are words that do not change what a short request asks.
@@ -257,7 +371,7 @@ func wantsPort(text string) bool {
 	if len(text) > 200 || strings.Contains(text, "?") {
 		return false
 	}
-	words := strings.Fields(fold(text))
+	words := chatFields(text)
 	if len(words) == 0 || len(words) > maxPortRequest {
 		return false
 	}
@@ -296,6 +410,10 @@ var (
 		"pero", "se", "seguro", "quizas", "quiza", "entiendo", "entender", "explicas")
 )
 
+// fillers open a message without saying anything.
+var fillers = wordSet("hmm", "hm", "hmmm", "um", "uh", "umm", "well", "ah", "eh", "oh", "so", "olha", "bom", "entao",
+	"bueno", "pues", "mira", "ehh", "mmm")
+
 // leadingAnswer reads an answer to a yes-or-no question that says more
 // than yes or no ("yes, I'm the admin", "sim, tenho", "no, my old BSP has
 // it", "done, it's off now", "tá desativada sim"): the answer its first
@@ -306,6 +424,17 @@ func leadingAnswer(text string) word {
 		return wordNone
 	}
 	words := strings.Fields(fold(text))
+	filler := false
+	for len(words) > 1 && fillers[words[0]] {
+		// "hmm yes", "well no", "bueno sí", "olha, não sei".
+		words, filler = words[1:], true
+	}
+	if len(words) == 1 && filler {
+		switch w := vocabulary[words[0]]; w {
+		case wordYes, wordNo, wordUnsure:
+			return w
+		}
+	}
 	if len(words) < 2 {
 		return wordNone
 	}
@@ -324,6 +453,16 @@ func leadingAnswer(text string) word {
 	w, rest := vocabulary[words[0]], words[1:]
 	if two := vocabulary[words[0]+" "+words[1]]; two != wordNone {
 		w, rest = two, words[2:]
+	}
+	if len(words) > 2 {
+		if three := vocabulary[strings.Join(words[:3], " ")]; three != wordNone {
+			w, rest = three, words[3:]
+		}
+	}
+	if w == wordUnsure {
+		// "não sei se está ativada", "ni idea la verdad", "i don't
+		// know tbh": whatever follows, the client does not know.
+		return wordUnsure
 	}
 	var doubts map[string]bool
 	switch w {
@@ -348,13 +487,13 @@ var (
 	// Not "operadora" nor "operador": in Portuguese and Spanish they are
 	// also the mobile carrier.
 	personNouns = wordSet("someone", "somebody", "anyone", "person", "human", "agent", "attendant", "operator", "representative",
-		"rep", "staff", "team",
+		"rep", "staff", "team", "support", "suporte", "soporte", "atendimento", "atencion",
 		"alguem", "humano", "humana", "pessoa", "atendente", "agente", "equipe", "responsavel",
 		"alguien", "persona", "asesor", "asesora", "ejecutivo", "ejecutiva", "equipo")
 	personActs = wordSet("talk", "speak", "chat", "connect", "transfer", "put", "get", "call", "reach", "want", "need", "give", "see",
 		"help", "ajuda", "ajudar", "ayuda", "ayudar", "atender", "atenda", "atiende", "assist",
 		"falar", "conversar", "chama", "chamar", "chame", "passa", "passar", "quero", "preciso", "transfere", "transferir", "fala",
-		"hablar", "habla", "pasa", "pasame", "comunicar", "comunicame", "comunica", "quiero", "necesito", "llama", "llamar", "ponme", "dame")
+		"hablar", "habla", "pasa", "pasame", "comunicar", "comunicame", "comunica", "comunicas", "contactar", "quiero", "necesito", "llama", "llamar", "ponme", "dame")
 	// A question about other people ("who do I talk to at my old BSP?",
 	// "does a person need to approve the name?") is for the FAQ.
 	personDoubts = negationsAnd("bsp", "provider", "provedor", "proveedor", "old", "antigo", "antiguo", "meta", "facebook",
@@ -373,6 +512,10 @@ var personPhrases = []string{
 	"falar com a equipe", "falar com um agente",
 	"hablar con alguien", "hablar con una persona", "hablar con un agente", "hablar con un humano", "hablar con un asesor",
 	"hablar con un ejecutivo", "pasame con alguien", "comunicame con alguien",
+	"anyone i can talk to", "someone i can talk to", "anybody i can talk to", "anyone to talk to", "anyone there",
+	"anybody there", "someone there", "is anyone there", "tem alguem ai", "alguem ai", "alguem ta ai",
+	"hay alguien ahi", "alguien ahi", "alguien me atiende", "atendimento humano", "atencion humana",
+	"human support", "live agent", "live person", "real person", "pessoa de verdade", "persona real",
 }
 
 // wishWords stand between a negation and what it negates in "I don't want
@@ -415,7 +558,7 @@ func wantsPerson(text string) bool {
 	if len(text) > 160 {
 		return false
 	}
-	words := strings.Fields(fold(text))
+	words := chatFields(text)
 	if len(words) < 2 || len(words) > 12 {
 		return false
 	}
@@ -427,12 +570,28 @@ func wantsPerson(text string) bool {
 		noun = noun || personNouns[w]
 		act = act || personActs[w]
 	}
+	if noun && !act && len(words) <= 3 {
+		// "real person pls", "un asesor porfa", "atendente humano":
+		// a person and nothing else.
+		for _, w := range words {
+			if !personNouns[w] && !personOnly[w] && !politeness[w] {
+				return false
+			}
+		}
+		return true
+	}
 	return noun && act
 }
+
+// personOnly are the words that may stand beside a person in a request of
+// one or two words.
+var personOnly = wordSet("real", "live", "actual", "a", "an", "um", "uma", "un", "una", "de", "verdade", "verdad",
+	"human", "humano", "humana", "porfa", "pls", "plz", "please")
 
 // negationWords turn a request or an answer around ("not by SMS", "yes,
 // I don't know"): what they are in is left to the buttons and the FAQ.
 var negationWords = []string{"not", "no", "dont", "don't", "didn't", "didnt", "isn't", "isnt", "can't", "cant", "won't", "never",
+	"haven't", "havent", "hasn't", "hasnt", "doesn't", "doesnt", "aren't", "arent", "wasn't", "wasnt",
 	"nao", "nunca", "sem", "nem", "sin", "ni"}
 
 var negations = wordSet(negationWords...)

@@ -16,6 +16,8 @@
 package faq
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -43,6 +45,10 @@ type Result struct {
 	// the question relates to any intent they are the first intents of the
 	// knowledge base, which lists the most asked first.
 	Closest []Topic
+	// Also lists the other questions of a message that asked more than one
+	// ("how long does it take? and do we lose the chats?"): Answer is for
+	// the first the matcher is sure of, and these are a tap away.
+	Also []Topic
 }
 
 type intent struct {
@@ -164,8 +170,42 @@ func (m *Matcher) Topic(intent, lang string) (Topic, bool) {
 }
 
 // Ask answers question; lang ("en", "pt", "es") is used when the question's
-// own language is unclear.
+// own language is unclear. A message asking more than one thing is answered
+// for the first question the matcher is sure of, and the others are in
+// Result.Also.
 func (m *Matcher) Ask(question, lang string) Result {
+	res := m.ask(question, lang)
+	parts := splitQuestions(question)
+	var found []Result
+	for _, p := range parts {
+		if r := m.ask(p, lang); r.Intent != None {
+			found = append(found, r)
+		}
+	}
+	if res.Intent == None && len(found) > 0 {
+		// Two questions in one message can read as neither: the first
+		// the matcher is sure of on its own is the one answered, in the
+		// message's language.
+		r := found[0]
+		res.Intent, res.Score = r.Intent, r.Score
+		res.Answer, _ = m.Answer(r.Intent, res.Lang)
+		if t, ok := m.Topic(r.Intent, res.Lang); ok {
+			res.Closest = []Topic{t}
+		}
+	}
+	if res.Intent == None {
+		return res
+	}
+	for _, r := range found {
+		if r.Intent != res.Intent && !slices.ContainsFunc(res.Also, func(t Topic) bool { return t.Intent == r.Intent }) {
+			t, _ := m.Topic(r.Intent, res.Lang)
+			res.Also = append(res.Also, t)
+		}
+	}
+	return res
+}
+
+func (m *Matcher) ask(question, lang string) Result {
 	if len(question) > maxQuestion {
 		// WhatsApp caps a text at 4096 characters; anything longer is
 		// not a question, and reading it all would hold up a worker.
@@ -244,4 +284,52 @@ func appendFields(dst []string, s string) []string {
 		dst = append(dst, s[start:])
 	}
 	return dst
+}
+
+// maxSplit is the longest message read for a second question: a long
+// message is a story, not a list of questions.
+const maxSplit = 600
+
+// splitQuestions splits a message that may ask more than one thing into its
+// questions: at question marks, line breaks and sentence ends, and failing
+// those at an "and" joining two clauses ("quanto tempo demora e perco as
+// conversas"). A part needs two words to be a question. It returns nil for
+// a message of one part.
+func splitQuestions(text string) []string {
+	if len(text) > maxSplit {
+		return nil
+	}
+	parts := clauses(strings.FieldsFunc(text, func(r rune) bool {
+		return r == '?' || r == '!' || r == '\n' || r == ';' || r == '.'
+	}))
+	if len(parts) >= 2 {
+		return parts
+	}
+	words := strings.Fields(text)
+	for i, w := range words {
+		if i < 2 || i > len(words)-3 {
+			continue
+		}
+		switch strings.ToLower(strings.Trim(w, ",")) {
+		case "and", "also", "plus", "e", "y", "tambem", "também", "tambien", "también", "tb", "tbm", "tmb":
+			return clauses([]string{strings.Join(words[:i], " "), strings.Join(words[i+1:], " ")})
+		}
+	}
+	return nil
+}
+
+// clauses keeps the pieces of a split message that have two words or more,
+// trimmed of the punctuation around them, and nil unless two remain.
+func clauses(pieces []string) []string {
+	var out []string
+	for _, p := range pieces {
+		p = strings.TrimSpace(strings.Trim(strings.TrimSpace(p), "¿¡,:-"))
+		if len(strings.Fields(p)) >= 2 {
+			out = append(out, p)
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
 }

@@ -269,3 +269,48 @@ func TestAskLongInput(t *testing.T) {
 		t.Errorf("Ask(1 MB) = %+v", res)
 	}
 }
+
+// A message with two questions is answered for the first the matcher is
+// sure of, and names the other, in the message's language.
+func TestTwoQuestions(t *testing.T) {
+	tests := []struct {
+		q, want, also string
+	}{
+		{"quanto tempo demora? e perco as conversas?", "duration", "what_is_kept"},
+		{"cuanto tarda? y se cobra algo?", "duration", "billing"},
+		{"how long does it take and do we keep the green badge", "duration", "what_is_kept"},
+		{"do i need to turn off 2fa. also what is the new pin for", "disable_2fa", "pin"},
+	}
+	for _, tt := range tests {
+		res := Default().Ask(tt.q, "en")
+		if res.Intent != tt.want {
+			t.Errorf("Ask(%q).Intent = %q, want %q", tt.q, res.Intent, tt.want)
+			continue
+		}
+		if len(res.Also) != 1 || res.Also[0].Intent != tt.also {
+			t.Errorf("Ask(%q).Also = %v, want %s", tt.q, res.Also, tt.also)
+		}
+		if want, _ := Default().Answer(tt.want, res.Lang); res.Answer != want {
+			t.Errorf("Ask(%q) answered in %s a text that is not that language's answer", tt.q, res.Lang)
+		}
+	}
+	if res := Default().Ask("what is the weather and who won the game", "en"); res.Intent != None {
+		t.Errorf("two off-topic questions answered %s", res.Intent)
+	}
+}
+
+// "The code doesn't come" is about a code that is missing; "how does the
+// code come" about the ways it can be sent.
+func TestMissingCode(t *testing.T) {
+	for q, want := range map[string]string{
+		"the code doesnt come":                 "otp_not_received",
+		"o codigo nao chega":                   "otp_not_received",
+		"no me llega el codigo":                "otp_not_received",
+		"como chega o codigo, sms ou ligacao?": "sms_or_voice",
+		"how does the code come, sms or call?": "sms_or_voice",
+	} {
+		if got := Default().Ask(q, "en").Intent; got != want {
+			t.Errorf("Ask(%q) = %s, want %s", q, got, want)
+		}
+	}
+}

@@ -237,9 +237,11 @@ func (m *Matcher) analyzeDoc(tokens []string, l int, tf float32, record bool, do
 		}
 		doc = append(doc, weighted{term: t, tf: tf})
 	}
+	lastNot := -1
 	for i := 0; i < len(tokens); {
 		canon, n, stop := m.lx.next(tokens, i, l)
 		w := tokens[i]
+		canon = missing(canon, w, i, &lastNot)
 		i += n
 		switch {
 		case canon == offTopic:
@@ -271,6 +273,27 @@ func (m *Matcher) analyzeDoc(tokens []string, l int, tf float32, record bool, do
 		}
 	}
 	return doc
+}
+
+// comingWords are the forms of "to come" and "to arrive" that, after a
+// negation, say a message is missing.
+var comingWords = map[string]bool{
+	"come": true, "comes": true, "arrive": true, "arrives": true, "chega": true, "chegar": true,
+	"chegue": true, "vem": true, "llega": true, "llegar": true, "llegue": true, "viene": true,
+}
+
+// missing reads "não chega", "no me llega", "doesn't come" as a message that
+// did not arrive rather than a line that cannot receive one: it returns the
+// canonical token for the words at position i given where the last negation
+// was, which it keeps up to date.
+func missing(canon, w string, i int, lastNot *int) string {
+	switch {
+	case canon == "#not":
+		*lastNot = i
+	case canon == "#receive" && comingWords[w] && *lastNot >= 0 && i-*lastNot <= 3:
+		return "#arrived"
+	}
+	return canon
 }
 
 // scratch is the per-question working memory, pooled so that a question
@@ -360,9 +383,11 @@ func (m *Matcher) analyze(sc *scratch, l int) {
 		}
 		sc.terms = append(sc.terms, t)
 	}
+	lastNot := -1
 	for i := 0; i < len(sc.tokens); {
 		canon, n, stop := m.lx.next(sc.tokens, i, l)
 		w := sc.tokens[i]
+		canon = missing(canon, w, i, &lastNot)
 		if canon != "" && canon != offTopic && slices.Contains(sc.fixed[i:i+n], true) {
 			// A corrected word is a guess: it counts, but it also
 			// leaves part of the question unexplained, so that

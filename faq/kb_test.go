@@ -13,7 +13,7 @@ import (
 // The intents other packages rely on, in the embedded file's order.
 var wantIntents = []string{
 	"what_is_portability", "prerequisites", "origin_bsp_role", "destination_bsp_role",
-	"disable_2fa", "lost_bm_access", "cloud_api_eligibility", "display_name_approval",
+	"disable_2fa", "business_manager", "lost_bm_access", "cloud_api_eligibility", "display_name_approval",
 	"what_is_kept", "templates", "sms_or_voice", "downtime", "duration",
 	"otp_not_received", "new_waba", "billing", "pin",
 }

@@ -32,6 +32,9 @@ func Languages() []string { return slices.Clone(langNames[:]) }
 // "whats" is "what's" in English and WhatsApp in Portuguese.
 var stopWords = [numLangs][]string{
 	langEN: {
+		"til", "till", "its", "use", "used", "using", "whole",
+		"get", "gets", "getting",
+		"roughly", "approximately", "approx", "around", "average", "mention", "mentioning", "mentioned", "talking", "end", "bot", "chatbot", "customer", "customers", "client", "clients", "user", "users", "ready", "start", "begin", "scratch", "guess", "wondering", "wonder", "curious", "btw", "thanks", "honestly", "currently",
 		"a", "an", "the", "and", "or", "but", "if", "then", "so", "than", "too",
 		"very", "of", "at", "by", "for", "with", "about", "to", "from", "in", "on",
 		"into", "up", "out", "over", "under", "as", "i", "me", "my", "mine",
@@ -58,6 +61,8 @@ var stopWords = [numLangs][]string{
 		"whole", "thing", "instead",
 	},
 	langPT: {
+		"uso", "usar", "usa", "usado", "usada", "usamos", "utilizar", "utilizo",
+		"aproximadamente", "media", "mencionou", "mencionando", "falando", "falou", "bot", "robo", "chatbot", "cliente", "clientes", "usuario", "usuarios", "pronto", "pronta", "comecar", "iniciar", "curioso", "curiosa", "aproximado", "sinceramente",
 		"a", "o", "as", "os", "um", "uma", "uns", "umas", "de", "do", "da", "dos",
 		"das", "no", "na", "nos", "nas", "em", "num", "numa", "ao", "aos", "pelo",
 		"pela", "pelos", "pelas", "por", "para", "pra", "pro", "com", "sem", "e",
@@ -86,6 +91,8 @@ var stopWords = [numLangs][]string{
 		"normal", "diz", "lugar", "inteiro",
 	},
 	langES: {
+		"uso", "usar", "usa", "usado", "usada", "usamos", "utilizar", "utilizo",
+		"aproximadamente", "promedio", "mencionas", "mencionando", "hablando", "bot", "robot", "chatbot", "cliente", "clientes", "usuario", "usuarios", "listo", "lista", "empezar", "comenzar", "iniciar", "curiosidad", "aproximado", "sinceramente", "mas o menos",
 		"el", "la", "los", "las", "un", "una", "unos", "unas", "lo", "le", "les",
 		"de", "del", "al", "a", "en", "con", "sin", "por", "para", "que", "quien",
 		"quienes", "cual", "cuales", "cuando", "donde", "como", "porque", "y", "o",
@@ -224,6 +231,7 @@ var synonyms = []struct {
 		"cambiarse de proveedor", "cambiarme de proveedor", "cambiarse de bsp",
 	}},
 	{"#access", []string{
+		"get into", "get in", "sign in", "signin", "log into", "logon", "sign into",
 		"access", "acesso", "acceso", "acessar", "acceder", "login", "log in",
 		"logar", "entrar", "permission", "permissão", "permiso", "locked out",
 	}},
@@ -244,6 +252,7 @@ var synonyms = []struct {
 	// Someone who left the company: clients say it many ways, and "quit"
 	// must not fall to the Spanish stem of "quitar" (remove).
 	{"#gone", []string{
+		"ya no trabaja", "no trabaja mas", "nao trabalha mais", "ja nao trabalha", "saiu da empresa", "se fue de la empresa", "renunciou", "renuncio", "demitido", "demitida", "despedido", "despedida",
 		"left@en", "gone@en", "quit@en", "quitted@en", "resigned@en", "fired@en",
 		"no longer works@en", "no longer here@en",
 	}},
@@ -282,6 +291,7 @@ var synonyms = []struct {
 		"classificação de qualidade", "calificación de calidad", "quality score",
 	}},
 	{"#displayname", []string{
+		"nome aparece", "nome que aparece", "nombre aparece", "nombre que aparece", "name shows", "name appears", "name that shows", "name displayed", "name customers see", "name people see",
 		"display name", "nome de exibição", "nome exibido", "nombre visible",
 		"nombre para mostrar", "nombre de visualización", "business name",
 		"verified name", "nome verificado", "nombre verificado", "name", "nome",
@@ -315,14 +325,21 @@ var synonyms = []struct {
 		"apagar@pt", "apago@pt", "apaga@pt",
 	}},
 	{"#receive", []string{
-		"get", "got", "getting", "gets", "come", "came", "coming", "comes",
-		"show up", "shown up", "showed up", "shows up", "apareceu", "apareceram",
-		"veio", "vem", "vino", "viene", "receive", "received", "receiving",
-		"recieve", "recieved", "arrive", "arrived", "arrives", "arriving",
-		"receber", "recebi", "recebo", "recebe", "recebendo", "recebemos",
-		"recebeu", "chegou", "chega", "chegar", "chegando", "chegue", "recibir",
-		"recibí", "recibo", "recibe", "recibimos", "recibió", "llegó", "llega",
-		"llegar", "llegando", "llegue",
+		"receive", "receiving", "recieve", "receber", "recebo", "recebe", "recebendo",
+		"recibir", "recibo", "recibe", "recebemos", "recibimos", "come", "comes", "show up",
+		"shows up", "vem", "viene", "arrive", "arrives", "chega", "chegar", "chegue", "llega",
+		"llegar", "llegue",
+	}},
+	// A message that did or did not arrive, apart from whether the line can
+	// receive one at all: "não recebi o SMS" is about the code, "o número não
+	// recebe SMS" about the line.
+	{"#arrived", []string{
+		"llegado", "chegado", "recebido", "recibido", "chegaram", "llegaron", "came through",
+		"come through", "arrive yet", "got", "came", "shown up", "showed up", "apareceu",
+		"apareceram", "veio", "vino", "received", "recieved", "arrived", "recebi", "recebeu",
+		"chegou", "recibí", "recibió", "llegó", "didnt get", "havent got", "havent gotten",
+		"hasnt come", "chegou nada", "recibi", "recibio", "llego", "coming", "arriving",
+		"chegando", "llegando",
 	}},
 	{"#not", []string{
 		"not", "no@en", "no@es", "didnt", "doesnt", "dont", "cant", "cannot",
@@ -331,12 +348,14 @@ var synonyms = []struct {
 		"nenhuma", "ningun", "ninguno", "ninguna", "nothing", "nada",
 	}},
 	{"#again", []string{
+		"recreate", "recreated", "recreating", "recriar", "recrio", "recrie", "recrear", "recreo", "recree", "rebuild", "rebuilt", "from scratch", "do zero", "desde cero", "start over", "começar de novo", "empezar de nuevo", "fazer tudo de novo", "hacer todo de nuevo",
 		"again", "resend", "volver a", "voltar a", "de volta", "resubmit",
 		"submit again", "redo", "refazer", "rehacer", "de novo", "novamente",
 		"outra vez", "otra vez", "nuevamente", "de nuevo", "reenviar", "reenvia",
 		"reenvía", "once more",
 	}},
 	{"#duration", []string{
+		"demora quanto", "leva quanto", "tarda cuanto", "tarda cuánto", "takes how long", "take how long", "quanto demora", "cuanto demora", "cuánto demora", "demora mucho", "demora muito", "how soon", "when will it be done", "quando fica pronto", "cuando esta listo", "cuándo está listo",
 		"how long", "how much time", "how many days", "how many hours", "how fast",
 		"how quick", "timeline", "time frame", "timeframe", "eta", "quanto tempo",
 		"quantos dias", "quantas horas", "demora", "demorar", "demorado",
@@ -346,6 +365,7 @@ var synonyms = []struct {
 		"quanto leva", "duration", "duração", "duración", "dura", "durar",
 	}},
 	{"#downtime", []string{
+		"stop answering", "stop responding", "stops answering", "parar de responder", "para de responder", "deixar de responder", "dejar de responder", "deja de responder", "no responde", "sem responder", "sin responder",
 		"downtime", "down time", "offline", "off line", "out of service",
 		"stop working", "stops working", "stopped working", "go down", "be down",
 		"fora do ar", "cair", "caiu", "parar de funcionar", "para de funcionar",
@@ -374,6 +394,7 @@ var synonyms = []struct {
 		"quanto custa", "cuánto cuesta", "how much", "expensive", "caro",
 	}},
 	{"#new", []string{
+		"second@en", "segunda conta", "segunda cuenta", "segunda waba", "additional", "adicional", "another account", "outra conta", "otra cuenta",
 		"new", "novo", "nova", "nuevo", "nueva", "nuova",
 	}},
 	{"#origin", []string{
@@ -392,6 +413,7 @@ var synonyms = []struct {
 		"vc", "vcs", "ces", "usted", "ustedes", "ud", "uds",
 	}},
 	{"#role", []string{
+		"participate", "participar", "participa", "involved", "envolvido", "envolvida", "involucrado", "involucrada", "colaborar", "colabora", "collaborate", "cooperate", "cooperar", "coopera", "play a part", "part to play",
 		"role", "papel", "rol", "function", "função", "función", "responsibility",
 		"responsible", "responsabilidade", "responsável", "responsable",
 		"responsabilidad", "job", "duty", "duties", "tarefa", "tarea", "take care",
@@ -516,6 +538,7 @@ var synonyms = []struct {
 		"validación",
 	}},
 	{"#twice", []string{
+		"dois", "duas", "ambos", "ambas", "two providers", "two bsps", "dos proveedores", "dois provedores", "dois bsp", "dos bsp",
 		"twice", "two times", "double", "doubled", "duas vezes", "2 vezes",
 		"em dobro", "dobrado", "dobro", "duplicado", "duplicada", "dos veces",
 		"2 veces", "doble", "por duplicado", "double charge", "double billing",
@@ -559,6 +582,8 @@ var synonyms = []struct {
 		"diferenca", "diferencia", "same thing",
 	}},
 	{"#define", []string{
+		"entender", "entendo", "understand", "comprender", "entiendo", "how does the migration work", "how does the port work", "how does porting work",
+		"what do you mean", "what do u mean", "what does that mean", "stand for", "stands for", "quer dizer", "que quer dizer", "quiere decir", "que quiere decir", "o que seria", "que seria", "consiste", "en que consiste", "consiste em", "in practice", "na pratica", "na prática", "en la practica", "en la práctica",
 		"what is", "whats@en", "what s", "what are", "what does mean",
 		"what does it mean", "meaning", "mean", "means", "explain", "o que e",
 		"oq e", "oque e", "oq", "oque", "que e", "o que significa", "significa",
@@ -574,6 +599,8 @@ var synonyms = []struct {
 	// because some of them look like ours after stemming ("partido" and
 	// "parte") or share a word with a topic ("senha do Instagram").
 	{offTopic, []string{
+		"bank", "banco", "bank account", "conta no banco", "cuenta bancaria", "loan", "emprestimo", "empréstimo", "prestamo", "préstamo", "credito", "crédito", "credit card", "cartao", "tarjeta", "capital", "tokyo",
+		"phone company", "telephone company", "mobile carrier", "phone carrier", "cell carrier", "mobile operator", "compania de celular", "compania telefonica", "compania de telefono", "compania de telefonos", "compania movil", "companhia telefonica", "empresa de telefonia", "operadora de celular", "operadora de telefonia", "portabilidade de celular", "portabilidade numerica", "portabilidad numerica movil",
 		"new phone", "new device", "celular novo", "telefone novo", "aparelho novo",
 		"outro celular", "telefono nuevo", "celular nuevo", "otro celular",
 		"update whatsapp", "atualizar whatsapp", "atualizo o whatsapp",
@@ -629,7 +656,7 @@ var markers = [numLangs][]string{
 		"the", "is", "are", "my", "do", "does", "did", "what", "how", "can", "will",
 		"would", "should", "i", "you", "your", "to", "of", "and", "with", "not",
 		"it", "this", "that", "when", "why", "where", "who", "which", "have", "has",
-		"get", "got", "after", "before", "during", "there", "from", "for", "be",
+		"got", "after", "before", "during", "there", "from", "for", "be",
 		"we", "our", "they", "if", "please", "thanks", "hi", "hello", "hey", "dont",
 		"cant", "im", "number", "code", "new", "old", "need", "still", "about",
 		"much", "many", "yet", "lost", "change", "keep", "work", "happens", "name",
