@@ -484,7 +484,7 @@ func distinctFAQQuestions(t *testing.T) (questions, answers []string) {
 	intents := map[string]bool{}
 	for _, q := range candidates {
 		r := faq.Default().Ask(q, "en")
-		if r.Intent == "" || r.Intent == "none" || intents[r.Intent] || slices.Contains(answers, r.Answer) {
+		if r.Intent == "" || r.Intent == faq.None || intents[r.Intent] || slices.Contains(answers, r.Answer) {
 			continue
 		}
 		intents[r.Intent] = true

@@ -550,7 +550,7 @@ func (t *turn) onPhone(w word, text string) bool {
 			t.afterPhone()
 			return true
 		case isWABAID(text):
-			c.SourceWABA = digitsOnly(text)
+			c.SourceWABA = Digits(text)
 			t.afterPhone()
 			return true
 		}
@@ -626,16 +626,7 @@ func (t *turn) otherReading(text string, p Phone) (Phone, bool) {
 // be a phone number.
 func isWABAID(s string) bool {
 	s = strings.TrimSpace(s)
-	return len(s) >= 14 && len(s) <= 20 && isDigits(s)
-}
-
-func digitsOnly(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
+	return len(s) >= 14 && len(s) <= 20 && AllDigits(s, 1, 32)
 }
 
 // afterPhone moves on once the number (and optionally the source account)

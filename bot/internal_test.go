@@ -321,7 +321,7 @@ func FuzzNumberIn(f *testing.F) {
 		if !strings.Contains(text, n) || strings.Contains(text, "?") {
 			t.Fatalf("numberIn(%q) = %q: not a part of a message without a question", text, n)
 		}
-		if d := len(digitsOnly(n)); d < 8 {
+		if d := len(Digits(n)); d < 8 {
 			t.Fatalf("numberIn(%q) = %q: only %d digits", text, n, d)
 		}
 	})
@@ -413,7 +413,7 @@ func FuzzCodeIn(f *testing.F) {
 		if strings.Contains(text, "?") {
 			t.Fatalf("codeIn(%q) = %q from a question", text, code)
 		}
-		if len(code) != 6 || digitsOnly(code) != code || digitsOnly(text) != code {
+		if len(code) != 6 || Digits(code) != code || Digits(text) != code {
 			t.Fatalf("codeIn(%q) = %q: not the sentence's six digits", text, code)
 		}
 	})

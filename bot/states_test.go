@@ -637,7 +637,7 @@ func TestQuestionMidFlowKeepsThePlace(t *testing.T) {
 			var q string
 			var res faq.Result
 			for _, c := range questions[lang] {
-				if res = faq.Default().Ask(c, string(lang)); res.Intent != "" && res.Intent != "none" {
+				if res = faq.Default().Ask(c, string(lang)); res.Intent != "" && res.Intent != faq.None {
 					q = c
 					break
 				}
