@@ -310,7 +310,8 @@ type Dispatcher struct {
 	Parked atomic.Int64
 	// OnSend, when set, is told what became of each delivery attempt:
 	// "sent", "retry" (it will be tried again), "parked" (outside the
-	// customer window) or "failed" (given up). Retries and parked rows are
+	// customer window), "failed" (given up) or "unflagged" (given up, and
+	// the store refused the flag that tells agents so). Retries and parked rows are
 	// invisible to the client until they add up, so they are counted
 	// outside. It must not block.
 	OnSend func(outcome string)
@@ -520,7 +521,16 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	recorded := d.mark(ctx, row)
 	d.report("failed")
 	d.log.Warn("reply failed for good", "client", MaskPhone(row.To), "error", err)
-	d.bot.Flag(ctx, row.To, "a reply could not be delivered: "+err.Error())
+	// Agents learn of the failure only through the flag: when it cannot
+	// be stored, the log and the count are what is left to tell them.
+	if ferr := d.bot.Flag(ctx, row.To, "a reply could not be delivered: "+err.Error()); ferr != nil {
+		if errors.Is(ferr, ErrNotFound) {
+			d.log.Info("failed reply not flagged: the client has no case", "client", MaskPhone(row.To), "row", row.ID)
+		} else {
+			d.log.Error("flag a failed reply for agents", "client", MaskPhone(row.To), "row", row.ID, "error", ferr)
+			d.report("unflagged")
+		}
+	}
 	return recorded
 }
 

@@ -111,6 +111,7 @@ type Metrics struct {
 	outboxRetries      prometheus.Counter
 	outboxParked       prometheus.Counter
 	outboxFailed       prometheus.Counter
+	outboxUnflagged    prometheus.Counter
 	graphCalls         *prometheus.CounterVec
 	graphSeconds       *prometheus.HistogramVec
 	slackNotifications *prometheus.CounterVec
@@ -158,6 +159,8 @@ func New(stats Stats, opts Options) *Metrics {
 	m.outboxParked = counter("portabot_outbox_parked_total",
 		"Replies parked because the client's 24-hour window had closed.")
 	m.outboxFailed = counter("portabot_outbox_failed_total", "Replies given up after their last attempt.")
+	m.outboxUnflagged = counter("portabot_outbox_unflagged_total",
+		"Replies given up whose case could not be flagged for agents, since the store refused the write.")
 	m.graphCalls = counterVec("portabot_graph_calls_total", "Calls to Meta's Graph API, by endpoint and outcome.",
 		"endpoint", "outcome")
 	m.graphSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -200,7 +203,7 @@ func New(stats Stats, opts Options) *Metrics {
 		collectors.NewGoCollector(),
 		m.webhooksReceived, m.webhooksRefused, m.webhookMessages, m.webhookDuplicates, m.webhookMetaErrors, m.webhookIgnored,
 		m.processing, m.turns,
-		m.outboxSent, m.outboxRetries, m.outboxParked, m.outboxFailed,
+		m.outboxSent, m.outboxRetries, m.outboxParked, m.outboxFailed, m.outboxUnflagged,
 		m.graphCalls, m.graphSeconds, m.slackNotifications, m.faqAnswers,
 	)
 	if stats != nil {
@@ -295,6 +298,8 @@ func (m *Metrics) Send(outcome string) {
 		m.outboxParked.Inc()
 	case "failed":
 		m.outboxFailed.Inc()
+	case "unflagged":
+		m.outboxUnflagged.Inc()
 	}
 }
 

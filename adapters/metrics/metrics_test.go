@@ -33,6 +33,7 @@ var documented = []string{
 	"portabot_outbox_retries_total",
 	"portabot_outbox_parked_total",
 	"portabot_outbox_failed_total",
+	"portabot_outbox_unflagged_total",
 	"portabot_outbox_rows",
 	"portabot_notice_rows",
 	"portabot_graph_calls_total",
@@ -166,7 +167,7 @@ func TestHooksMoveCounters(t *testing.T) {
 	m.Turn(3*time.Millisecond, errors.New("store down"))
 	m.Turn(4*time.Millisecond, nil)
 
-	for _, o := range []string{"sent", "sent", "retry", "parked", "failed", "sent", "bogus"} {
+	for _, o := range []string{"sent", "sent", "retry", "parked", "failed", "unflagged", "sent", "bogus"} {
 		m.Send(o)
 	}
 	for _, o := range []string{"sent", "retry", "retry", "failed"} {
@@ -201,6 +202,7 @@ func TestHooksMoveCounters(t *testing.T) {
 	want(t, m, "portabot_outbox_retries_total", nil, 1)
 	want(t, m, "portabot_outbox_parked_total", nil, 1)
 	want(t, m, "portabot_outbox_failed_total", nil, 1)
+	want(t, m, "portabot_outbox_unflagged_total", nil, 1)
 	want(t, m, "portabot_slack_notifications_total", map[string]string{"outcome": "sent"}, 1)
 	want(t, m, "portabot_slack_notifications_total", map[string]string{"outcome": "retry"}, 2)
 	want(t, m, "portabot_slack_notifications_total", map[string]string{"outcome": "failed"}, 1)
