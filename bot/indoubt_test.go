@@ -205,7 +205,12 @@ func TestDispatcherClearsDoubtWhenMetaAnswers(t *testing.T) {
 	rig := newDispatcherRig(t, &fakeMeta{moves: []metaMove{metaRefuses}})
 	rig.reply(t, who, "welcome")
 	rig.start(t)
-	waitFor(t, "the refused attempt to be recorded", func() bool { return rig.row(t, who).Attempts == 1 })
+	// The attempt is stored once before Meta hears of it, and again with
+	// Meta's refusal: the test is about the second write.
+	waitFor(t, "the refused attempt to be recorded", func() bool {
+		r := rig.row(t, who)
+		return r.Attempts == 1 && r.Error != ""
+	})
 	r := rig.row(t, who)
 	if r.InDoubt() || r.NextAttempt.Sub(rig.h.clock.Now()) > 2*time.Second {
 		t.Fatalf("row after a 503 = %+v: Meta answered, so nothing is in doubt and the backoff applies, not the grace", r)

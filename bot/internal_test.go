@@ -159,7 +159,7 @@ func TestButtonTitlesAreWords(t *testing.T) {
 		msgBtnVoice: wordVoice, msgBtnResend: wordResend,
 	}
 	for m, want := range buttons {
-		for _, l := range Langs {
+		for _, l := range Langs() {
 			title := render(l, m)
 			if got := wordOf(title); got != want {
 				t.Errorf("%s title %q means word %d, want %d", l, title, got, want)

@@ -421,8 +421,8 @@ func (c *storeCollector) caseCounts(ctx context.Context) (map[string]int, error)
 	if err != nil {
 		return nil, err
 	}
-	byState := make(map[string]int, len(fsm.All))
-	for _, s := range fsm.All {
+	byState := make(map[string]int, len(fsm.All()))
+	for _, s := range fsm.All() {
 		byState[string(s)] = 0
 	}
 	for _, k := range cases {

@@ -227,7 +227,7 @@ func TestGaugesReadTheStoreAtScrape(t *testing.T) {
 	want(t, m, "portabot_cases", map[string]string{"state": string(fsm.AwaitCode)}, 1)
 	// A state no case is in is exported at 0, not left out.
 	want(t, m, "portabot_cases", map[string]string{"state": string(fsm.Menu)}, 0)
-	for _, s := range fsm.All {
+	for _, s := range fsm.All() {
 		if _, ok := value(t, m, "portabot_cases", map[string]string{"state": string(s)}); !ok {
 			t.Errorf("portabot_cases{state=%q} is not exported", s)
 		}

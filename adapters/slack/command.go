@@ -331,8 +331,8 @@ func sentence(s string) string {
 }
 
 func stateNames() string {
-	names := make([]string, 0, len(fsm.All))
-	for _, s := range fsm.All {
+	names := make([]string, 0, len(fsm.All()))
+	for _, s := range fsm.All() {
 		names = append(names, "`"+string(s)+"`")
 	}
 	return strings.Join(names, ", ")

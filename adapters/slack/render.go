@@ -369,7 +369,7 @@ func statsMessage(all []bot.Case, now time.Time) *slackapi.WebhookMessage {
 		}
 	}
 	var lines []string
-	for _, s := range fsm.All {
+	for _, s := range fsm.All() {
 		if n := counts[s]; n > 0 {
 			lines = append(lines, fmt.Sprintf("`%s` %d", s, n))
 		}
