@@ -22,6 +22,7 @@ import (
 	slackapp "portabot/adapters/slack"
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
+	"portabot/bot/delivery"
 	"portabot/faq"
 	"portabot/storage"
 )
@@ -174,7 +175,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		accepted string
 	}{
 		{&c.SlackRetry, "PORTABOT_SLACK_RETRY", 2 * time.Second, time.Millisecond, 5 * time.Minute, false, "a duration from 1ms to 5m, such as 2s"},
-		{&c.SendGrace, "PORTABOT_SEND_GRACE", bot.DefaultGrace, 0, 24 * time.Hour, true, "a duration from 0 to 24h, such as 2m"},
+		{&c.SendGrace, "PORTABOT_SEND_GRACE", delivery.DefaultGrace, 0, 24 * time.Hour, true, "a duration from 0 to 24h, such as 2m"},
 		{&c.OutboxRetention, "PORTABOT_OUTBOX_RETENTION", defaultOutboxRetention, time.Minute, 366 * 24 * time.Hour, true,
 			"0 (keep every reply) or a duration from 1m to 8784h, such as 24h"},
 	}
@@ -320,8 +321,8 @@ type sink struct {
 	sim        *metasim.Sim // sandbox only: the simulated Meta hears what clients write
 	store      serveStore
 	bot        *bot.Bot
-	runner     *bot.Runner
-	dispatcher *bot.Dispatcher
+	runner     *delivery.Runner
+	dispatcher *delivery.Dispatcher
 }
 
 func (s sink) Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error) {
@@ -425,14 +426,13 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	b := bot.New(st, gc, answers, bot.Config{DestWABA: cfg.DestWABA, Region: cfg.Region, Outbox: true,
 		Notify: cfg.slackOn(), NoAgents: !cfg.slackOn(), OnAnswer: mx.Answer, Template: cfg.Template,
 		Signup: ob.signup(gc, st)}, log)
-	runner := bot.NewRunner(b, st, cfg.Workers)
-	runner.OnTurn = mx.Turn
-	dispatcher := bot.NewDispatcher(b, st, sender)
-	dispatcher.Parallel = parallelSends
-	dispatcher.Grace = cfg.SendGrace
-	dispatcher.OnSend = mx.Send
+	dcfg := delivery.DefaultDispatcherConfig()
+	dcfg.Parallel = parallelSends
+	dcfg.Grace = cfg.SendGrace
+	dcfg.OnSend = mx.Send
+	dispatcher := delivery.NewDispatcher(b, st, sender, dcfg)
 	var slack *slackapp.App
-	var notices *bot.NoticeDispatcher
+	var notices *delivery.NoticeDispatcher
 	if cfg.slackOn() {
 		slack = slackapp.New(cfg.Slack, slackapp.Deps{Cases: st, Handoff: b, Steps: b, Answers: answers, Triggers: st,
 			AuditRefusal: func(ctx context.Context, caseID, user, action string) {
@@ -440,16 +440,22 @@ func runServe(ctx context.Context, env environment, args []string) error {
 					log.Error("audit a refused slack action", "case", caseID, "error", err)
 				}
 			}}, log)
-		notices = bot.NewNoticeDispatcher(b, st, slack)
-		notices.Backoff = cfg.SlackRetry
-		notices.OnNotify = mx.Notify
+		ncfg := delivery.DefaultNoticeConfig()
+		ncfg.Backoff = cfg.SlackRetry
+		ncfg.OnNotify = mx.Notify
+		notices = delivery.NewNoticeDispatcher(b, st, slack, ncfg)
 	}
-	runner.OnProcessed = func() {
+	processed := func() {
 		dispatcher.Notify()
 		if notices != nil {
 			notices.Notify()
 		}
 	}
+	rcfg := delivery.DefaultRunnerConfig()
+	rcfg.Workers = cfg.Workers
+	rcfg.OnTurn = mx.Turn
+	rcfg.OnProcessed = processed
+	runner := delivery.NewRunner(b, st, rcfg)
 
 	mux := http.NewServeMux()
 	hook := whatsapp.NewWebhook(whatsapp.WebhookConfig{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
@@ -488,7 +494,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if sandbox != nil {
 		mux.Handle("GET /sandbox/messages", sandbox)
 	}
-	if err := ob.register(mux, b, runner.OnProcessed, log); err != nil {
+	if err := ob.register(mux, b, processed, log); err != nil {
 		return err
 	}
 	if slack != nil && cfg.Slack.SigningSecret != "" {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"portabot/bot"
+	"portabot/bot/delivery"
 	"portabot/faq"
 	"portabot/storage"
 )
@@ -53,10 +54,11 @@ func TestDispatcherCountsAFlagTheStoreRefused(t *testing.T) {
 	}
 	st.refuse.Store(true)
 
-	d := bot.NewDispatcher(b, h.db, &flakySender{doomed: doomed})
-	d.MaxAttempts = 1
 	var got outcomes
-	d.OnSend = got.add
+	dc := delivery.DefaultDispatcherConfig()
+	dc.MaxAttempts = 1
+	dc.OnSend = got.add
+	d := delivery.NewDispatcher(b, h.db, &flakySender{doomed: doomed}, dc)
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(runCtx) })

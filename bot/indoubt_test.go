@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"portabot/bot"
+	"portabot/bot/delivery"
 )
 
 func TestOutboundRef(t *testing.T) {
@@ -101,7 +102,7 @@ func (m *fakeMeta) statuses(t *testing.T, db bot.Outbox) {
 type dispatcherRig struct {
 	h    *harness
 	meta *fakeMeta
-	d    *bot.Dispatcher
+	d    *delivery.Dispatcher
 	stop func()
 }
 
@@ -113,8 +114,9 @@ func newDispatcherRig(t *testing.T, meta *fakeMeta) *dispatcherRig {
 
 func (r *dispatcherRig) start(t *testing.T) {
 	t.Helper()
-	r.d = bot.NewDispatcher(r.h.bot, r.h.db, r.meta)
-	r.d.Grace = time.Minute
+	dc := delivery.DefaultDispatcherConfig()
+	dc.Grace = time.Minute
+	r.d = delivery.NewDispatcher(r.h.bot, r.h.db, r.meta, dc)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { r.d.Run(ctx) })
@@ -322,8 +324,9 @@ func TestSlowSendHoldsUpNoOtherClient(t *testing.T) {
 		others = append(others, who)
 		r.reply(t, who, "reply to "+who)
 	}
-	d := bot.NewDispatcher(h.bot, h.db, meta)
-	d.Parallel = 4
+	dc := delivery.DefaultDispatcherConfig()
+	dc.Parallel = 4
+	d := delivery.NewDispatcher(h.bot, h.db, meta, dc)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(ctx) })

@@ -449,7 +449,7 @@ func TestResendCooldown(t *testing.T) {
 	if got := h.calls(metasim.EndpointRequestCode); got != 3 {
 		t.Errorf("request_code called %d times, want 3", got)
 	}
-	want := []delivery{{phone, "SMS", otp}, {phone, "SMS", otp}, {phone, "VOICE", otp}}
+	want := []codeDelivery{{phone, "SMS", otp}, {phone, "SMS", otp}, {phone, "VOICE", otp}}
 	if got := h.sent(); !slices.Equal(got, want) {
 		t.Errorf("codes sent = %v, want %v", got, want)
 	}

@@ -276,7 +276,7 @@ func (m *Metrics) GraphCall(endpoint, outcome string, d time.Duration) {
 }
 
 // Turn records one message's turn in the runner; it is the hook for
-// bot.Runner.OnTurn.
+// delivery.RunnerConfig.OnTurn.
 func (m *Metrics) Turn(d time.Duration, err error) {
 	m.processing.Observe(d.Seconds())
 	if err != nil {
@@ -287,7 +287,7 @@ func (m *Metrics) Turn(d time.Duration, err error) {
 }
 
 // Send counts what became of a reply's delivery attempt; it is the hook
-// for bot.Dispatcher.OnSend.
+// for delivery.DispatcherConfig.OnSend.
 func (m *Metrics) Send(outcome string) {
 	switch outcome {
 	case "sent":
@@ -312,7 +312,7 @@ func (m *Metrics) Answer(intent string) {
 }
 
 // Notify counts what became of an attempt to notify agents; it is the hook
-// for bot.NoticeDispatcher.OnNotify.
+// for delivery.NoticeConfig.OnNotify.
 func (m *Metrics) Notify(outcome string) {
 	m.slackNotifications.WithLabelValues(outcome).Inc()
 }
