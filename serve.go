@@ -363,6 +363,57 @@ func (s sink) MetaError(ctx context.Context, client, text string) error {
 func (s sink) Notify() { s.runner.Notify() }
 
 func runServe(ctx context.Context, env environment, args []string) error {
+	s := &server{env: env}
+	if err := s.open(ctx, args); err != nil {
+		return err
+	}
+	defer s.close()
+	return s.run(ctx)
+}
+
+// server is one run of `portabot serve`. open acquires what it serves with
+// (the configuration, the simulated Meta in sandbox mode, the store, Slack,
+// the listeners), run serves until its context ends or serving fails, and
+// close releases whatever open acquired, newest first: each acquisition
+// registers its release as it succeeds, so a step that fails leaks nothing
+// acquired before it.
+type server struct {
+	env        environment
+	cfg        serveConfig
+	log        *slog.Logger
+	start      time.Time
+	sandbox    *sandboxLog
+	st         serveStore
+	b          *bot.Bot
+	runner     *delivery.Runner
+	dispatcher *delivery.Dispatcher
+	notices    *delivery.NoticeDispatcher
+	slack      *slackapp.App
+	srv        *http.Server
+	ln         net.Listener
+	closers    []func()
+}
+
+// onClose registers f to run on close, before what was registered earlier.
+func (s *server) onClose(f func()) { s.closers = append(s.closers, f) }
+
+// close releases what open acquired, newest first.
+func (s *server) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// open reads the configuration and acquires everything serve runs with;
+// when it fails, what it had acquired is released.
+func (s *server) open(ctx context.Context, args []string) (err error) {
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	env := s.env
 	fs := newFlags("serve", env.stderr)
 	addr := fs.String("addr", "", "listen address (PORTABOT_ADDR)")
 	db := fs.String("db", "", "bbolt file (PORTABOT_DB)")
@@ -382,12 +433,15 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	start := time.Now()
+	s.log, s.start = log, start
 
 	var sandbox *sandboxLog
 	if cfg.sandbox() {
 		if sandbox, err = startSandbox(&cfg, log); err != nil {
 			return err
 		}
+		s.sandbox = sandbox
+		s.onClose(sandbox.stop)
 	}
 	ob, err := loadOnboarding(env.getenv, &cfg, sandbox)
 	if err != nil {
@@ -399,12 +453,10 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	}
 	st, err := openServeStore(ctx, cfg.DB, key)
 	if err != nil {
-		if sandbox != nil {
-			sandbox.stop()
-		}
 		return err
 	}
-	defer st.Close()
+	s.st = st
+	s.onClose(func() { st.Close() })
 	if st.Created() {
 		log.Warn("first start: created the store files", "db", cfg.DB, "inbox", storage.InboxPath(cfg.DB))
 	}
@@ -444,6 +496,9 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		ncfg.Backoff = cfg.SlackRetry
 		ncfg.OnNotify = mx.Notify
 		notices = delivery.NewNoticeDispatcher(b, st, slack, ncfg)
+		// After the HTTP server stops taking actions, the ones acknowledged
+		// finish and report to Slack, before the store closes under them.
+		s.onClose(slack.Wait)
 	}
 	processed := func() {
 		dispatcher.Notify()
@@ -509,21 +564,32 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	// Each connection costs a goroutine and buffers; beyond the limit new
 	// ones wait in the kernel's backlog instead of in serve's memory.
 	ln = netutil.LimitListener(ln, maxConnections)
+	s.onClose(func() { ln.Close() })
 	ob.listening(ln.Addr().String())
 	if cfg.PprofAddr != "" {
 		stopProfiler, err := startProfiler(cfg.PprofAddr, log)
 		if err != nil {
-			ln.Close()
 			return err
 		}
-		defer stopProfiler()
+		s.onClose(stopProfiler)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.cfg, s.b, s.runner, s.dispatcher, s.notices, s.slack, s.srv, s.ln = cfg, b, runner, dispatcher, notices, slack, srv, ln
+	return nil
+}
 
+// run serves until ctx ends, then lets the work in progress finish; it
+// returns early, with the error, when serving fails.
+func (s *server) run(ctx context.Context) error {
+	env, cfg, log, start, st, b := s.env, s.cfg, s.log, s.start, s.st, s.b
+	runner, dispatcher, notices, slack, srv, ln := s.runner, s.dispatcher, s.notices, s.slack, s.srv, s.ln
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
 	var wg sync.WaitGroup
+	defer func() {
+		stopWork()
+		wg.Wait()
+	}()
 	wg.Go(func() { runner.Run(work) })
 	wg.Go(func() { dispatcher.Run(work) })
 	wg.Go(func() { listenForWork(work, st, runner, dispatcher, notices) })
@@ -559,8 +625,6 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
-		stopWork()
-		wg.Wait()
 		return fmt.Errorf("http server: %w", err)
 	}
 	log.Info("shutting down: no new webhooks, finishing work in progress")
@@ -568,14 +632,6 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Error("http shutdown", "error", err)
-	}
-	stopWork()
-	wg.Wait()
-	if slack != nil {
-		slack.Wait()
-	}
-	if sandbox != nil {
-		sandbox.stop()
 	}
 	return nil
 }
