@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -175,23 +176,28 @@ func arrivals(r *delivery.Runner, stop <-chan struct{}) {
 	}
 }
 
+// The runner's deferral runs on timers: in a synctest bubble its clock is
+// the bubble's, so a second of webhooks passes without a second of waiting,
+// and nothing answered within it is a fact, not a guess.
 func TestRepliesWaitForABurstToPause(t *testing.T) {
-	rig := newServeRig(t, func(r *delivery.RunnerConfig) {
-		r.Quiet = 300 * time.Millisecond
-		r.MaxDefer = time.Minute
+	synctest.Test(t, func(t *testing.T) {
+		rig := newServeRig(t, func(r *delivery.RunnerConfig) {
+			r.Quiet = 300 * time.Millisecond
+			r.MaxDefer = time.Minute
+		})
+		const who = "5511944440000"
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() { defer close(done); arrivals(rig.runner, stop) }()
+		rig.enqueue(t, bot.Inbound{ID: "wamid.burst.1", From: who, Text: "hi", At: time.Now()})
+		time.Sleep(time.Second)
+		if got := rig.sender.to(who); len(got) != 0 {
+			t.Errorf("answered %q while webhooks were still arriving", got)
+		}
+		close(stop)
+		<-done
+		waitFor(t, "the answer once the burst paused", func() bool { return len(rig.sender.to(who)) == 1 })
 	})
-	const who = "5511944440000"
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { defer close(done); arrivals(rig.runner, stop) }()
-	rig.enqueue(t, bot.Inbound{ID: "wamid.burst.1", From: who, Text: "hi", At: time.Now()})
-	time.Sleep(time.Second)
-	if got := rig.sender.to(who); len(got) != 0 {
-		t.Errorf("answered %q while webhooks were still arriving", got)
-	}
-	close(stop)
-	<-done
-	waitFor(t, "the answer once the burst paused", func() bool { return len(rig.sender.to(who)) == 1 })
 }
 
 func TestEndlessBurstStillGetsAnswers(t *testing.T) {
