@@ -655,7 +655,7 @@ func faqQuestions(t *testing.T) []string {
 		"will my chat history move?",
 		"what is the display name?",
 	} {
-		if r := faq.Default().Ask(q, "en"); r.Intent != "" && r.Intent != "none" {
+		if r := faq.Default().Ask(q, "en"); r.Intent != "" && r.Intent != faq.None {
 			qs = append(qs, q)
 		}
 	}

@@ -38,7 +38,7 @@ func runFAQ(env environment, args []string) error {
 				Answer string  `json:"answer"`
 			}{res.Intent, res.Score, res.Lang, res.Answer})
 		}
-		if res.Intent == "none" {
+		if res.Intent == faq.None {
 			fmt.Fprintln(env.stdout, "(no confident answer)")
 			for _, t := range res.Closest {
 				fmt.Fprintf(env.stdout, "closest: %s (%s)\n", t.Title, t.Intent)

@@ -12,6 +12,7 @@ import (
 
 	"portabot/adapters/metasim"
 	"portabot/bot"
+	"portabot/bot/delivery"
 )
 
 // A reply Meta took without its answer reaching serve (the connection was
@@ -102,8 +103,8 @@ func TestServeReplyWithoutMetaAnswer(t *testing.T) {
 
 func TestSendGraceConfig(t *testing.T) {
 	cfg, err := loadServeConfig(sandboxGetenv(nil))
-	if err != nil || cfg.SendGrace != bot.DefaultGrace {
-		t.Errorf("default PORTABOT_SEND_GRACE: %v, %v; want %v", cfg.SendGrace, err, bot.DefaultGrace)
+	if err != nil || cfg.SendGrace != delivery.DefaultGrace {
+		t.Errorf("default PORTABOT_SEND_GRACE: %v, %v; want %v", cfg.SendGrace, err, delivery.DefaultGrace)
 	}
 	for v, want := range map[string]time.Duration{"0": 0, "5s": 5 * time.Second, "2m": 2 * time.Minute} {
 		cfg, err := loadServeConfig(sandboxGetenv(map[string]string{"PORTABOT_SEND_GRACE": v}))

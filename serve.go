@@ -22,6 +22,7 @@ import (
 	slackapp "portabot/adapters/slack"
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
+	"portabot/bot/delivery"
 	"portabot/faq"
 	"portabot/storage"
 	"portabot/storage/postgres"
@@ -182,7 +183,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		accepted string
 	}{
 		{&c.SlackRetry, "PORTABOT_SLACK_RETRY", 2 * time.Second, time.Millisecond, 5 * time.Minute, false, "a duration from 1ms to 5m, such as 2s"},
-		{&c.SendGrace, "PORTABOT_SEND_GRACE", bot.DefaultGrace, 0, 24 * time.Hour, true, "a duration from 0 to 24h, such as 2m"},
+		{&c.SendGrace, "PORTABOT_SEND_GRACE", delivery.DefaultGrace, 0, 24 * time.Hour, true, "a duration from 0 to 24h, such as 2m"},
 		{&c.OutboxRetention, "PORTABOT_OUTBOX_RETENTION", defaultOutboxRetention, time.Minute, 366 * 24 * time.Hour, true,
 			"0 (keep every reply) or a duration from 1m to 8784h, such as 24h"},
 		{&c.Retention, "PORTABOT_RETENTION", defaultRetention, 24 * time.Hour, maxRetention, true,
@@ -331,8 +332,8 @@ type sink struct {
 	sim        *metasim.Sim // sandbox only: the simulated Meta hears what clients write
 	store      serveStore
 	bot        *bot.Bot
-	runner     *bot.Runner
-	dispatcher *bot.Dispatcher
+	runner     *delivery.Runner
+	dispatcher *delivery.Dispatcher
 }
 
 func (s sink) Enqueue(ctx context.Context, msgs []bot.Inbound) (int, error) {
@@ -373,6 +374,58 @@ func (s sink) MetaError(ctx context.Context, client, text string) error {
 func (s sink) Notify() { s.runner.Notify() }
 
 func runServe(ctx context.Context, env environment, args []string) error {
+	s := &server{env: env}
+	if err := s.open(ctx, args); err != nil {
+		return err
+	}
+	defer s.close()
+	return s.run(ctx)
+}
+
+// server is one run of `portabot serve`. open acquires what it serves with
+// (the configuration, the simulated Meta in sandbox mode, the store, Slack,
+// the listeners), run serves until its context ends or serving fails, and
+// close releases whatever open acquired, newest first: each acquisition
+// registers its release as it succeeds, so a step that fails leaks nothing
+// acquired before it.
+type server struct {
+	env        environment
+	cfg        serveConfig
+	log        *slog.Logger
+	start      time.Time
+	sandbox    *sandboxLog
+	st         serveStore
+	b          *bot.Bot
+	runner     *delivery.Runner
+	dispatcher *delivery.Dispatcher
+	notices    *delivery.NoticeDispatcher
+	slack      *slackapp.App
+	srv        *http.Server
+	ln         net.Listener
+	mx         *metrics.Metrics
+	closers    []func()
+}
+
+// onClose registers f to run on close, before what was registered earlier.
+func (s *server) onClose(f func()) { s.closers = append(s.closers, f) }
+
+// close releases what open acquired, newest first.
+func (s *server) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// open reads the configuration and acquires everything serve runs with;
+// when it fails, what it had acquired is released.
+func (s *server) open(ctx context.Context, args []string) (err error) {
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	env := s.env
 	fs := newFlags("serve", env.stderr)
 	addr := fs.String("addr", "", "listen address (PORTABOT_ADDR)")
 	db := fs.String("db", "", "bbolt file (PORTABOT_DB)")
@@ -392,12 +445,15 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	start := time.Now()
+	s.log, s.start = log, start
 
 	var sandbox *sandboxLog
 	if cfg.sandbox() {
 		if sandbox, err = startSandbox(&cfg, log); err != nil {
 			return err
 		}
+		s.sandbox = sandbox
+		s.onClose(sandbox.stop)
 	}
 	ob, err := loadOnboarding(env.getenv, &cfg, sandbox)
 	if err != nil {
@@ -409,12 +465,10 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	}
 	st, err := openServeStore(ctx, cfg.DB, key, cfg.LeaseTTL)
 	if err != nil {
-		if sandbox != nil {
-			sandbox.stop()
-		}
 		return err
 	}
-	defer st.Close()
+	s.st = st
+	s.onClose(func() { st.Close() })
 	if st.Created() {
 		log.Warn("first start: created the store files", "db", cfg.DB, "inbox", storage.InboxPath(cfg.DB))
 	}
@@ -436,14 +490,13 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	b := bot.New(st, gc, answers, bot.Config{DestWABA: cfg.DestWABA, Region: cfg.Region, Outbox: true,
 		Notify: cfg.slackOn(), NoAgents: !cfg.slackOn(), OnAnswer: mx.Answer, Template: cfg.Template,
 		Signup: ob.signup(gc, st)}, log)
-	runner := bot.NewRunner(b, st, cfg.Workers)
-	runner.OnTurn = mx.Turn
-	dispatcher := bot.NewDispatcher(b, st, sender)
-	dispatcher.Parallel = parallelSends
-	dispatcher.Grace = cfg.SendGrace
-	dispatcher.OnSend = mx.Send
+	dcfg := delivery.DefaultDispatcherConfig()
+	dcfg.Parallel = parallelSends
+	dcfg.Grace = cfg.SendGrace
+	dcfg.OnSend = mx.Send
+	dispatcher := delivery.NewDispatcher(b, st, sender, dcfg)
 	var slack *slackapp.App
-	var notices *bot.NoticeDispatcher
+	var notices *delivery.NoticeDispatcher
 	if cfg.slackOn() {
 		eraser, _ := st.(bot.Eraser)
 		slack = slackapp.New(cfg.Slack, slackapp.Deps{Cases: st, Handoff: b, Steps: b, Answers: answers, Triggers: st, Eraser: eraser,
@@ -452,16 +505,25 @@ func runServe(ctx context.Context, env environment, args []string) error {
 					log.Error("audit a refused slack action", "case", caseID, "error", err)
 				}
 			}}, log)
-		notices = bot.NewNoticeDispatcher(b, st, slack)
-		notices.Backoff = cfg.SlackRetry
-		notices.OnNotify = mx.Notify
+		ncfg := delivery.DefaultNoticeConfig()
+		ncfg.Backoff = cfg.SlackRetry
+		ncfg.OnNotify = mx.Notify
+		notices = delivery.NewNoticeDispatcher(b, st, slack, ncfg)
+		// After the HTTP server stops taking actions, the ones acknowledged
+		// finish and report to Slack, before the store closes under them.
+		s.onClose(slack.Wait)
 	}
-	runner.OnProcessed = func() {
+	processed := func() {
 		dispatcher.Notify()
 		if notices != nil {
 			notices.Notify()
 		}
 	}
+	rcfg := delivery.DefaultRunnerConfig()
+	rcfg.Workers = cfg.Workers
+	rcfg.OnTurn = mx.Turn
+	rcfg.OnProcessed = processed
+	runner := delivery.NewRunner(b, st, rcfg)
 
 	mux := http.NewServeMux()
 	hook := whatsapp.NewWebhook(whatsapp.WebhookConfig{AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
@@ -500,7 +562,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	if sandbox != nil {
 		mux.Handle("GET /sandbox/messages", sandbox)
 	}
-	if err := ob.register(mux, b, runner.OnProcessed, log); err != nil {
+	if err := ob.register(mux, b, processed, log); err != nil {
 		return err
 	}
 	if slack != nil && cfg.Slack.SigningSecret != "" {
@@ -515,21 +577,34 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	// Each connection costs a goroutine and buffers; beyond the limit new
 	// ones wait in the kernel's backlog instead of in serve's memory.
 	ln = netutil.LimitListener(ln, maxConnections)
+	s.onClose(func() { ln.Close() })
 	ob.listening(ln.Addr().String())
 	if cfg.PprofAddr != "" {
 		stopProfiler, err := startProfiler(cfg.PprofAddr, log)
 		if err != nil {
-			ln.Close()
 			return err
 		}
-		defer stopProfiler()
+		s.onClose(stopProfiler)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.cfg, s.b, s.runner, s.dispatcher, s.notices, s.slack, s.srv, s.ln = cfg, b, runner, dispatcher, notices, slack, srv, ln
+	s.mx = mx
+	return nil
+}
 
+// run serves until ctx ends, then lets the work in progress finish; it
+// returns early, with the error, when serving fails.
+func (s *server) run(ctx context.Context) error {
+	env, cfg, log, start, st, b := s.env, s.cfg, s.log, s.start, s.st, s.b
+	runner, dispatcher, notices, slack, srv, ln := s.runner, s.dispatcher, s.notices, s.slack, s.srv, s.ln
+	mx := s.mx
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
 	var wg sync.WaitGroup
+	defer func() {
+		stopWork()
+		wg.Wait()
+	}()
 	wg.Go(func() { runner.Run(work) })
 	wg.Go(func() { dispatcher.Run(work) })
 	wg.Go(func() { listenForWork(work, st, runner, dispatcher, notices) })
@@ -568,8 +643,6 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
-		stopWork()
-		wg.Wait()
 		return fmt.Errorf("http server: %w", err)
 	}
 	log.Info("shutting down: no new webhooks, finishing work in progress")
@@ -577,14 +650,6 @@ func runServe(ctx context.Context, env environment, args []string) error {
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Error("http shutdown", "error", err)
-	}
-	stopWork()
-	wg.Wait()
-	if slack != nil {
-		slack.Wait()
-	}
-	if sandbox != nil {
-		sandbox.stop()
 	}
 	return nil
 }

@@ -264,6 +264,39 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 	}
 }
 
+// settled waits until serve owes nothing: no message waits in the inbox, no
+// reply in the outbox and no notice for agents, as /metrics reads them from
+// the store. A message
+// and the replies it makes change hands in one transaction, so once both are
+// empty no further reply can come of what was delivered so far.
+func (s *served) settled(t *testing.T) {
+	t.Helper()
+	waitSettled(t, s.client, s.url)
+}
+
+// waitSettled is served.settled for the serve at base.
+func waitSettled(t *testing.T, client *http.Client, base string) {
+	t.Helper()
+	waitUntil(t, 30*time.Second, "the inbox, the outbox and the notices to empty", func() bool {
+		resp, err := client.Get(base + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return false
+		}
+		inbox, replies, notices := false, false, false
+		for _, line := range strings.Split(string(body), "\n") {
+			inbox = inbox || line == "portabot_inbox_depth 0"
+			replies = replies || line == `portabot_outbox_rows{state="pending"} 0`
+			notices = notices || line == `portabot_notice_rows{state="pending"} 0`
+		}
+		return inbox && replies && notices
+	})
+}
+
 // conversationView follows one client's messages at the simulator.
 type conversationView struct {
 	s    *served
@@ -459,7 +492,7 @@ func TestServeRedeliveryAnsweredOnce(t *testing.T) {
 		}
 	}
 	waitUntil(t, 20*time.Second, "the reply", func() bool { return len(s.sentTo(t, client)) > 0 })
-	time.Sleep(time.Second)
+	s.settled(t)
 	if got := s.sentTo(t, client); len(got) != 1 {
 		t.Errorf("the client received %d messages for one message delivered 5 times, want 1: %+v", len(got), got)
 	}
@@ -484,7 +517,7 @@ func distinctFAQQuestions(t *testing.T) (questions, answers []string) {
 	intents := map[string]bool{}
 	for _, q := range candidates {
 		r := faq.Default().Ask(q, "en")
-		if r.Intent == "" || r.Intent == "none" || intents[r.Intent] || slices.Contains(answers, r.Answer) {
+		if r.Intent == "" || r.Intent == faq.None || intents[r.Intent] || slices.Contains(answers, r.Answer) {
 			continue
 		}
 		intents[r.Intent] = true
@@ -559,7 +592,7 @@ func TestServeAnswersInOrder(t *testing.T) {
 				}
 			}
 			waitUntil(t, 30*time.Second, "five replies", func() bool { return len(s.sentTo(t, client)) >= 5 })
-			time.Sleep(time.Second)
+			s.settled(t)
 			got := s.sentTo(t, client)
 			describe := func() string {
 				var b strings.Builder
@@ -645,11 +678,11 @@ func TestServeWebhookEdges(t *testing.T) {
 	}
 
 	// A good delivery after the refused ones is answered; by the time its
-	// reply is out and a second more has passed, a refused one that had
+	// reply is out and serve owes nothing more, a refused one that had
 	// slipped into the inbox would have been answered too.
 	s.text(t, client, "hi")
 	waitUntil(t, 20*time.Second, "the reply to a valid webhook", func() bool { return len(s.sentTo(t, client)) > 0 })
-	time.Sleep(time.Second)
+	s.settled(t)
 	if got := s.sentTo(t, client); len(got) != 1 {
 		t.Errorf("the valid client received %d messages, want 1", len(got))
 	}
@@ -829,7 +862,7 @@ func TestServeRateLimitedReplyWaitsRetryAfter(t *testing.T) {
 			s := startServe(t, liveEnv(f), filepath.Join(t.TempDir(), "portabot.db"))
 			s.text(t, client, "hi")
 			waitUntil(t, 20*time.Second, "the reply after the rate limit", func() bool { return f.got()[client] > 0 })
-			time.Sleep(time.Second)
+			s.settled(t)
 			if n := f.got()[client]; n != 1 {
 				t.Errorf("the client received %d messages, want 1", n)
 			}
@@ -1041,7 +1074,7 @@ func TestServeSurvivesKill(t *testing.T) {
 		}
 		return true
 	})
-	time.Sleep(time.Second)
+	waitSettled(t, &http.Client{Timeout: 10 * time.Second}, base)
 	got := f.got()
 	for i := range clients {
 		if kinds := f.kinds(from(i)); !slices.Equal(kinds, []string{"interactive"}) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"portabot/bot"
+	"portabot/bot/delivery"
 	"portabot/storage"
 	"portabot/storage/postgres"
 )
@@ -90,7 +91,7 @@ type listener interface {
 // listenForWork wakes serve's workers when another replica, sharing st,
 // has work for them, until ctx ends; on bbolt, the only process is the one
 // that made the work, and it wakes its workers itself.
-func listenForWork(ctx context.Context, st serveStore, runner *bot.Runner, replies *bot.Dispatcher, notices *bot.NoticeDispatcher) {
+func listenForWork(ctx context.Context, st serveStore, runner *delivery.Runner, replies *delivery.Dispatcher, notices *delivery.NoticeDispatcher) {
 	l, ok := st.(listener)
 	if !ok {
 		return

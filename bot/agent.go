@@ -340,7 +340,7 @@ func (b *Bot) CancelCase(ctx context.Context, caseID, agent string) error {
 // SetWABA sets the destination WABA of a case and, when the client was
 // waiting for it, goes on with the port.
 func (b *Bot) SetWABA(ctx context.Context, caseID, waba, agent string) error {
-	if !isDigits(waba) {
+	if !AllDigits(waba, 1, 32) {
 		return fmt.Errorf("a WABA id is digits only, not %q", waba)
 	}
 	return b.agentAct(ctx, caseID, func(t *turn) error {
@@ -355,16 +355,4 @@ func (b *Bot) SetWABA(ctx context.Context, caseID, waba, agent string) error {
 		}
 		return nil
 	})
-}
-
-func isDigits(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -56,7 +56,7 @@ type Config struct {
 
 // NotUnderstood is what Config.OnAnswer is told of a message the bot could
 // not read: it offered topics and a person instead.
-const NotUnderstood = "none"
+const NotUnderstood = faq.None
 
 func (c *Config) defaults() {
 	if c.Region == "" {
@@ -572,7 +572,7 @@ func (b *Bot) loadClient(ctx context.Context, id string) (*turn, func(), error) 
 // webhook). Adding the number again is the test: Meta refuses it while
 // two-step verification is on. phone is the number as Meta shows it.
 func (b *Bot) Recheck(ctx context.Context, phone string) error {
-	p, err := ParsePhone("+"+digitsOnly(phone), "")
+	p, err := ParsePhone("+"+Digits(phone), "")
 	if err != nil {
 		return nil
 	}

@@ -519,7 +519,7 @@ func (t *turn) answersBack(text string) bool {
 	if !t.openCase() || (t.conv.Back != fsm.AwaitCode && t.conv.Back != fsm.AskPin) {
 		return false
 	}
-	return len(text) <= 12 && len(digitsOnly(text)) == 6 && strings.Trim(text, "0123456789 -") == ""
+	return len(text) <= 12 && len(Digits(text)) == 6 && strings.Trim(text, "0123456789 -") == ""
 }
 
 func checkOf(s fsm.State) Check {
@@ -600,7 +600,7 @@ func (t *turn) onPhone(w word, text string) bool {
 			t.afterPhone()
 			return true
 		case isWABAID(text):
-			c.SourceWABA = digitsOnly(text)
+			c.SourceWABA = Digits(text)
 			t.afterPhone()
 			return true
 		}
@@ -681,7 +681,7 @@ func (t *turn) langReadings(text string) []Phone {
 		p, ok := parseIn(text, region)
 		if !ok && region == "MX" {
 			// Mexican mobiles dialled with the old "044"/"045" or "1".
-			d := digitsOnly(text)
+			d := Digits(text)
 			switch {
 			case len(d) == 13 && (strings.HasPrefix(d, "044") || strings.HasPrefix(d, "045")):
 				p, ok = parseIn(d[3:], region)
@@ -713,16 +713,7 @@ func (t *turn) otherReading(text string, p Phone) (Phone, bool) {
 // be a phone number.
 func isWABAID(s string) bool {
 	s = strings.TrimSpace(s)
-	return len(s) >= 14 && len(s) <= 20 && isDigits(s)
-}
-
-func digitsOnly(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
+	return len(s) >= 14 && len(s) <= 20 && AllDigits(s, 1, 32)
 }
 
 // afterPhone moves on once the number (and optionally the source account)

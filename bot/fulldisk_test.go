@@ -13,6 +13,7 @@ import (
 	"portabot/adapters/metasim"
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
+	"portabot/bot/delivery"
 	"portabot/storage"
 )
 
@@ -80,12 +81,13 @@ func TestDispatcherSendsOnceWhileTheDiskIsFull(t *testing.T) {
 
 	sender := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: h.simURL, Token: token, PhoneNumberID: "106540352242922",
 		Timeout: 5 * time.Second})
-	d := bot.NewDispatcher(h.bot, disk, sender)
-	d.Grace = time.Minute
-	d.RecordAttempts, d.RecordBackoff = 3, time.Millisecond
+	dc := delivery.DefaultDispatcherConfig()
+	dc.Grace = time.Minute
+	dc.RecordAttempts, dc.RecordBackoff = 3, time.Millisecond
 	// The rows held in memory are due first, claim after claim: with fewer
 	// slots than clients, those never sent would wait for the disk.
-	d.Parallel = clients
+	dc.Parallel = clients
+	d := delivery.NewDispatcher(h.bot, disk, sender, dc)
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(runCtx) })
@@ -104,7 +106,7 @@ func TestDispatcherSendsOnceWhileTheDiskIsFull(t *testing.T) {
 	gaveUp := func(n map[string]int) bool {
 		got := disk.refusals()
 		for _, to := range who {
-			if got[rowOf(to).ID] <= n[rowOf(to).ID]+d.RecordAttempts {
+			if got[rowOf(to).ID] <= n[rowOf(to).ID]+dc.RecordAttempts {
 				return false
 			}
 		}
@@ -203,10 +205,11 @@ func TestDispatcherKeepsPartsSentWhileTheDiskIsFull(t *testing.T) {
 	}
 	sender := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: h.simURL, Token: token, PhoneNumberID: "106540352242922",
 		Timeout: 5 * time.Second, HTTPClient: &http.Client{Transport: &afterFirst{sim: h.sim}}})
-	d := bot.NewDispatcher(h.bot, disk, sender)
-	d.Grace = time.Minute
-	d.Backoff, d.MaxBackoff = time.Millisecond, time.Millisecond
-	d.RecordAttempts, d.RecordBackoff = 3, time.Millisecond
+	dc := delivery.DefaultDispatcherConfig()
+	dc.Grace = time.Minute
+	dc.Backoff, dc.MaxBackoff = time.Millisecond, time.Millisecond
+	dc.RecordAttempts, dc.RecordBackoff = 3, time.Millisecond
+	d := delivery.NewDispatcher(h.bot, disk, sender, dc)
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(runCtx) })
@@ -227,12 +230,12 @@ func TestDispatcherKeepsPartsSentWhileTheDiskIsFull(t *testing.T) {
 
 	// Two claims' worth of refused writes: the attempt that sent the first
 	// part, then the claim that found the row in doubt.
-	waitFor(t, "the partial send's record refused over more than one claim", refused(d.RecordAttempts))
+	waitFor(t, "the partial send's record refused over more than one claim", refused(dc.RecordAttempts))
 	// Past the grace the row goes again, from its second part.
 	h.clock.advance(10 * time.Minute)
 	waitFor(t, "the rest of the reply sent", func() bool { return len(h.sim.Sent()) >= 2 })
 	n := disk.refusals()[id]
-	waitFor(t, "the row claimed again after the rest was sent", refused(n+d.RecordAttempts))
+	waitFor(t, "the row claimed again after the rest was sent", refused(n+dc.RecordAttempts))
 
 	disk.setFull(false)
 	d.Notify()

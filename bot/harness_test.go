@@ -76,13 +76,13 @@ type harness struct {
 	glogs *syncBuffer // the Graph client's log, debug level
 
 	mu         sync.Mutex
-	deliveries []delivery // codes the simulator sent
+	deliveries []codeDelivery // codes the simulator sent
 
 	n    int         // messages sent, for their ids
 	last []bot.Reply // the bot's last replies, for tap
 }
 
-type delivery struct{ phone, method, code string }
+type codeDelivery struct{ phone, method, code string }
 
 // clock is a fake time source the tests move by hand.
 type clock struct {
@@ -149,7 +149,7 @@ func newHarness(t *testing.T, opts options) *harness {
 		Deliver: func(phone, method, code string) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			h.deliveries = append(h.deliveries, delivery{phone, method, code})
+			h.deliveries = append(h.deliveries, codeDelivery{phone, method, code})
 		},
 		Logger: debugLogger(h.glogs),
 	}
@@ -317,10 +317,10 @@ func (h *harness) calls(endpoint string) int {
 	return h.sim.Calls(endpoint, key)
 }
 
-func (h *harness) sent() []delivery {
+func (h *harness) sent() []codeDelivery {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]delivery(nil), h.deliveries...)
+	return append([]codeDelivery(nil), h.deliveries...)
 }
 
 // wantState fails the test unless the conversation stands at want.

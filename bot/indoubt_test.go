@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"portabot/bot"
+	"portabot/bot/delivery"
 )
 
 func TestOutboundRef(t *testing.T) {
@@ -101,7 +102,7 @@ func (m *fakeMeta) statuses(t *testing.T, db bot.Outbox) {
 type dispatcherRig struct {
 	h    *harness
 	meta *fakeMeta
-	d    *bot.Dispatcher
+	d    *delivery.Dispatcher
 	stop func()
 }
 
@@ -113,8 +114,9 @@ func newDispatcherRig(t *testing.T, meta *fakeMeta) *dispatcherRig {
 
 func (r *dispatcherRig) start(t *testing.T) {
 	t.Helper()
-	r.d = bot.NewDispatcher(r.h.bot, r.h.db, r.meta)
-	r.d.Grace = time.Minute
+	dc := delivery.DefaultDispatcherConfig()
+	dc.Grace = time.Minute
+	r.d = delivery.NewDispatcher(r.h.bot, r.h.db, r.meta, dc)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { r.d.Run(ctx) })
@@ -205,7 +207,12 @@ func TestDispatcherClearsDoubtWhenMetaAnswers(t *testing.T) {
 	rig := newDispatcherRig(t, &fakeMeta{moves: []metaMove{metaRefuses}})
 	rig.reply(t, who, "welcome")
 	rig.start(t)
-	waitFor(t, "the refused attempt to be recorded", func() bool { return rig.row(t, who).Attempts == 1 })
+	// The attempt is stored once before Meta hears of it, and again with
+	// Meta's refusal: the test is about the second write.
+	waitFor(t, "the refused attempt to be recorded", func() bool {
+		r := rig.row(t, who)
+		return r.Attempts == 1 && r.Error != ""
+	})
 	r := rig.row(t, who)
 	if r.InDoubt() || r.NextAttempt.Sub(rig.h.clock.Now()) > 2*time.Second {
 		t.Fatalf("row after a 503 = %+v: Meta answered, so nothing is in doubt and the backoff applies, not the grace", r)
@@ -317,8 +324,9 @@ func TestSlowSendHoldsUpNoOtherClient(t *testing.T) {
 		others = append(others, who)
 		r.reply(t, who, "reply to "+who)
 	}
-	d := bot.NewDispatcher(h.bot, h.db, meta)
-	d.Parallel = 4
+	dc := delivery.DefaultDispatcherConfig()
+	dc.Parallel = 4
+	d := delivery.NewDispatcher(h.bot, h.db, meta, dc)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(ctx) })

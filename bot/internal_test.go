@@ -159,7 +159,7 @@ func TestButtonTitlesAreWords(t *testing.T) {
 		msgBtnVoice: wordVoice, msgBtnResend: wordResend,
 	}
 	for m, want := range buttons {
-		for _, l := range Langs {
+		for _, l := range Langs() {
 			title := render(l, m)
 			if got := wordOf(title); got != want {
 				t.Errorf("%s title %q means word %d, want %d", l, title, got, want)
@@ -321,7 +321,7 @@ func FuzzNumberIn(f *testing.F) {
 		if !strings.Contains(text, n) || strings.Contains(text, "?") {
 			t.Fatalf("numberIn(%q) = %q: not a part of a message without a question", text, n)
 		}
-		if d := len(digitsOnly(n)); d < 8 {
+		if d := len(Digits(n)); d < 8 {
 			t.Fatalf("numberIn(%q) = %q: only %d digits", text, n, d)
 		}
 	})
@@ -485,7 +485,7 @@ func FuzzCodeIn(f *testing.F) {
 		if strings.Contains(text, "?") {
 			t.Fatalf("codeIn(%q) = %q from a question", text, code)
 		}
-		if len(code) != 6 || digitsOnly(code) != code || digitsOnly(text) != code {
+		if len(code) != 6 || Digits(code) != code || Digits(text) != code {
 			t.Fatalf("codeIn(%q) = %q: not the sentence's six digits", text, code)
 		}
 	})

@@ -1,9 +1,6 @@
 package bot
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // What the port kept reads to a client in words, not Meta's enum values
 // ("GREEN", "TIER_1K"); a value Meta adds later is shown as it comes.
@@ -49,13 +46,8 @@ func keptWords(table map[string][3]string, v string, l Lang) string {
 // triesLeft says how many code attempts remain, in the singular or the
 // plural as the number asks: "1 attempt left", "restam 2 tentativas".
 func triesLeft(n int, l Lang) string {
-	forms := map[Lang][2]string{
-		English:    {"%d attempt left", "%d attempts left"},
-		Portuguese: {"resta %d tentativa", "restam %d tentativas"},
-		Spanish:    {"queda %d intento", "quedan %d intentos"},
-	}[l]
 	if n == 1 {
-		return fmt.Sprintf(forms[0], n)
+		return render(l, msgTriesLeftOne, n)
 	}
-	return fmt.Sprintf(forms[1], n)
+	return render(l, msgTriesLeftMany, n)
 }

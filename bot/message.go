@@ -12,8 +12,9 @@ const (
 	Spanish    Lang = "es"
 )
 
-// Langs lists the supported languages in menu order.
-var Langs = []Lang{English, Portuguese, Spanish}
+// Langs returns the supported languages in menu order, in a new slice
+// each time, so that no caller can change another's.
+func Langs() []Lang { return []Lang{English, Portuguese, Spanish} }
 
 // ParseLang returns the language for a code such as "pt" or "pt_BR", or
 // false when portabot does not speak it.

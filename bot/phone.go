@@ -48,7 +48,7 @@ func ParsePhone(text, region string) (Phone, error) {
 		return Phone{}, ErrPhoneInvalid
 	}
 	if strings.HasPrefix(text, "+") {
-		text = "+" + oldMexicanMobile(digitsOnly(text))
+		text = "+" + oldMexicanMobile(Digits(text))
 	}
 	if p, ok := parseIn(text, region); ok {
 		return p, nil
@@ -57,7 +57,7 @@ func ParsePhone(text, region string) (Phone, error) {
 		return p, nil
 	}
 	if !strings.HasPrefix(text, "+") {
-		digits := oldMexicanMobile(strings.TrimPrefix(digitsOnly(text), "00"))
+		digits := oldMexicanMobile(strings.TrimPrefix(Digits(text), "00"))
 		if p, ok := parseIn("+"+digits, ""); ok {
 			return p, nil
 		}

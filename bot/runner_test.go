@@ -7,11 +7,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"portabot/bot"
+	"portabot/bot/delivery"
 	"portabot/faq"
 	"portabot/storage"
 )
@@ -45,13 +47,13 @@ func (s *recordingSender) to(client string) []string {
 // the runner and the dispatcher.
 type serveRig struct {
 	db     *storage.DB
-	runner *bot.Runner
+	runner *delivery.Runner
 	sender *recordingSender
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 }
 
-func newServeRig(t *testing.T, tune func(*bot.Runner)) *serveRig {
+func newServeRig(t *testing.T, tune func(*delivery.RunnerConfig)) *serveRig {
 	t.Helper()
 	key := make([]byte, storage.KeySize)
 	db, err := storage.Open(filepath.Join(t.TempDir(), "serve.db"), storage.WithSealKey(key))
@@ -60,12 +62,14 @@ func newServeRig(t *testing.T, tune func(*bot.Runner)) *serveRig {
 	}
 	b := bot.New(db, nil, faq.Default(), bot.Config{DestWABA: "100200300400500", Outbox: true}, nil)
 	rig := &serveRig{db: db, sender: &recordingSender{}}
-	rig.runner = bot.NewRunner(b, db, 4)
+	d := delivery.NewDispatcher(b, db, rig.sender, delivery.DefaultDispatcherConfig())
+	rc := delivery.DefaultRunnerConfig()
+	rc.Workers = 4
+	rc.OnProcessed = d.Notify
 	if tune != nil {
-		tune(rig.runner)
+		tune(&rc)
 	}
-	d := bot.NewDispatcher(b, db, rig.sender)
-	rig.runner.OnProcessed = d.Notify
+	rig.runner = delivery.NewRunner(b, db, rc)
 	ctx, cancel := context.WithCancel(context.Background())
 	rig.cancel = cancel
 	rig.done.Go(func() { rig.runner.Run(ctx) })
@@ -119,7 +123,7 @@ func TestRunnerAnswersInOrder(t *testing.T) {
 }
 
 func TestFloodDoesNotStarveOthers(t *testing.T) {
-	rig := newServeRig(t, func(r *bot.Runner) {
+	rig := newServeRig(t, func(r *delivery.RunnerConfig) {
 		r.Rate = rate.Every(100 * time.Millisecond)
 		r.Burst = 3
 	})
@@ -159,7 +163,7 @@ func TestFloodDoesNotStarveOthers(t *testing.T) {
 
 // arrivals calls Arriving every few milliseconds until stop is closed, as
 // a stream of webhooks would.
-func arrivals(r *bot.Runner, stop <-chan struct{}) {
+func arrivals(r *delivery.Runner, stop <-chan struct{}) {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -172,27 +176,32 @@ func arrivals(r *bot.Runner, stop <-chan struct{}) {
 	}
 }
 
+// The runner's deferral runs on timers: in a synctest bubble its clock is
+// the bubble's, so a second of webhooks passes without a second of waiting,
+// and nothing answered within it is a fact, not a guess.
 func TestRepliesWaitForABurstToPause(t *testing.T) {
-	rig := newServeRig(t, func(r *bot.Runner) {
-		r.Quiet = 300 * time.Millisecond
-		r.MaxDefer = time.Minute
+	synctest.Test(t, func(t *testing.T) {
+		rig := newServeRig(t, func(r *delivery.RunnerConfig) {
+			r.Quiet = 300 * time.Millisecond
+			r.MaxDefer = time.Minute
+		})
+		const who = "5511944440000"
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() { defer close(done); arrivals(rig.runner, stop) }()
+		rig.enqueue(t, bot.Inbound{ID: "wamid.burst.1", From: who, Text: "hi", At: time.Now()})
+		time.Sleep(time.Second)
+		if got := rig.sender.to(who); len(got) != 0 {
+			t.Errorf("answered %q while webhooks were still arriving", got)
+		}
+		close(stop)
+		<-done
+		waitFor(t, "the answer once the burst paused", func() bool { return len(rig.sender.to(who)) == 1 })
 	})
-	const who = "5511944440000"
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { defer close(done); arrivals(rig.runner, stop) }()
-	rig.enqueue(t, bot.Inbound{ID: "wamid.burst.1", From: who, Text: "hi", At: time.Now()})
-	time.Sleep(time.Second)
-	if got := rig.sender.to(who); len(got) != 0 {
-		t.Errorf("answered %q while webhooks were still arriving", got)
-	}
-	close(stop)
-	<-done
-	waitFor(t, "the answer once the burst paused", func() bool { return len(rig.sender.to(who)) == 1 })
 }
 
 func TestEndlessBurstStillGetsAnswers(t *testing.T) {
-	rig := newServeRig(t, func(r *bot.Runner) {
+	rig := newServeRig(t, func(r *delivery.RunnerConfig) {
 		r.Quiet = 100 * time.Millisecond
 		r.MaxDefer = 300 * time.Millisecond
 	})

@@ -11,6 +11,7 @@ import (
 
 	"portabot/adapters/metasim"
 	"portabot/bot"
+	"portabot/bot/delivery"
 	"portabot/fsm"
 )
 
@@ -99,7 +100,10 @@ func TestDispatcherReadsFirstAndParksOutsideWindow(t *testing.T) {
 		}
 	}
 	s := &orderedSender{}
-	d := bot.NewDispatcher(h.bot, h.db, s)
+	var got outcomes
+	dc := delivery.DefaultDispatcherConfig()
+	dc.OnSend = got.add
+	d := delivery.NewDispatcher(h.bot, h.db, s, dc)
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(runCtx) })
@@ -140,8 +144,8 @@ func TestDispatcherReadsFirstAndParksOutsideWindow(t *testing.T) {
 	if templates != 1 || parked != len(rows)-1 {
 		t.Errorf("stale client's rows: %d parked, %d templates of %d; want all but the template parked", parked, templates, len(rows))
 	}
-	if d.Parked.Load() != int64(parked) {
-		t.Errorf("parked counter = %d, want %d", d.Parked.Load(), parked)
+	if n := got.counts()["parked"]; n != parked {
+		t.Errorf("parked counter = %d, want %d", n, parked)
 	}
 	conv, err := h.db.Conversation(ctx, stale)
 	if err != nil {

@@ -174,7 +174,7 @@ func hashSecret(secret string) string {
 // token that cannot be one of ours.
 func SplitSignupToken(token string) (caseID, secret string, ok bool) {
 	caseID, secret, found := strings.Cut(token, ".")
-	if !found || !isDigits(caseID) || len(caseID) > 20 ||
+	if !found || !AllDigits(caseID, 1, 32) || len(caseID) > 20 ||
 		len(secret) != base64.RawURLEncoding.EncodedLen(tokenBytes) {
 		return "", "", false
 	}
@@ -359,7 +359,7 @@ func (t *turn) retryLink(v SignupView) SignupView {
 
 func (t *turn) finishSignup(ev SignupEvent) SignupView {
 	v := t.view()
-	if !isDigits(ev.WABA) || ev.Code == "" || len(ev.Code) > 2048 {
+	if !AllDigits(ev.WABA, 1, 32) || ev.Code == "" || len(ev.Code) > 2048 {
 		t.record("signup_error", "finish without a WABA id or a code")
 		t.say(msgSignupError)
 		return t.retryLink(v)

@@ -49,8 +49,8 @@ var globalWords = map[bot.Lang]map[string]string{
 
 // nextLang is the language a test switches to from l.
 func nextLang(l bot.Lang) bot.Lang {
-	i := slices.Index(bot.Langs, l)
-	return bot.Langs[(i+1)%len(bot.Langs)]
+	i := slices.Index(bot.Langs(), l)
+	return bot.Langs()[(i+1)%len(bot.Langs())]
 }
 
 // portUnderWay reports whether a conversation at s has a port that can be
@@ -61,7 +61,7 @@ func portUnderWay(s fsm.State) bool {
 
 func TestGlobalWordsInEveryState(t *testing.T) {
 	for _, st := range stable {
-		for _, lang := range bot.Langs {
+		for _, lang := range bot.Langs() {
 			for _, kind := range []string{"menu", "cancel", "agent", "language", "help", "bye", "thanks", "about"} {
 				word := globalWords[lang][kind]
 				t.Run(fmt.Sprintf("%s/%s/%s", st, lang, word), func(t *testing.T) {
@@ -218,7 +218,7 @@ func TestPrerequisiteAnsweredNo(t *testing.T) {
 	no := map[bot.Lang]string{bot.English: "no", bot.Portuguese: "não", bot.Spanish: "no"}
 	fixed := map[bot.Lang][]string{bot.English: {"done", "fixed"}, bot.Portuguese: {"pronto"}, bot.Spanish: {"listo"}}
 	for _, tt := range tests {
-		for _, lang := range bot.Langs {
+		for _, lang := range bot.Langs() {
 			for _, done := range fixed[lang] {
 				t.Run(fmt.Sprintf("%s/%s/%s", tt.check, lang, done), func(t *testing.T) {
 					t.Parallel()
@@ -449,7 +449,7 @@ func TestResendCooldown(t *testing.T) {
 	if got := h.calls(metasim.EndpointRequestCode); got != 3 {
 		t.Errorf("request_code called %d times, want 3", got)
 	}
-	want := []delivery{{phone, "SMS", otp}, {phone, "SMS", otp}, {phone, "VOICE", otp}}
+	want := []codeDelivery{{phone, "SMS", otp}, {phone, "SMS", otp}, {phone, "VOICE", otp}}
 	if got := h.sent(); !slices.Equal(got, want) {
 		t.Errorf("codes sent = %v, want %v", got, want)
 	}
@@ -629,7 +629,7 @@ func TestQuestionMidFlowKeepsThePlace(t *testing.T) {
 	}
 	back := phrases{bot.English: "Back to where we were", bot.Portuguese: "Voltando para onde estávamos", bot.Spanish: "Volvamos a donde estábamos"}
 	codePrompt := phrases{bot.English: "Type the 6-digit code", bot.Portuguese: "Digite o código de 6 dígitos", bot.Spanish: "Escribe el código de 6 dígitos"}
-	for _, lang := range bot.Langs {
+	for _, lang := range bot.Langs() {
 		t.Run(string(lang), func(t *testing.T) {
 			t.Parallel()
 			// A question the knowledge base answers, so the test does not
@@ -637,7 +637,7 @@ func TestQuestionMidFlowKeepsThePlace(t *testing.T) {
 			var q string
 			var res faq.Result
 			for _, c := range questions[lang] {
-				if res = faq.Default().Ask(c, string(lang)); res.Intent != "" && res.Intent != "none" {
+				if res = faq.Default().Ask(c, string(lang)); res.Intent != "" && res.Intent != faq.None {
 					q = c
 					break
 				}
@@ -716,7 +716,7 @@ func TestPortAskedInOwnWords(t *testing.T) {
 		bot.Spanish:    "Quisiera migrar nuestro número",
 	}
 	checkBM := phrases{bot.English: "Do you have *admin* access", bot.Portuguese: "Você tem acesso de *administrador*", bot.Spanish: "¿Tienes acceso de *administrador*"}
-	for _, lang := range bot.Langs {
+	for _, lang := range bot.Langs() {
 		t.Run(string(lang), func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, optionsFor(fsm.CheckBMAccess, lang))

@@ -318,7 +318,7 @@ func (t *turn) findAdded() string {
 		return ""
 	}
 	for _, n := range nums {
-		if digitsOnly(n.DisplayPhoneNumber) == c.CC+c.National {
+		if Digits(n.DisplayPhoneNumber) == c.CC+c.National {
 			return n.ID
 		}
 	}
@@ -332,14 +332,14 @@ func (t *turn) summary() {
 	if k == nil {
 		k = &Kept{}
 	}
-	unknown := map[Lang]string{English: "unchanged", Portuguese: "sem alteração", Spanish: "sin cambios"}[t.lang()]
+	unknown := render(t.lang(), msgDoneUnchanged)
 	orUnknown := func(s string) string {
 		if s == "" {
 			return unknown
 		}
 		return s
 	}
-	badge := map[Lang][2]string{English: {"no", "yes"}, Portuguese: {"não", "sim"}, Spanish: {"no", "sí"}}[t.lang()][boolInt(k.OfficialBusiness)]
+	badge := render(t.lang(), [2]msg{msgDoneNo, msgDoneYes}[boolInt(k.OfficialBusiness)])
 	var b strings.Builder
 	b.WriteString(render(t.lang(), msgDone, c.Phone, orUnknown(k.DisplayName),
 		orUnknown(keptWords(qualityWords, k.QualityRating, t.lang())), orUnknown(keptWords(limitWords, k.MessagingLimit, t.lang())), badge))
@@ -481,15 +481,15 @@ func humanWait(d time.Duration, l Lang) string {
 	if d < time.Minute {
 		n := max(int(d.Seconds()+0.5), 1)
 		if n == 1 {
-			return map[Lang]string{English: "1 second", Portuguese: "1 segundo", Spanish: "1 segundo"}[l]
+			return render(l, msgWaitSecond)
 		}
-		return fmt.Sprintf(map[Lang]string{English: "%d seconds", Portuguese: "%d segundos", Spanish: "%d segundos"}[l], n)
+		return render(l, msgWaitSeconds, n)
 	}
 	n := int(d.Minutes() + 0.5)
 	if n == 1 {
-		return map[Lang]string{English: "1 minute", Portuguese: "1 minuto", Spanish: "1 minuto"}[l]
+		return render(l, msgWaitMinute)
 	}
-	return fmt.Sprintf(map[Lang]string{English: "%d minutes", Portuguese: "%d minutos", Spanish: "%d minutos"}[l], n)
+	return render(l, msgWaitMinutes, n)
 }
 
 // noAnswer reports whether a Graph call failed without an answer from Meta

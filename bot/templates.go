@@ -48,7 +48,7 @@ func UpdateTemplates(name string) []TemplateDefinition {
 		name = DefaultTemplate
 	}
 	var defs []TemplateDefinition
-	for _, l := range Langs {
+	for _, l := range Langs() {
 		t := updateTexts[l]
 		defs = append(defs, TemplateDefinition{Name: name, Language: TemplateLang(l), Category: "UTILITY",
 			Components: []TemplateComponent{

@@ -62,6 +62,15 @@ const (
 	msgDoneTemplatesFailed
 	msgDoneNoSource
 	msgDoneFooter
+	msgDoneUnchanged
+	msgDoneNo
+	msgDoneYes
+	msgWaitSecond
+	msgWaitSeconds
+	msgWaitMinute
+	msgWaitMinutes
+	msgTriesLeftOne
+	msgTriesLeftMany
 	msgCancelled
 	msgHandoff
 	msgHandoffCase
@@ -403,6 +412,15 @@ var texts = map[msg][3]string{
 		"As classificações de qualidade dos modelos recomeçam como desconhecidas por cerca de um dia. O histórico de conversas não é transferido. Guarde bem o seu novo PIN. Seja bem-vindo!",
 		"Las calificaciones de calidad de las plantillas se reinician como desconocidas durante un día aproximadamente. El historial de chats no se transfiere. Guarda bien tu nuevo PIN. ¡Bienvenido!",
 	},
+	msgDoneUnchanged: {"unchanged", "sem alteração", "sin cambios"},
+	msgDoneNo:        {"no", "não", "no"},
+	msgDoneYes:       {"yes", "sim", "sí"},
+	msgWaitSecond:    {"1 second", "1 segundo", "1 segundo"},
+	msgWaitSeconds:   {"%d seconds", "%d segundos", "%d segundos"},
+	msgWaitMinute:    {"1 minute", "1 minuto", "1 minuto"},
+	msgWaitMinutes:   {"%d minutes", "%d minutos", "%d minutos"},
+	msgTriesLeftOne:  {"%d attempt left", "resta %d tentativa", "queda %d intento"},
+	msgTriesLeftMany: {"%d attempts left", "restam %d tentativas", "quedan %d intentos"},
 	msgCancelled: {
 		"Cancelled. Nothing else will happen with your number. Send *menu* whenever you want to start again.",
 		"Cancelado. Nada mais será feito com o seu número. Envie *menu* quando quiser recomeçar.",

@@ -94,7 +94,7 @@ func port(t *testing.T, h *harness, s script, source string) []bot.Reply {
 	r = h.send("SMS")
 	h.wantState(fsm.AwaitCode)
 	says(t, r, s.smsSent)
-	if got := h.sent(); len(got) != 1 || got[0] != (delivery{phone, "SMS", otp}) {
+	if got := h.sent(); len(got) != 1 || got[0] != (codeDelivery{phone, "SMS", otp}) {
 		t.Fatalf("codes sent = %v, want one SMS to %s", got, phone)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"portabot/adapters/metasim"
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
+	"portabot/bot/delivery"
 	"portabot/fsm"
 )
 
@@ -19,7 +20,7 @@ import (
 // 24-hour window, as Meta does.
 type windowRig struct {
 	*harness
-	d *bot.Dispatcher
+	d *delivery.Dispatcher
 }
 
 func newWindowRig(t *testing.T, opts options) *windowRig {
@@ -28,7 +29,7 @@ func newWindowRig(t *testing.T, opts options) *windowRig {
 	h := newAgentHarness(t, opts)
 	sender := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: h.simURL, Token: token, PhoneNumberID: "106540352242922",
 		Timeout: 5 * time.Second})
-	d := bot.NewDispatcher(h.bot, h.db, sender)
+	d := delivery.NewDispatcher(h.bot, h.db, sender, delivery.DefaultDispatcherConfig())
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(ctx) })
@@ -249,7 +250,7 @@ func TestReplyMetaRefusesForTheWindowIsParked(t *testing.T) {
 	h := newAgentHarness(t, options{simClock: true})
 	inner := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: h.simURL, Token: token, PhoneNumberID: "106540352242922",
 		Timeout: 5 * time.Second})
-	w := &windowRig{harness: h, d: bot.NewDispatcher(h.bot, h.db, &refusingSender{Sender: inner})}
+	w := &windowRig{harness: h, d: delivery.NewDispatcher(h.bot, h.db, &refusingSender{Sender: inner}, delivery.DefaultDispatcherConfig())}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { w.d.Run(ctx) })

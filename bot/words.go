@@ -3,13 +3,9 @@ package bot
 import (
 	"slices"
 	"strings"
-	"sync"
 	"unicode"
-	"unicode/utf8"
 
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
+	"portabot/faq"
 )
 
 // word is a command or answer the bot recognises in any of its languages.
@@ -137,32 +133,9 @@ func init() {
 	add(wordRetry, "retry", "try again", "tentar de novo", "tentar novamente", "de novo", "reintentar", "intentar de nuevo", "otra vez")
 }
 
-// accentFolders holds accent removers: a transform chain keeps buffers
-// between calls and must not be shared by goroutines, and building one for
-// every message cost more than the rest of fold.
-var accentFolders = sync.Pool{New: func() any {
-	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-}}
-
-// foldAccents drops the accents of s; ASCII text has none.
-func foldAccents(s string) (string, error) {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			t := accentFolders.Get().(transform.Transformer)
-			defer accentFolders.Put(t)
-			s, _, err := transform.String(t, s)
-			return s, err
-		}
-	}
-	return s, nil
-}
-
 // fold lower-cases s, drops accents and punctuation, and squeezes spaces.
 func fold(s string) string {
-	s, err := foldAccents(strings.ToLower(s))
-	if err != nil {
-		return ""
-	}
+	s = faq.FoldAccents(strings.ToLower(s))
 	var b strings.Builder
 	space := false
 	for _, r := range s {

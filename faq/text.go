@@ -18,10 +18,12 @@ var folders = sync.Pool{New: func() any {
 	return transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 }}
 
-// foldAccents removes diacritics ("verificação" -> "verificacao"), because
+// FoldAccents removes diacritics ("verificação" -> "verificacao"), because
 // clients type with and without them and both must match the same words.
 // NFKD also flattens compatibility forms (full-width letters, ligatures).
-func foldAccents(s string) string {
+// The bot's words fold with it too, so that a client's answer and an FAQ
+// question are read alike.
+func FoldAccents(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
@@ -67,7 +69,7 @@ func appendNormalized(b *strings.Builder, text string) {
 	// Lower-casing first lets the fold see the accents of capitals too, and
 	// lower-casing again after it catches letters the fold turned into
 	// capitals (compatibility forms).
-	s := foldAccents(strings.ToLower(text))
+	s := FoldAccents(strings.ToLower(text))
 	b.Grow(len(s))
 	var prev1, prev2 rune // the last two letters written, for squeezing
 	gap := false          // a separator was seen since the last letter

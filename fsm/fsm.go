@@ -100,16 +100,17 @@ var transient = []State{AddingNumber, RequestingCode, Verifying, Registering, Mi
 
 var final = []State{Done, Cancelled}
 
-// All lists every state, in the order of the conversation.
-var All = []State{
+// allStates lists every state, in the order of the conversation; All
+// hands out copies, so that no importer can change the machine.
+var allStates = []State{
 	New, Menu, CheckBMAccess, Check2FA, CheckReception, CheckDisplayName, AskPhone, AwaitWABA,
 	AddingNumber, ChooseMethod, RequestingCode, AwaitCode, Verifying, AskPin, Registering,
 	MigratingTemplates, Done, Cancelled, Handoff, Failed, Blocked,
 }
 
-// Table is the whole conversation. Rows are data so the diagram, the tests
-// and the machine cannot disagree.
-var Table = []Transition{
+// table is the whole conversation. Rows are data so the diagram, the tests
+// and the machine cannot disagree; Table hands out copies.
+var table = []Transition{
 	{Greet, []State{New}, Menu},
 	{Start, []State{Menu}, CheckBMAccess},
 	{Resume, []State{Menu}, Back},
@@ -138,9 +139,9 @@ var Table = []Transition{
 	{Postpone, []State{Registering}, AskPin},
 	{Fail, transient, Failed},
 	{Retry, []State{Failed}, Back},
-	{ToMenu, without(All, append(append([]State{Handoff}, transient...), Menu)), Menu},
-	{Cancel, without(All, append([]State{Cancelled}, transient...)), Cancelled},
-	{Agent, without(All, append([]State{Handoff}, final...)), Handoff},
+	{ToMenu, without(allStates, append(append([]State{Handoff}, transient...), Menu)), Menu},
+	{Cancel, without(allStates, append([]State{Cancelled}, transient...)), Cancelled},
+	{Agent, without(allStates, append([]State{Handoff}, final...)), Handoff},
 	{Release, []State{Handoff}, Back},
 }
 
@@ -155,7 +156,19 @@ func without(all []State, drop []State) []State {
 }
 
 // Known reports whether s is one of the states of the table.
-func Known(s State) bool { return slices.Contains(All, s) }
+func Known(s State) bool { return slices.Contains(allStates, s) }
+
+// All returns every state, in the order of the conversation.
+func All() []State { return slices.Clone(allStates) }
+
+// Table returns the whole conversation, one row per transition.
+func Table() []Transition {
+	out := slices.Clone(table)
+	for i := range out {
+		out[i].From = slices.Clone(out[i].From)
+	}
+	return out
+}
 
 // IsTransient reports whether a Graph call may be in flight in s.
 func IsTransient(s State) bool { return slices.Contains(transient, s) }
@@ -231,9 +244,9 @@ var (
 )
 
 func init() {
-	for _, back := range append([]State{""}, All...) {
+	for _, back := range append([]State{""}, allStates...) {
 		var evs []lfsm.EventDesc
-		for _, t := range Table {
+		for _, t := range table {
 			to := t.To
 			if to == Back {
 				if back == "" {

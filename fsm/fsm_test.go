@@ -168,11 +168,11 @@ func sortMoves(ms []move) {
 
 func TestNamesAreTheContract(t *testing.T) {
 	var states []string
-	for _, s := range fsm.All {
+	for _, s := range fsm.All() {
 		states = append(states, string(s))
 	}
 	if diff := gocmp.Diff(stateNames, states); diff != "" {
-		t.Errorf("fsm.All (-contract +got):\n%s", diff)
+		t.Errorf("fsm.All() (-contract +got):\n%s", diff)
 	}
 	var events []string
 	for _, e := range allEvents {
@@ -181,8 +181,8 @@ func TestNamesAreTheContract(t *testing.T) {
 	if diff := gocmp.Diff(eventNames, events); diff != "" {
 		t.Errorf("event names (-contract +got):\n%s", diff)
 	}
-	if diff := gocmp.Diff(allStates, fsm.All); diff != "" {
-		t.Errorf("fsm.All (-want +got):\n%s", diff)
+	if diff := gocmp.Diff(allStates, fsm.All()); diff != "" {
+		t.Errorf("fsm.All() (-want +got):\n%s", diff)
 	}
 }
 
@@ -190,7 +190,7 @@ func TestNamesAreTheContract(t *testing.T) {
 // source state, with the list above.
 func TestTableIsTheConversation(t *testing.T) {
 	var got []move
-	for _, row := range fsm.Table {
+	for _, row := range fsm.Table() {
 		if len(row.From) == 0 {
 			t.Errorf("row %s -> %s has no source state", row.Event, row.To)
 		}

@@ -16,7 +16,7 @@ func Mermaid() string {
 	var b strings.Builder
 	b.WriteString("stateDiagram-v2\n")
 	fmt.Fprintf(&b, "    [*] --> %s\n", New)
-	for _, t := range Table {
+	for _, t := range table {
 		to := string(t.To)
 		if t.To == Back {
 			to = "back"
@@ -42,7 +42,7 @@ func Mermaid() string {
 // naming the ones it covers.
 func anyLabel(from []State) string {
 	var missing []string
-	for _, s := range All {
+	for _, s := range allStates {
 		found := false
 		for _, f := range from {
 			if f == s {

@@ -163,7 +163,7 @@ func TestMermaid(t *testing.T) {
 	}
 
 	drawn := map[string]bool{}
-	for _, row := range fsm.Table {
+	for _, row := range fsm.Table() {
 		to := string(row.To)
 		if row.To == fsm.Back {
 			to = "back"

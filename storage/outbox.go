@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -254,7 +253,7 @@ func statusRow(tx *bolt.Tx, r bot.Receipt) (idk []byte, row bot.Outbound, part, 
 				if err := decode(data, &row, "outbox row "+id); err != nil {
 					return nil, row, 0, 0, err
 				}
-				if r.Recipient == "" || digits(r.Recipient) == digits(row.To) {
+				if r.Recipient == "" || bot.Digits(r.Recipient) == bot.Digits(row.To) {
 					return bytes.Clone(k), row, p, n, nil
 				}
 			}
@@ -284,17 +283,6 @@ func checkMetaID(tx *bolt.Tx, metaID string, idk []byte) error {
 		return fmt.Errorf("storage: outbound status: Meta message %s belongs to row %s", metaID, outboundID(v))
 	}
 	return nil
-}
-
-// digits keeps the digits of a phone number, so "+5511..." and "5511..."
-// compare equal.
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
 }
 
 // Outbound returns the outbox row with id, or an error matching

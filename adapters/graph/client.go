@@ -145,14 +145,6 @@ func New(cfg Config) *Client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// A private copy: resty's SetTimeout writes into the http.Client, and
-	// the caller's client must not change under it. No cookie jar either:
-	// Graph sets none worth keeping.
-	hc := &http.Client{}
-	if cfg.HTTPClient != nil {
-		*hc = *cfg.HTTPClient
-		hc.Jar = nil
-	}
 	c := &Client{
 		version:  strings.Trim(cfg.Version, "/"),
 		wait:     cfg.RetryWait,
@@ -164,15 +156,8 @@ func New(cfg Config) *Client {
 		appID:    cfg.AppID,
 	}
 	base := func() *resty.Client {
-		return resty.NewWithClient(hc).
-			SetBaseURL(strings.TrimRight(cfg.BaseURL, "/")).
-			SetAuthToken(cfg.Token).
-			SetTimeout(cfg.Timeout).
-			SetHeader("Accept", "application/json").
-			SetResponseBodyLimit(maxBody).
-			// resty's own logger prints whole URLs on every failed attempt.
-			SetLogger(metahttp.Logger{Log: log, Token: cfg.Token, Name: "graph http client"}).
-			SetDebug(false)
+		return metahttp.NewClient(metahttp.ClientConfig{BaseURL: cfg.BaseURL, Token: cfg.Token, Timeout: cfg.Timeout,
+			MaxBody: maxBody, HTTPClient: cfg.HTTPClient, Log: log, Name: "graph http client"})
 	}
 	c.once = base()
 	c.retry = base().
@@ -232,7 +217,7 @@ type request struct {
 
 func (c *Client) do(ctx context.Context, q request) (err error) {
 	for name, id := range q.ids {
-		if !isID(id) {
+		if !bot.AllDigits(id, 1, 32) {
 			return fmt.Errorf("graph: %s: %s %q is not a Graph id", q.op, name, id)
 		}
 	}
@@ -333,20 +318,4 @@ func (e *opError) Unwrap() []error {
 		return []error{bot.ErrUnavailable, e.err}
 	}
 	return []error{e.err}
-}
-
-func isID(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func isDigits(s string, min, max int) bool {
-	return len(s) >= min && len(s) <= max && isID(s)
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"portabot/bot"
 )
 
 // maxTextBody is Meta's limit for a text message body, in characters.
@@ -28,7 +30,7 @@ type textMessage struct {
 func (c *Client) SendText(ctx context.Context, phoneNumberID, to, body string) (string, error) {
 	const op = "messages"
 	digits := strings.TrimPrefix(strings.TrimSpace(to), "+")
-	if !isDigits(digits, 6, 15) {
+	if !bot.AllDigits(digits, 6, 15) {
 		return "", fmt.Errorf("graph: %s: recipient is not a phone number in digits", op)
 	}
 	if body == "" || utf8.RuneCountInString(body) > maxTextBody {

@@ -21,7 +21,7 @@ const phoneFields = "id,display_phone_number,verified_name,name_status,code_veri
 // made once: a second add of the same number answers 2388012.
 func (c *Client) AddPhoneNumber(ctx context.Context, waba, cc, national string) (string, error) {
 	const op = "phone_numbers"
-	if !isDigits(cc, 1, 3) || !isDigits(national, 4, 14) {
+	if !bot.AllDigits(cc, 1, 3) || !bot.AllDigits(national, 4, 14) {
 		return "", fmt.Errorf("graph: %s: want country code and national number in digits", op)
 	}
 	var out struct {
@@ -97,7 +97,7 @@ func (c *Client) VerifyCode(ctx context.Context, phoneID, code string) error {
 // a PIN Meta would refuse is refused here without spending one of them.
 func (c *Client) Register(ctx context.Context, phoneID, pin string) error {
 	const op = "register"
-	if !isDigits(pin, 6, 6) {
+	if !bot.AllDigits(pin, 6, 6) {
 		return fmt.Errorf("graph: %s: the PIN must be 6 digits", op)
 	}
 	return c.do(ctx, request{
@@ -171,7 +171,7 @@ type templatePageAnswer struct {
 func (c *Client) MigrateTemplates(ctx context.Context, dest, source string) (bot.TemplateResult, error) {
 	const op = "migrate_message_templates"
 	var res bot.TemplateResult
-	if !isID(source) {
+	if !bot.AllDigits(source, 1, 32) {
 		return res, fmt.Errorf("graph: %s: source %q is not a Graph id", op, source)
 	}
 	count, offset, after := c.tplCount, 0, ""

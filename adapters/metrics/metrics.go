@@ -112,6 +112,7 @@ type Metrics struct {
 	outboxRetries      prometheus.Counter
 	outboxParked       prometheus.Counter
 	outboxFailed       prometheus.Counter
+	outboxUnflagged    prometheus.Counter
 	graphCalls         *prometheus.CounterVec
 	graphSeconds       *prometheus.HistogramVec
 	slackNotifications *prometheus.CounterVec
@@ -160,6 +161,8 @@ func New(stats Stats, opts Options) *Metrics {
 	m.outboxParked = counter("portabot_outbox_parked_total",
 		"Replies parked because the client's 24-hour window had closed.")
 	m.outboxFailed = counter("portabot_outbox_failed_total", "Replies given up after their last attempt.")
+	m.outboxUnflagged = counter("portabot_outbox_unflagged_total",
+		"Replies given up whose case could not be flagged for agents, since the store refused the write.")
 	m.graphCalls = counterVec("portabot_graph_calls_total", "Calls to Meta's Graph API, by endpoint and outcome.",
 		"endpoint", "outcome")
 	m.graphSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -203,7 +206,7 @@ func New(stats Stats, opts Options) *Metrics {
 		collectors.NewGoCollector(),
 		m.webhooksReceived, m.webhooksRefused, m.webhookMessages, m.webhookDuplicates, m.webhookMetaErrors, m.webhookIgnored,
 		m.processing, m.turns,
-		m.outboxSent, m.outboxRetries, m.outboxParked, m.outboxFailed,
+		m.outboxSent, m.outboxRetries, m.outboxParked, m.outboxFailed, m.outboxUnflagged,
 		m.graphCalls, m.graphSeconds, m.slackNotifications, m.faqAnswers, m.retention,
 	)
 	if stats != nil {
@@ -276,7 +279,7 @@ func (m *Metrics) GraphCall(endpoint, outcome string, d time.Duration) {
 }
 
 // Turn records one message's turn in the runner; it is the hook for
-// bot.Runner.OnTurn.
+// delivery.RunnerConfig.OnTurn.
 func (m *Metrics) Turn(d time.Duration, err error) {
 	m.processing.Observe(d.Seconds())
 	if err != nil {
@@ -287,7 +290,7 @@ func (m *Metrics) Turn(d time.Duration, err error) {
 }
 
 // Send counts what became of a reply's delivery attempt; it is the hook
-// for bot.Dispatcher.OnSend.
+// for delivery.DispatcherConfig.OnSend.
 func (m *Metrics) Send(outcome string) {
 	switch outcome {
 	case "sent":
@@ -298,6 +301,8 @@ func (m *Metrics) Send(outcome string) {
 		m.outboxParked.Inc()
 	case "failed":
 		m.outboxFailed.Inc()
+	case "unflagged":
+		m.outboxUnflagged.Inc()
 	}
 }
 
@@ -310,7 +315,7 @@ func (m *Metrics) Answer(intent string) {
 }
 
 // Notify counts what became of an attempt to notify agents; it is the hook
-// for bot.NoticeDispatcher.OnNotify.
+// for delivery.NoticeConfig.OnNotify.
 func (m *Metrics) Notify(outcome string) {
 	m.slackNotifications.WithLabelValues(outcome).Inc()
 }
@@ -419,8 +424,8 @@ func (c *storeCollector) caseCounts(ctx context.Context) (map[string]int, error)
 	if err != nil {
 		return nil, err
 	}
-	byState := make(map[string]int, len(fsm.All))
-	for _, s := range fsm.All {
+	byState := make(map[string]int, len(fsm.All()))
+	for _, s := range fsm.All() {
 		byState[string(s)] = 0
 	}
 	for s, n := range counts {

@@ -34,6 +34,7 @@ var documented = []string{
 	"portabot_outbox_retries_total",
 	"portabot_outbox_parked_total",
 	"portabot_outbox_failed_total",
+	"portabot_outbox_unflagged_total",
 	"portabot_outbox_rows",
 	"portabot_notice_rows",
 	"portabot_graph_calls_total",
@@ -171,7 +172,7 @@ func TestHooksMoveCounters(t *testing.T) {
 	m.Turn(3*time.Millisecond, errors.New("store down"))
 	m.Turn(4*time.Millisecond, nil)
 
-	for _, o := range []string{"sent", "sent", "retry", "parked", "failed", "sent", "bogus"} {
+	for _, o := range []string{"sent", "sent", "retry", "parked", "failed", "unflagged", "sent", "bogus"} {
 		m.Send(o)
 	}
 	for _, o := range []string{"sent", "retry", "retry", "failed"} {
@@ -206,6 +207,7 @@ func TestHooksMoveCounters(t *testing.T) {
 	want(t, m, "portabot_outbox_retries_total", nil, 1)
 	want(t, m, "portabot_outbox_parked_total", nil, 1)
 	want(t, m, "portabot_outbox_failed_total", nil, 1)
+	want(t, m, "portabot_outbox_unflagged_total", nil, 1)
 	want(t, m, "portabot_slack_notifications_total", map[string]string{"outcome": "sent"}, 1)
 	want(t, m, "portabot_slack_notifications_total", map[string]string{"outcome": "retry"}, 2)
 	want(t, m, "portabot_slack_notifications_total", map[string]string{"outcome": "failed"}, 1)
@@ -230,7 +232,7 @@ func TestGaugesReadTheStoreAtScrape(t *testing.T) {
 	want(t, m, "portabot_cases", map[string]string{"state": string(fsm.AwaitCode)}, 1)
 	// A state no case is in is exported at 0, not left out.
 	want(t, m, "portabot_cases", map[string]string{"state": string(fsm.Menu)}, 0)
-	for _, s := range fsm.All {
+	for _, s := range fsm.All() {
 		if _, ok := value(t, m, "portabot_cases", map[string]string{"state": string(s)}); !ok {
 			t.Errorf("portabot_cases{state=%q} is not exported", s)
 		}

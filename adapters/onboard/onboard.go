@@ -32,10 +32,13 @@ type Bot interface {
 // DefaultSDK is Meta's JavaScript SDK (Meta: javascript/quickstart).
 const DefaultSDK = "https://connect.facebook.net/en_US/sdk.js"
 
-// DefaultOrigins are the origins Meta's signup window posts its message
+// DefaultOrigins returns the origins Meta's signup window posts its message
 // events from (Meta: embedded-signup/implementation checks
-// event.origin against facebook.com).
-var DefaultOrigins = []string{"https://www.facebook.com", "https://web.facebook.com"}
+// event.origin against facebook.com), in a new slice each time: a page's
+// Config keeps it.
+func DefaultOrigins() []string {
+	return []string{"https://www.facebook.com", "https://web.facebook.com"}
+}
 
 // Config configures the page.
 type Config struct {
@@ -79,7 +82,7 @@ func New(cfg Config, b Bot) (*Handler, error) {
 		cfg.SDK = DefaultSDK
 	}
 	if len(cfg.Origins) == 0 {
-		cfg.Origins = DefaultOrigins
+		cfg.Origins = DefaultOrigins()
 	}
 	sdk, err := url.Parse(cfg.SDK)
 	if err != nil || sdk.Host == "" || (sdk.Scheme != "https" && sdk.Scheme != "http") {

@@ -234,7 +234,7 @@ func caseKeyOK(id string) (string, bool) {
 // cancelled (a failed case waits for an agent's retry).
 func openStates() []fsm.State {
 	var open []fsm.State
-	for _, s := range fsm.All {
+	for _, s := range fsm.All() {
 		if !fsm.IsFinal(s) {
 			open = append(open, s)
 		}
@@ -389,8 +389,8 @@ func sentence(s string) string {
 }
 
 func stateNames() string {
-	names := make([]string, 0, len(fsm.All))
-	for _, s := range fsm.All {
+	names := make([]string, 0, len(fsm.All()))
+	for _, s := range fsm.All() {
 		names = append(names, "`"+string(s)+"`")
 	}
 	return strings.Join(names, ", ")

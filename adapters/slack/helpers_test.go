@@ -176,7 +176,7 @@ func (fakeAnswers) Ask(q, lang string) faq.Result {
 		return faq.Result{Intent: "disable_2fa", Score: 0.91, Lang: "en",
 			Answer: "Turn off two-step verification in WhatsApp Manager before the port."}
 	}
-	return faq.Result{Intent: "none", Score: 0.1, Lang: lang,
+	return faq.Result{Intent: faq.None, Score: 0.1, Lang: lang,
 		Closest: []faq.Topic{{Intent: "origin_bsp", Title: "Role of the old BSP"}}}
 }
 

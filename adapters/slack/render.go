@@ -323,7 +323,7 @@ func blockedReason(c bot.Check) string {
 // faqMessage shows what the bot answers a client, or what came closest.
 func faqMessage(question string, r faq.Result) *slackapi.WebhookMessage {
 	q := "*Q:* " + esc(truncate(question, 300))
-	if r.Intent == "" || r.Intent == "none" || r.Answer == "" {
+	if r.Intent == "" || r.Intent == faq.None || r.Answer == "" {
 		text := q + "\nNo answer is sure enough; the bot would offer the closest topics."
 		if len(r.Closest) > 0 {
 			var topics []string
@@ -388,7 +388,7 @@ func statsMessage(counts map[fsm.State]int, closed []bot.Case, now time.Time) *s
 		}
 	}
 	var lines []string
-	for _, s := range fsm.All {
+	for _, s := range fsm.All() {
 		if n := counts[s]; n > 0 {
 			lines = append(lines, fmt.Sprintf("`%s` %d", s, n))
 		}

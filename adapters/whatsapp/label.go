@@ -62,7 +62,7 @@ func guessListLabel(r bot.Reply) string {
 		}
 	}
 	best, bestScore, tie := bot.English, 0, false
-	for _, l := range bot.Langs {
+	for _, l := range bot.Langs() {
 		switch s := score[l]; {
 		case s > bestScore:
 			best, bestScore, tie = l, s, false

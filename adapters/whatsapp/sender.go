@@ -90,23 +90,8 @@ func NewSender(cfg SenderConfig) *Sender {
 	if label == nil {
 		label = guessListLabel
 	}
-	// A private copy: resty's SetTimeout writes into the http.Client, and
-	// the caller's client must not change under it. No cookie jar: Meta
-	// sets none worth keeping.
-	hc := &http.Client{}
-	if cfg.HTTPClient != nil {
-		*hc = *cfg.HTTPClient
-		hc.Jar = nil
-	}
-	rc := resty.NewWithClient(hc).
-		SetBaseURL(strings.TrimRight(cfg.BaseURL, "/")).
-		SetAuthToken(cfg.Token).
-		SetTimeout(cfg.Timeout).
-		SetHeader("Accept", "application/json").
-		SetResponseBodyLimit(maxResponse).
-		// resty's own logger prints whole URLs on every failed attempt.
-		SetLogger(metahttp.Logger{Log: log, Token: cfg.Token, Name: "whatsapp http client"}).
-		SetDebug(false)
+	rc := metahttp.NewClient(metahttp.ClientConfig{BaseURL: cfg.BaseURL, Token: cfg.Token, Timeout: cfg.Timeout,
+		MaxBody: maxResponse, HTTPClient: cfg.HTTPClient, Log: log, Name: "whatsapp http client"})
 	// No retry count and no retry conditions: a repeated POST /messages
 	// reaches the client twice, and the dispatcher owns retries and backoff.
 	return &Sender{

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"portabot/bot"
+	"portabot/bot/delivery"
 	"portabot/faq"
 )
 
@@ -60,8 +61,10 @@ func TestTwoReplicasAnswerEachMessageOnce(t *testing.T) {
 	answers := faq.Default()
 	for _, db := range replicas {
 		b := bot.New(db, quietGraph{}, answers, bot.Config{DestWABA: "100200300400500", Outbox: true}, nil)
-		runner := bot.NewRunner(b, db, 2)
-		dispatcher := bot.NewDispatcher(b, db, sender)
+		rcfg := delivery.DefaultRunnerConfig()
+		rcfg.Workers = 2
+		runner := delivery.NewRunner(b, db, rcfg)
+		dispatcher := delivery.NewDispatcher(b, db, sender, delivery.DefaultDispatcherConfig())
 		wg.Go(func() { runner.Run(ctx) })
 		wg.Go(func() { dispatcher.Run(ctx) })
 		wg.Go(func() {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -490,7 +489,7 @@ func (db *DB) statusRow(ctx context.Context, tx pgx.Tx, r bot.Receipt) (id int64
 			row, err := db.outbound(ctx, tx, k, true)
 			switch {
 			case err == nil:
-				if r.Recipient == "" || digits(r.Recipient) == digits(row.To) {
+				if r.Recipient == "" || bot.Digits(r.Recipient) == bot.Digits(row.To) {
 					return k, row, p, n, nil
 				}
 			case !errors.Is(err, bot.ErrNotFound):
@@ -877,15 +876,4 @@ func rowNumber(id string) (int64, bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-// digits keeps the digits of a phone number, so "+5511…" and "5511…"
-// compare equal.
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
 }

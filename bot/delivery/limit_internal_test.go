@@ -1,4 +1,4 @@
-package bot
+package delivery
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 // A BSP meets new numbers all day: the limiters of clients whose bucket has
 // refilled are forgotten, those still limited or told to slow down are not.
 func TestLimitersOfIdleClientsAreForgotten(t *testing.T) {
-	r := &Runner{Rate: rate.Every(time.Minute), Burst: 3}
+	r := &Runner{cfg: RunnerConfig{Rate: rate.Every(time.Minute), Burst: 3}}
 	t0 := time.Now()
 	busy := r.limiter("busy", t0)
 	busy.lim.AllowN(t0, 3)

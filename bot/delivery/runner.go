@@ -1,4 +1,4 @@
-package bot
+package delivery
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"portabot/bot"
 )
 
 // turnTimeout bounds one message's processing, Graph calls included; a
@@ -34,12 +36,26 @@ func idle(ctx context.Context, wake <-chan struct{}) {
 // each conversation strictly in order, different conversations in parallel
 // on a bounded number of workers.
 type Runner struct {
-	bot     *Bot
-	inbox   Inbox
-	workers int
-	log     *slog.Logger
-	wake    chan struct{}
-	beat    atomic.Int64 // unix nanos of the last loop, for readiness
+	bot   *bot.Bot
+	inbox bot.Inbox
+	cfg   RunnerConfig
+	log   *slog.Logger
+	wake  chan struct{}
+	beat  atomic.Int64 // unix nanos of the last loop, for readiness
+
+	arrived atomic.Int64 // unix nanos of the last webhook
+	burst   atomic.Int64 // unix nanos of the first webhook of the burst
+
+	limMu    sync.Mutex // protects limiters and sweepAt
+	limiters map[string]*clientLimit
+	sweepAt  int // the size of limiters that starts the next sweep
+}
+
+// RunnerConfig configures a Runner; DefaultRunnerConfig holds the values
+// serve starts from.
+type RunnerConfig struct {
+	// Workers is how many conversations are handled at once (at least 1).
+	Workers int
 	// OnProcessed is called after a conversation's messages were handled,
 	// so the dispatcher can send the new outbox rows at once.
 	OnProcessed func()
@@ -49,7 +65,7 @@ type Runner struct {
 	OnTurn func(d time.Duration, err error)
 	// Rate and Burst limit how fast one client's messages are processed.
 	// A flood waits in the inbox, costs nothing but storage, and leaves
-	// the workers to other clients.
+	// the workers to other clients. A zero Rate sets no limit.
 	Rate  rate.Limit
 	Burst int
 	// Quiet and MaxDefer give acknowledgements the machine during a burst
@@ -61,13 +77,12 @@ type Runner struct {
 	// never pauses from starving the clients. MaxDefer zero turns it off.
 	Quiet    time.Duration
 	MaxDefer time.Duration
+}
 
-	arrived atomic.Int64 // unix nanos of the last webhook
-	burst   atomic.Int64 // unix nanos of the first webhook of the burst
-
-	limMu    sync.Mutex // protects limiters and sweepAt
-	limiters map[string]*clientLimit
-	sweepAt  int // the size of limiters that starts the next sweep
+// DefaultRunnerConfig is one worker, two messages a second per client in
+// bursts of ten, and DefaultQuiet and DefaultMaxDefer.
+func DefaultRunnerConfig() RunnerConfig {
+	return RunnerConfig{Workers: 1, Rate: rate.Every(500 * time.Millisecond), Burst: 10, Quiet: DefaultQuiet, MaxDefer: DefaultMaxDefer}
 }
 
 type clientLimit struct {
@@ -103,23 +118,20 @@ func (r *Runner) limiter(key string, now time.Time) *clientLimit {
 	}
 	l := r.limiters[key]
 	if l == nil {
-		l = &clientLimit{lim: rate.NewLimiter(r.Rate, r.Burst)}
+		l = &clientLimit{lim: rate.NewLimiter(r.cfg.Rate, r.cfg.Burst)}
 		r.limiters[key] = l
 	}
 	return l
 }
 
-// NewRunner returns a runner with the given number of workers (at least 1).
-func NewRunner(b *Bot, inbox Inbox, workers int) *Runner {
-	if workers < 1 {
-		workers = 1
-	}
-	return &Runner{bot: b, inbox: inbox, workers: workers, log: b.log, wake: make(chan struct{}, workers),
-		Rate: rate.Every(500 * time.Millisecond), Burst: 10, Quiet: DefaultQuiet, MaxDefer: DefaultMaxDefer}
+// NewRunner returns a runner configured by cfg.
+func NewRunner(b *bot.Bot, inbox bot.Inbox, cfg RunnerConfig) *Runner {
+	cfg.Workers = max(cfg.Workers, 1)
+	return &Runner{bot: b, inbox: inbox, cfg: cfg, log: b.Logger(), wake: make(chan struct{}, cfg.Workers)}
 }
 
-// DefaultQuiet and DefaultMaxDefer are Runner.Quiet and Runner.MaxDefer
-// unless set otherwise. A pause of a few milliseconds between webhooks
+// DefaultQuiet and DefaultMaxDefer are RunnerConfig.Quiet and
+// RunnerConfig.MaxDefer unless set otherwise. A pause of a few milliseconds between webhooks
 // means the burst is over; a second and a half is the most a reply waits
 // for one to end.
 const (
@@ -131,7 +143,7 @@ const (
 // acknowledged, so that turns wait for the burst to pause (see Quiet).
 func (r *Runner) Arriving(now time.Time) {
 	n := now.UnixNano()
-	if last := r.arrived.Swap(n); n-last > int64(r.Quiet) {
+	if last := r.arrived.Swap(n); n-last > int64(r.cfg.Quiet) {
 		r.burst.Store(n)
 	}
 }
@@ -139,13 +151,13 @@ func (r *Runner) Arriving(now time.Time) {
 // deferTurns waits while webhooks keep arriving, at most until MaxDefer
 // since their burst began, or ctx ends.
 func (r *Runner) deferTurns(ctx context.Context) {
-	if r.MaxDefer <= 0 {
+	if r.cfg.MaxDefer <= 0 {
 		return
 	}
 	for ctx.Err() == nil {
 		last, began := r.arrived.Load(), r.burst.Load()
 		now := time.Now().UnixNano()
-		until := min(last+int64(r.Quiet), began+int64(r.MaxDefer))
+		until := min(last+int64(r.cfg.Quiet), began+int64(r.cfg.MaxDefer))
 		if now >= until {
 			return
 		}
@@ -178,7 +190,7 @@ func (r *Runner) Alive(now time.Time) bool {
 func (r *Runner) Run(ctx context.Context) {
 	r.beat.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
-	for range r.workers {
+	for range r.cfg.Workers {
 		wg.Go(func() { r.work(ctx) })
 	}
 	wg.Wait()
@@ -203,8 +215,8 @@ func (r *Runner) work(ctx context.Context) {
 		r.Notify()
 		throttled := r.process(ctx, key, msgs)
 		release()
-		if r.OnProcessed != nil {
-			r.OnProcessed()
+		if r.cfg.OnProcessed != nil {
+			r.cfg.OnProcessed()
 		}
 		if throttled {
 			// Claim would hand the same client back at once if it is the
@@ -220,16 +232,16 @@ func (r *Runner) idle(ctx context.Context) { idle(ctx, r.wake) }
 // that fails stays in the inbox, and so do the ones after it, so order
 // holds when it is tried again. It reports whether the client's rate limit
 // stopped it.
-func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
+func (r *Runner) process(ctx context.Context, key string, msgs []bot.Inbound) bool {
 	l := r.limiter(key, time.Now())
 	for _, m := range msgs {
 		if ctx.Err() != nil {
 			return false
 		}
-		if r.Rate > 0 && !l.lim.Allow() {
+		if r.cfg.Rate > 0 && !l.lim.Allow() {
 			if !l.warned.Swap(true) {
 				if err := r.bot.SlowDown(ctx, key); err != nil {
-					r.log.Error("slow down reply", "client", MaskPhone(key), "error", err)
+					r.log.Error("slow down reply", "client", bot.MaskPhone(key), "error", err)
 				}
 			}
 			return true
@@ -240,11 +252,11 @@ func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
 		began := time.Now()
 		_, err := r.bot.Handle(tctx, m)
 		cancel()
-		if r.OnTurn != nil {
-			r.OnTurn(time.Since(began), err)
+		if r.cfg.OnTurn != nil {
+			r.cfg.OnTurn(time.Since(began), err)
 		}
 		if err != nil {
-			r.log.Error("process message", "client", MaskPhone(key), "wa_message_id", m.ID, "error", err)
+			r.log.Error("process message", "client", bot.MaskPhone(key), "wa_message_id", m.ID, "error", err)
 			return false
 		}
 	}
@@ -274,10 +286,25 @@ func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
 // process stops first, the stored row is in doubt and Meta's status settles
 // it, as above.
 type Dispatcher struct {
-	bot    *Bot
-	outbox Outbox
-	sender Sender
+	bot    *bot.Bot
+	outbox bot.Outbox
+	sender bot.Sender
+	cfg    DispatcherConfig
 	log    *slog.Logger
+
+	wake chan struct{}
+	beat atomic.Int64
+
+	mu   sync.Mutex // protects read and accepted
+	read map[string]bool
+	// accepted is what Meta accepted of rows the store could not record
+	// yet, by row ID.
+	accepted map[string]acceptedRow
+}
+
+// DispatcherConfig configures a Dispatcher; DefaultDispatcherConfig holds
+// the values serve starts from.
+type DispatcherConfig struct {
 	// Parallel is how many clients are sent to at once.
 	Parallel int
 	// MaxAttempts before a row is given up as failed.
@@ -297,36 +324,30 @@ type Dispatcher struct {
 	// memory anyway.
 	RecordAttempts int
 	RecordBackoff  time.Duration
-
-	wake chan struct{}
-	beat atomic.Int64
-
-	mu   sync.Mutex // protects read and accepted
-	read map[string]bool
-	// accepted is what Meta accepted of rows the store could not record
-	// yet, by row ID.
-	accepted map[string]acceptedRow
-	// Parked counts rows parked outside the customer window.
-	Parked atomic.Int64
 	// OnSend, when set, is told what became of each delivery attempt:
 	// "sent", "retry" (it will be tried again), "parked" (outside the
-	// customer window) or "failed" (given up). Retries and parked rows are
+	// customer window), "failed" (given up) or "unflagged" (given up, and
+	// the store refused the flag that tells agents so). Retries and parked rows are
 	// invisible to the client until they add up, so they are counted
 	// outside. It must not block.
 	OnSend func(outcome string)
 }
 
-// DefaultGrace is Dispatcher.Grace unless set otherwise.
+// DefaultDispatcherConfig has sensible limits.
+func DefaultDispatcherConfig() DispatcherConfig {
+	return DispatcherConfig{Parallel: 8, MaxAttempts: 8, Backoff: time.Second, MaxBackoff: 5 * time.Minute,
+		Grace: DefaultGrace, RecordAttempts: 5, RecordBackoff: 100 * time.Millisecond}
+}
+
+// DefaultGrace is DispatcherConfig.Grace unless set otherwise.
 const DefaultGrace = 2 * time.Minute
 
 // sendTimeout bounds one attempt, every part of a reply included.
 const sendTimeout = 30 * time.Second
 
-// NewDispatcher returns a dispatcher with sensible limits.
-func NewDispatcher(b *Bot, outbox Outbox, sender Sender) *Dispatcher {
-	return &Dispatcher{bot: b, outbox: outbox, sender: sender, log: b.log, Parallel: 8, MaxAttempts: 8,
-		Backoff: time.Second, MaxBackoff: 5 * time.Minute, Grace: DefaultGrace,
-		RecordAttempts: 5, RecordBackoff: 100 * time.Millisecond,
+// NewDispatcher returns a dispatcher configured by cfg.
+func NewDispatcher(b *bot.Bot, outbox bot.Outbox, sender bot.Sender, cfg DispatcherConfig) *Dispatcher {
+	return &Dispatcher{bot: b, outbox: outbox, sender: sender, cfg: cfg, log: b.Logger(),
 		wake: make(chan struct{}, 1), read: map[string]bool{}, accepted: map[string]acceptedRow{}}
 }
 
@@ -358,7 +379,7 @@ func (d *Dispatcher) Alive(now time.Time) bool {
 // slow answer from Meta holds up only its own slot, and the commits that
 // record attempts and their outcomes overlap with the sends of other rows.
 func (d *Dispatcher) Run(ctx context.Context) {
-	parallel := max(d.Parallel, 1)
+	parallel := max(d.cfg.Parallel, 1)
 	slots := make(chan struct{}, parallel)
 	freed := make(chan struct{}, 1)
 	var wg sync.WaitGroup
@@ -380,7 +401,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			}
 			continue
 		}
-		rows, release, err := d.outbox.ClaimOutbound(ctx, d.bot.cfg.Now(), free)
+		rows, release, err := d.outbox.ClaimOutbound(ctx, d.bot.Now(), free)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.log.Error("claim outbox", "error", err)
@@ -432,8 +453,8 @@ func (d *Dispatcher) idle(ctx context.Context) { idle(ctx, d.wake) }
 // the one that records its outcome (what Meta accepted is then in memory).
 // Either way the rows are due still, and claiming them again at once would
 // spin.
-func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
-	now := d.bot.cfg.Now()
+func (d *Dispatcher) deliver(ctx context.Context, row bot.Outbound) bool {
+	now := d.bot.Now()
 	if a, ok := d.acceptedOf(row.ID); ok {
 		// The store missed what Meta accepted: the claimed row is older
 		// than the truth, and sending it as it reads would repeat what
@@ -443,23 +464,23 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 		}
 		row.PartsSent = max(row.PartsSent, a.parts)
 		if a.sent {
-			row.State, row.Error, row.Sending = OutboundSent, "", time.Time{}
+			row.State, row.Error, row.Sending = bot.OutboundSent, "", time.Time{}
 			return d.mark(ctx, row)
 		}
 	}
 	if row.InDoubt() {
-		if due := row.Sending.Add(d.Grace); now.Before(due) {
+		if due := row.Sending.Add(d.cfg.Grace); now.Before(due) {
 			// Meta may have the message, and its status will say so;
 			// sending now could reach the client twice.
 			d.log.Info("reply in doubt: its send was cut off; waiting for Meta's status",
-				"client", MaskPhone(row.To), "row", row.ID, "until", due)
+				"client", bot.MaskPhone(row.To), "row", row.ID, "until", due)
 			row.NextAttempt = due
 			return d.mark(ctx, row)
 		}
 		d.log.Warn("sending a reply again: Meta reported no status for the attempt in doubt",
-			"client", MaskPhone(row.To), "row", row.ID, "attempt_began", row.Sending)
+			"client", bot.MaskPhone(row.To), "row", row.ID, "attempt_began", row.Sending)
 	}
-	if row.Reply.Template == nil && !row.LastInbound.IsZero() && now.Sub(row.LastInbound) > CustomerWindow {
+	if row.Reply.Template == nil && !row.LastInbound.IsZero() && now.Sub(row.LastInbound) > bot.CustomerWindow {
 		// Meta would refuse it (131047): only a template reaches the
 		// client now, and the reply waits for their answer to it.
 		d.park(ctx, row, "outside the 24-hour customer service window", false)
@@ -475,12 +496,12 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	// The attempt is on disk before Meta hears of it: whatever happens to
 	// this process from here, a restart knows the reply may be out.
 	if err := d.outbox.MarkSending(ctx, row); err != nil {
-		if errors.Is(err, ErrAlreadySent) {
+		if errors.Is(err, bot.ErrAlreadySent) {
 			// A status settled the row since it was claimed: Meta has it.
-			d.log.Debug("outbox row settled by Meta's status meanwhile", "client", MaskPhone(row.To), "row", row.ID)
+			d.log.Debug("outbox row settled by Meta's status meanwhile", "client", bot.MaskPhone(row.To), "row", row.ID)
 			return true
 		}
-		d.log.Error("record send attempt", "client", MaskPhone(row.To), "row", row.ID, "error", err)
+		d.log.Error("record send attempt", "client", bot.MaskPhone(row.To), "row", row.ID, "error", err)
 		return false
 	}
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
@@ -491,11 +512,11 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	}
 	row.PartsSent = max(row.PartsSent, res.Parts)
 	if err == nil {
-		row.State, row.Error, row.Sending = OutboundSent, "", time.Time{}
+		row.State, row.Error, row.Sending = bot.OutboundSent, "", time.Time{}
 		d.report("sent")
 		return d.mark(ctx, row)
 	}
-	if KindOf(err) == KindWindowClosed && row.Reply.Template == nil {
+	if bot.KindOf(err) == bot.KindWindowClosed && row.Reply.Template == nil {
 		// Meta's clock said the window closed before ours did: the same
 		// as parking it ourselves.
 		row.Sending = time.Time{}
@@ -503,24 +524,33 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 	}
 	row.Error = err.Error()
 	wait, retry := d.retryAfter(err, row.Attempts)
-	if _, answered := errors.AsType[*GraphError](err); answered {
+	if _, answered := errors.AsType[*bot.GraphError](err); answered {
 		// Meta answered, and did not take the message: nothing is in doubt.
 		row.Sending = time.Time{}
 	} else {
 		// No answer: Meta may have taken the message. Its status gets the
 		// grace to say so before the row goes out again.
-		wait = max(wait, row.Sending.Add(d.Grace).Sub(now))
+		wait = max(wait, row.Sending.Add(d.cfg.Grace).Sub(now))
 	}
-	if retry && row.Attempts < d.MaxAttempts {
+	if retry && row.Attempts < d.cfg.MaxAttempts {
 		row.NextAttempt = now.Add(wait)
 		d.report("retry")
 		return d.mark(ctx, row)
 	}
-	row.State = OutboundFailed
+	row.State = bot.OutboundFailed
 	recorded := d.mark(ctx, row)
 	d.report("failed")
-	d.log.Warn("reply failed for good", "client", MaskPhone(row.To), "error", err)
-	d.bot.Flag(ctx, row.To, "a reply could not be delivered: "+err.Error())
+	d.log.Warn("reply failed for good", "client", bot.MaskPhone(row.To), "error", err)
+	// Agents learn of the failure only through the flag: when it cannot
+	// be stored, the log and the count are what is left to tell them.
+	if ferr := d.bot.Flag(ctx, row.To, "a reply could not be delivered: "+err.Error()); ferr != nil {
+		if errors.Is(ferr, bot.ErrNotFound) {
+			d.log.Info("failed reply not flagged: the client has no case", "client", bot.MaskPhone(row.To), "row", row.ID)
+		} else {
+			d.log.Error("flag a failed reply for agents", "client", bot.MaskPhone(row.To), "row", row.ID, "error", ferr)
+			d.report("unflagged")
+		}
+	}
 	return recorded
 }
 
@@ -532,20 +562,19 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 // queue never looks empty in between; a client who wrote since the reply
 // was made gets it as it is. It reports whether the row's new state is
 // stored.
-func (d *Dispatcher) park(ctx context.Context, row Outbound, why string, metaSaid bool) bool {
-	open, lastSeen, err := d.bot.reengage(ctx, row.To, metaSaid, false)
+func (d *Dispatcher) park(ctx context.Context, row bot.Outbound, why string, metaSaid bool) bool {
+	open, lastSeen, err := d.bot.ParkReply(ctx, row.To, metaSaid)
 	if err != nil {
-		d.log.Error("re-engage client after their window closed", "client", MaskPhone(row.To), "error", err)
+		d.log.Error("re-engage client after their window closed", "client", bot.MaskPhone(row.To), "error", err)
 	}
 	if err == nil && open {
-		row.LastInbound, row.NextAttempt, row.Error = lastSeen, d.bot.cfg.Now(), ""
+		row.LastInbound, row.NextAttempt, row.Error = lastSeen, d.bot.Now(), ""
 		d.report("retry")
 		return d.mark(ctx, row)
 	}
-	row.State = OutboundParked
+	row.State = bot.OutboundParked
 	row.Error = why
 	recorded := d.mark(ctx, row)
-	d.Parked.Add(1)
 	d.report("parked")
 	return recorded
 }
@@ -555,46 +584,44 @@ func (d *Dispatcher) park(ctx context.Context, row Outbound, why string, metaSai
 // what it accepted is kept in memory until a write succeeds, and the write
 // is tried again, RecordBackoff apart and doubling, up to RecordAttempts
 // times: the row must not be sent again for want of a write.
-func (d *Dispatcher) mark(ctx context.Context, row Outbound) bool {
-	held := row.State == OutboundSent || row.PartsSent > 0
+func (d *Dispatcher) mark(ctx context.Context, row bot.Outbound) bool {
+	held := row.State == bot.OutboundSent || row.PartsSent > 0
 	if held {
 		d.accept(row)
 	}
-	wait := d.RecordBackoff
 	for attempt := 1; ; attempt++ {
 		err := d.outbox.MarkOutbound(ctx, row)
 		switch {
 		case err == nil:
 			d.forget(row.ID)
 			return true
-		case errors.Is(err, ErrAlreadySent):
+		case errors.Is(err, bot.ErrAlreadySent):
 			// Meta's status for the message came first and settled the
 			// row: what this attempt thought of it no longer matters.
-			d.log.Debug("outbox row settled by Meta's status meanwhile", "client", MaskPhone(row.To), "row", row.ID)
+			d.log.Debug("outbox row settled by Meta's status meanwhile", "client", bot.MaskPhone(row.To), "row", row.ID)
 			d.forget(row.ID)
 			return true
-		case errors.Is(err, ErrNotFound):
-			d.log.Error("mark outbox row", "client", MaskPhone(row.To), "row", row.ID, "error", err)
+		case errors.Is(err, bot.ErrNotFound):
+			d.log.Error("mark outbox row", "client", bot.MaskPhone(row.To), "row", row.ID, "error", err)
 			d.forget(row.ID)
 			return true
 		case !held:
-			d.log.Error("mark outbox row", "client", MaskPhone(row.To), "row", row.ID, "error", err)
+			d.log.Error("mark outbox row", "client", bot.MaskPhone(row.To), "row", row.ID, "error", err)
 			return false
-		case attempt >= max(d.RecordAttempts, 1):
+		case attempt >= max(d.cfg.RecordAttempts, 1):
 			d.log.Error("mark outbox row: Meta accepted the reply; it is kept in memory, never sent again, and the write is tried on the next claim",
-				"client", MaskPhone(row.To), "row", row.ID, "meta_id", row.MetaID, "parts_sent", row.PartsSent,
+				"client", bot.MaskPhone(row.To), "row", row.ID, "meta_id", row.MetaID, "parts_sent", row.PartsSent,
 				"state", row.State, "attempts", attempt, "error", err)
 			return false
 		}
-		d.log.Warn("mark outbox row: trying again", "client", MaskPhone(row.To), "row", row.ID, "attempt", attempt, "error", err)
-		t := time.NewTimer(wait)
+		d.log.Warn("mark outbox row: trying again", "client", bot.MaskPhone(row.To), "row", row.ID, "attempt", attempt, "error", err)
+		t := time.NewTimer(backoff(d.cfg.RecordBackoff, max(d.cfg.MaxBackoff, d.cfg.RecordBackoff), attempt))
 		<-t.C
-		wait = min(2*wait, max(d.MaxBackoff, d.RecordBackoff))
 	}
 }
 
 // accept keeps in memory what Meta accepted of row.
-func (d *Dispatcher) accept(row Outbound) {
+func (d *Dispatcher) accept(row bot.Outbound) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	a := d.accepted[row.ID]
@@ -602,7 +629,7 @@ func (d *Dispatcher) accept(row Outbound) {
 		a.metaID = row.MetaID
 	}
 	a.parts = max(a.parts, row.PartsSent)
-	a.sent = a.sent || row.State == OutboundSent
+	a.sent = a.sent || row.State == bot.OutboundSent
 	d.accepted[row.ID] = a
 }
 
@@ -623,8 +650,8 @@ func (d *Dispatcher) forget(id string) {
 
 // report passes a delivery's outcome to OnSend, if set.
 func (d *Dispatcher) report(outcome string) {
-	if d.OnSend != nil {
-		d.OnSend(outcome)
+	if d.cfg.OnSend != nil {
+		d.cfg.OnSend(outcome)
 	}
 }
 
@@ -645,20 +672,27 @@ func (d *Dispatcher) firstRead(messageID string) bool {
 
 // retryAfter decides whether a failed send is worth another try, and when.
 func (d *Dispatcher) retryAfter(err error, attempts int) (time.Duration, bool) {
-	wait := d.Backoff << min(attempts-1, 16)
-	if wait > d.MaxBackoff || wait <= 0 {
-		wait = d.MaxBackoff
-	}
+	wait := backoff(d.cfg.Backoff, d.cfg.MaxBackoff, attempts)
 	// Meta's own word on when to come back beats our backoff, and comes
 	// wrapped in ErrUnavailable for 429s, so it is read first.
-	var ge *GraphError
+	var ge *bot.GraphError
 	if errors.As(err, &ge) && ge.RetryAfter > 0 {
 		return ge.RetryAfter, true
 	}
 	// What is worth another try is metaErrors' call, as it is for the
 	// engine and the HTTP layer.
-	if KindOf(err).Later() {
+	if bot.KindOf(err).Later() {
 		return wait, true
 	}
 	return 0, false
+}
+
+// backoff is the wait after the attempts-th failed attempt: first, doubling
+// per attempt, at most most (and most when first is not positive).
+func backoff(first, most time.Duration, attempts int) time.Duration {
+	wait := first << min(max(attempts-1, 0), 16)
+	if wait > most || wait <= 0 {
+		wait = most
+	}
+	return wait
 }

@@ -1,32 +1,41 @@
-package bot
+package delivery
 
 import (
 	"context"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"portabot/bot"
 )
+
+// caseStore finds the case a notice is about.
+type caseStore interface {
+	Case(ctx context.Context, id string) (bot.Case, error)
+}
 
 // NoticeDispatcher delivers queued notices to agents, retrying with backoff
 // while Slack is unreachable: notices wait in the store, the clients'
 // conversations never wait for Slack.
 type NoticeDispatcher struct {
-	notices  Notices
-	store    Store
-	notifier Notifier
+	notices  bot.Notices
+	store    caseStore
+	notifier bot.Notifier
 	log      *slog.Logger
 	now      func() time.Time
+	cfg      NoticeConfig
+
+	wake chan struct{}
+}
+
+// NoticeConfig configures a NoticeDispatcher; DefaultNoticeConfig holds
+// the values serve starts from.
+type NoticeConfig struct {
 	// MaxAttempts before a notice is given up; Backoff doubles per attempt
 	// up to MaxBackoff.
 	MaxAttempts int
 	Backoff     time.Duration
 	MaxBackoff  time.Duration
-
-	wake chan struct{}
-	// Sent and Failed count deliveries, for metrics.
-	Sent   atomic.Int64
-	Failed atomic.Int64
 	// OnNotify, when set, is told what became of each attempt to notify
 	// agents: "sent", "retry" (Slack refused, it will be tried again) or
 	// "failed" (given up). A Slack outage delays agents without touching
@@ -34,10 +43,16 @@ type NoticeDispatcher struct {
 	OnNotify func(outcome string)
 }
 
+// DefaultNoticeConfig tries a notice 50 times, 2 s apart at first and at
+// most 5 minutes.
+func DefaultNoticeConfig() NoticeConfig {
+	return NoticeConfig{MaxAttempts: 50, Backoff: 2 * time.Second, MaxBackoff: 5 * time.Minute}
+}
+
 // NewNoticeDispatcher returns a dispatcher of notices to notifier.
-func NewNoticeDispatcher(b *Bot, notices Notices, notifier Notifier) *NoticeDispatcher {
-	return &NoticeDispatcher{notices: notices, store: b.store, notifier: notifier, log: b.log, now: b.cfg.Now,
-		MaxAttempts: 50, Backoff: 2 * time.Second, MaxBackoff: 5 * time.Minute, wake: make(chan struct{}, 1)}
+func NewNoticeDispatcher(b *bot.Bot, notices bot.Notices, notifier bot.Notifier, cfg NoticeConfig) *NoticeDispatcher {
+	return &NoticeDispatcher{notices: notices, store: b, notifier: notifier, log: b.Logger(), now: b.Now, cfg: cfg,
+		wake: make(chan struct{}, 1)}
 }
 
 // Notify wakes the dispatcher.
@@ -73,11 +88,11 @@ func (d *NoticeDispatcher) Run(ctx context.Context) {
 
 func (d *NoticeDispatcher) idle(ctx context.Context) { idle(ctx, d.wake) }
 
-func (d *NoticeDispatcher) deliver(ctx context.Context, n Notice) {
+func (d *NoticeDispatcher) deliver(ctx context.Context, n bot.Notice) {
 	c, err := d.store.Case(ctx, n.CaseID)
 	if err != nil {
 		d.log.Error("notice for unknown case", "case", n.CaseID, "error", err)
-		n.State = OutboundFailed
+		n.State = bot.OutboundFailed
 		n.Error = err.Error()
 		d.mark(ctx, n)
 		d.report("failed")
@@ -89,16 +104,11 @@ func (d *NoticeDispatcher) deliver(ctx context.Context, n Notice) {
 	cancel()
 	if err != nil {
 		n.Error = err.Error()
-		if n.Attempts >= d.MaxAttempts {
-			n.State = OutboundFailed
-			d.Failed.Add(1)
+		if n.Attempts >= d.cfg.MaxAttempts {
+			n.State = bot.OutboundFailed
 			d.report("failed")
 		} else {
-			wait := d.Backoff << min(n.Attempts-1, 16)
-			if wait > d.MaxBackoff || wait <= 0 {
-				wait = d.MaxBackoff
-			}
-			n.NextAttempt = d.now().Add(wait)
+			n.NextAttempt = d.now().Add(backoff(d.cfg.Backoff, d.cfg.MaxBackoff, n.Attempts))
 			d.report("retry")
 		}
 		d.log.Warn("notify agents", "case", n.CaseID, "attempt", n.Attempts, "error", err)
@@ -110,20 +120,19 @@ func (d *NoticeDispatcher) deliver(ctx context.Context, n Notice) {
 			d.log.Error("store case thread", "case", c.ID, "error", err)
 		}
 	}
-	n.State, n.Error = OutboundSent, ""
-	d.Sent.Add(1)
+	n.State, n.Error = bot.OutboundSent, ""
 	d.mark(ctx, n)
 	d.report("sent")
 }
 
 // report passes a notice's outcome to OnNotify, if set.
 func (d *NoticeDispatcher) report(outcome string) {
-	if d.OnNotify != nil {
-		d.OnNotify(outcome)
+	if d.cfg.OnNotify != nil {
+		d.cfg.OnNotify(outcome)
 	}
 }
 
-func (d *NoticeDispatcher) mark(ctx context.Context, n Notice) {
+func (d *NoticeDispatcher) mark(ctx context.Context, n bot.Notice) {
 	if err := d.notices.MarkNotice(ctx, n); err != nil {
 		d.log.Error("mark notice", "case", n.CaseID, "error", err)
 	}

@@ -1,0 +1,46 @@
+package metahttp
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+)
+
+// ClientConfig is what a resty client talking to Graph needs.
+type ClientConfig struct {
+	BaseURL string
+	Token   string
+	Timeout time.Duration
+	// MaxBody caps a response body.
+	MaxBody int
+	// HTTPClient is copied, never changed; nil uses a plain one.
+	HTTPClient *http.Client
+	Log        *slog.Logger
+	// Name says which client logged, e.g. "graph http client".
+	Name string
+}
+
+// NewClient returns a resty client for Graph with the token, timeout and
+// body limit set, and resty's own logging redacted.
+func NewClient(cfg ClientConfig) *resty.Client {
+	// A private copy: resty's SetTimeout writes into the http.Client, and
+	// the caller's client must not change under it. No cookie jar: Meta
+	// sets none worth keeping.
+	hc := &http.Client{}
+	if cfg.HTTPClient != nil {
+		*hc = *cfg.HTTPClient
+		hc.Jar = nil
+	}
+	return resty.NewWithClient(hc).
+		SetBaseURL(strings.TrimRight(cfg.BaseURL, "/")).
+		SetAuthToken(cfg.Token).
+		SetTimeout(cfg.Timeout).
+		SetHeader("Accept", "application/json").
+		SetResponseBodyLimit(cfg.MaxBody).
+		// resty's own logger prints whole URLs on every failed attempt.
+		SetLogger(Logger{Log: cfg.Log, Token: cfg.Token, Name: cfg.Name}).
+		SetDebug(false)
+}
