@@ -124,6 +124,11 @@ func unixNano(t time.Time) []byte {
 }
 
 func addCaseCount(b *bolt.Bucket, s fsm.State, delta int64) error {
+	if s == "" {
+		// A case written without a state (an import, a hand-made record)
+		// has nothing to be counted under; bbolt has no empty key.
+		return nil
+	}
 	name := []byte(s)
 	n := int64(0)
 	if v := b.Get(name); len(v) == 8 {
