@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -165,6 +166,17 @@ func Expired(c Case, key []byte, at time.Time) Case {
 	c.Problem = ""
 	c.Signup = nil
 	c.Agent = ""
+	c.LetterPhone = ""
+	if c.Preflight != nil {
+		// The findings keep what was checked and how it read; their
+		// details and arguments may name the number, even masked.
+		p := *c.Preflight
+		p.Findings = slices.Clone(p.Findings)
+		for i := range p.Findings {
+			p.Findings[i].Args, p.Findings[i].Detail = nil, ""
+		}
+		c.Preflight = &p
+	}
 	c.Expired = at
 	return c
 }

@@ -306,10 +306,11 @@ func (t *turn) registrationsFinding(p *Preflight) Finding {
 }
 
 // registrations lists, oldest first, when our audit saw a register call
-// for the case's number within the last 72 hours, across all its cases.
+// for the case's number within the last 72 hours, across all its cases,
+// found through the store's number index rather than by reading every case.
 func (t *turn) registrations() ([]time.Time, error) {
 	c := t.cas
-	cases, err := t.b.store.Cases(t.ctx)
+	cases, err := t.b.store.CasesByNumber(t.ctx, c.Phone)
 	if err != nil {
 		return nil, err
 	}
