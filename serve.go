@@ -408,6 +408,7 @@ func runServe(ctx context.Context, env environment, args []string) error {
 		log.Warn("first start: created the store files", "db", cfg.DB, "inbox", storage.InboxPath(cfg.DB))
 	}
 
+	defer startAdmin(cfg.DB, st, log)()
 	mx := metrics.New(st, metrics.Options{Logger: log, Intents: faq.Intents()})
 	// One pool of connections to Meta, wide enough for every parallel send:
 	// Go's default keeps two idle connections per host, and a busy sender

@@ -280,7 +280,7 @@ func holdsData(path string) (bool, error) {
 }
 
 // extractBackup reads the archive r into the two files of the store at
-// mainPath and returns its manifest, checked against what it read.
+// mainPath (into nothing when mainPath is empty) and returns its manifest, checked against what it read.
 func extractBackup(r io.Reader, mainPath string) (BackupManifest, error) {
 	var m BackupManifest
 	bad := func(why string) error {
@@ -311,7 +311,7 @@ func extractBackup(r io.Reader, mainPath string) (BackupManifest, error) {
 			}
 		case archiveMain, archiveInbox:
 			dst := mainPath
-			if h.Name == archiveInbox {
+			if h.Name == archiveInbox && mainPath != "" {
 				dst = InboxPath(mainPath)
 			}
 			src := &readErr{r: tr}
@@ -366,9 +366,21 @@ func (r *readErr) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// copyFile writes r to a new file at path, synced, and returns its SHA-256
+// VerifyBackup reads a backup archive whole and checks it against its
+// manifest, which it returns; it writes nothing. It does not open the files
+// (Restore does): it tells a whole archive from one cut short or altered.
+func VerifyBackup(r io.Reader) (BackupManifest, error) {
+	return extractBackup(r, "")
+}
+
+// copyFile writes r to a new file at path (to nothing when path is empty), synced, and returns its SHA-256
 // and length.
 func copyFile(path string, r io.Reader) (string, int64, error) {
+	if path == "" {
+		h := sha256.New()
+		n, err := io.Copy(h, r)
+		return hex.EncodeToString(h.Sum(nil)), n, err
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return "", 0, fmt.Errorf("storage: restore: %w", err)
