@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -238,5 +240,63 @@ func TestBackupCommandRefusesAndExplains(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "the replaced file is kept as") {
 		t.Errorf("forced restore did not say where the old files went:\n%s", &out)
+	}
+}
+
+// TestExportCommand exports a case from a running serve (through its admin
+// socket) and from the stopped store's files: the same case, masked unless
+// asked.
+func TestExportCommand(t *testing.T) {
+	const client = "5511999990888"
+	db := filepath.Join(t.TempDir(), "portabot.db")
+	s := startServe(t, sandboxEnv(nil), db)
+	c := &conversationView{s: s, from: client}
+	s.text(t, client, "hi")
+	m := c.next(t, `offering "Start the port"`, offers("Start the port"))
+	s.tap(t, client, m, "Start the port")
+	c.next(t, "asking the first check", offers("Yes"))
+
+	export := func(args ...string) (bot.CaseExport, string, error) {
+		var out, errs syncBuffer
+		e := environment{args: append([]string{"export", "--db", db}, args...), getenv: func(string) string { return "" }, stdout: &out, stderr: &errs}
+		err := run(context.Background(), e)
+		var x bot.CaseExport
+		if err == nil {
+			if jerr := json.Unmarshal([]byte(out.String()), &x); jerr != nil {
+				t.Fatalf("export printed no JSON: %v\n%s", jerr, &out)
+			}
+		}
+		return x, out.String(), err
+	}
+	if _, _, err := export("424242"); err == nil || !strings.Contains(err.Error(), "no case 424242") {
+		t.Errorf("export of an unknown case = %v; want it to say there is no such case", err)
+	}
+	var id string
+	for n := 1; n < 5 && id == ""; n++ {
+		if x, _, err := export(strconv.Itoa(n)); err == nil {
+			id = x.Case
+		}
+	}
+	if id == "" {
+		t.Fatal("no case found to export among ids 1 to 4")
+	}
+	live, out, err := export(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, client) || live.Client != bot.MaskPhone(client) || len(live.Timeline) == 0 {
+		t.Errorf("live export: client %q, %d events; want the client masked and a timeline:\n%s", live.Client, len(live.Timeline), out)
+	}
+	full, _, err := export("--unmasked", id)
+	if err != nil || !strings.Contains(full.Client, client) {
+		t.Errorf("unmasked export: client %q, %v; want %s", full.Client, err, client)
+	}
+	s.mustStop(t)
+	stopped, _, err := export(id)
+	if err != nil {
+		t.Fatalf("export with serve stopped: %v", err)
+	}
+	if len(stopped.Timeline) != len(live.Timeline) || stopped.State != live.State {
+		t.Errorf("export from the files: %d events at %q; from the running serve: %d at %q", len(stopped.Timeline), stopped.State, len(live.Timeline), live.State)
 	}
 }
