@@ -81,9 +81,16 @@ var botActors = map[string]bool{"client": true, "bot": true, "graph": true}
 // traceIDIn finds Meta's fbtrace_id in a Graph error's text.
 var traceIDIn = regexp.MustCompile(`fbtrace_id[ :=]+([A-Za-z0-9_\-]+)`)
 
+// CaseHistory reads a case and its audit: Store does, and so does what
+// the agents' adapter reads cases through.
+type CaseHistory interface {
+	Case(ctx context.Context, id string) (Case, error)
+	Audit(ctx context.Context, caseID string) ([]AuditEvent, error)
+}
+
 // ExportCase reads the case id and its audit from st. Unless unmasked, the
 // client's number and the ported number are masked in every field.
-func ExportCase(ctx context.Context, st Store, id string, unmasked bool) (CaseExport, error) {
+func ExportCase(ctx context.Context, st CaseHistory, id string, unmasked bool) (CaseExport, error) {
 	c, err := st.Case(ctx, id)
 	if err != nil {
 		return CaseExport{}, err
