@@ -53,7 +53,7 @@ func openServeStore(ctx context.Context, db string, key []byte) (serveStore, err
 	if isPostgres(db) {
 		return postgres.Open(ctx, db, postgres.WithSealKey(key), postgres.WithMinMaxConns(serveConns))
 	}
-	st, err := storage.Open(db, storage.WithSealKey(key))
+	st, err := storage.Open(db, append([]storage.Option{storage.WithSealKey(key)}, storeFaults...)...)
 	if err != nil {
 		return nil, err
 	}
