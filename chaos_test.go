@@ -267,7 +267,14 @@ func TestChaos(t *testing.T) {
 	for ref, n := range refs {
 		if n > 1 {
 			dups++
-			t.Errorf("outbox reference %s was sent %d times", ref, n)
+			var ats []string
+			for _, m := range sent {
+				if m.CallbackData == ref {
+					ats = append(ats, m.At.Format("15:04:05.000"))
+				}
+			}
+			t.Errorf("outbox reference %s was sent %d times, at %v (disk full from %s to %s)", ref, n, ats,
+				fullAt.Format("15:04:05.000"), freed.Format("15:04:05.000"))
 		}
 	}
 	pending, sentRows, parked, failed, err := st.OutboxStats(sctx)

@@ -263,9 +263,10 @@ func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
 // timed out, the connection broke) the row stays in doubt: Meta may have
 // the message. A status naming the row settles it as sent (see
 // Outbox.OutboundStatus) and it is never sent again. Only if no status came
-// within Grace of the attempt is the row sent again: at least once is the
-// last resort, since a reply lost for good is worse than one received
-// twice.
+// within Grace of the attempt, and of the last moment statuses could not be
+// stored (the dispatcher's start, its last write the store refused), is the
+// row sent again: at least once is the last resort, since a reply lost for
+// good is worse than one received twice.
 //
 // What Meta accepted is known before it is stored: when the store cannot
 // record it (a full disk), the Meta id and the parts sent stay in memory,
@@ -306,6 +307,12 @@ type Dispatcher struct {
 	// accepted is what Meta accepted of rows the store could not record
 	// yet, by row ID.
 	accepted map[string]acceptedRow
+	// settleFrom (Unix ns) is when statuses could last begin to be
+	// stored: the dispatcher's start, or its last write the store refused.
+	// A row in doubt waits Grace from then, not only from its attempt:
+	// Meta's statuses for it may have been refused meanwhile (serve down,
+	// the disk full), and Meta posts them again only after a while.
+	settleFrom atomic.Int64
 	// Parked counts rows parked outside the customer window.
 	Parked atomic.Int64
 	// OnSend, when set, is told what became of each delivery attempt:
@@ -364,6 +371,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var stalled atomic.Bool
+	d.settleFrom.Store(d.bot.cfg.Now().UnixNano())
 	for ctx.Err() == nil {
 		d.beat.Store(time.Now().UnixNano())
 		if stalled.Swap(false) {
@@ -448,7 +456,11 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 		}
 	}
 	if row.InDoubt() {
-		if due := row.Sending.Add(d.Grace); now.Before(due) {
+		from := row.Sending
+		if s := time.Unix(0, d.settleFrom.Load()); s.After(from) {
+			from = s
+		}
+		if due := from.Add(d.Grace); now.Before(due) {
 			// Meta may have the message, and its status will say so;
 			// sending now could reach the client twice.
 			d.log.Info("reply in doubt: its send was cut off; waiting for Meta's status",
@@ -481,6 +493,7 @@ func (d *Dispatcher) deliver(ctx context.Context, row Outbound) bool {
 			return true
 		}
 		d.log.Error("record send attempt", "client", MaskPhone(row.To), "row", row.ID, "error", err)
+		d.settleFrom.Store(now.UnixNano())
 		return false
 	}
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
@@ -579,11 +592,13 @@ func (d *Dispatcher) mark(ctx context.Context, row Outbound) bool {
 			return true
 		case !held:
 			d.log.Error("mark outbox row", "client", MaskPhone(row.To), "row", row.ID, "error", err)
+			d.settleFrom.Store(d.bot.cfg.Now().UnixNano())
 			return false
 		case attempt >= max(d.RecordAttempts, 1):
 			d.log.Error("mark outbox row: Meta accepted the reply; it is kept in memory, never sent again, and the write is tried on the next claim",
 				"client", MaskPhone(row.To), "row", row.ID, "meta_id", row.MetaID, "parts_sent", row.PartsSent,
 				"state", row.State, "attempts", attempt, "error", err)
+			d.settleFrom.Store(d.bot.cfg.Now().UnixNano())
 			return false
 		}
 		d.log.Warn("mark outbox row: trying again", "client", MaskPhone(row.To), "row", row.ID, "attempt", attempt, "error", err)
