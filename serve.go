@@ -703,7 +703,7 @@ func pruneOutbox(ctx context.Context, st outboxPruner, retention time.Duration, 
 	for {
 		total := 0
 		for ctx.Err() == nil {
-			n, err := st.PruneOutbox(ctx, time.Now().Add(-retention), pruneBatch)
+			n, err := pruneOnce(ctx, st, time.Now().Add(-retention), log)
 			if err != nil {
 				if ctx.Err() == nil {
 					log.Error("prune outbox", "error", err)

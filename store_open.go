@@ -91,6 +91,11 @@ func listenForWork(ctx context.Context, st serveStore, runner *bot.Runner, repli
 	if !ok {
 		return
 	}
+	bot.GuardLoop(ctx, "replica listener", nil, func(ctx context.Context) { listen(ctx, l, runner, replies, notices) })
+}
+
+// listen is listenForWork's loop, run under bot.GuardLoop.
+func listen(ctx context.Context, l listener, runner *bot.Runner, replies *bot.Dispatcher, notices *bot.NoticeDispatcher) {
 	l.Listen(ctx, func(channel string) {
 		switch channel {
 		case postgres.ChannelInbox:

@@ -179,7 +179,7 @@ func (r *Runner) Run(ctx context.Context) {
 	r.beat.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
 	for range r.workers {
-		wg.Go(func() { r.work(ctx) })
+		wg.Go(func() { GuardLoop(ctx, "runner worker", r.log, r.work) })
 	}
 	wg.Wait()
 }
@@ -201,8 +201,9 @@ func (r *Runner) work(ctx context.Context) {
 			continue
 		}
 		r.Notify()
-		throttled := r.process(ctx, key, msgs)
-		release()
+		// Released even if the turn panics: the client's next messages
+		// must not wait for ever behind a claim nobody holds.
+		throttled := func() bool { defer release(); return r.process(ctx, key, msgs) }()
 		if r.OnProcessed != nil {
 			r.OnProcessed()
 		}
@@ -218,15 +219,19 @@ func (r *Runner) idle(ctx context.Context) { idle(ctx, r.wake) }
 
 // process handles one conversation's waiting messages in order. A message
 // that fails stays in the inbox, and so do the ones after it, so order
-// holds when it is tried again. It reports whether the client's rate limit
-// stopped it.
+// holds when it is tried again. It reports whether the worker should pause:
+// the client's rate limit stopped it, or a turn failed (the store refused
+// it, a full disk say), and claiming the same messages again at once would
+// spin. Only a turn that happened is charged to the client's rate: turns
+// the store refused are not the client's doing, and charging them would
+// answer a patient client with a slow-down notice once the disk has room.
 func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
 	l := r.limiter(key, time.Now())
 	for _, m := range msgs {
 		if ctx.Err() != nil {
 			return false
 		}
-		if r.Rate > 0 && !l.lim.Allow() {
+		if r.Rate > 0 && l.lim.Tokens() < 1 {
 			if !l.warned.Swap(true) {
 				if err := r.bot.SlowDown(ctx, key); err != nil {
 					r.log.Error("slow down reply", "client", MaskPhone(key), "error", err)
@@ -245,7 +250,10 @@ func (r *Runner) process(ctx context.Context, key string, msgs []Inbound) bool {
 		}
 		if err != nil {
 			r.log.Error("process message", "client", MaskPhone(key), "wa_message_id", m.ID, "error", err)
-			return false
+			return true
+		}
+		if r.Rate > 0 {
+			l.lim.Allow()
 		}
 	}
 	l.warned.Store(false)
@@ -358,13 +366,17 @@ func (d *Dispatcher) Alive(now time.Time) bool {
 	return now.Sub(time.Unix(0, d.beat.Load())) < 5*idlePoll+turnTimeout
 }
 
-// Run sends until ctx ends; sends in progress finish.
+// Run sends until ctx ends; sends in progress finish. A panic restarts it
+// (see GuardLoop).
+func (d *Dispatcher) Run(ctx context.Context) { GuardLoop(ctx, "reply dispatcher", d.log, d.run) }
+
+// run sends until ctx ends; sends in progress finish.
 //
 // Up to Parallel sends are out at once, and a free slot is filled as soon as
 // it frees: a batch claimed together is not waited for as a whole, so one
 // slow answer from Meta holds up only its own slot, and the commits that
 // record attempts and their outcomes overlap with the sends of other rows.
-func (d *Dispatcher) Run(ctx context.Context) {
+func (d *Dispatcher) run(ctx context.Context) {
 	parallel := max(d.Parallel, 1)
 	slots := make(chan struct{}, parallel)
 	freed := make(chan struct{}, 1)
@@ -421,7 +433,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 					default:
 					}
 				}()
-				if !d.deliver(context.WithoutCancel(ctx), row) {
+				ok := false
+				if Recovered("reply sender", d.log, func() { ok = d.deliver(context.WithoutCancel(ctx), row) }) || !ok {
 					stalled.Store(true)
 				}
 			})

@@ -202,6 +202,7 @@ func New(stats Stats, opts Options) *Metrics {
 		m.processing, m.turns,
 		m.outboxSent, m.outboxRetries, m.outboxParked, m.outboxFailed,
 		m.graphCalls, m.graphSeconds, m.slackNotifications, m.faqAnswers,
+		newPanicCollector(),
 	)
 	if stats != nil {
 		m.store = newStoreCollector(stats, opts, m.log)
