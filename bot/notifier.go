@@ -49,7 +49,9 @@ func (d *NoticeDispatcher) Notify() {
 }
 
 // Run delivers until ctx ends; a panic restarts it (see GuardLoop).
-func (d *NoticeDispatcher) Run(ctx context.Context) { GuardLoop(ctx, "notice dispatcher", d.log, d.run) }
+func (d *NoticeDispatcher) Run(ctx context.Context) {
+	GuardLoop(ctx, "notice dispatcher", d.log, d.run)
+}
 
 func (d *NoticeDispatcher) run(ctx context.Context) {
 	for ctx.Err() == nil {
