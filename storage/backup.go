@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -297,6 +298,16 @@ func extractBackup(r io.Reader, mainPath string) (BackupManifest, error) {
 		}
 		if err != nil {
 			return m, bad(err.Error())
+		}
+		// Only plain files: a sparse entry would make the reader produce
+		// as many zeros as its header claims, gigabytes from a few bytes.
+		if h.Typeflag != tar.TypeReg {
+			return m, bad(fmt.Sprintf("entry %q is not a plain file", h.Name))
+		}
+		for k := range h.PAXRecords {
+			if strings.HasPrefix(k, "GNU.sparse") {
+				return m, bad(fmt.Sprintf("entry %q is sparse", h.Name))
+			}
 		}
 		if _, dup := sums[h.Name]; dup || (h.Name == archiveManifest && manifest != nil) {
 			return m, bad("entry " + h.Name + " appears twice")

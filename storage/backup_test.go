@@ -232,3 +232,26 @@ func TestRestoreRefusesWithoutChangingTheStore(t *testing.T) {
 	}
 	release()
 }
+
+// FuzzVerifyBackup feeds VerifyBackup, the archive reader restore uses,
+// altered and arbitrary archives: it must refuse them with an error, never
+// panic, and accept only what matches its manifest.
+func FuzzVerifyBackup(f *testing.F) {
+	db := mustOpen(f, WithSealKey(testKey))
+	if _, err := db.Enqueue(context.Background(), []bot.Inbound{backupMsg("wamid.fuzz", "5511900000009")}); err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := db.WriteBackup(&buf, nil); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:len(buf.Bytes())/2])
+	f.Add([]byte("not a tar"))
+	f.Fuzz(func(t *testing.T, archive []byte) {
+		m, err := VerifyBackup(bytes.NewReader(archive))
+		if err == nil && (m.Format != backupFormat || m.MainSHA256 == "" || m.InboxSHA256 == "") {
+			t.Errorf("VerifyBackup accepted an archive with manifest %+v", m)
+		}
+	})
+}
