@@ -15,7 +15,7 @@ type panicCollector struct{ desc *prometheus.Desc }
 // guardedGoroutines are the names bot.GuardLoop and bot.Recovered are given
 // in serve.
 var guardedGoroutines = []string{"runner worker", "reply dispatcher", "reply sender", "notice dispatcher",
-	"notice sender", "outbox pruner", "replica listener"}
+	"notice sender", "outbox pruner", "replica listener", "slack request", "slack action"}
 
 func newPanicCollector() *panicCollector {
 	return &panicCollector{desc: prometheus.NewDesc("portabot_goroutine_panics_total",

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -114,5 +115,26 @@ func TestExportRefusals(t *testing.T) {
 	f.run(t, agentUser, "export 12")
 	if got := f.response(t); !strings.Contains(got.Text, "Could not post") || !strings.Contains(got.Text, "portabot export 12") {
 		t.Errorf("export Slack refused: %q; want the failure and the way round it", got.Text)
+	}
+}
+
+// panickingHandoff is a bot whose takeover panics: a bug behind a button.
+type panickingHandoff struct{ *fakeBot }
+
+func (panickingHandoff) TakeOver(context.Context, string, string) error { panic("takeover: boom") }
+
+// TestActionPanicIsAnsweredNotFatal: an action that panics after the
+// acknowledgement is recovered, counted, and the agent told, instead of
+// taking serve down from a goroutine nothing else watches.
+func TestActionPanicIsAnsweredNotFatal(t *testing.T) {
+	f := newFixture(t, nil)
+	f.app.deps.Handoff = panickingHandoff{f.bot}
+	before := bot.PanicCounts()["slack action"]
+	f.run(t, agentUser, "takeover 12")
+	if got := f.response(t); !strings.Contains(got.Text, "Something went wrong") {
+		t.Errorf("after a panicking action the agent was told %q", got.Text)
+	}
+	if n := bot.PanicCounts()["slack action"] - before; n != 1 {
+		t.Errorf("slack action panics counted: %d, want 1", n)
 	}
 }
