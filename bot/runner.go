@@ -316,7 +316,9 @@ type Dispatcher struct {
 	// yet, by row ID.
 	accepted map[string]acceptedRow
 	// settleFrom (Unix ns) is when statuses could last begin to be
-	// stored: the dispatcher's start, or its last write the store refused.
+	// stored: the dispatcher's start, or its last write the store refused
+	// for a row Meta had taken nothing of (a row it took part of keeps
+	// its own clock: what is left of it is due after the grace).
 	// A row in doubt waits Grace from then, not only from its attempt:
 	// Meta's statuses for it may have been refused meanwhile (serve down,
 	// the disk full), and Meta posts them again only after a while.
@@ -611,7 +613,6 @@ func (d *Dispatcher) mark(ctx context.Context, row Outbound) bool {
 			d.log.Error("mark outbox row: Meta accepted the reply; it is kept in memory, never sent again, and the write is tried on the next claim",
 				"client", MaskPhone(row.To), "row", row.ID, "meta_id", row.MetaID, "parts_sent", row.PartsSent,
 				"state", row.State, "attempts", attempt, "error", err)
-			d.settleFrom.Store(d.bot.cfg.Now().UnixNano())
 			return false
 		}
 		d.log.Warn("mark outbox row: trying again", "client", MaskPhone(row.To), "row", row.ID, "attempt", attempt, "error", err)

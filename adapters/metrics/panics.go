@@ -27,6 +27,9 @@ func (c *panicCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *panicCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := bot.PanicCounts()
+	if counts == nil {
+		counts = map[string]uint64{}
+	}
 	for _, name := range guardedGoroutines {
 		if _, ok := counts[name]; !ok {
 			counts[name] = 0
