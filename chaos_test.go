@@ -67,10 +67,14 @@ func TestChaos(t *testing.T) {
 
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "portabot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	// The fault build lets the test fill serve's disk (storefaults_inject.go).
+	if out, err := exec.Command("go", "build", "-tags", "portabot_faults", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	db := filepath.Join(dir, "portabot.db")
+	// While this file exists, every commit of serve's store fails with
+	// ENOSPC, as on a full disk.
+	diskFull := filepath.Join(dir, "disk-full")
 	addr := freePort(t)
 	c := &chaos{t: t, base: "http://" + addr, codes: map[string]int{}, stop: make(chan struct{}),
 		client: &http.Client{Timeout: 5 * time.Second}}
@@ -110,6 +114,7 @@ func TestChaos(t *testing.T) {
 		"PORTABOT_DEST_WABA_ID":       metasim.SandboxWABA,
 		"PORTABOT_SEND_GRACE":         chaosGrace.String(),
 		"PORTABOT_LOG_LEVEL":          "info",
+		"PORTABOT_FAULT_DISK_FULL":    diskFull,
 	} {
 		env = append(env, k+"="+v)
 	}
@@ -158,6 +163,25 @@ func TestChaos(t *testing.T) {
 	last := startServeProcess(t, bin, env, db, "serve-last.log")
 	procs = append(procs, last)
 	last.waitHealthy(t, c.base)
+
+	// Disk full for a while, under the same load: webhooks are refused
+	// (Meta delivers again), turns and Graph steps cannot be recorded,
+	// replies Meta took cannot be marked sent. Then the disk has room
+	// again and serve must catch up without losing or repeating anything.
+	fullFor := 3 * time.Second
+	if err := os.WriteFile(diskFull, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fullAt := time.Now()
+	waitServeReady(t, c.base, false, 30*time.Second, last)
+	time.Sleep(max(0, fullFor-time.Since(fullAt))) // the length of the phase, not a proof
+	if err := os.Remove(diskFull); err != nil {
+		t.Fatal(err)
+	}
+	freed := time.Now()
+	waitServeReady(t, c.base, true, 60*time.Second, last)
+	t.Logf("chaos: disk full for %v (/readyz said so), ready again %v after it had room", freed.Sub(fullAt).Round(time.Millisecond),
+		time.Since(freed).Round(time.Millisecond))
 	close(c.stop)
 	drained := time.Now()
 	deadline := time.Now().Add(90*time.Second + 2*chaosGrace)
@@ -243,7 +267,14 @@ func TestChaos(t *testing.T) {
 	for ref, n := range refs {
 		if n > 1 {
 			dups++
-			t.Errorf("outbox reference %s was sent %d times", ref, n)
+			var ats []string
+			for _, m := range sent {
+				if m.CallbackData == ref {
+					ats = append(ats, m.At.Format("15:04:05.000"))
+				}
+			}
+			t.Errorf("outbox reference %s was sent %d times, at %v (disk full from %s to %s)", ref, n, ats,
+				fullAt.Format("15:04:05.000"), freed.Format("15:04:05.000"))
 		}
 	}
 	pending, sentRows, parked, failed, err := st.OutboxStats(sctx)
@@ -258,6 +289,11 @@ func TestChaos(t *testing.T) {
 	}
 	if n := sim.PendingStatuses(); n != 0 {
 		t.Errorf("%d status webhooks never taken", n)
+	}
+	if n := strings.Count(last.logs(), "no space left on device"); n == 0 {
+		t.Error("the disk-full phase refused no write: it tested nothing")
+	} else {
+		t.Logf("chaos: %d log lines of writes refused while the disk was full", n)
 	}
 	var inDoubt, resent int
 	for _, p := range procs {
@@ -279,6 +315,26 @@ func TestChaos(t *testing.T) {
 		inDoubtAtKill, inDoubt, resent)
 	if t.Failed() {
 		c.report()
+	}
+}
+
+// waitReady waits until GET /readyz answers 200 (ready) or not (not
+// ready), failing the test after timeout.
+func waitServeReady(t *testing.T, base string, ready bool, timeout time.Duration, p *serveProcess) {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		if resp, err := client.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if (resp.StatusCode == http.StatusOK) == ready {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz did not turn ready=%v within %v; logs:\n%s", ready, timeout, tail(p.logs(), 40))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

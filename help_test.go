@@ -16,6 +16,7 @@ func TestHelpTouchesNothing(t *testing.T) {
 		{"serve", "--help"}, {"serve", "-h"}, {"chat", "--help"}, {"cases", "--help"},
 		{"faq", "ask", "--help"}, {"faq", "eval", "--help"}, {"flow", "--help"}, {"version", "--help"},
 		{"bench", "--help"}, {"config", "check", "--help"}, {"check", "--help"},
+		{"backup", "--help"}, {"restore", "--help"}, {"export", "--help"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			dir := t.TempDir()

@@ -74,6 +74,9 @@ Usage:
   portabot forget [--db FILE] [--by NAME] --yes +NUMBER|CASE      erase a client and their cases (bbolt: with serve stopped)
   portabot migrate [--status] [--db postgres://…]                 show and apply PostgreSQL schema migrations
   portabot store copy --from FILE --to postgres://…               copy a stopped deployment's bbolt file to PostgreSQL, verified
+  portabot backup [--db FILE] FILE                                a consistent backup of both store files (serve running or not; not the key)
+  portabot restore [--db FILE] [--force] FILE                     with serve stopped: replace the store with a backup, checked first
+  portabot export [--db FILE] [--unmasked] CASE                   a case's history as JSON (states, timeline, Graph outcomes, agents)
   portabot flow                                                   the conversation as a Mermaid diagram
   portabot templates [--name NAME]                                the message templates to submit to Meta (JSON lines)
   portabot bench [--conns 8,128] [--requests N] [--clients N]     measure serve against reference servers (JSON)
@@ -130,6 +133,12 @@ func dispatch(ctx context.Context, env environment) error {
 		return runMigrate(ctx, env, args)
 	case "store":
 		return runStore(ctx, env, args)
+	case "backup":
+		return runBackup(ctx, env, args)
+	case "restore":
+		return runRestore(env, args)
+	case "export":
+		return runExport(ctx, env, args)
 	case "bench":
 		return runBench(ctx, env, args)
 	case "flow":

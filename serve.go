@@ -473,6 +473,7 @@ func (s *server) open(ctx context.Context, args []string) (err error) {
 		log.Warn("first start: created the store files", "db", cfg.DB, "inbox", storage.InboxPath(cfg.DB))
 	}
 
+	defer startAdmin(cfg.DB, st, log)()
 	mx := metrics.New(st, metrics.Options{Logger: log, Intents: faq.Intents()})
 	// One pool of connections to Meta, wide enough for every parallel send:
 	// Go's default keeps two idle connections per host, and a busy sender
@@ -782,7 +783,7 @@ func pruneOutbox(ctx context.Context, st outboxPruner, retention time.Duration, 
 	for {
 		total := 0
 		for ctx.Err() == nil {
-			n, err := st.PruneOutbox(ctx, time.Now().Add(-retention), pruneBatch)
+			n, err := pruneOnce(ctx, st, time.Now().Add(-retention), log)
 			if err != nil {
 				if ctx.Err() == nil {
 					log.Error("prune outbox", "error", err)

@@ -58,7 +58,7 @@ func openServeStore(ctx context.Context, db string, key []byte, leaseTTL time.Du
 	if isPostgres(db) {
 		return postgres.Open(ctx, db, postgres.WithSealKey(key), postgres.WithMinMaxConns(serveConns), postgres.WithLeaseTTL(leaseTTL))
 	}
-	st, err := storage.Open(db, storage.WithSealKey(key))
+	st, err := storage.Open(db, append([]storage.Option{storage.WithSealKey(key)}, storeFaults...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +96,11 @@ func listenForWork(ctx context.Context, st serveStore, runner *delivery.Runner, 
 	if !ok {
 		return
 	}
+	bot.GuardLoop(ctx, "replica listener", nil, func(ctx context.Context) { listen(ctx, l, runner, replies, notices) })
+}
+
+// listen is listenForWork's loop, run under bot.GuardLoop.
+func listen(ctx context.Context, l listener, runner *delivery.Runner, replies *delivery.Dispatcher, notices *delivery.NoticeDispatcher) {
 	l.Listen(ctx, func(channel string) {
 		switch channel {
 		case postgres.ChannelInbox:

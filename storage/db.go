@@ -232,6 +232,7 @@ type options struct {
 	sealKey     []byte
 	sealKeySet  bool
 	newInbox    bool
+	writeFault  func() error
 }
 
 // An Option changes how Open opens the file.
@@ -314,8 +315,8 @@ func Open(path string, opts ...Option) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
-	db.w = startWriter(bdb, fillAppended)
-	db.iw = startWriter(ibdb, fillInbox)
+	db.w = startWriter(bdb, fillAppended, o.writeFault)
+	db.iw = startWriter(ibdb, fillInbox, o.writeFault)
 	return db, nil
 }
 

@@ -70,6 +70,15 @@ func (db *DB) Health(ctx context.Context) error {
 func (db *DB) runProbe(now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// A panic here would end the process from a goroutine nothing else
+	// watches; it is the probe's failure instead, which /readyz reports.
+	defer func() {
+		if v := recover(); v != nil {
+			db.probeMu.Lock()
+			db.probe.inFlight, db.probe.err = false, fmt.Errorf("storage: the readiness probe panicked (%v); restart portabot and report the bug", v)
+			db.probeMu.Unlock()
+		}
+	}()
 	v := []byte(strconv.FormatInt(now.UnixNano(), 10))
 	op := func(tx *bolt.Tx) (func() error, error) {
 		return func() error { return tx.Bucket(bucketMeta).Put(keyProbe, v) }, nil

@@ -142,11 +142,36 @@ type writer struct {
 	// lastFail is why the last commit failed, nil once one succeeds: a
 	// full or read-only disk shows here before a client notices.
 	lastFail atomic.Pointer[string]
+	// commitMu is held for every transaction the writer makes, so that a
+	// backup can take its snapshot between two commits (see snapshot).
+	commitMu sync.Mutex
+	// fault, when set, is asked before each commit; an error fails the
+	// transaction as a failing disk would (see WithWriteFault).
+	fault func() error
+}
+
+// update runs fn in a write transaction on the writer's file, failing it
+// with the injected fault, if any, after fn wrote.
+func (w *writer) update(fn func(tx *bolt.Tx) error) error {
+	w.commitMu.Lock()
+	defer w.commitMu.Unlock()
+	return w.bolt.Update(func(tx *bolt.Tx) error {
+		if w.prepare != nil {
+			w.prepare(tx)
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if w.fault != nil {
+			return w.fault()
+		}
+		return nil
+	})
 }
 
 // startWriter starts the writer of bdb; prepare may be nil.
-func startWriter(bdb *bolt.DB, prepare func(tx *bolt.Tx)) *writer {
-	w := &writer{bolt: bdb, prepare: prepare, done: make(chan struct{})}
+func startWriter(bdb *bolt.DB, prepare func(tx *bolt.Tx), fault func() error) *writer {
+	w := &writer{bolt: bdb, prepare: prepare, fault: fault, done: make(chan struct{})}
 	w.cond.L = &w.mu
 	go w.run()
 	return w
@@ -328,10 +353,7 @@ func (w *writer) run() {
 // alone (see the comment at the top of this file).
 func (w *writer) commitGroup(group []*writeReq) {
 	results := make([]error, len(group))
-	err := w.bolt.Update(func(tx *bolt.Tx) error {
-		if w.prepare != nil {
-			w.prepare(tx)
-		}
+	err := w.update(func(tx *bolt.Tx) error {
 		for i, r := range group {
 			refused, err := runOp(tx, r.op)
 			if err != nil {
@@ -372,10 +394,7 @@ func (r *writeReq) answer(err error) {
 // writeAlone makes one write in a transaction of its own.
 func (w *writer) writeAlone(op writeOp) error {
 	var refused error
-	err := w.bolt.Update(func(tx *bolt.Tx) error {
-		if w.prepare != nil {
-			w.prepare(tx)
-		}
+	err := w.update(func(tx *bolt.Tx) error {
 		var err error
 		refused, err = runOp(tx, op)
 		return err

@@ -208,6 +208,7 @@ func New(stats Stats, opts Options) *Metrics {
 		m.processing, m.turns,
 		m.outboxSent, m.outboxRetries, m.outboxParked, m.outboxFailed, m.outboxUnflagged,
 		m.graphCalls, m.graphSeconds, m.slackNotifications, m.faqAnswers, m.retention,
+		newPanicCollector(),
 	)
 	if stats != nil {
 		m.store = newStoreCollector(stats, opts, m.log)

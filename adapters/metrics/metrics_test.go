@@ -44,6 +44,7 @@ var documented = []string{
 	"portabot_faq_answers_total",
 	"portabot_store_commits_total",
 	"portabot_store_writes_total",
+	"portabot_goroutine_panics_total",
 }
 
 // fakeStats is a store whose counts the test sets.

@@ -32,6 +32,7 @@ var subcommands = []subcommand{
 	{name: "retry", args: "<case>", about: "re-run the failed Graph step, after a status check", acts: true},
 	{name: "cancel", args: "<case>", about: "cancel the port", acts: true},
 	{name: "forget", args: "<case | +number>", about: "erase a client and all their cases, after you confirm", acts: true},
+	{name: "export", args: "<case>", about: "post the case's history as a JSON file in its thread (numbers masked)"},
 	{name: "faq", args: "<question>", about: "what the bot answers a client who asks this"},
 	{name: "stats", about: "cases per state, ports done today and in 7 days, their median time to done"},
 	{name: "help", about: "this list"},
@@ -62,6 +63,8 @@ func (a *App) command(ctx context.Context, cmd slackapi.SlashCommand) (reply *sl
 		return a.forgetAsk(ctx, rest, cmd.UserID), nil
 	case sub.acts:
 		return a.action(ctx, sub, rest, cmd.UserID, cmd.TriggerID)
+	case name == "export":
+		return a.export(sub, rest, cmd.UserID)
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.readTimeout)
 	defer cancel()

@@ -10,6 +10,8 @@ import (
 	"net/url"
 
 	slackapi "github.com/slack-go/slack"
+
+	"portabot/bot"
 )
 
 // maxBody bounds a request from Slack; real ones are a few kilobytes.
@@ -138,8 +140,11 @@ func (a *App) finish(responseURL string, later job) {
 	}
 	a.work.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), a.actionTimeout)
-		msg := later(ctx)
-		cancel()
+		defer cancel()
+		var msg *slackapi.WebhookMessage
+		if bot.Recovered("slack action", a.log, func() { msg = later(ctx) }) {
+			msg = ephemeral("Something went wrong on portabot's side; nothing more was done. The error is in serve's log.")
+		}
 		a.respond(responseURL, msg)
 	})
 }

@@ -7,6 +7,8 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"portabot/bot"
 )
 
 // RunSocketMode serves the same commands and buttons over Slack's Socket
@@ -53,30 +55,14 @@ func (a *App) socketEvent(ctx context.Context, sm *socketmode.Client, evt socket
 			return
 		}
 		req := *evt.Request
-		a.work.Go(func() {
-			if !a.teamServed(cmd.TeamID) {
-				a.log.Warn("slack request from another workspace refused", "team", cmd.TeamID)
-				a.ack(sm, req, ephemeral("This workspace is not served by portabot."), "")
-				return
-			}
-			reply, later := a.command(ctx, cmd)
-			a.ack(sm, req, reply, cmd.ResponseURL)
-			a.finish(cmd.ResponseURL, later)
-		})
+		a.work.Go(func() { bot.Recovered("slack request", a.log, func() { a.slashCommand(ctx, sm, req, cmd) }) })
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slackapi.InteractionCallback)
 		if !ok || evt.Request == nil {
 			return
 		}
 		req := *evt.Request
-		a.work.Go(func() {
-			a.ack(sm, req, nil, "")
-			if !a.teamServed(ic.Team.ID) {
-				a.log.Warn("slack request from another workspace refused", "team", ic.Team.ID)
-				return
-			}
-			a.finish(ic.ResponseURL, a.interaction(ctx, ic))
-		})
+		a.work.Go(func() { bot.Recovered("slack request", a.log, func() { a.interactive(ctx, sm, req, ic) }) })
 	case socketmode.EventTypeEventsAPI:
 		// Not subscribed to events; acknowledge so Slack does not resend.
 		if evt.Request != nil {
@@ -116,4 +102,26 @@ func errorOf(data any) error {
 		return withoutURL(e.ErrorObj)
 	}
 	return nil
+}
+
+// slashCommand answers one /porta command that came over Socket Mode.
+func (a *App) slashCommand(ctx context.Context, sm *socketmode.Client, req socketmode.Request, cmd slackapi.SlashCommand) {
+	if !a.teamServed(cmd.TeamID) {
+		a.log.Warn("slack request from another workspace refused", "team", cmd.TeamID)
+		a.ack(sm, req, ephemeral("This workspace is not served by portabot."), "")
+		return
+	}
+	reply, later := a.command(ctx, cmd)
+	a.ack(sm, req, reply, cmd.ResponseURL)
+	a.finish(cmd.ResponseURL, later)
+}
+
+// interactive answers one button press that came over Socket Mode.
+func (a *App) interactive(ctx context.Context, sm *socketmode.Client, req socketmode.Request, ic slackapi.InteractionCallback) {
+	a.ack(sm, req, nil, "")
+	if !a.teamServed(ic.Team.ID) {
+		a.log.Warn("slack request from another workspace refused", "team", ic.Team.ID)
+		return
+	}
+	a.finish(ic.ResponseURL, a.interaction(ctx, ic))
 }

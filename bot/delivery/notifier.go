@@ -63,8 +63,12 @@ func (d *NoticeDispatcher) Notify() {
 	}
 }
 
-// Run delivers until ctx ends.
+// Run delivers until ctx ends; a panic restarts it (see GuardLoop).
 func (d *NoticeDispatcher) Run(ctx context.Context) {
+	bot.GuardLoop(ctx, "notice dispatcher", d.log, d.run)
+}
+
+func (d *NoticeDispatcher) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		rows, release, err := d.notices.ClaimNotices(ctx, d.now(), 8)
 		if err != nil || len(rows) == 0 {
@@ -79,7 +83,7 @@ func (d *NoticeDispatcher) Run(ctx context.Context) {
 		}
 		var wg sync.WaitGroup
 		for _, n := range rows {
-			wg.Go(func() { d.deliver(context.WithoutCancel(ctx), n) })
+			wg.Go(func() { bot.Recovered("notice sender", d.log, func() { d.deliver(context.WithoutCancel(ctx), n) }) })
 		}
 		wg.Wait()
 		release()

@@ -191,7 +191,7 @@ func (r *Runner) Run(ctx context.Context) {
 	r.beat.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
 	for range r.cfg.Workers {
-		wg.Go(func() { r.work(ctx) })
+		wg.Go(func() { bot.GuardLoop(ctx, "runner worker", r.log, r.work) })
 	}
 	wg.Wait()
 }
@@ -213,8 +213,9 @@ func (r *Runner) work(ctx context.Context) {
 			continue
 		}
 		r.Notify()
-		throttled := r.process(ctx, key, msgs)
-		release()
+		// Released even if the turn panics: the client's next messages
+		// must not wait for ever behind a claim nobody holds.
+		throttled := func() bool { defer release(); return r.process(ctx, key, msgs) }()
 		if r.cfg.OnProcessed != nil {
 			r.cfg.OnProcessed()
 		}
@@ -230,15 +231,19 @@ func (r *Runner) idle(ctx context.Context) { idle(ctx, r.wake) }
 
 // process handles one conversation's waiting messages in order. A message
 // that fails stays in the inbox, and so do the ones after it, so order
-// holds when it is tried again. It reports whether the client's rate limit
-// stopped it.
+// holds when it is tried again. It reports whether the worker should pause:
+// the client's rate limit stopped it, or a turn failed (the store refused
+// it, a full disk say), and claiming the same messages again at once would
+// spin. Only a turn that happened is charged to the client's rate: turns
+// the store refused are not the client's doing, and charging them would
+// answer a patient client with a slow-down notice once the disk has room.
 func (r *Runner) process(ctx context.Context, key string, msgs []bot.Inbound) bool {
 	l := r.limiter(key, time.Now())
 	for _, m := range msgs {
 		if ctx.Err() != nil {
 			return false
 		}
-		if r.cfg.Rate > 0 && !l.lim.Allow() {
+		if r.cfg.Rate > 0 && l.lim.Tokens() < 1 {
 			if !l.warned.Swap(true) {
 				if err := r.bot.SlowDown(ctx, key); err != nil {
 					r.log.Error("slow down reply", "client", bot.MaskPhone(key), "error", err)
@@ -257,7 +262,10 @@ func (r *Runner) process(ctx context.Context, key string, msgs []bot.Inbound) bo
 		}
 		if err != nil {
 			r.log.Error("process message", "client", bot.MaskPhone(key), "wa_message_id", m.ID, "error", err)
-			return false
+			return true
+		}
+		if r.cfg.Rate > 0 {
+			l.lim.Allow()
 		}
 	}
 	l.warned.Store(false)
@@ -275,9 +283,10 @@ func (r *Runner) process(ctx context.Context, key string, msgs []bot.Inbound) bo
 // timed out, the connection broke) the row stays in doubt: Meta may have
 // the message. A status naming the row settles it as sent (see
 // Outbox.OutboundStatus) and it is never sent again. Only if no status came
-// within Grace of the attempt is the row sent again: at least once is the
-// last resort, since a reply lost for good is worse than one received
-// twice.
+// within Grace of the attempt, and of the last moment statuses could not be
+// stored (the dispatcher's start, its last write the store refused), is the
+// row sent again: at least once is the last resort, since a reply lost for
+// good is worse than one received twice.
 //
 // What Meta accepted is known before it is stored: when the store cannot
 // record it (a full disk), the Meta id and the parts sent stay in memory,
@@ -300,6 +309,14 @@ type Dispatcher struct {
 	// accepted is what Meta accepted of rows the store could not record
 	// yet, by row ID.
 	accepted map[string]acceptedRow
+	// settleFrom (Unix ns) is when statuses could last begin to be
+	// stored: the dispatcher's start, or its last write the store refused
+	// for a row Meta had taken nothing of (a row it took part of keeps
+	// its own clock: what is left of it is due after the grace).
+	// A row in doubt waits Grace from then, not only from its attempt:
+	// Meta's statuses for it may have been refused meanwhile (serve down,
+	// the disk full), and Meta posts them again only after a while.
+	settleFrom atomic.Int64
 }
 
 // DispatcherConfig configures a Dispatcher; DefaultDispatcherConfig holds
@@ -372,19 +389,24 @@ func (d *Dispatcher) Alive(now time.Time) bool {
 	return now.Sub(time.Unix(0, d.beat.Load())) < 5*idlePoll+turnTimeout
 }
 
-// Run sends until ctx ends; sends in progress finish.
+// Run sends until ctx ends; sends in progress finish. A panic restarts it
+// (see GuardLoop).
+func (d *Dispatcher) Run(ctx context.Context) { bot.GuardLoop(ctx, "reply dispatcher", d.log, d.run) }
+
+// run sends until ctx ends; sends in progress finish.
 //
 // Up to Parallel sends are out at once, and a free slot is filled as soon as
 // it frees: a batch claimed together is not waited for as a whole, so one
 // slow answer from Meta holds up only its own slot, and the commits that
 // record attempts and their outcomes overlap with the sends of other rows.
-func (d *Dispatcher) Run(ctx context.Context) {
+func (d *Dispatcher) run(ctx context.Context) {
 	parallel := max(d.cfg.Parallel, 1)
 	slots := make(chan struct{}, parallel)
 	freed := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var stalled atomic.Bool
+	d.settleFrom.Store(d.bot.Now().UnixNano())
 	for ctx.Err() == nil {
 		d.beat.Store(time.Now().UnixNano())
 		if stalled.Swap(false) {
@@ -434,7 +456,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 					default:
 					}
 				}()
-				if !d.deliver(context.WithoutCancel(ctx), row) {
+				ok := false
+				if bot.Recovered("reply sender", d.log, func() { ok = d.deliver(context.WithoutCancel(ctx), row) }) || !ok {
 					stalled.Store(true)
 				}
 			})
@@ -469,7 +492,11 @@ func (d *Dispatcher) deliver(ctx context.Context, row bot.Outbound) bool {
 		}
 	}
 	if row.InDoubt() {
-		if due := row.Sending.Add(d.cfg.Grace); now.Before(due) {
+		from := row.Sending
+		if s := time.Unix(0, d.settleFrom.Load()); s.After(from) {
+			from = s
+		}
+		if due := from.Add(d.cfg.Grace); now.Before(due) {
 			// Meta may have the message, and its status will say so;
 			// sending now could reach the client twice.
 			d.log.Info("reply in doubt: its send was cut off; waiting for Meta's status",
@@ -502,6 +529,7 @@ func (d *Dispatcher) deliver(ctx context.Context, row bot.Outbound) bool {
 			return true
 		}
 		d.log.Error("record send attempt", "client", bot.MaskPhone(row.To), "row", row.ID, "error", err)
+		d.settleFrom.Store(now.UnixNano())
 		return false
 	}
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
@@ -607,6 +635,7 @@ func (d *Dispatcher) mark(ctx context.Context, row bot.Outbound) bool {
 			return true
 		case !held:
 			d.log.Error("mark outbox row", "client", bot.MaskPhone(row.To), "row", row.ID, "error", err)
+			d.settleFrom.Store(d.bot.Now().UnixNano())
 			return false
 		case attempt >= max(d.cfg.RecordAttempts, 1):
 			d.log.Error("mark outbox row: Meta accepted the reply; it is kept in memory, never sent again, and the write is tried on the next claim",
