@@ -473,7 +473,9 @@ func (s *server) open(ctx context.Context, args []string) (err error) {
 		log.Warn("first start: created the store files", "db", cfg.DB, "inbox", storage.InboxPath(cfg.DB))
 	}
 
-	defer startAdmin(cfg.DB, st, log)()
+	// The admin socket (backup, export) lives as long as serve, and stops
+	// before the store closes.
+	s.onClose(startAdmin(cfg.DB, st, log))
 	mx := metrics.New(st, metrics.Options{Logger: log, Intents: faq.Intents()})
 	// One pool of connections to Meta, wide enough for every parallel send:
 	// Go's default keeps two idle connections per host, and a busy sender
