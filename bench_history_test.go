@@ -56,7 +56,27 @@ func TestHistoryBench(t *testing.T) {
 	if err != nil || len(audit) != len(doneTrail) {
 		t.Errorf("case 1000's trail has %d events (%v), want %d", len(audit), err, len(doneTrail))
 	}
+	// Retention leaves each closed case its record without personal data
+	// and its audit events without detail: fewer bytes than before, not
+	// none.
+	if after := rep.BytesPerClosedCaseAfterRetention; after == nil || *after <= 0 || *after >= rep.BytesPerClosedCaseCompacted {
+		t.Errorf("bytes per closed case after retention = %v, want a figure above 0 and below the %v before", deref(after), rep.BytesPerClosedCaseCompacted)
+	}
+	h := rep.Space["history"]
+	if h.Expired["expired"] < 2000 || h.Expired["processed_markers"] < 2000*12 {
+		t.Errorf("the retention pass expired %v, want the 2,000 closed cases and their conversations and their 24,000 processed markers", h.Expired)
+	}
+	if h.After.FileBytes < h.Before.FileBytes || h.After.InUseBytes >= h.Before.InUseBytes {
+		t.Errorf("history store before retention %+v, after %+v: want the file no smaller (bbolt keeps its pages) and fewer bytes in use", h.Before, h.After)
+	}
 	if rep.BytesPerClosedCase <= 0 {
 		t.Errorf("bytes per closed case = %v, want the seeded store's growth per case", rep.BytesPerClosedCase)
 	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }

@@ -218,6 +218,10 @@ type DB struct {
 	// next call goes on from there (see scanFrom).
 	expMu                     sync.Mutex
 	expCase, expConv, expMark []byte
+	// expCasesAt is the cutoff of Expire's last full walk of the cases
+	// that found fewer than it could take: every case due then was
+	// found (see expRescan).
+	expCasesAt time.Time
 
 	scrubOwed atomic.Bool // the last Scrub left freed pages unscrubbed
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -44,7 +45,7 @@ func (db *DB) Forget(ctx context.Context, r bot.ForgetRequest) (bot.Erasure, err
 	var t target
 	if err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		t, err = findTarget(tx, r)
+		t, err = findTarget(tx, r, db.pkey)
 		return err
 	}); err != nil {
 		return out, err
@@ -92,7 +93,7 @@ func (db *DB) Forget(ctx context.Context, r bot.ForgetRequest) (bot.Erasure, err
 	err = db.write(ctx, "forget", func(tx *bolt.Tx) (func() error, error) {
 		// Read again in the writer's transaction: a turn may have opened
 		// a case or moved one into a Graph step since.
-		again, err := findTarget(tx, r)
+		again, err := findTarget(tx, r, db.pkey)
 		if err != nil {
 			return nil, err
 		}
@@ -151,9 +152,12 @@ func (t target) addresses() []string {
 
 // findTarget finds the client r names and their cases: the conversations
 // of the number (or of the case's client), every case of those, and every
-// case porting or written from the number. Cases are read in full, which
-// costs a scan of the cases; erasure is rare.
-func findTarget(tx *bolt.Tx, r bot.ForgetRequest) (target, error) {
+// case porting or written from the number, through cases_by_number. With
+// pkey (the store has a seal key) it also finds the cases retention has
+// already expired, which the index holds under the numbers' pseudonyms:
+// the keyed hash is what lets the BSP recognise a returning client, so
+// it is the client's too, and goes with the rest.
+func findTarget(tx *bolt.Tx, r bot.ForgetRequest, pkey []byte) (target, error) {
 	var t target
 	convs, ids, cases := tx.Bucket(bucketConversations), tx.Bucket(bucketClientIDs), tx.Bucket(bucketCases)
 	keys := map[string]bool{}
@@ -204,7 +208,9 @@ func findTarget(tx *bolt.Tx, r bot.ForgetRequest) (target, error) {
 			return t, err
 		}
 		for _, n := range []string{c.Client, c.ClientPhone} {
-			if bot.IsPhoneID(n) {
+			// An expired case names its client by pseudonym: the
+			// client's other expired cases carry the same one.
+			if bot.IsPhoneID(n) || strings.HasPrefix(n, bot.PseudonymPrefix) {
 				numbers[n] = true
 			}
 		}
@@ -216,27 +222,65 @@ func findTarget(tx *bolt.Tx, r bot.ForgetRequest) (target, error) {
 	for _, c := range t.cases {
 		seen[c.ID] = true
 	}
-	err := cases.ForEach(func(k, v []byte) error {
-		var c bot.Case
-		if err := decode(v, &c, "case "+caseID(k)); err != nil {
-			return err
-		}
-		if !c.Erased.IsZero() || seen[c.ID] {
-			return nil
-		}
-		match := keys[c.Client]
+	// The index answers by number key; each case it names is read and
+	// matched as before, so an entry says where to look, never what to
+	// erase.
+	match := func(c bot.Case) bool {
+		m := keys[c.Client]
 		for n := range numbers {
-			match = match || bot.Matches(c, n)
+			m = m || bot.Matches(c, n)
 		}
-		if match {
-			c.Thread = caseThread(tx, k)
-			seen[c.ID] = true
-			t.cases = append(t.cases, c)
+		if pkey != nil {
+			for n := range numbers {
+				p := bot.Pseudonym(pkey, n)
+				m = m || c.Client == p || c.ClientPhone == p || c.Phone == p
+			}
+			for k := range keys {
+				m = m || c.Client == bot.Pseudonym(pkey, k)
+			}
 		}
-		return nil
-	})
-	if err != nil {
-		return t, err
+		return m
+	}
+	var lookups []string
+	for n := range numbers {
+		lookups = append(lookups, n)
+	}
+	for k := range keys {
+		lookups = append(lookups, k)
+	}
+	if pkey != nil {
+		for _, n := range slices.Clone(lookups) {
+			lookups = append(lookups, bot.Pseudonym(pkey, n))
+		}
+	}
+	var found [][]byte
+	idx := tx.Bucket(bucketCasesByNumber).Cursor()
+	for _, n := range lookups {
+		nk := bot.NumberKey(n)
+		if nk == "" {
+			continue
+		}
+		prefix := append([]byte(nk), 0)
+		for k, _ := idx.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = idx.Next() {
+			if len(k) == len(prefix)+caseKeyLen {
+				found = append(found, bytes.Clone(k[len(prefix):]))
+			}
+		}
+	}
+	// In the order of the cases bucket, as a scan of it would find them.
+	slices.SortFunc(found, bytes.Compare)
+	found = slices.CompactFunc(found, bytes.Equal)
+	for _, k := range found {
+		c, err := storedCase(cases, k)
+		if err != nil {
+			return t, err
+		}
+		if c == nil || !c.Erased.IsZero() || seen[c.ID] || !match(*c) {
+			continue
+		}
+		c.Thread = caseThread(tx, k)
+		seen[c.ID] = true
+		t.cases = append(t.cases, *c)
 	}
 	// The client of a case found by the number they port is the same
 	// person: their conversation goes too.

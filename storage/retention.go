@@ -34,17 +34,28 @@ func (db *DB) Expire(ctx context.Context, before time.Time, limit int) (int, err
 	var caseKeys, convKeys, noticeKeys [][]byte
 	db.expMu.Lock()
 	defer db.expMu.Unlock()
+	// A walk of the cases that went all the way round found every case
+	// due at its cutoff; within expRescan of that cutoff the cases are not
+	// read again, so a run of calls expiring conversations does not reread
+	// every case for each batch. A case falling due in between waits for
+	// the next run.
+	walkCases := db.expCasesAt.IsZero() || before.Sub(db.expCasesAt) >= expRescan || before.Before(db.expCasesAt)
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		caseKeys, db.expCase, err = scanFrom(tx.Bucket(bucketCases), db.expCase, limit, func(k, v []byte) (bool, error) {
-			var c bot.Case
-			if err := decode(v, &c, "case "+caseID(k)); err != nil {
-				return false, err
+		if walkCases {
+			caseKeys, db.expCase, err = scanFrom(tx.Bucket(bucketCases), db.expCase, limit, func(k, v []byte) (bool, error) {
+				var c bot.Case
+				if err := decode(v, &c, "case "+caseID(k)); err != nil {
+					return false, err
+				}
+				return caseDue(c, before), nil
+			})
+			if err != nil {
+				return err
 			}
-			return caseDue(c, before), nil
-		})
-		if err != nil {
-			return err
+			if len(caseKeys) < limit {
+				db.expCasesAt = before
+			}
 		}
 		cases := tx.Bucket(bucketCases)
 		convKeys, db.expConv, err = scanFrom(tx.Bucket(bucketConversations), db.expConv, limit-len(caseKeys), func(k, v []byte) (bool, error) {
@@ -134,6 +145,12 @@ func (db *DB) Expire(ctx context.Context, before time.Time, limit int) (int, err
 	}
 	return n, nil
 }
+
+// expRescan is how long after a full walk of the cases found every one
+// due Expire skips the cases and expires only conversations and notices.
+// serve's pruner runs a pass every 10 minutes; a pass over a backlog
+// makes many calls within seconds of each other.
+const expRescan = time.Minute
 
 // caseDue reports whether c is closed since before and not yet expired.
 func caseDue(c bot.Case, before time.Time) bool {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,7 +102,9 @@ func (db *DB) Forget(ctx context.Context, r bot.ForgetRequest) (bot.Erasure, err
 				return err
 			}
 			for _, num := range []string{c.Client, c.ClientPhone} {
-				if bot.IsPhoneID(num) {
+				// An expired case names its client by pseudonym: the
+				// client's other expired cases carry the same one.
+				if bot.IsPhoneID(num) || strings.HasPrefix(num, bot.PseudonymPrefix) {
 					numbers = append(numbers, num)
 				}
 			}
@@ -113,6 +116,13 @@ func (db *DB) Forget(ctx context.Context, r bot.ForgetRequest) (bot.Erasure, err
 				l = append(l, k)
 			}
 			return l
+		}
+		if db.pkey != nil {
+			// Cases retention expired hold the numbers' keyed hashes,
+			// which recognise the client: they go with the rest.
+			for _, num := range slices.Concat(numbers, keyList()) {
+				numbers = append(numbers, bot.Pseudonym(db.pkey, num))
+			}
 		}
 		rows, err := tx.Query(ctx, `SELECT id, data, thread FROM cases
 			WHERE (data->>'Erased') IS NULL AND (id = ANY($1) OR data->>'Client' = ANY($2)

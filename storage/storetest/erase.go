@@ -206,6 +206,41 @@ func RunEraser(t *testing.T, pseudonymKey []byte, open func(t *testing.T) Eraser
 		}
 	})
 
+	// Past retention a case holds only its numbers' keyed hashes; a
+	// client who asks to be forgotten by number takes those cases too,
+	// whichever of their numbers they name.
+	t.Run("ForgetFindsExpiredCases", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		byClient := seed(t, s, gone, ported, fsm.Done)
+		byPorted := seed(t, s, "5541977776666", ported, fsm.Cancelled)
+		keptID := seed(t, s, kept, "+"+kept, fsm.Done)
+		for {
+			n, err := s.Expire(ctx, At(50), 10)
+			if err != nil {
+				t.Fatalf("Expire() error = %v", err)
+			}
+			if n < 10 {
+				break
+			}
+		}
+		got, err := s.Forget(ctx, bot.ForgetRequest{Number: ported[1:], Actor: "U0DPO", At: At(100)})
+		if err != nil {
+			t.Fatalf("Forget() error = %v", err)
+		}
+		if diff := cmp.Diff([]string{byClient, byPorted}, got.Cases); diff != "" {
+			t.Errorf("Forget(the ported number) after retention erased (-want +got):\n%s", diff)
+		}
+		for _, id := range []string{byClient, byPorted} {
+			if c, _ := s.Case(ctx, id); c.Erased.IsZero() || c.Phone != "" || c.Client != "" {
+				t.Errorf("case %s after forget = %+v; want its tombstone", id, c)
+			}
+		}
+		if c, _ := s.Case(ctx, keptID); !c.Erased.IsZero() || c.Client != bot.Pseudonym(pseudonymKey, kept) {
+			t.Errorf("another client's expired case = %+v; want it kept with its pseudonym", c)
+		}
+	})
+
 	t.Run("PruneProcessed", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
