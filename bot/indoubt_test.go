@@ -100,10 +100,53 @@ func (m *fakeMeta) statuses(t *testing.T, db bot.Outbox) {
 
 // dispatcherRig runs a dispatcher over a harness's store on its clock.
 type dispatcherRig struct {
-	h    *harness
-	meta *fakeMeta
-	d    *delivery.Dispatcher
-	stop func()
+	h      *harness
+	meta   *fakeMeta
+	d      *delivery.Dispatcher
+	claims *claimWatch
+	stop   func()
+}
+
+// claimWatch is the store as the dispatcher sees it, noting each claim of
+// the outbox: a claim made at a time and released is a look at the outbox
+// whose sends are all done, which is what a test needs to say that nothing
+// else went out.
+type claimWatch struct {
+	bot.Outbox
+	mu     sync.Mutex
+	open   int       // claims not yet released
+	looked time.Time // the latest time a released claim was made at
+}
+
+func (w *claimWatch) ClaimOutbound(ctx context.Context, now time.Time, n int) ([]bot.Outbound, func(), error) {
+	w.mu.Lock()
+	w.open++
+	w.mu.Unlock()
+	rows, release, err := w.Outbox.ClaimOutbound(ctx, now, n)
+	var once sync.Once
+	done := func() {
+		once.Do(func() {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.open--
+			if now.After(w.looked) {
+				w.looked = now
+			}
+		})
+	}
+	if err != nil {
+		done()
+		return rows, release, err
+	}
+	return rows, func() { release(); done() }, nil
+}
+
+// lookedAt reports whether a claim made at at or later is released and no
+// claim is in progress.
+func (w *claimWatch) lookedAt(at time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.open == 0 && !w.looked.Before(at)
 }
 
 func newDispatcherRig(t *testing.T, meta *fakeMeta) *dispatcherRig {
@@ -116,7 +159,8 @@ func (r *dispatcherRig) start(t *testing.T) {
 	t.Helper()
 	dc := delivery.DefaultDispatcherConfig()
 	dc.Grace = time.Minute
-	r.d = delivery.NewDispatcher(r.h.bot, r.h.db, r.meta, dc)
+	r.claims = &claimWatch{Outbox: r.h.db}
+	r.d = delivery.NewDispatcher(r.h.bot, r.claims, r.meta, dc)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { r.d.Run(ctx) })
@@ -147,12 +191,15 @@ func (r *dispatcherRig) reply(t *testing.T, who, text string) {
 	}
 }
 
-// quiet lets the dispatcher look at the outbox a few times.
-func (r *dispatcherRig) quiet() {
-	for range 3 {
+// quiet returns once the dispatcher has looked at the outbox as of the
+// clock's now and finished every send that look started.
+func (r *dispatcherRig) quiet(t *testing.T) {
+	t.Helper()
+	now := r.h.clock.Now()
+	waitFor(t, "the dispatcher to look at the outbox", func() bool {
 		r.d.Notify()
-		time.Sleep(250 * time.Millisecond)
-	}
+		return r.claims.lookedAt(now)
+	})
 }
 
 func TestDispatcherSettlesHungUpSendByStatus(t *testing.T) {
@@ -175,7 +222,7 @@ func TestDispatcherSettlesHungUpSendByStatus(t *testing.T) {
 	}
 	// Long after the grace, it is still never sent again.
 	rig.h.clock.advance(10 * time.Minute)
-	rig.quiet()
+	rig.quiet(t)
 	if n := len(rig.meta.messages()); n != 1 {
 		t.Errorf("Meta has %d messages after the grace, want 1: the settled reply was sent again", n)
 	}
@@ -189,7 +236,7 @@ func TestDispatcherResendsLostSendAfterGrace(t *testing.T) {
 	waitFor(t, "the lost attempt to be recorded", func() bool { return rig.row(t, who).InDoubt() })
 	// Within the grace nothing goes out, however often the dispatcher looks.
 	rig.h.clock.advance(50 * time.Second)
-	rig.quiet()
+	rig.quiet(t)
 	if n := len(rig.meta.messages()); n != 0 {
 		t.Fatalf("Meta has %d messages within the grace, want 0", n)
 	}
@@ -249,7 +296,7 @@ func TestDispatcherAfterRestartWaitsForStatus(t *testing.T) {
 
 			rig.h.clock.advance(5 * time.Second)
 			rig.start(t)
-			rig.quiet()
+			rig.quiet(t)
 			if n := len(meta.messages()); n != 1 {
 				t.Fatalf("Meta has %d messages right after the restart, want 1: the row in doubt was sent again at once", n)
 			}
@@ -263,7 +310,7 @@ func TestDispatcherAfterRestartWaitsForStatus(t *testing.T) {
 				// The last resort: at least once.
 				want = 2
 			}
-			rig.quiet()
+			rig.quiet(t)
 			if n := len(meta.messages()); n != want {
 				t.Errorf("Meta has %d messages, want %d", n, want)
 			}
