@@ -102,7 +102,14 @@ func TestHealthReportsStuckWriter(t *testing.T) {
 	<-blocked
 	defer close(hang)
 	_ = db.Health(ctx) // starts a probe, which waits behind the hung commit
-	time.Sleep(300 * time.Millisecond)
+	// Rather than wait out the limit, date the probe's start back past it.
+	db.probeMu.Lock()
+	inFlight := db.probe.inFlight
+	db.probe.started = db.probe.started.Add(-time.Second)
+	db.probeMu.Unlock()
+	if !inFlight {
+		t.Fatal("Health started no probe behind the hung commit")
+	}
 	err := db.Health(ctx)
 	if err == nil || !strings.Contains(err.Error(), "stuck") {
 		t.Errorf("Health with the writer hung = %v; want it reported stuck", err)
