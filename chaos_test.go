@@ -192,9 +192,9 @@ func TestChaos(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// Whatever would come late (a reply in doubt sent again after the
-	// grace) has had its time.
-	time.Sleep(chaosGrace + time.Second)
+	// Whatever could come late is a reply in doubt sent again after the
+	// grace: once no reply is pending, nothing more can be sent.
+	waitSettledWithin(t, c.client, c.base, 30*time.Second+2*chaosGrace)
 	cancel()
 	load.Wait()
 	if err := last.cmd.Process.Signal(syscall.SIGTERM); err != nil {

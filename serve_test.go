@@ -277,7 +277,14 @@ func (s *served) settled(t *testing.T) {
 // waitSettled is served.settled for the serve at base.
 func waitSettled(t *testing.T, client *http.Client, base string) {
 	t.Helper()
-	waitUntil(t, 30*time.Second, "the inbox, the outbox and the notices to empty", func() bool {
+	waitSettledWithin(t, client, base, 30*time.Second)
+}
+
+// waitSettledWithin is waitSettled for a store whose last replies may wait
+// out a long grace first.
+func waitSettledWithin(t *testing.T, client *http.Client, base string, timeout time.Duration) {
+	t.Helper()
+	waitUntil(t, timeout, "the inbox, the outbox and the notices to empty", func() bool {
 		resp, err := client.Get(base + "/metrics")
 		if err != nil {
 			return false
