@@ -10,6 +10,7 @@ import (
 
 	"portabot/bot"
 	"portabot/bot/delivery"
+	"portabot/internal/eventually"
 )
 
 func TestOutboundRef(t *testing.T) {
@@ -196,7 +197,7 @@ func (r *dispatcherRig) reply(t *testing.T, who, text string) {
 func (r *dispatcherRig) quiet(t *testing.T) {
 	t.Helper()
 	now := r.h.clock.Now()
-	waitFor(t, "the dispatcher to look at the outbox", func() bool {
+	eventually.True(t, "the dispatcher to look at the outbox", func() bool {
 		r.d.Notify()
 		return r.claims.lookedAt(now)
 	})
@@ -207,7 +208,7 @@ func TestDispatcherSettlesHungUpSendByStatus(t *testing.T) {
 	rig := newDispatcherRig(t, &fakeMeta{moves: []metaMove{metaHangsUp}})
 	rig.reply(t, who, "welcome")
 	rig.start(t)
-	waitFor(t, "the attempt that got no answer to be recorded", func() bool {
+	eventually.True(t, "the attempt that got no answer to be recorded", func() bool {
 		r := rig.row(t, who)
 		return r.Attempts == 1 && r.InDoubt() && !r.NextAttempt.Before(r.Sending.Add(time.Minute))
 	})
@@ -233,7 +234,7 @@ func TestDispatcherResendsLostSendAfterGrace(t *testing.T) {
 	rig := newDispatcherRig(t, &fakeMeta{moves: []metaMove{metaLoses}})
 	rig.reply(t, who, "welcome")
 	rig.start(t)
-	waitFor(t, "the lost attempt to be recorded", func() bool { return rig.row(t, who).InDoubt() })
+	eventually.True(t, "the lost attempt to be recorded", func() bool { return rig.row(t, who).InDoubt() })
 	// Within the grace nothing goes out, however often the dispatcher looks.
 	rig.h.clock.advance(50 * time.Second)
 	rig.quiet(t)
@@ -242,7 +243,7 @@ func TestDispatcherResendsLostSendAfterGrace(t *testing.T) {
 	}
 	// No status came: the reply is sent again, once.
 	rig.h.clock.advance(11 * time.Second)
-	waitFor(t, "the reply sent after the grace", func() bool { return rig.row(t, who).State == bot.OutboundSent })
+	eventually.True(t, "the reply sent after the grace", func() bool { return rig.row(t, who).State == bot.OutboundSent })
 	r := rig.row(t, who)
 	if r.Attempts != 2 || r.InDoubt() || len(rig.meta.messages()) != 1 {
 		t.Errorf("row %+v, %d messages at Meta; want sent on the second attempt, one message", r, len(rig.meta.messages()))
@@ -256,7 +257,7 @@ func TestDispatcherClearsDoubtWhenMetaAnswers(t *testing.T) {
 	rig.start(t)
 	// The attempt is stored once before Meta hears of it, and again with
 	// Meta's refusal: the test is about the second write.
-	waitFor(t, "the refused attempt to be recorded", func() bool {
+	eventually.True(t, "the refused attempt to be recorded", func() bool {
 		r := rig.row(t, who)
 		return r.Attempts == 1 && r.Error != ""
 	})
@@ -265,7 +266,7 @@ func TestDispatcherClearsDoubtWhenMetaAnswers(t *testing.T) {
 		t.Fatalf("row after a 503 = %+v: Meta answered, so nothing is in doubt and the backoff applies, not the grace", r)
 	}
 	rig.h.clock.advance(2 * time.Second)
-	waitFor(t, "the retry", func() bool { return rig.row(t, who).State == bot.OutboundSent })
+	eventually.True(t, "the retry", func() bool { return rig.row(t, who).State == bot.OutboundSent })
 }
 
 // A process stopped while Meta had the request; the next one finds the row
@@ -304,7 +305,7 @@ func TestDispatcherAfterRestartWaitsForStatus(t *testing.T) {
 				meta.statuses(t, rig.h.db)
 			}
 			rig.h.clock.advance(2 * time.Minute)
-			waitFor(t, "the row settled", func() bool { return rig.row(t, who).State == bot.OutboundSent })
+			eventually.True(t, "the row settled", func() bool { return rig.row(t, who).State == bot.OutboundSent })
 			want := 1
 			if !statusComes {
 				// The last resort: at least once.
@@ -325,13 +326,13 @@ func TestDispatcherResumesPartsAfterStatus(t *testing.T) {
 	rig := newDispatcherRig(t, meta)
 	rig.reply(t, who, "one|two|three")
 	rig.start(t)
-	waitFor(t, "the attempt in doubt", func() bool { r := rig.row(t, who); return r.InDoubt() && r.PartsSent == 1 })
+	eventually.True(t, "the attempt in doubt", func() bool { r := rig.row(t, who); return r.InDoubt() && r.PartsSent == 1 })
 	meta.statuses(t, rig.h.db)
 	if r := rig.row(t, who); r.PartsSent != 2 || r.State != bot.OutboundPending || r.MetaID != "wamid.fake.1" {
 		t.Fatalf("row after the statuses = %+v, want pending with 2 parts out, the first as wamid.fake.1", r)
 	}
 	rig.h.clock.advance(2 * time.Minute)
-	waitFor(t, "the rest sent", func() bool { return rig.row(t, who).State == bot.OutboundSent })
+	eventually.True(t, "the rest sent", func() bool { return rig.row(t, who).State == bot.OutboundSent })
 	var texts []string
 	for _, m := range meta.messages() {
 		texts = append(texts, m.text)
@@ -386,7 +387,7 @@ func TestSlowSendHoldsUpNoOtherClient(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "every other client's reply while one send hangs", func() bool {
+	eventually.True(t, "every other client's reply while one send hangs", func() bool {
 		got := sentTo()
 		for _, who := range others {
 			if got[who] != 1 {
@@ -399,5 +400,5 @@ func TestSlowSendHoldsUpNoOtherClient(t *testing.T) {
 		t.Fatalf("the slow client got %d messages before its send was let through", got)
 	}
 	close(meta.gate)
-	waitFor(t, "the slow client's reply once Meta answers", func() bool { return sentTo()[meta.slow] == 1 })
+	eventually.True(t, "the slow client's reply once Meta answers", func() bool { return sentTo()[meta.slow] == 1 })
 }

@@ -3,11 +3,14 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"portabot/internal/eventually"
 )
 
 // /readyz used to test only a read, and said ready while every write
@@ -41,39 +44,26 @@ func TestHealthReportsFailedWrite(t *testing.T) {
 
 func waitHealthy(t *testing.T, db *DB) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := db.Health(context.Background())
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("store not healthy: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var err error
+	eventually.Until(t, 10*time.Second, func() bool {
+		err = db.Health(context.Background())
+		return err == nil
+	}, func() string { return fmt.Sprintf("store not healthy: %v", err) })
 }
 
 // quietProbe waits until no readiness probe is in flight, then changes its
 // state with set.
 func quietProbe(t *testing.T, db *DB, set func(*probeState)) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually.Within(t, 10*time.Second, "the readiness probe to finish", func() bool {
 		db.probeMu.Lock()
-		idle := !db.probe.inFlight
-		if idle {
-			set(&db.probe)
+		defer db.probeMu.Unlock()
+		if db.probe.inFlight {
+			return false
 		}
-		db.probeMu.Unlock()
-		if idle {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the readiness probe never finished")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		set(&db.probe)
+		return true
+	})
 }
 
 // A writer that never finishes its commit (a hung disk) makes the store
