@@ -16,6 +16,7 @@ import (
 	"portabot/adapters/metasim"
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
+	"portabot/internal/eventually"
 	"portabot/storage"
 )
 
@@ -64,7 +65,7 @@ func TestBackupUnderLoadRestoresEveryAcknowledgement(t *testing.T) {
 			}
 		})
 	}
-	waitUntil(t, 30*time.Second, "a third of the clients acknowledged", func() bool {
+	eventually.Within(t, 30*time.Second, "a third of the clients acknowledged", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) >= clients/3
@@ -85,7 +86,7 @@ func TestBackupUnderLoadRestoresEveryAcknowledgement(t *testing.T) {
 	if len(before) == 0 || len(before) == clients {
 		t.Fatalf("%d of %d clients acknowledged when the backup answered: the load did not overlap the backup", len(before), clients)
 	}
-	waitUntil(t, 60*time.Second, "the first serve drained", func() bool { return drained(t, s1) })
+	eventually.Within(t, 60*time.Second, "the first serve drained", func() bool { return drained(t, s1) })
 	original := map[string]int{} // messages the first serve sent each client
 	firstFeed := s1.feed(t).Messages
 	for _, msg := range firstFeed {
@@ -134,7 +135,7 @@ func TestBackupUnderLoadRestoresEveryAcknowledgement(t *testing.T) {
 	}()
 
 	s2 := startServe(t, env, db2)
-	waitUntil(t, 60*time.Second, "the restored serve drained", func() bool { return drained(t, s2) })
+	eventually.Within(t, 60*time.Second, "the restored serve drained", func() bool { return drained(t, s2) })
 	resent := map[string][]metasim.Message{}
 	for _, msg := range s2.feed(t).Messages {
 		c := strings.TrimPrefix(msg.To, "+")

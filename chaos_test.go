@@ -26,6 +26,7 @@ import (
 	"portabot/bot"
 	"portabot/faq"
 	"portabot/fsm"
+	"portabot/internal/eventually"
 	"portabot/storage"
 )
 
@@ -192,9 +193,9 @@ func TestChaos(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// Whatever would come late (a reply in doubt sent again after the
-	// grace) has had its time.
-	time.Sleep(chaosGrace + time.Second)
+	// Whatever could come late is a reply in doubt sent again after the
+	// grace: once no reply is pending, nothing more can be sent.
+	waitSettledWithin(t, c.client, c.base, 30*time.Second+2*chaosGrace)
 	cancel()
 	load.Wait()
 	if err := last.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -323,19 +324,16 @@ func TestChaos(t *testing.T) {
 func waitServeReady(t *testing.T, base string, ready bool, timeout time.Duration, p *serveProcess) {
 	t.Helper()
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(timeout)
-	for {
-		if resp, err := client.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if (resp.StatusCode == http.StatusOK) == ready {
-				return
-			}
+	eventually.Until(t, timeout, func() bool {
+		resp, err := client.Get(base + "/readyz")
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz did not turn ready=%v within %v; logs:\n%s", ready, timeout, tail(p.logs(), 40))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return (resp.StatusCode == http.StatusOK) == ready
+	}, func() string {
+		return fmt.Sprintf("/readyz did not turn ready=%v within %v; logs:\n%s", ready, timeout, tail(p.logs(), 40))
+	})
 }
 
 // chaos is the load side of TestChaos.

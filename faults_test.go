@@ -13,6 +13,7 @@ import (
 	"portabot/adapters/metasim"
 	"portabot/bot"
 	"portabot/bot/delivery"
+	"portabot/internal/eventually"
 )
 
 // A reply Meta took without its answer reaching serve (the connection was
@@ -69,9 +70,11 @@ func TestServeReplyWithoutMetaAnswer(t *testing.T) {
 				}
 				return out
 			}
-			waitUntil(t, 20*time.Second, "the welcome at Meta", func() bool { return len(to()) > 0 })
-			waitUntil(t, 10*time.Second, "Meta's statuses taken", func() bool { return sim.PendingStatuses() == 0 })
-			time.Sleep(tc.grace%time.Hour + time.Second)
+			eventually.Within(t, 20*time.Second, "the welcome at Meta", func() bool { return len(to()) > 0 })
+			// A reply sent again comes before the outbox empties, and its
+			// statuses after.
+			waitSettled(t, s.client, s.url)
+			eventually.Within(t, 10*time.Second, "Meta's statuses taken", func() bool { return sim.PendingStatuses() == 0 })
 			s.mustStop(t)
 
 			got := to()

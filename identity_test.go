@@ -12,6 +12,7 @@ import (
 	"portabot/adapters/metasim"
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
+	"portabot/internal/eventually"
 	"portabot/storage"
 )
 
@@ -40,7 +41,7 @@ func TestServeAnswersAClientKnownOnlyByBSUID(t *testing.T) {
 		t.Fatalf("the test webhook names a number: %s", first)
 	}
 	s.deliver(t, first)
-	waitUntil(t, 20*time.Second, "the reply to the BSUID", func() bool { return len(s.sentToID(t, bsuid)) > 0 })
+	eventually.Within(t, 20*time.Second, "the reply to the BSUID", func() bool { return len(s.sentToID(t, bsuid)) > 0 })
 	welcome := s.sentToID(t, bsuid)[0].Text
 
 	// Meta delivers the first message again, and the client writes once
@@ -49,7 +50,7 @@ func TestServeAnswersAClientKnownOnlyByBSUID(t *testing.T) {
 	s.deliver(t, first)
 	s.deliver(t, whatsapp.BuildUserWebhook(s.phone, ana, newMessageID(), time.Now(),
 		map[string]any{"type": "text", "text": map[string]string{"body": "menu"}}))
-	waitUntil(t, 20*time.Second, "the answer to the second message", func() bool {
+	eventually.Within(t, 20*time.Second, "the answer to the second message", func() bool {
 		return len(s.sentToID(t, bsuid)) > 1
 	})
 	n := 0
@@ -70,13 +71,13 @@ func TestServeFollowsAClientWhoChangedNumber(t *testing.T) {
 	const oldNumber, newNumber = "5511999990041", "5511999990042"
 	s := startServe(t, sandboxEnv(nil), filepath.Join(t.TempDir(), "portabot.db"))
 	s.text(t, oldNumber, "hi")
-	waitUntil(t, 20*time.Second, "the welcome", func() bool { return len(s.sentTo(t, oldNumber)) > 0 })
+	eventually.Within(t, 20*time.Second, "the welcome", func() bool { return len(s.sentTo(t, oldNumber)) > 0 })
 	welcome := s.sentTo(t, oldNumber)[0].Text
 
 	s.deliver(t, whatsapp.BuildSystemWebhook(s.phone, whatsapp.User{Phone: oldNumber}, newMessageID(),
 		bot.Move{Phone: newNumber}, time.Now()))
 	s.text(t, newNumber, "hi")
-	waitUntil(t, 20*time.Second, "the answer at the new number", func() bool { return len(s.sentTo(t, newNumber)) > 0 })
+	eventually.Within(t, 20*time.Second, "the answer at the new number", func() bool { return len(s.sentTo(t, newNumber)) > 0 })
 	for _, m := range s.sentTo(t, newNumber) {
 		if m.Text == welcome {
 			t.Errorf("the client was welcomed again at their new number: their conversation did not follow them")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"portabot/adapters/whatsapp"
+	"portabot/internal/eventually"
 )
 
 // documentedMetric is a row of the README's table of metrics.
@@ -106,7 +107,7 @@ func TestServeMetrics(t *testing.T) {
 	if err != nil || code != http.StatusUnauthorized {
 		t.Fatalf("a webhook signed with the wrong secret: %d, %v; want 401", code, err)
 	}
-	waitUntil(t, 20*time.Second, "the reply", func() bool { return len(s.sentTo(t, client)) > 0 })
+	eventually.Within(t, 20*time.Second, "the reply", func() bool { return len(s.sentTo(t, client)) > 0 })
 
 	// The dispatcher counts a reply once it has recorded it as sent, a
 	// moment after the simulator received it.
@@ -121,7 +122,7 @@ func TestServeMetrics(t *testing.T) {
 		`portabot_faq_answers_total{intent="duration"}`,
 	}
 	var e exposition
-	waitUntil(t, 10*time.Second, "the reply counted in /metrics", func() bool {
+	eventually.Within(t, 10*time.Second, "the reply counted in /metrics", func() bool {
 		e = scrapeMetrics(t, s)
 		return e.samples[`portabot_outbox_sent_total`] >= 1 && e.samples[`portabot_faq_answers_total{intent="duration"}`] >= 1
 	})

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"portabot/internal/eventually"
 )
 
 func getStatus(t *testing.T, s *served, path string) int {
@@ -39,13 +42,8 @@ func TestReadyzFailsUnderMinFree(t *testing.T) {
 
 func TestReadyzReadyWithRoom(t *testing.T) {
 	s := startServe(t, sandboxEnv(nil), filepath.Join(t.TempDir(), "portabot.db"))
-	deadline := time.Now().Add(10 * time.Second)
-	for getStatus(t, s, "/readyz") != http.StatusOK {
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz never ready; logs:\n%s", s.logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventually.Until(t, 10*time.Second, func() bool { return getStatus(t, s, "/readyz") == http.StatusOK },
+		func() string { return fmt.Sprintf("/readyz never ready; logs:\n%s", s.logs) })
 	s.mustStop(t)
 	if !strings.Contains(s.logs.String(), "first start") {
 		t.Errorf("serve did not log its first start:\n%s", s.logs)

@@ -220,8 +220,10 @@ func TestChaosReplicas(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// A reply in doubt sent again after the grace would come now.
-	time.Sleep(replicaGrace + time.Second)
+	// A reply in doubt sent again after the grace would be the last thing
+	// to come: once no reply is pending, nothing more can be sent. The
+	// replicas share the store, so any of them tells.
+	waitSettledWithin(t, c.client, "http://"+addrs[0], time.Minute+2*replicaGrace)
 	cancel()
 	load.Wait()
 	for i := range replicas {

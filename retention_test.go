@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"portabot/bot"
+	"portabot/internal/eventually"
 	"portabot/storage"
 )
 
@@ -68,20 +70,15 @@ func TestPruneOutboxLoop(t *testing.T) {
 		defer close(done)
 		pruneOutbox(wctx, st, time.Hour, slog.New(slog.DiscardHandler))
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, sent, _, _, err := st.OutboxStats(ctx)
+	sent := -1
+	eventually.Until(t, 10*time.Second, func() bool {
+		var err error
+		_, sent, _, _, err = st.OutboxStats(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sent == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d sent replies left, want 1", sent)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return sent == 1
+	}, func() string { return fmt.Sprintf("%d sent replies left, want 1", sent) })
 	stop()
 	<-done
 	owed, recent := rows[1].ID, rows[2].ID

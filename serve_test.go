@@ -29,6 +29,7 @@ import (
 	"portabot/bot"
 	"portabot/faq"
 	"portabot/fsm"
+	"portabot/internal/eventually"
 	"portabot/storage"
 )
 
@@ -252,18 +253,6 @@ func (s *served) sentTo(t *testing.T, from string) []metasim.Message {
 	return out
 }
 
-// waitUntil polls cond until it holds, failing the test after timeout.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 // settled waits until serve owes nothing: no message waits in the inbox, no
 // reply in the outbox and no notice for agents, as /metrics reads them from
 // the store. A message
@@ -277,7 +266,14 @@ func (s *served) settled(t *testing.T) {
 // waitSettled is served.settled for the serve at base.
 func waitSettled(t *testing.T, client *http.Client, base string) {
 	t.Helper()
-	waitUntil(t, 30*time.Second, "the inbox, the outbox and the notices to empty", func() bool {
+	waitSettledWithin(t, client, base, 30*time.Second)
+}
+
+// waitSettledWithin is waitSettled for a store whose last replies may wait
+// out a long grace first.
+func waitSettledWithin(t *testing.T, client *http.Client, base string, timeout time.Duration) {
+	t.Helper()
+	eventually.Within(t, timeout, "the inbox, the outbox and the notices to empty", func() bool {
 		resp, err := client.Get(base + "/metrics")
 		if err != nil {
 			return false
@@ -308,24 +304,26 @@ type conversationView struct {
 // satisfies match, and returns it.
 func (c *conversationView) next(t *testing.T, what string, match func(metasim.Message) bool) metasim.Message {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		msgs := c.s.sentTo(t, c.from)
+	var msgs []metasim.Message
+	at := -1
+	eventually.Until(t, 20*time.Second, func() bool {
+		msgs = c.s.sentTo(t, c.from)
 		for i := c.seen; i < len(msgs); i++ {
 			if match(msgs[i]) {
-				c.seen = i + 1
-				return msgs[i]
+				at = i
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			var b strings.Builder
-			for i, m := range msgs {
-				fmt.Fprintf(&b, "  %d: %q %+v\n", i, m.Text, m.Choices)
-			}
-			t.Fatalf("no reply %s after message %d; the client received:\n%slogs:\n%s", what, c.seen, &b, c.s.logs)
+		return false
+	}, func() string {
+		var b strings.Builder
+		for i, m := range msgs {
+			fmt.Fprintf(&b, "  %d: %q %+v\n", i, m.Text, m.Choices)
 		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return fmt.Sprintf("no reply %s after message %d; the client received:\n%slogs:\n%s", what, c.seen, &b, c.s.logs)
+	})
+	c.seen = at + 1
+	return msgs[at]
 }
 
 func offers(title string) func(metasim.Message) bool {
@@ -395,7 +393,7 @@ func TestServeSandboxMigrationEndToEnd(t *testing.T) {
 	c.next(t, "saying the code was requested", says("6 digits"))
 
 	var code string
-	waitUntil(t, 20*time.Second, "the simulated SMS", func() bool {
+	eventually.Within(t, 20*time.Second, "the simulated SMS", func() bool {
 		for _, sms := range s.feed(t).Codes {
 			if sms.To == "+"+number {
 				code = sms.Code
@@ -491,7 +489,7 @@ func TestServeRedeliveryAnsweredOnce(t *testing.T) {
 			t.Errorf("delivery %d: %d, %v; want 200", i+1, codes[i], errs[i])
 		}
 	}
-	waitUntil(t, 20*time.Second, "the reply", func() bool { return len(s.sentTo(t, client)) > 0 })
+	eventually.Within(t, 20*time.Second, "the reply", func() bool { return len(s.sentTo(t, client)) > 0 })
 	s.settled(t)
 	if got := s.sentTo(t, client); len(got) != 1 {
 		t.Errorf("the client received %d messages for one message delivered 5 times, want 1: %+v", len(got), got)
@@ -591,7 +589,7 @@ func TestServeAnswersInOrder(t *testing.T) {
 					s.deliver(t, b)
 				}
 			}
-			waitUntil(t, 30*time.Second, "five replies", func() bool { return len(s.sentTo(t, client)) >= 5 })
+			eventually.Within(t, 30*time.Second, "five replies", func() bool { return len(s.sentTo(t, client)) >= 5 })
 			s.settled(t)
 			got := s.sentTo(t, client)
 			describe := func() string {
@@ -640,7 +638,7 @@ func TestServeWebhookEdges(t *testing.T) {
 	if code, _ := get("/healthz"); code != http.StatusOK {
 		t.Errorf("GET /healthz: %d, want 200", code)
 	}
-	waitUntil(t, 10*time.Second, "GET /readyz to answer 200", func() bool {
+	eventually.Within(t, 10*time.Second, "GET /readyz to answer 200", func() bool {
 		code, _ := get("/readyz")
 		return code == http.StatusOK
 	})
@@ -681,7 +679,7 @@ func TestServeWebhookEdges(t *testing.T) {
 	// reply is out and serve owes nothing more, a refused one that had
 	// slipped into the inbox would have been answered too.
 	s.text(t, client, "hi")
-	waitUntil(t, 20*time.Second, "the reply to a valid webhook", func() bool { return len(s.sentTo(t, client)) > 0 })
+	eventually.Within(t, 20*time.Second, "the reply to a valid webhook", func() bool { return len(s.sentTo(t, client)) > 0 })
 	s.settled(t)
 	if got := s.sentTo(t, client); len(got) != 1 {
 		t.Errorf("the valid client received %d messages, want 1", len(got))
@@ -861,7 +859,7 @@ func TestServeRateLimitedReplyWaitsRetryAfter(t *testing.T) {
 			})
 			s := startServe(t, liveEnv(f), filepath.Join(t.TempDir(), "portabot.db"))
 			s.text(t, client, "hi")
-			waitUntil(t, 20*time.Second, "the reply after the rate limit", func() bool { return f.got()[client] > 0 })
+			eventually.Within(t, 20*time.Second, "the reply after the rate limit", func() bool { return f.got()[client] > 0 })
 			s.settled(t)
 			if n := f.got()[client]; n != 1 {
 				t.Errorf("the client received %d messages, want 1", n)
@@ -984,25 +982,20 @@ func (p *serveProcess) logs() string {
 func (p *serveProcess) waitHealthy(t *testing.T, base string) {
 	t.Helper()
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	eventually.Until(t, 30*time.Second, func() bool {
 		select {
 		case err := <-p.done:
 			p.done <- err
 			t.Fatalf("serve exited (%v) before it was healthy; logs:\n%s", err, p.logs())
 		default:
 		}
-		if resp, err := client.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		resp, err := client.Get(base + "/healthz")
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve was not healthy within 30 s; logs:\n%s", p.logs())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, func() string { return fmt.Sprintf("serve was not healthy within 30 s; logs:\n%s", p.logs()) })
 }
 
 // TestServeSurvivesKill acknowledges webhooks while Meta is down, is killed
@@ -1065,7 +1058,7 @@ func TestServeSurvivesKill(t *testing.T) {
 	f.setAnswer(nil)
 	second := startServeProcess(t, bin, env, db, "second.log")
 	second.waitHealthy(t, base)
-	waitUntil(t, 40*time.Second, "every client's reply after the restart", func() bool {
+	eventually.Within(t, 40*time.Second, "every client's reply after the restart", func() bool {
 		got := f.got()
 		for i := range clients {
 			if got[from(i)] == 0 {

@@ -25,6 +25,7 @@ import (
 
 	"portabot/adapters/metasim"
 	"portabot/adapters/whatsapp"
+	"portabot/internal/eventually"
 )
 
 // The Slack cockpit end to end: `portabot serve` in sandbox mode, a fake
@@ -119,17 +120,14 @@ func (f *cockpitSlack) seen() (posts []cockpitPost, refused int) {
 // waitPosts waits until at least n messages were posted and returns them.
 func (f *cockpitSlack) waitPosts(t *testing.T, n int) []cockpitPost {
 	t.Helper()
-	deadline := time.Now().Add(cockpitWait)
-	for {
-		posts, _ := f.seen()
-		if len(posts) >= n {
-			return posts
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Slack got %d messages, want %d:\n%s", len(posts), n, cockpitPosts(posts))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var posts []cockpitPost
+	eventually.Until(t, cockpitWait, func() bool {
+		posts, _ = f.seen()
+		return len(posts) >= n
+	}, func() string {
+		return fmt.Sprintf("Slack got %d messages, want %d:\n%s", len(posts), n, cockpitPosts(posts))
+	})
+	return posts
 }
 
 func cockpitPosts(posts []cockpitPost) string {
@@ -318,25 +316,27 @@ func (s *cockpitServe) sent() []metasim.Message {
 // and returns it with the ones sent before it since the last await.
 func (s *cockpitServe) await(phrase string) (m metasim.Message, before []metasim.Message) {
 	s.t.Helper()
-	deadline := time.Now().Add(cockpitWait)
-	for {
-		all := s.sent()
+	var all []metasim.Message
+	at := -1
+	eventually.Until(s.t, cockpitWait, func() bool {
+		all = s.sent()
 		for i := s.msgs; i < len(all); i++ {
 			if strings.Contains(all[i].Text, phrase) {
-				before = all[s.msgs:i]
-				s.msgs = i + 1
-				return all[i], before
+				at = i
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			var b strings.Builder
-			for _, m := range all[min(s.msgs, len(all)):] {
-				fmt.Fprintf(&b, "  %q\n", m.Text)
-			}
-			s.t.Fatalf("the client never got %q; since the last reply they got:\n%s", phrase, b.String())
+		return false
+	}, func() string {
+		var b strings.Builder
+		for _, m := range all[min(s.msgs, len(all)):] {
+			fmt.Fprintf(&b, "  %q\n", m.Text)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Sprintf("the client never got %q; since the last reply they got:\n%s", phrase, b.String())
+	})
+	before = all[s.msgs:at]
+	s.msgs = at + 1
+	return all[at], before
 }
 
 // respond records a post to a response_url.
@@ -571,17 +571,10 @@ func TestCockpitSlackOutage(t *testing.T) {
 	}
 
 	slack.setDown(false)
-	deadline := time.Now().Add(cockpitWait)
-	for {
+	eventually.Until(t, cockpitWait, func() bool {
 		posts, _ = slack.seen()
-		if len(posts) > 0 && strings.Contains(posts[len(posts)-1].Text, "is done") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the notifications did not arrive once Slack was back:\n%s", cockpitPosts(posts))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(posts) > 0 && strings.Contains(posts[len(posts)-1].Text, "is done")
+	}, func() string { return "the notifications did not arrive once Slack was back:\n" + cockpitPosts(posts) })
 	// Once no notice is pending, nothing more can be posted, twice or not.
 	waitSettled(t, s.client, s.base)
 	posts, _ = slack.seen()

@@ -12,6 +12,7 @@ import (
 	"portabot/bot"
 	"portabot/bot/delivery"
 	"portabot/faq"
+	"portabot/internal/eventually"
 	"portabot/storage"
 )
 
@@ -62,7 +63,7 @@ func TestDispatcherCountsAFlagTheStoreRefused(t *testing.T) {
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(runCtx) })
-	waitFor(t, "the reply to be given up", func() bool {
+	eventually.True(t, "the reply to be given up", func() bool {
 		return got.counts()["failed"] == 1 && got.counts()["unflagged"] == 1
 	})
 	cancel()

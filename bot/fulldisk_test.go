@@ -14,6 +14,7 @@ import (
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
 	"portabot/bot/delivery"
+	"portabot/internal/eventually"
 	"portabot/storage"
 )
 
@@ -132,7 +133,7 @@ func TestDispatcherSendsOnceWhileTheDiskIsFull(t *testing.T) {
 			t.Log(h.logs.String())
 		}
 	})
-	waitFor(t, "each row's record refused over more than one claim", func() bool { return gaveUp(nil) })
+	eventually.True(t, "each row's record refused over more than one claim", func() bool { return gaveUp(nil) })
 	wantOnce("disk full")
 	for _, to := range who {
 		if r := rowOf(to); !r.InDoubt() || r.MetaID != "" {
@@ -144,14 +145,14 @@ func TestDispatcherSendsOnceWhileTheDiskIsFull(t *testing.T) {
 	// these have their Meta id in memory, and must not.
 	h.clock.advance(10 * time.Minute)
 	before := disk.refusals()
-	waitFor(t, "each row claimed again after the grace", func() bool { return gaveUp(before) })
+	eventually.True(t, "each row claimed again after the grace", func() bool { return gaveUp(before) })
 	wantOnce("disk full past the grace")
 
 	// The disk has room again: the rows end sent, as the Meta message the
 	// client got.
 	disk.setFull(false)
 	d.Notify()
-	waitFor(t, "the outbox to settle", func() bool {
+	eventually.True(t, "the outbox to settle", func() bool {
 		pending, _, _, _, err := h.db.OutboxStats(ctx)
 		return err == nil && pending == 0
 	})
@@ -230,16 +231,16 @@ func TestDispatcherKeepsPartsSentWhileTheDiskIsFull(t *testing.T) {
 
 	// Two claims' worth of refused writes: the attempt that sent the first
 	// part, then the claim that found the row in doubt.
-	waitFor(t, "the partial send's record refused over more than one claim", refused(dc.RecordAttempts))
+	eventually.True(t, "the partial send's record refused over more than one claim", refused(dc.RecordAttempts))
 	// Past the grace the row goes again, from its second part.
 	h.clock.advance(10 * time.Minute)
-	waitFor(t, "the rest of the reply sent", func() bool { return len(h.sim.Sent()) >= 2 })
+	eventually.True(t, "the rest of the reply sent", func() bool { return len(h.sim.Sent()) >= 2 })
 	n := disk.refusals()[id]
-	waitFor(t, "the row claimed again after the rest was sent", refused(n+dc.RecordAttempts))
+	eventually.True(t, "the row claimed again after the rest was sent", refused(n+dc.RecordAttempts))
 
 	disk.setFull(false)
 	d.Notify()
-	waitFor(t, "the row to settle", func() bool {
+	eventually.True(t, "the row to settle", func() bool {
 		rows, err := h.db.OutboundRows(ctx, to)
 		return err == nil && len(rows) == 1 && rows[0].State == bot.OutboundSent
 	})

@@ -18,6 +18,7 @@ import (
 	"portabot/bot"
 	"portabot/bot/delivery"
 	"portabot/faq"
+	"portabot/internal/eventually"
 	"portabot/storage"
 )
 
@@ -61,9 +62,9 @@ func TestFullDiskDoesNotThrottleThePatientClient(t *testing.T) {
 	full.Store(true)
 	wg.Go(func() { runner.Run(ctx) })
 	wg.Go(func() { d.Run(ctx) })
-	waitFor(t, "five turns refused by the full disk", func() bool { runner.Notify(); return failed.Load() >= 5 })
+	eventually.True(t, "five turns refused by the full disk", func() bool { runner.Notify(); return failed.Load() >= 5 })
 	full.Store(false)
-	waitFor(t, "the answer", func() bool { return len(sender.to(who)) >= 1 })
+	eventually.True(t, "the answer", func() bool { return len(sender.to(who)) >= 1 })
 	d.Notify()
 	runner.Notify()
 	got := sender.to(who)
@@ -116,7 +117,7 @@ func TestRunnerSurvivesAPanickingLoop(t *testing.T) {
 	}
 	wg.Go(func() { runner.Run(ctx) })
 	wg.Go(func() { d.Run(ctx) })
-	waitFor(t, "the answer after the worker's restart", func() bool { runner.Notify(); return len(sender.to(who)) >= 1 })
+	eventually.True(t, "the answer after the worker's restart", func() bool { runner.Notify(); return len(sender.to(who)) >= 1 })
 	if n := bot.PanicCounts()["runner worker"] - before; n != 1 {
 		t.Errorf("runner worker panics counted: %d, want 1", n)
 	}
@@ -142,7 +143,7 @@ func TestGuardLoopStopsWithItsContext(t *testing.T) {
 		})
 		close(done)
 	}()
-	waitFor(t, "the first run", func() bool { return runs.Load() >= 1 })
+	eventually.True(t, "the first run", func() bool { return runs.Load() >= 1 })
 	cancel()
 	select {
 	case <-done:

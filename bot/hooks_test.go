@@ -11,6 +11,7 @@ import (
 
 	"portabot/bot"
 	"portabot/bot/delivery"
+	"portabot/internal/eventually"
 )
 
 // outcomes records what a hook was told, safely across goroutines.
@@ -54,7 +55,7 @@ func TestRunnerReportsTurns(t *testing.T) {
 	for i, w := range []string{"hi", "english", "help"} {
 		rig.enqueue(t, bot.Inbound{ID: fmt.Sprintf("wamid.turns.%d", i), From: who, Text: w, At: time.Now()})
 	}
-	waitFor(t, "three turns", func() bool {
+	eventually.True(t, "three turns", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(turns) >= 3
@@ -114,7 +115,7 @@ func TestDispatcherReportsEachOutcome(t *testing.T) {
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(runCtx) })
-	waitFor(t, "the outbox to settle", func() bool {
+	eventually.True(t, "the outbox to settle", func() bool {
 		// Retries are due a backoff later on the harness's clock.
 		h.clock.advance(time.Minute)
 		d.Notify()
@@ -173,7 +174,7 @@ func TestNoticeDispatcherReportsEachOutcome(t *testing.T) {
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { nd.Run(runCtx) })
-	waitFor(t, "the notices to be delivered", func() bool {
+	eventually.True(t, "the notices to be delivered", func() bool {
 		h.clock.advance(time.Minute)
 		nd.Notify()
 		pending, _, _, err := h.db.NoticeStats(ctx)

@@ -10,6 +10,7 @@ import (
 
 	"portabot/bot"
 	"portabot/bot/delivery"
+	"portabot/internal/eventually"
 )
 
 func TestOutboundRef(t *testing.T) {
@@ -100,10 +101,53 @@ func (m *fakeMeta) statuses(t *testing.T, db bot.Outbox) {
 
 // dispatcherRig runs a dispatcher over a harness's store on its clock.
 type dispatcherRig struct {
-	h    *harness
-	meta *fakeMeta
-	d    *delivery.Dispatcher
-	stop func()
+	h      *harness
+	meta   *fakeMeta
+	d      *delivery.Dispatcher
+	claims *claimWatch
+	stop   func()
+}
+
+// claimWatch is the store as the dispatcher sees it, noting each claim of
+// the outbox: a claim made at a time and released is a look at the outbox
+// whose sends are all done, which is what a test needs to say that nothing
+// else went out.
+type claimWatch struct {
+	bot.Outbox
+	mu     sync.Mutex
+	open   int       // claims not yet released
+	looked time.Time // the latest time a released claim was made at
+}
+
+func (w *claimWatch) ClaimOutbound(ctx context.Context, now time.Time, n int) ([]bot.Outbound, func(), error) {
+	w.mu.Lock()
+	w.open++
+	w.mu.Unlock()
+	rows, release, err := w.Outbox.ClaimOutbound(ctx, now, n)
+	var once sync.Once
+	done := func() {
+		once.Do(func() {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.open--
+			if now.After(w.looked) {
+				w.looked = now
+			}
+		})
+	}
+	if err != nil {
+		done()
+		return rows, release, err
+	}
+	return rows, func() { release(); done() }, nil
+}
+
+// lookedAt reports whether a claim made at at or later is released and no
+// claim is in progress.
+func (w *claimWatch) lookedAt(at time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.open == 0 && !w.looked.Before(at)
 }
 
 func newDispatcherRig(t *testing.T, meta *fakeMeta) *dispatcherRig {
@@ -116,7 +160,8 @@ func (r *dispatcherRig) start(t *testing.T) {
 	t.Helper()
 	dc := delivery.DefaultDispatcherConfig()
 	dc.Grace = time.Minute
-	r.d = delivery.NewDispatcher(r.h.bot, r.h.db, r.meta, dc)
+	r.claims = &claimWatch{Outbox: r.h.db}
+	r.d = delivery.NewDispatcher(r.h.bot, r.claims, r.meta, dc)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { r.d.Run(ctx) })
@@ -147,12 +192,15 @@ func (r *dispatcherRig) reply(t *testing.T, who, text string) {
 	}
 }
 
-// quiet lets the dispatcher look at the outbox a few times.
-func (r *dispatcherRig) quiet() {
-	for range 3 {
+// quiet returns once the dispatcher has looked at the outbox as of the
+// clock's now and finished every send that look started.
+func (r *dispatcherRig) quiet(t *testing.T) {
+	t.Helper()
+	now := r.h.clock.Now()
+	eventually.True(t, "the dispatcher to look at the outbox", func() bool {
 		r.d.Notify()
-		time.Sleep(250 * time.Millisecond)
-	}
+		return r.claims.lookedAt(now)
+	})
 }
 
 func TestDispatcherSettlesHungUpSendByStatus(t *testing.T) {
@@ -160,7 +208,7 @@ func TestDispatcherSettlesHungUpSendByStatus(t *testing.T) {
 	rig := newDispatcherRig(t, &fakeMeta{moves: []metaMove{metaHangsUp}})
 	rig.reply(t, who, "welcome")
 	rig.start(t)
-	waitFor(t, "the attempt that got no answer to be recorded", func() bool {
+	eventually.True(t, "the attempt that got no answer to be recorded", func() bool {
 		r := rig.row(t, who)
 		return r.Attempts == 1 && r.InDoubt() && !r.NextAttempt.Before(r.Sending.Add(time.Minute))
 	})
@@ -175,7 +223,7 @@ func TestDispatcherSettlesHungUpSendByStatus(t *testing.T) {
 	}
 	// Long after the grace, it is still never sent again.
 	rig.h.clock.advance(10 * time.Minute)
-	rig.quiet()
+	rig.quiet(t)
 	if n := len(rig.meta.messages()); n != 1 {
 		t.Errorf("Meta has %d messages after the grace, want 1: the settled reply was sent again", n)
 	}
@@ -186,16 +234,16 @@ func TestDispatcherResendsLostSendAfterGrace(t *testing.T) {
 	rig := newDispatcherRig(t, &fakeMeta{moves: []metaMove{metaLoses}})
 	rig.reply(t, who, "welcome")
 	rig.start(t)
-	waitFor(t, "the lost attempt to be recorded", func() bool { return rig.row(t, who).InDoubt() })
+	eventually.True(t, "the lost attempt to be recorded", func() bool { return rig.row(t, who).InDoubt() })
 	// Within the grace nothing goes out, however often the dispatcher looks.
 	rig.h.clock.advance(50 * time.Second)
-	rig.quiet()
+	rig.quiet(t)
 	if n := len(rig.meta.messages()); n != 0 {
 		t.Fatalf("Meta has %d messages within the grace, want 0", n)
 	}
 	// No status came: the reply is sent again, once.
 	rig.h.clock.advance(11 * time.Second)
-	waitFor(t, "the reply sent after the grace", func() bool { return rig.row(t, who).State == bot.OutboundSent })
+	eventually.True(t, "the reply sent after the grace", func() bool { return rig.row(t, who).State == bot.OutboundSent })
 	r := rig.row(t, who)
 	if r.Attempts != 2 || r.InDoubt() || len(rig.meta.messages()) != 1 {
 		t.Errorf("row %+v, %d messages at Meta; want sent on the second attempt, one message", r, len(rig.meta.messages()))
@@ -209,7 +257,7 @@ func TestDispatcherClearsDoubtWhenMetaAnswers(t *testing.T) {
 	rig.start(t)
 	// The attempt is stored once before Meta hears of it, and again with
 	// Meta's refusal: the test is about the second write.
-	waitFor(t, "the refused attempt to be recorded", func() bool {
+	eventually.True(t, "the refused attempt to be recorded", func() bool {
 		r := rig.row(t, who)
 		return r.Attempts == 1 && r.Error != ""
 	})
@@ -218,7 +266,7 @@ func TestDispatcherClearsDoubtWhenMetaAnswers(t *testing.T) {
 		t.Fatalf("row after a 503 = %+v: Meta answered, so nothing is in doubt and the backoff applies, not the grace", r)
 	}
 	rig.h.clock.advance(2 * time.Second)
-	waitFor(t, "the retry", func() bool { return rig.row(t, who).State == bot.OutboundSent })
+	eventually.True(t, "the retry", func() bool { return rig.row(t, who).State == bot.OutboundSent })
 }
 
 // A process stopped while Meta had the request; the next one finds the row
@@ -249,7 +297,7 @@ func TestDispatcherAfterRestartWaitsForStatus(t *testing.T) {
 
 			rig.h.clock.advance(5 * time.Second)
 			rig.start(t)
-			rig.quiet()
+			rig.quiet(t)
 			if n := len(meta.messages()); n != 1 {
 				t.Fatalf("Meta has %d messages right after the restart, want 1: the row in doubt was sent again at once", n)
 			}
@@ -257,13 +305,13 @@ func TestDispatcherAfterRestartWaitsForStatus(t *testing.T) {
 				meta.statuses(t, rig.h.db)
 			}
 			rig.h.clock.advance(2 * time.Minute)
-			waitFor(t, "the row settled", func() bool { return rig.row(t, who).State == bot.OutboundSent })
+			eventually.True(t, "the row settled", func() bool { return rig.row(t, who).State == bot.OutboundSent })
 			want := 1
 			if !statusComes {
 				// The last resort: at least once.
 				want = 2
 			}
-			rig.quiet()
+			rig.quiet(t)
 			if n := len(meta.messages()); n != want {
 				t.Errorf("Meta has %d messages, want %d", n, want)
 			}
@@ -278,13 +326,13 @@ func TestDispatcherResumesPartsAfterStatus(t *testing.T) {
 	rig := newDispatcherRig(t, meta)
 	rig.reply(t, who, "one|two|three")
 	rig.start(t)
-	waitFor(t, "the attempt in doubt", func() bool { r := rig.row(t, who); return r.InDoubt() && r.PartsSent == 1 })
+	eventually.True(t, "the attempt in doubt", func() bool { r := rig.row(t, who); return r.InDoubt() && r.PartsSent == 1 })
 	meta.statuses(t, rig.h.db)
 	if r := rig.row(t, who); r.PartsSent != 2 || r.State != bot.OutboundPending || r.MetaID != "wamid.fake.1" {
 		t.Fatalf("row after the statuses = %+v, want pending with 2 parts out, the first as wamid.fake.1", r)
 	}
 	rig.h.clock.advance(2 * time.Minute)
-	waitFor(t, "the rest sent", func() bool { return rig.row(t, who).State == bot.OutboundSent })
+	eventually.True(t, "the rest sent", func() bool { return rig.row(t, who).State == bot.OutboundSent })
 	var texts []string
 	for _, m := range meta.messages() {
 		texts = append(texts, m.text)
@@ -339,7 +387,7 @@ func TestSlowSendHoldsUpNoOtherClient(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "every other client's reply while one send hangs", func() bool {
+	eventually.True(t, "every other client's reply while one send hangs", func() bool {
 		got := sentTo()
 		for _, who := range others {
 			if got[who] != 1 {
@@ -352,5 +400,5 @@ func TestSlowSendHoldsUpNoOtherClient(t *testing.T) {
 		t.Fatalf("the slow client got %d messages before its send was let through", got)
 	}
 	close(meta.gate)
-	waitFor(t, "the slow client's reply once Meta answers", func() bool { return sentTo()[meta.slow] == 1 })
+	eventually.True(t, "the slow client's reply once Meta answers", func() bool { return sentTo()[meta.slow] == 1 })
 }

@@ -15,6 +15,7 @@ import (
 	"portabot/bot"
 	"portabot/bot/delivery"
 	"portabot/faq"
+	"portabot/internal/eventually"
 	"portabot/storage"
 )
 
@@ -92,17 +93,6 @@ func (r *serveRig) enqueue(t *testing.T, msgs ...bot.Inbound) {
 	r.runner.Notify()
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestRunnerAnswersInOrder(t *testing.T) {
 	rig := newServeRig(t, nil)
 	const who = "5511911110000"
@@ -112,7 +102,7 @@ func TestRunnerAnswersInOrder(t *testing.T) {
 	for i, w := range words {
 		rig.enqueue(t, bot.Inbound{ID: fmt.Sprintf("wamid.order.%d", i), From: who, Text: w, At: time.Now()})
 	}
-	waitFor(t, "five answers", func() bool { return len(rig.sender.to(who)) >= 5 })
+	eventually.True(t, "five answers", func() bool { return len(rig.sender.to(who)) >= 5 })
 	got := rig.sender.to(who)
 	want := []string{"What would you like to do?", "português", "English it is", "español", "English it is"}
 	for i, w := range want {
@@ -135,15 +125,15 @@ func TestFloodDoesNotStarveOthers(t *testing.T) {
 	rig.enqueue(t, flood...)
 	rig.enqueue(t, bot.Inbound{ID: "wamid.other", From: other, Text: "hi", At: time.Now()})
 
-	waitFor(t, "the other client's answer", func() bool { return len(rig.sender.to(other)) >= 1 })
+	eventually.True(t, "the other client's answer", func() bool { return len(rig.sender.to(other)) >= 1 })
 	if n, _ := rig.db.InboxDepth(context.Background()); n == 0 {
 		t.Fatal("the flood was fully processed before the other client was answered: nothing was limited")
 	}
-	waitFor(t, "the whole flood processed", func() bool {
+	eventually.True(t, "the whole flood processed", func() bool {
 		n, err := rig.db.InboxDepth(context.Background())
 		return err == nil && n == 0
 	})
-	waitFor(t, "all replies sent", func() bool {
+	eventually.True(t, "all replies sent", func() bool {
 		pending, _, _, _, err := rig.db.OutboxStats(context.Background())
 		return err == nil && pending == 0
 	})
@@ -196,7 +186,7 @@ func TestRepliesWaitForABurstToPause(t *testing.T) {
 		}
 		close(stop)
 		<-done
-		waitFor(t, "the answer once the burst paused", func() bool { return len(rig.sender.to(who)) == 1 })
+		eventually.True(t, "the answer once the burst paused", func() bool { return len(rig.sender.to(who)) == 1 })
 	})
 }
 
@@ -212,6 +202,6 @@ func TestEndlessBurstStillGetsAnswers(t *testing.T) {
 	for i := range 3 {
 		who := fmt.Sprintf("55119555500%02d", i)
 		rig.enqueue(t, bot.Inbound{ID: "wamid.endless." + who, From: who, Text: "hi", At: time.Now()})
-		waitFor(t, "an answer while webhooks never pause", func() bool { return len(rig.sender.to(who)) == 1 })
+		eventually.True(t, "an answer while webhooks never pause", func() bool { return len(rig.sender.to(who)) == 1 })
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"portabot/bot"
 	"portabot/bot/delivery"
 	"portabot/fsm"
+	"portabot/internal/eventually"
 )
 
 // TestSecurityEventRechecksBlockedCase follows a client blocked because Meta
@@ -107,7 +108,7 @@ func TestDispatcherReadsFirstAndParksOutsideWindow(t *testing.T) {
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { d.Run(runCtx) })
-	waitFor(t, "the outbox to settle", func() bool {
+	eventually.True(t, "the outbox to settle", func() bool {
 		pending, _, _, _, err := h.db.OutboxStats(ctx)
 		return err == nil && pending == 0
 	})

@@ -12,6 +12,7 @@ import (
 	"portabot/bot"
 	"portabot/bot/delivery"
 	"portabot/fsm"
+	"portabot/internal/eventually"
 )
 
 // windowRig is a client whose replies really go out: a dispatcher sends the
@@ -45,7 +46,7 @@ func newWindowRig(t *testing.T, opts options) *windowRig {
 func (w *windowRig) settle() {
 	w.t.Helper()
 	w.d.Notify()
-	waitFor(w.t, "the outbox to settle", func() bool {
+	eventually.True(w.t, "the outbox to settle", func() bool {
 		pending, _, _, _, err := w.db.OutboxStats(context.Background())
 		return err == nil && pending == 0
 	})
@@ -261,7 +262,7 @@ func TestReplyMetaRefusesForTheWindowIsParked(t *testing.T) {
 	w.send("Hi there")
 	// The row is parked first, then the template written: wait for the
 	// template to go out, not only for the outbox to settle once.
-	waitFor(t, "the template", func() bool {
+	eventually.True(t, "the template", func() bool {
 		for _, m := range w.sentTo("+" + client) {
 			if m.Template != "" {
 				return true

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"portabot/adapters/metahttp"
 	"portabot/adapters/whatsapp"
 )
 
@@ -42,8 +43,8 @@ const (
 // RelayConfig says where the relay sends, as serve's environment does.
 type RelayConfig struct {
 	Secret string
-	// GraphURL is Graph's origin (whatsapp.DefaultBaseURL when empty),
-	// Version the API version in the path (whatsapp.DefaultVersion when
+	// GraphURL is Graph's origin (metahttp.DefaultBaseURL when empty),
+	// Version the API version in the path (metahttp.DefaultVersion when
 	// empty).
 	GraphURL      string
 	Version       string
@@ -101,10 +102,10 @@ func NewRelay(cfg RelayConfig) (*RelayServer, error) {
 		return nil, errors.New("relay: needs an access token and a phone number id")
 	}
 	if cfg.GraphURL == "" {
-		cfg.GraphURL = whatsapp.DefaultBaseURL
+		cfg.GraphURL = metahttp.DefaultBaseURL
 	}
 	if cfg.Version == "" {
-		cfg.Version = whatsapp.DefaultVersion
+		cfg.Version = metahttp.DefaultVersion
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

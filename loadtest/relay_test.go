@@ -1,8 +1,8 @@
 package loadtest
 
 import (
-	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +15,7 @@ import (
 
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
+	"portabot/internal/eventually"
 )
 
 func newRelay(t *testing.T, graphURL, token string) *RelayServer {
@@ -98,22 +99,21 @@ func TestRelayPostsWhatServesSenderPosts(t *testing.T) {
 	defer graph.Close()
 	take := func(want int) []call {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		var got []call
+		eventually.Until(t, 5*time.Second, func() bool {
 			mu.Lock()
-			got := calls
-			if len(got) >= want {
-				calls = nil
-				mu.Unlock()
-				if len(got) > want {
-					t.Fatalf("%d calls, want %d", len(got), want)
-				}
-				return got
+			defer mu.Unlock()
+			got = calls
+			if len(got) < want {
+				return false
 			}
-			mu.Unlock()
-			if time.Now().After(deadline) {
-				t.Fatalf("%d calls, want %d", len(got), want)
-			}
+			calls = nil
+			return true
+		}, func() string { return fmt.Sprintf("%d calls, want %d", len(got), want) })
+		if len(got) > want {
+			t.Fatalf("%d calls, want %d", len(got), want)
 		}
+		return got
 	}
 
 	const from, id = "5511900000001", "wamid.in1"
@@ -227,11 +227,7 @@ func TestRelayCountsRefusedSends(t *testing.T) {
 			t.Fatalf("status %d, want 200", got)
 		}
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	for r.Stats().Failed < 4 && ctx.Err() == nil {
-		time.Sleep(time.Millisecond)
-	}
+	eventually.Within(t, 5*time.Second, "four failed relays", func() bool { return r.Stats().Failed >= 4 })
 	r.Close()
 	if s := r.Stats(); s != (RelayStats{Queued: 2, Failed: 4}) {
 		t.Errorf("stats %+v", s)

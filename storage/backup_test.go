@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"portabot/bot"
+	"portabot/internal/eventually"
 )
 
 func backupMsg(id, from string) bot.Inbound {
@@ -80,7 +81,7 @@ func TestBackupUnderWritesHoldsEveryAcknowledgement(t *testing.T) {
 			release()
 		}
 	})
-	waitFor(t, "some messages acknowledged", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 200 })
+	eventually.True(t, "some messages acknowledged", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 200 })
 
 	var before []string
 	var buf bytes.Buffer
@@ -92,7 +93,7 @@ func TestBackupUnderWritesHoldsEveryAcknowledgement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "more messages acknowledged after the backup", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > len(before)+100 })
+	eventually.True(t, "more messages acknowledged after the backup", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > len(before)+100 })
 	close(stop)
 	wg.Wait()
 

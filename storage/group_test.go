@@ -18,6 +18,7 @@ import (
 
 	"portabot/bot"
 	"portabot/fsm"
+	"portabot/internal/eventually"
 )
 
 // holdWriter keeps w, one of the store's writers, busy with a write that
@@ -66,19 +67,6 @@ func queued(db *DB) int {
 // mainCommits is how many transactions db committed to the main file.
 func mainCommits(db *DB) uint64 { return db.w.commits.Load() }
 
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline (a hung writer, not a slow disk).
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-}
-
 // submitter starts writes in goroutines, one at a time, each only once the
 // one before is queued: writes submitted while their writer is held reach
 // its queue, and so the transaction, in the order they were started.
@@ -92,7 +80,7 @@ func (s *submitter) start(write func()) {
 	s.tb.Helper()
 	n := queued(s.db)
 	s.wg.Go(write)
-	waitFor(s.tb, "the write to queue", func() bool { return queued(s.db) == n+1 })
+	eventually.True(s.tb, "the write to queue", func() bool { return queued(s.db) == n+1 })
 }
 
 func (s *submitter) wait() { s.wg.Wait() }
@@ -484,7 +472,7 @@ func TestGroupDedupes(t *testing.T) {
 	// first then queues m2's removal from the inbox.
 	n := queued(db)
 	releaseMain()
-	waitFor(t, "the removal to queue", func() bool { return queued(db) == n-2+1 })
+	eventually.True(t, "the removal to queue", func() bool { return queued(db) == n-2+1 })
 	enqueue(2, m2) // processed while the inbox's writer was busy: not queued
 	enqueue(3, m3)
 	releaseInbox()
@@ -534,7 +522,7 @@ func TestGroupCancelledWaiter(t *testing.T) {
 	var keptErr error
 	s.start(func() { kept, keptErr = db.Enqueue(t.Context(), []bot.Inbound{inbound(client, 2)}) })
 	cancel()
-	waitFor(t, "the cancelled write to be dropped", func() bool {
+	eventually.True(t, "the cancelled write to be dropped", func() bool {
 		db.iw.mu.Lock()
 		defer db.iw.mu.Unlock()
 		return db.iw.queue[0].dropped
@@ -606,7 +594,7 @@ func TestCloseDrainsPendingWrites(t *testing.T) {
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- db.Close() }()
-	waitFor(t, "Close to start", func() bool {
+	eventually.True(t, "Close to start", func() bool {
 		db.iw.mu.Lock()
 		defer db.iw.mu.Unlock()
 		return db.iw.closing
@@ -708,7 +696,7 @@ func TestGroupSizeIsCapped(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "the writes to queue", func() bool { return queued(db) == maxGroup+5 })
+	eventually.True(t, "the writes to queue", func() bool { return queued(db) == maxGroup+5 })
 	release()
 	wg.Wait()
 	if n := db.WriteStats().Commits - before.Commits; n != 3 {

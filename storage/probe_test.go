@@ -3,11 +3,14 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"portabot/internal/eventually"
 )
 
 // /readyz used to test only a read, and said ready while every write
@@ -41,39 +44,26 @@ func TestHealthReportsFailedWrite(t *testing.T) {
 
 func waitHealthy(t *testing.T, db *DB) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := db.Health(context.Background())
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("store not healthy: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var err error
+	eventually.Until(t, 10*time.Second, func() bool {
+		err = db.Health(context.Background())
+		return err == nil
+	}, func() string { return fmt.Sprintf("store not healthy: %v", err) })
 }
 
 // quietProbe waits until no readiness probe is in flight, then changes its
 // state with set.
 func quietProbe(t *testing.T, db *DB, set func(*probeState)) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually.Within(t, 10*time.Second, "the readiness probe to finish", func() bool {
 		db.probeMu.Lock()
-		idle := !db.probe.inFlight
-		if idle {
-			set(&db.probe)
+		defer db.probeMu.Unlock()
+		if db.probe.inFlight {
+			return false
 		}
-		db.probeMu.Unlock()
-		if idle {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the readiness probe never finished")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		set(&db.probe)
+		return true
+	})
 }
 
 // A writer that never finishes its commit (a hung disk) makes the store
@@ -102,7 +92,14 @@ func TestHealthReportsStuckWriter(t *testing.T) {
 	<-blocked
 	defer close(hang)
 	_ = db.Health(ctx) // starts a probe, which waits behind the hung commit
-	time.Sleep(300 * time.Millisecond)
+	// Rather than wait out the limit, date the probe's start back past it.
+	db.probeMu.Lock()
+	inFlight := db.probe.inFlight
+	db.probe.started = db.probe.started.Add(-time.Second)
+	db.probeMu.Unlock()
+	if !inFlight {
+		t.Fatal("Health started no probe behind the hung commit")
+	}
 	err := db.Health(ctx)
 	if err == nil || !strings.Contains(err.Error(), "stuck") {
 		t.Errorf("Health with the writer hung = %v; want it reported stuck", err)

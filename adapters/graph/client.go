@@ -34,8 +34,8 @@ import (
 
 // Defaults for Config fields left zero.
 const (
-	DefaultBaseURL = "https://graph.facebook.com"
-	DefaultVersion = "v25.0"
+	DefaultBaseURL = metahttp.DefaultBaseURL
+	DefaultVersion = metahttp.DefaultVersion
 	// DefaultTimeout bounds one attempt. Meta cuts template copies off at
 	// about 30 s, so a shorter timeout would abandon calls Meta still runs.
 	DefaultTimeout      = 40 * time.Second
@@ -114,15 +114,8 @@ var _ bot.Graph = (*Client)(nil)
 
 // New returns a Client for cfg.
 func New(cfg Config) *Client {
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
-	if cfg.Version == "" {
-		cfg.Version = DefaultVersion
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
+	mc := metahttp.ClientConfig{BaseURL: cfg.BaseURL, Version: cfg.Version, Token: cfg.Token, Timeout: cfg.Timeout,
+		MaxBody: maxBody, HTTPClient: cfg.HTTPClient, Log: cfg.Logger, Name: "graph http client"}.WithDefaults(DefaultTimeout)
 	if cfg.RetryWait <= 0 {
 		cfg.RetryWait = DefaultRetryWait
 	}
@@ -141,12 +134,9 @@ func New(cfg Config) *Client {
 	if cfg.RetryMaxWait < cfg.RetryWait {
 		cfg.RetryMaxWait = cfg.RetryWait
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := mc.Log
 	c := &Client{
-		version:  strings.Trim(cfg.Version, "/"),
+		version:  mc.Version,
 		wait:     cfg.RetryWait,
 		maxWait:  cfg.RetryMaxWait,
 		tplCount: cfg.TemplateCount,
@@ -156,8 +146,7 @@ func New(cfg Config) *Client {
 		appID:    cfg.AppID,
 	}
 	base := func() *resty.Client {
-		return metahttp.NewClient(metahttp.ClientConfig{BaseURL: cfg.BaseURL, Token: cfg.Token, Timeout: cfg.Timeout,
-			MaxBody: maxBody, HTTPClient: cfg.HTTPClient, Log: log, Name: "graph http client"})
+		return metahttp.NewClient(mc)
 	}
 	c.once = base()
 	c.retry = base().

@@ -1,8 +1,9 @@
 // Package metahttp is what the Graph client (migration endpoints) and the
 // WhatsApp sender (messages endpoint) share on the wire to
-// graph.facebook.com: one reading of Meta's error envelope into
-// *bot.GraphError, of Retry-After and the usage headers, and a log sink for resty that keeps
-// URLs and the token out of the logs.
+// graph.facebook.com: one resty client setup with its defaults (origin,
+// API version, timeout), one reading of Meta's error envelope into
+// *bot.GraphError, of Retry-After and the usage headers, and a log sink for
+// resty that keeps URLs and the token out of the logs.
 package metahttp
 
 import (

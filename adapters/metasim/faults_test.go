@@ -15,6 +15,7 @@ import (
 	"portabot/adapters/metasim"
 	"portabot/adapters/whatsapp"
 	"portabot/bot"
+	"portabot/internal/eventually"
 )
 
 const (
@@ -135,18 +136,6 @@ func noAnswer(t *testing.T, what string, err error) {
 	}
 }
 
-// waitFor polls cond for up to 5 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestStatusWebhooksEchoCallbackData(t *testing.T) {
 	a := &app{refuse: 3}
 	e := startFaults(t, a)
@@ -156,7 +145,7 @@ func TestStatusWebhooksEchoCallbackData(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The app refused the first posts; the simulator kept trying.
-	waitFor(t, "sent and delivered", func() bool { return len(a.got()) == 2 && e.sim.PendingStatuses() == 0 })
+	eventually.True(t, "sent and delivered", func() bool { return len(a.got()) == 2 && e.sim.PendingStatuses() == 0 })
 	ref := bot.OutboundRef(row.ID, 1, 1)
 	for i, want := range []string{"sent", "delivered"} {
 		got := a.got()[i]
@@ -305,7 +294,9 @@ func TestFaults(t *testing.T) {
 			func(t *testing.T, e *faultEnv) {
 				_, err := e.sender.Send(t.Context(), bot.Outbound{ID: "0000000000000001", To: clientNumber, Reply: bot.Reply{Text: "hi"}})
 				noAnswer(t, "Send", err)
-				time.Sleep(100 * time.Millisecond)
+				// The hang-up is the simulator's answer, given once it has
+				// decided to keep nothing; statuses are only queued for a
+				// message it keeps. So nothing can come after this point.
 				if got := e.sim.Sent(); len(got) != 0 {
 					t.Errorf("a dropped message was recorded: %+v", got)
 				}
@@ -328,7 +319,7 @@ func TestFaults(t *testing.T) {
 					t.Errorf("Send result = %+v, want nothing known to be accepted", res)
 				}
 				// Meta has the message, and its status names the row.
-				waitFor(t, "the statuses", func() bool { return len(e.app.got()) == 2 })
+				eventually.True(t, "the statuses", func() bool { return len(e.app.got()) == 2 })
 				sent := e.sim.Sent()
 				if len(sent) != 1 {
 					t.Fatalf("Sent() = %+v, want the one message", sent)

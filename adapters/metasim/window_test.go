@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"portabot/adapters/metasim"
+	"portabot/internal/eventually"
 )
 
 const jsonType = "application/json"
@@ -95,7 +96,7 @@ func TestSimPlaysSystemMessagesAndErrors(t *testing.T) {
 	if err := e.sim.ChangeNumber(botPhoneID, clientNumber, "BR.1502576394655843", "+5511955550000", "BR.7000000000000001"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the system message", func() bool {
+	eventually.True(t, "the system message", func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return len(a.inbound) == 1
@@ -110,7 +111,7 @@ func TestSimPlaysSystemMessagesAndErrors(t *testing.T) {
 	if err := e.sim.ReportError(botPhoneID, 131000, "Something went wrong", "try again later"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the errors webhook", func() bool {
+	eventually.True(t, "the errors webhook", func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return a.arrived >= 2

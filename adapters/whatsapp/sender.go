@@ -17,21 +17,16 @@ import (
 	"portabot/bot"
 )
 
-// Defaults for SenderConfig fields left zero.
-const (
-	DefaultBaseURL = "https://graph.facebook.com"
-	DefaultVersion = "v25.0"
-	// DefaultTimeout bounds one call; Meta answers a send in well under a
-	// second when it is healthy.
-	DefaultTimeout = 15 * time.Second
-)
+// DefaultTimeout bounds one call when SenderConfig leaves it zero; Meta
+// answers a send in well under a second when it is healthy.
+const DefaultTimeout = 15 * time.Second
 
 // SenderConfig configures a Sender.
 type SenderConfig struct {
-	// BaseURL is Graph's origin; DefaultBaseURL when empty.
+	// BaseURL is Graph's origin; metahttp.DefaultBaseURL when empty.
 	BaseURL string
-	// Version is the Graph API version in the path; DefaultVersion when
-	// empty.
+	// Version is the Graph API version in the path;
+	// metahttp.DefaultVersion when empty.
 	Version string
 	// Token is the access token with whatsapp_business_messaging. It travels
 	// only in the Authorization header.
@@ -73,32 +68,19 @@ var _ bot.Sender = (*Sender)(nil)
 
 // NewSender returns a Sender for cfg.
 func NewSender(cfg SenderConfig) *Sender {
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
-	if cfg.Version == "" {
-		cfg.Version = DefaultVersion
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	mc := metahttp.ClientConfig{BaseURL: cfg.BaseURL, Version: cfg.Version, Token: cfg.Token, Timeout: cfg.Timeout,
+		MaxBody: maxResponse, HTTPClient: cfg.HTTPClient, Log: cfg.Logger, Name: "whatsapp http client"}.WithDefaults(DefaultTimeout)
 	label := cfg.ListLabel
 	if label == nil {
 		label = guessListLabel
 	}
-	rc := metahttp.NewClient(metahttp.ClientConfig{BaseURL: cfg.BaseURL, Token: cfg.Token, Timeout: cfg.Timeout,
-		MaxBody: maxResponse, HTTPClient: cfg.HTTPClient, Log: log, Name: "whatsapp http client"})
 	// No retry count and no retry conditions: a repeated POST /messages
 	// reaches the client twice, and the dispatcher owns retries and backoff.
 	return &Sender{
-		rc:    rc,
-		path:  MessagesPath(cfg.Version, cfg.PhoneNumberID),
+		rc:    metahttp.NewClient(mc),
+		path:  MessagesPath(mc.Version, cfg.PhoneNumberID),
 		label: label,
-		log:   log,
+		log:   mc.Log,
 		obs:   cfg.Observe,
 	}
 }
