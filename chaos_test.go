@@ -256,28 +256,9 @@ func TestChaos(t *testing.T) {
 	}
 	// Every reply sent once: no outbox reference twice at Meta.
 	sent := sim.Sent()
-	refs := map[string]int{}
-	for _, m := range sent {
-		if m.CallbackData == "" {
-			t.Errorf("message %s to %s carries no outbox reference", m.ID, bot.MaskPhone(m.To))
-			continue
-		}
-		refs[m.CallbackData]++
-	}
-	dups := 0
-	for ref, n := range refs {
-		if n > 1 {
-			dups++
-			var ats []string
-			for _, m := range sent {
-				if m.CallbackData == ref {
-					ats = append(ats, m.At.Format("15:04:05.000"))
-				}
-			}
-			t.Errorf("outbox reference %s was sent %d times, at %v (disk full from %s to %s)", ref, n, ats,
-				fullAt.Format("15:04:05.000"), freed.Format("15:04:05.000"))
-		}
-	}
+	refs, dups := sentTwice(t, sent, func(ats []string) string {
+		return fmt.Sprintf("at %v (disk full from %s to %s)", ats, fullAt.Format("15:04:05.000"), freed.Format("15:04:05.000"))
+	})
 	pending, sentRows, parked, failed, err := st.OutboxStats(sctx)
 	if err != nil {
 		t.Fatal(err)
@@ -726,4 +707,34 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// sentTwice counts, by outbox reference, the messages Meta received, and
+// fails the test for a message without a reference and for each reference
+// sent more than once; when says what the failure adds about the times it
+// was sent.
+func sentTwice(t *testing.T, sent []metasim.Message, when func(ats []string) string) (refs map[string]int, dups int) {
+	t.Helper()
+	refs = map[string]int{}
+	for _, m := range sent {
+		if m.CallbackData == "" {
+			t.Errorf("message %s to %s carries no outbox reference", m.ID, bot.MaskPhone(m.To))
+			continue
+		}
+		refs[m.CallbackData]++
+	}
+	for ref, n := range refs {
+		if n <= 1 {
+			continue
+		}
+		dups++
+		var ats []string
+		for _, m := range sent {
+			if m.CallbackData == ref {
+				ats = append(ats, m.At.Format("15:04:05.000"))
+			}
+		}
+		t.Errorf("outbox reference %s was sent %d times, %s", ref, n, when(ats))
+	}
+	return refs, dups
 }

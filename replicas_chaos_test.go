@@ -299,21 +299,7 @@ func TestChaosReplicas(t *testing.T) {
 		}
 	}
 	sent := sim.Sent()
-	refs := map[string]int{}
-	for _, m := range sent {
-		if m.CallbackData == "" {
-			t.Errorf("message %s to %s carries no outbox reference", m.ID, bot.MaskPhone(m.To))
-			continue
-		}
-		refs[m.CallbackData]++
-	}
-	dups := 0
-	for ref, n := range refs {
-		if n > 1 {
-			dups++
-			t.Errorf("outbox reference %s was sent %d times", ref, n)
-		}
-	}
+	refs, dups := sentTwice(t, sent, func(ats []string) string { return fmt.Sprintf("at %v", ats) })
 	pending, sentRows, parked, failed, err := st.OutboxStats(sctx)
 	if err != nil {
 		t.Fatal(err)
@@ -448,29 +434,7 @@ func (b *balancer) forward(r *http.Request, body []byte, to string) (int, []byte
 // and the address), its output going to logPath.
 func startReplica(t *testing.T, bin string, env []string, logPath string) *serveProcess {
 	t.Helper()
-	lf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = env
-	cmd.Stdout = lf
-	cmd.Stderr = lf
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		t.Fatal(err)
-	}
-	p := &serveProcess{cmd: cmd, log: logPath, done: make(chan error, 1)}
-	go func() {
-		p.done <- cmd.Wait()
-		lf.Close()
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-		p.done <- nil
-	})
-	return p
+	return startServeArgs(t, bin, env, logPath)
 }
 
 // chaosDatabase creates an empty database for the test on the PostgreSQL

@@ -947,12 +947,18 @@ type serveProcess struct {
 
 func startServeProcess(t *testing.T, bin string, env []string, db, logName string) *serveProcess {
 	t.Helper()
-	logPath := filepath.Join(filepath.Dir(db), logName)
+	return startServeArgs(t, bin, env, filepath.Join(filepath.Dir(db), logName), "--db", db)
+}
+
+// startServeArgs starts `portabot serve args…` with env, its output going
+// to logPath; the test's end kills it.
+func startServeArgs(t *testing.T, bin string, env []string, logPath string, args ...string) *serveProcess {
+	t.Helper()
 	lf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--db", db)
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
 	cmd.Env = env
 	cmd.Stdout = lf
 	cmd.Stderr = lf

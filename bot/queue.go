@@ -99,6 +99,40 @@ type Receipt struct {
 	Ref string
 }
 
+// statusRank orders the statuses Meta reports for a message that reached
+// the phone. Meta may deliver the webhooks out of order; a late "delivered"
+// must not overwrite "read".
+var statusRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
+
+// WithReceipt is row after Meta's status r for the part-th of its parts
+// messages (parts 0 when r names the row by Meta's id alone), and whether
+// that changes anything. Every store applies statuses through it, so the
+// rules are the same whichever store serve runs on: any status proves Meta
+// accepted its part; the last part settles the row as sent; the status is
+// kept for the row's first message only, and never goes back down.
+func (row Outbound) WithReceipt(r Receipt, part, parts int) (Outbound, bool) {
+	next := row
+	if parts > 0 && row.State != OutboundSent {
+		next.PartsSent = max(next.PartsSent, part)
+		if part == 1 && next.MetaID == "" {
+			next.MetaID = r.MetaID
+		}
+		if part == parts {
+			next.State, next.Sending, next.Error = OutboundSent, time.Time{}, ""
+		}
+	}
+	if r.MetaID != "" && r.MetaID == next.MetaID &&
+		!(statusRank[r.Status] > 0 && statusRank[r.Status] < statusRank[next.Status]) {
+		next.Status = r.Status
+		if r.Status == "failed" {
+			next.Error = r.Detail
+		}
+	}
+	changed := next.State != row.State || next.PartsSent != row.PartsSent || next.MetaID != row.MetaID ||
+		next.Status != row.Status || next.Error != row.Error
+	return next, changed
+}
+
 // refPrefix starts every outbox reference, so that callback data another
 // system set on the same number is never taken for one.
 const refPrefix = "pb1:"

@@ -183,11 +183,6 @@ func (m storedMarks) outbound() bot.Outbound {
 	return bot.Outbound{To: m.To, State: m.State, MetaID: m.MetaID, Status: m.Status, PartsSent: m.PartsSent}
 }
 
-// statusRank orders the statuses Meta reports for a message that reached
-// the phone. Meta may deliver the webhooks out of order; a late "delivered"
-// must not overwrite "read".
-var statusRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
-
 // OutboundStatus records a status Meta reported. The row is the one r.Ref
 // names (an OutboundRef, echoed from the message's biz_opaque_callback_data)
 // when it exists and is for r.Recipient, else the one whose first message
@@ -213,25 +208,8 @@ func (db *DB) OutboundStatus(ctx context.Context, r bot.Receipt) error {
 		if err != nil {
 			return nil, err
 		}
-		next := row
-		if parts > 0 && row.State != bot.OutboundSent {
-			next.PartsSent = max(next.PartsSent, part)
-			if part == 1 && next.MetaID == "" {
-				next.MetaID = r.MetaID
-			}
-			if part == parts {
-				next.State, next.Sending, next.Error = bot.OutboundSent, time.Time{}, ""
-			}
-		}
-		if r.MetaID != "" && r.MetaID == next.MetaID &&
-			!(statusRank[r.Status] > 0 && statusRank[r.Status] < statusRank[next.Status]) {
-			next.Status = r.Status
-			if r.Status == "failed" {
-				next.Error = r.Detail
-			}
-		}
-		if next.State == row.State && next.PartsSent == row.PartsSent && next.MetaID == row.MetaID &&
-			next.Status == row.Status && next.Error == row.Error {
+		next, changed := row.WithReceipt(r, part, parts)
+		if !changed {
 			return nil, nil
 		}
 		if next.MetaID != row.MetaID {

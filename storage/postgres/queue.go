@@ -412,10 +412,6 @@ func (db *DB) markOutbound(ctx context.Context, what string, row bot.Outbound, s
 	})
 }
 
-// statusRank orders the statuses of a message that reached the phone: a
-// late "delivered" must not overwrite "read".
-var statusRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
-
 // OutboundStatus records a status Meta reported, under the bbolt store's
 // rules (storage.DB.OutboundStatus). Whichever replica the webhook reaches
 // settles the row: the row is locked for the update, so a status and a
@@ -432,25 +428,8 @@ func (db *DB) OutboundStatus(ctx context.Context, r bot.Receipt) error {
 		if err != nil {
 			return err
 		}
-		next := row
-		if parts > 0 && row.State != bot.OutboundSent {
-			next.PartsSent = max(next.PartsSent, part)
-			if part == 1 && next.MetaID == "" {
-				next.MetaID = r.MetaID
-			}
-			if part == parts {
-				next.State, next.Sending, next.Error = bot.OutboundSent, time.Time{}, ""
-			}
-		}
-		if r.MetaID != "" && r.MetaID == next.MetaID &&
-			!(statusRank[r.Status] > 0 && statusRank[r.Status] < statusRank[next.Status]) {
-			next.Status = r.Status
-			if r.Status == "failed" {
-				next.Error = r.Detail
-			}
-		}
-		if next.State == row.State && next.PartsSent == row.PartsSent && next.MetaID == row.MetaID &&
-			next.Status == row.Status && next.Error == row.Error {
+		next, changed := row.WithReceipt(r, part, parts)
+		if !changed {
 			return nil
 		}
 		if next.MetaID != row.MetaID {
