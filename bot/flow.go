@@ -443,7 +443,7 @@ func (t *turn) state(w word, text string) bool {
 		if t.conv.Step == stepLetterPhone && t.onLetterPhone(text) {
 			return true
 		}
-		if t.offersLetter() && (t.in.Choice == "letter" || t.numbered(text) == "letter") {
+		if t.offersLetter() && (t.in.Choice == "letter" || t.numbered(text) == "letter" || asksLetter(text)) {
 			t.sendLetter()
 			return true
 		}

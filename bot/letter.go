@@ -99,6 +99,23 @@ func (t *turn) offersLetter() bool {
 	return ok
 }
 
+// asksLetter reads a request for the message to the current provider in
+// the client's words ("mensagem pro provedor", "message for my BSP"), as
+// the button's label invites them to type it: a word for a message and
+// one for the provider.
+func asksLetter(text string) bool {
+	var message, provider bool
+	for _, w := range strings.Fields(fold(text)) {
+		switch w {
+		case "mensagem", "mensaje", "message", "msg", "carta", "letter", "texto", "text":
+			message = true
+		case "provedor", "proveedor", "provider", "bsp", "fornecedor":
+			provider = true
+		}
+	}
+	return message && provider
+}
+
 // sendLetter sends the message as a WhatsApp message of its own, which the
 // client can forward as it is; the number is asked for first when unknown.
 func (t *turn) sendLetter() {
