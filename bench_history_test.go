@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -13,14 +12,12 @@ import (
 // both. Its speed is the bench's business (docs/performance.md), not this
 // test's: it asserts only what the run found.
 func TestHistoryBench(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "portabot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := portabotBinary(t)
 	rep, err := historyBench(t.Context(), historyConfig{Closed: 2000, Samples: 2, Dir: filepath.Join(dir, "stores"), Keep: true, Exe: bin})
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -67,11 +66,8 @@ func TestChaos(t *testing.T) {
 	const faqClients, migrationSlots = 64, 4
 
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "portabot")
 	// The fault build lets the test fill serve's disk (storefaults_inject.go).
-	if out, err := exec.Command("go", "build", "-tags", "portabot_faults", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := portabotBinary(t, "portabot_faults")
 	db := filepath.Join(dir, "portabot.db")
 	// While this file exists, every commit of serve's store fails with
 	// ENOSPC, as on a full disk.

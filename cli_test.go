@@ -70,6 +70,7 @@ func TestFAQEvalPrintsAccuracyAndMisses(t *testing.T) {
 // TestChatServerDrivesServe runs the README's script through `chat --server`
 // against serve in sandbox mode: the whole HTTP path, by hand.
 func TestChatServerDrivesServe(t *testing.T) {
+	t.Parallel()
 	script, otp := readmeScript(t)
 	db := filepath.Join(t.TempDir(), "serve.db")
 	s := startServe(t, sandboxEnv(map[string]string{"PORTABOT_SANDBOX_OTP": otp}), db)

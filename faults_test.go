@@ -21,6 +21,7 @@ import (
 // sent once: settled by Meta's status webhook, or sent again only after the
 // grace when no status can come.
 func TestServeReplyWithoutMetaAnswer(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		kind  metasim.FaultKind

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -89,14 +88,12 @@ func procStatus(t *testing.T, pid int, field string) int {
 // 26 MB to 536 MB; the body budget keeps its peak within 100 MiB of where
 // it started. Measured on the built binary, so the number is serve's own.
 func TestServeUnsignedFloodMemory(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary and posts 300 MiB")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "portabot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := portabotBinary(t)
 	addr := freePort(t)
 	base := "http://" + addr
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PORTABOT_") })

@@ -167,15 +167,12 @@ func TestCommandLine(t *testing.T) {
 // starts a new one on the same files, and expects the client to carry on at
 // await_code without a second code request.
 func TestChatSurvivesKill(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "portabot")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := portabotBinary(t)
 	db := filepath.Join(dir, "portabot.db")
 	const otp = "482913"
 	env := append(os.Environ(), "PORTABOT_SANDBOX_OTP="+otp)

@@ -83,6 +83,7 @@ func toSignupLink(t *testing.T, s *served, c *conversationView, greeting, start,
 // simulated Meta signup window, and the port goes on to done after the
 // code.
 func TestOnboardEmbeddedSignupInBrowser(t *testing.T) {
+	t.Parallel()
 	exe := chromium(t)
 	const (
 		otp    = "482913"
@@ -189,6 +190,7 @@ func TestOnboardSignupPageScreenshots(t *testing.T) {
 // page's own origin: the page posts only once, so the step the client is
 // told is Meta's, proving the forged event was ignored.
 func TestOnboardSignupCancelInBrowserIgnoresOtherOrigins(t *testing.T) {
+	t.Parallel()
 	exe := chromium(t)
 	const client = "5511999990102"
 	s := startServe(t, sandboxEnv(map[string]string{"PORTABOT_ONBOARDING": "embedded_signup"}),

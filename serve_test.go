@@ -844,6 +844,7 @@ func liveEnv(f *graphFake) map[string]string {
 // A Retry-After of 2 s is longer than the first backoff the sender would
 // pick by itself, so it shows the header is what sets the wait.
 func TestServeRateLimitedReplyWaitsRetryAfter(t *testing.T) {
+	t.Parallel()
 	for _, wait := range []int{1, 2} {
 		t.Run(fmt.Sprintf("Retry-After %d", wait), func(t *testing.T) {
 			const client = "5511999990006"
@@ -1008,15 +1009,13 @@ func (p *serveProcess) waitHealthy(t *testing.T, base string) {
 // with SIGKILL right after the acknowledgements, and is started again on the
 // same db: every client then gets its reply exactly once.
 func TestServeSurvivesKill(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
 	const clients = 20
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "portabot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := portabotBinary(t)
 	db := filepath.Join(dir, "portabot.db")
 	f := newGraphFake(t, fakePhoneID, "tok")
 	f.setAnswer(func(int) (int, http.Header, string) {
