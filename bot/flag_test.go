@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"portabot/adapters/metrics"
 	"portabot/bot"
 	"portabot/bot/delivery"
 	"portabot/faq"
@@ -56,9 +57,10 @@ func TestDispatcherCountsAFlagTheStoreRefused(t *testing.T) {
 	st.refuse.Store(true)
 
 	var got outcomes
+	mx := metrics.New(nil, metrics.Options{})
 	dc := delivery.DefaultDispatcherConfig()
 	dc.MaxAttempts = 1
-	dc.OnSend = got.add
+	dc.OnSend = got.also(mx.Send)
 	d := delivery.NewDispatcher(b, h.db, &flakySender{doomed: doomed}, dc)
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -71,6 +73,9 @@ func TestDispatcherCountsAFlagTheStoreRefused(t *testing.T) {
 
 	if c := got.counts(); fmt.Sprint(c) != fmt.Sprint(map[string]int{"failed": 1, "unflagged": 1}) {
 		t.Errorf("OnSend was told %v, want one failed and one unflagged", c)
+	}
+	if v := counterValue(t, mx, "portabot_outbox_unflagged_total", nil); v != 1 {
+		t.Errorf("portabot_outbox_unflagged_total = %v, want 1", v)
 	}
 	if logs := h.logs.String(); !strings.Contains(logs, "flag a failed reply for agents") || !strings.Contains(logs, "no space left") {
 		t.Errorf("the log does not say the flag was refused, and why:\n%s", logs)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"portabot/adapters/metrics"
 	"portabot/bot"
 	"portabot/bot/delivery"
 	"portabot/internal/eventually"
@@ -27,6 +28,15 @@ func (o *outcomes) add(outcome string) {
 		o.n = map[string]int{}
 	}
 	o.n[outcome]++
+}
+
+// also returns a hook that tells o and then next, as serve hands the
+// dispatchers' outcomes to its metrics.
+func (o *outcomes) also(next func(string)) func(string) {
+	return func(outcome string) {
+		o.add(outcome)
+		next(outcome)
+	}
 }
 
 func (o *outcomes) counts() map[string]int {
@@ -108,9 +118,10 @@ func TestDispatcherReportsEachOutcome(t *testing.T) {
 		}
 	}
 	var got outcomes
+	mx := metrics.New(nil, metrics.Options{})
 	dc := delivery.DefaultDispatcherConfig()
 	dc.MaxAttempts = 2
-	dc.OnSend = got.add
+	dc.OnSend = got.also(mx.Send)
 	d := delivery.NewDispatcher(h.bot, h.db, &flakySender{doomed: doomed, flaky: fresh}, dc)
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -144,6 +155,41 @@ func TestDispatcherReportsEachOutcome(t *testing.T) {
 	if c := got.counts(); fmt.Sprint(c) != fmt.Sprint(want) {
 		t.Errorf("OnSend was told %v, want %v (from the outbox)", c, want)
 	}
+	// What /metrics says agrees with the outbox.
+	for outcome, n := range want {
+		name := "portabot_outbox_" + outcome + "_total"
+		if outcome == "retry" {
+			name = "portabot_outbox_retries_total"
+		}
+		if v := counterValue(t, mx, name, nil); v != float64(n) {
+			t.Errorf("%s = %v, want %d", name, v, n)
+		}
+	}
+}
+
+// counterValue reads the counter name{labels} from m's registry; 0 when m
+// exports no such series.
+func counterValue(t *testing.T, m *metrics.Metrics, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			got := map[string]string{}
+			for _, l := range s.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			if maps.Equal(got, labels) {
+				return s.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 // flakyNotifier refuses its first notice, as Slack does when it is down.
@@ -168,8 +214,9 @@ func TestNoticeDispatcherReportsEachOutcome(t *testing.T) {
 	h.send("hi")
 	h.send("agent")
 	var got outcomes
+	mx := metrics.New(nil, metrics.Options{})
 	nc := delivery.DefaultNoticeConfig()
-	nc.OnNotify = got.add
+	nc.OnNotify = got.also(mx.Notify)
 	nd := delivery.NewNoticeDispatcher(h.bot, h.db, &flakyNotifier{}, nc)
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -196,6 +243,11 @@ func TestNoticeDispatcherReportsEachOutcome(t *testing.T) {
 	}
 	if c := got.counts(); fmt.Sprint(c) != fmt.Sprint(want) {
 		t.Errorf("OnNotify was told %v, want %v (from the store)", c, want)
+	}
+	for outcome, n := range want {
+		if v := counterValue(t, mx, "portabot_slack_notifications_total", map[string]string{"outcome": outcome}); v != float64(n) {
+			t.Errorf("portabot_slack_notifications_total{outcome=%q} = %v, want %d", outcome, v, n)
+		}
 	}
 }
 
