@@ -632,7 +632,7 @@ func (t *turn) onPhone(w word, text string) bool {
 		if !p.Mobile && p.Region == t.b.cfg.Region && !strings.HasPrefix(text, "+") {
 			// Read as a local landline: a foreign number typed without its
 			// country code reads that way too, and must not be ported.
-			t.say(msgPhoneReadLocal, countryName(p.Region, t.lang()))
+			t.say(msgPhoneReadLocal, countryIn(p.Region, t.lang()))
 		}
 		t.conv.Step = stepSourceWABA
 		t.ask(msgAskSourceWABA, []Button{t.button("skip", msgBtnSkip)})
@@ -654,7 +654,7 @@ func (t *turn) onPhone(w word, text string) bool {
 		}, countryName(alts[0].Region, t.lang()), alts[0].E164, countryName(alts[1].Region, t.lang()), alts[1].E164)
 		return true
 	case err == ErrPhoneNeedsCode:
-		t.say(msgPhoneNeedsCode, countryName(t.b.cfg.Region, t.lang()))
+		t.say(msgPhoneNeedsCode, countryWithArticle(t.b.cfg.Region, t.lang()))
 		return true
 	case t.conv.Step == stepSourceWABA:
 		t.say(msgSourceWABAInvalid)

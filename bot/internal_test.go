@@ -651,3 +651,40 @@ func TestGlossary(t *testing.T) {
 		}
 	}
 }
+
+// A country is named inside a sentence as the client's language says it:
+// with its article where it takes one, and Portuguese's em contracted.
+func TestCountryInASentence(t *testing.T) {
+	tests := []struct {
+		region string
+		lang   Lang
+		in     string
+		with   string
+	}{
+		{"US", English, "in the United States", "the United States"},
+		{"US", Portuguese, "nos Estados Unidos", "os Estados Unidos"},
+		{"US", Spanish, "en Estados Unidos", "Estados Unidos"},
+		{"BR", English, "in Brazil", "Brazil"},
+		{"BR", Portuguese, "no Brasil", "o Brasil"},
+		{"BR", Spanish, "en Brasil", "Brasil"},
+		{"PT", Portuguese, "em Portugal", "Portugal"},
+		{"AR", Portuguese, "na Argentina", "a Argentina"},
+		{"PH", Portuguese, "nas Filipinas", "as Filipinas"},
+		{"GB", English, "in the United Kingdom", "the United Kingdom"},
+		{"GB", Spanish, "en el Reino Unido", "el Reino Unido"},
+		{"MX", Spanish, "en México", "México"},
+		{"MX", Portuguese, "no México", "o México"},
+		{"DO", English, "in the Dominican Republic", "the Dominican Republic"},
+		// A finding stored with the country's name, before regions were kept.
+		{"United States", English, "in United States", "United States"},
+		{"Brasil", Portuguese, "em Brasil", "Brasil"},
+	}
+	for _, tt := range tests {
+		if got := countryIn(tt.region, tt.lang); got != tt.in {
+			t.Errorf("countryIn(%q, %s) = %q, want %q", tt.region, tt.lang, got, tt.in)
+		}
+		if got := countryWithArticle(tt.region, tt.lang); got != tt.with {
+			t.Errorf("countryWithArticle(%q, %s) = %q, want %q", tt.region, tt.lang, got, tt.with)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -166,6 +167,82 @@ func numberIn(text string) (string, bool) {
 		i = j
 	}
 	return found, found != ""
+}
+
+// countryIn is where a number is, as a sentence says it in l: "in the
+// United States", "no Brasil", "en México". region may also be a country's
+// name, as findings stored before carry it.
+func countryIn(region string, l Lang) string {
+	name, article := countryNameArticle(region, l)
+	switch l {
+	case Portuguese:
+		// em + o = no, em + a = na, em + os = nos, em + as = nas.
+		if article == "" {
+			return "em " + name
+		}
+		return "n" + article + " " + name
+	case Spanish:
+		return strings.Join(nonEmpty("en", article, name), " ")
+	}
+	return strings.Join(nonEmpty("in", article, name), " ")
+}
+
+// countryWithArticle is a country as the object of "for" or "para": "the
+// United States", "o Brasil", "México".
+func countryWithArticle(region string, l Lang) string {
+	name, article := countryNameArticle(region, l)
+	return strings.Join(nonEmpty(article, name), " ")
+}
+
+func nonEmpty(words ...string) []string {
+	return slices.DeleteFunc(words, func(w string) bool { return w == "" })
+}
+
+// countryArticles is the article a country's name takes inside a sentence
+// in Portuguese and Spanish, for the countries that take one ("o Brasil",
+// "os Estados Unidos", "el Reino Unido"); the others go bare ("Portugal",
+// "México"). English is told by the name itself (englishArticle).
+var countryArticles = map[Lang]map[string]string{
+	Portuguese: {
+		"BR": "o", "CL": "o", "PE": "o", "UY": "o", "PY": "o", "MX": "o", "CA": "o", "JP": "o",
+		"EC": "o", "PA": "o", "GB": "o", "EG": "o", "MA": "o", "LB": "o", "PK": "o", "VN": "o",
+		"IR": "o", "IQ": "o", "KE": "o", "SN": "o", "HT": "o",
+		"AR": "a", "CO": "a", "VE": "a", "BO": "a", "GT": "a", "NI": "a", "CR": "a", "DO": "a",
+		"ES": "a", "FR": "a", "IT": "a", "DE": "a", "IN": "a", "CN": "a", "ZA": "a", "RU": "a",
+		"TR": "a", "AU": "a", "NZ": "a", "CH": "a", "BE": "a", "IE": "a", "SE": "a", "NO": "a",
+		"FI": "a", "PL": "a", "GR": "a", "AT": "a", "HU": "a", "RO": "a", "UA": "a", "NG": "a",
+		"SA": "a", "KR": "a", "ID": "a", "MY": "a", "TH": "a", "DK": "a", "CZ": "a",
+		"US": "os", "NL": "os", "AE": "os",
+		"PH": "as", "BS": "as",
+	},
+	Spanish: {"GB": "el", "NL": "los", "AE": "los"},
+}
+
+// englishArticle says whether an English country name takes "the": the
+// names of unions, republics, kingdoms and islands, and plural names.
+func englishArticle(name string) bool {
+	for _, w := range []string{"United ", "Republic", "Islands", "Netherlands", "Philippines", "Bahamas",
+		"Gambia", "Maldives", "Comoros", "Seychelles"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// countryNameArticle is region's name in l and the article it takes there.
+func countryNameArticle(region string, l Lang) (name, article string) {
+	name = countryName(region, l)
+	if name == region && len(region) != 2 {
+		return name, "" // a name stored before: said as it was
+	}
+	if l == English || l == "" {
+		if englishArticle(name) {
+			return name, "the"
+		}
+		return name, ""
+	}
+	return name, countryArticles[l][region]
 }
 
 // countryName is region ("BR") as a client reads it in l ("Brasil"): a

@@ -211,7 +211,6 @@ func (t *turn) numberFinding() Finding {
 	} else if p.Region == "BR" && p.Mobile {
 		kind = "mobile_nine"
 	}
-	country := countryName(p.Region, t.lang())
 	label := map[string]string{"mobile": "mobile", "mobile_nine": "mobile (Brazil, with the 9th digit as typed)",
 		"mobile_no_nine": "mobile (Brazil, without the 9th digit, as typed)", "fixed_line": "fixed-line", "toll_free": "toll-free"}[kind]
 	switch kind {
@@ -220,10 +219,10 @@ func (t *turn) numberFinding() Finding {
 		if c.Method == "" {
 			c.Method = "VOICE"
 		}
-		return Finding{Kind: FindNumber, State: "warn", Args: []string{c.Phone, kind, country},
+		return Finding{Kind: FindNumber, State: "warn", Args: []string{c.Phone, kind, p.Region},
 			Detail: fmt.Sprintf("%s is a %s number in %s: no SMS, the code is to come by voice call", MaskPhone(c.Phone), label, p.Region)}
 	}
-	return Finding{Kind: FindNumber, State: "ok", Args: []string{c.Phone, kind, country},
+	return Finding{Kind: FindNumber, State: "ok", Args: []string{c.Phone, kind, p.Region},
 		Detail: fmt.Sprintf("%s is a valid %s number in %s", MaskPhone(c.Phone), label, p.Region)}
 }
 
@@ -361,13 +360,13 @@ func (t *turn) findingLine(f Finding) string {
 		case "invalid":
 			return render(l, msgPreNumberInvalid, arg(0))
 		case "fixed_line", "toll_free":
-			return render(l, msgPreNumberLandline, arg(0), arg(2))
+			return render(l, msgPreNumberLandline, arg(0), countryIn(arg(2), l))
 		case "mobile_nine":
 			return render(l, msgPreNumberNine, arg(0))
 		case "mobile_no_nine":
 			return render(l, msgPreNumberNoNine, arg(0))
 		}
-		return render(l, msgPreNumberOK, arg(0), arg(2))
+		return render(l, msgPreNumberOK, arg(0), countryIn(arg(2), l))
 	case FindWABAShared:
 		if f.State == "stop" {
 			return render(l, msgPreWABANotShared)

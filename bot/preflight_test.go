@@ -67,6 +67,13 @@ func TestPreflightFindings(t *testing.T) {
 		{name: "landline", opts: options{phone: "+551134567890", typed: "+55 11 3456-7890"}, state: fsm.ChooseMethod, adds: 1,
 			client: []string{"⚠️ +551134567890 is a landline or toll-free number in Brazil", "*voice call*"},
 			agents: "fixed-line number in BR: no SMS"},
+		// A country is said with its article, as the client's language has it.
+		{name: "a number in the United States", opts: options{phone: "+14155550100", typed: "+1 415 555 0100"}, state: fsm.ChooseMethod, adds: 1,
+			client: []string{"✅ +14155550100 is a valid number in the United States."},
+			agents: "valid mobile number in US"},
+		{name: "um número nos Estados Unidos", opts: options{lang: bot.Portuguese, phone: "+14155550100", typed: "+1 415 555 0100"}, state: fsm.ChooseMethod, adds: 1,
+			client: []string{"✅ +14155550100 é um número válido nos Estados Unidos."},
+			agents: "valid mobile number in US"},
 		{name: "source templates unreadable", source: metasim.WABANotShared, state: fsm.ChooseMethod, adds: 1,
 			client: []string{"⚠️ I couldn't read the message templates of your current account"},
 			agents: "templates could not be read"},

@@ -269,9 +269,10 @@ var texts = map[msg][3]string{
 		"No reconocí ese número para %s. Si es de otro país, escríbelo con *+* y el código de país, por ejemplo +1 415 555 0100.",
 	},
 	msgPhoneReadLocal: {
-		"I read it as a landline in %s. If the number is from another country, type it with *+* and the country code, e.g. +1 415 555 0100.",
-		"Li como um telefone fixo de %s. Se o número for de outro país, digite com *+* e o código do país, por exemplo +1 415 555 0100.",
-		"Lo leí como un fijo de %s. Si el número es de otro país, escríbelo con *+* y el código de país, por ejemplo +1 415 555 0100.",
+		// %s is where: "in the United States", "no Brasil".
+		"I read it as a landline %s. If the number is from another country, type it with *+* and the country code, e.g. +1 415 555 0100.",
+		"Li como um telefone fixo %s. Se o número for de outro país, digite com *+* e o código do país, por exemplo +1 415 555 0100.",
+		"Lo leí como un fijo %s. Si el número es de otro país, escríbelo con *+* y el código de país, por ejemplo +1 415 555 0100.",
 	},
 	msgPhoneOK: {
 		"Got it: %s.",

@@ -12,9 +12,10 @@ var preflightTexts = map[msg][3]string{
 		"Antes de cambiar nada, revisé lo que se puede revisar:",
 	},
 	msgPreNumberOK: {
-		"%s is a valid number in %s.",
-		"%s é um número válido em %s.",
-		"%s es un número válido en %s.",
+		// The second %s is where: "in the United States", "no Brasil".
+		"%s is a valid number %s.",
+		"%s é um número válido %s.",
+		"%s es un número válido %s.",
 	},
 	msgPreNumberNine: {
 		"%s is a Brazilian mobile, written with the extra 9, as you typed it.",
@@ -27,9 +28,9 @@ var preflightTexts = map[msg][3]string{
 		"%s es un móvil brasileño, escrito sin el 9 extra, como lo escribiste: debe coincidir exactamente con el perfil de WhatsApp.",
 	},
 	msgPreNumberLandline: {
-		"%s is a landline or toll-free number in %s: an SMS can't reach it, so choose the *voice call* when I ask how the code should arrive.",
-		"%s é um fixo ou 0800 em %s: SMS não chega nele, então escolha a *ligação* quando eu perguntar como o código deve chegar.",
-		"%s es un fijo o número gratuito en %s: un SMS no le llega, así que elige la *llamada* cuando pregunte cómo debe llegar el código.",
+		"%s is a landline or toll-free number %s: an SMS can't reach it, so choose the *voice call* when I ask how the code should arrive.",
+		"%s é um fixo ou 0800 %s: SMS não chega nele, então escolha a *ligação* quando eu perguntar como o código deve chegar.",
+		"%s es un fijo o número gratuito %s: un SMS no le llega, así que elige la *llamada* cuando pregunte cómo debe llegar el código.",
 	},
 	msgPreNumberInvalid: {
 		"%s doesn't look valid for its country: please check it.",
