@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"portabot/adapters/graph"
+	"portabot/adapters/metasim"
 	"portabot/adapters/onboard"
 	"portabot/bot"
 )
@@ -86,7 +87,7 @@ func loadOnboarding(getenv func(string) string, cfg *serveConfig, sandbox *sandb
 	if sandbox != nil {
 		// The simulator plays Meta: its SDK stand-in, its signup window.
 		if o.AppID == "" {
-			o.AppID = "1000000000000001"
+			o.AppID = metasim.SimAppID
 		}
 		if o.ConfigID == "" {
 			o.ConfigID = "2000000000000002"

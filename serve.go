@@ -484,8 +484,10 @@ func (s *server) open(ctx context.Context, args []string) (err error) {
 	transport.MaxIdleConns = 4 * parallelSends
 	transport.MaxIdleConnsPerHost = 2 * parallelSends
 	meta := &http.Client{Transport: transport}
+	// With our app id the pre-flight tells our subscription to a WABA from
+	// another app's: only ours brings its webhooks to us.
 	gc := graph.New(graph.Config{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion, Token: cfg.Token, Logger: log,
-		Observe: mx.GraphCall, HTTPClient: meta})
+		Observe: mx.GraphCall, HTTPClient: meta, AppID: ob.AppID})
 	sender := whatsapp.NewSender(whatsapp.SenderConfig{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion,
 		Token: cfg.Token, PhoneNumberID: cfg.PhoneNumberID, Timeout: 20 * time.Second, Logger: log,
 		Observe: mx.GraphCall, HTTPClient: meta})
