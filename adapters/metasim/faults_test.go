@@ -158,18 +158,17 @@ func TestStatusWebhooksEchoCallbackData(t *testing.T) {
 	}
 }
 
+// The app's webhook handler hangs until the test ends: a send whose
+// answer waited for its status webhook would never be answered, and the
+// sender's timeout would fail it.
 func TestStatusWebhooksNeverHoldUpTheAnswer(t *testing.T) {
 	a := &app{block: make(chan struct{})}
 	e := startFaults(t, a)
 	defer close(a.block)
 	for i := range 10 {
-		start := time.Now()
 		if _, err := e.sender.Send(t.Context(), bot.Outbound{ID: "000000000000000" + string(rune('0'+i)),
 			To: clientNumber, Reply: bot.Reply{Text: "hi"}}); err != nil {
-			t.Fatal(err)
-		}
-		if d := time.Since(start); d > 200*time.Millisecond {
-			t.Fatalf("send %d took %v while the app hangs: the answer waited for the webhook", i, d)
+			t.Fatalf("send %d while the app hangs: %v: the answer waited for the webhook", i, err)
 		}
 	}
 	if n := e.sim.PendingStatuses(); n != 10 {
