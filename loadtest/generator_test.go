@@ -130,7 +130,7 @@ func TestGeneratorDuration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Sent == 0 || r.Sent != len(c.ids) || r.Elapsed < 100*time.Millisecond || r.Elapsed > 2*time.Second {
+	if r.Sent == 0 || r.Sent != len(c.ids) || r.Elapsed < 100*time.Millisecond {
 		t.Errorf("sent %d (server saw %d) in %v", r.Sent, len(c.ids), r.Elapsed)
 	}
 }

@@ -362,13 +362,11 @@ func TestSendTimeout(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) })
 	s := NewSender(SenderConfig{BaseURL: srv.URL, Token: testToken, PhoneNumberID: testPhoneID, Timeout: 50 * time.Millisecond})
-	start := time.Now()
+	// The server answers only once the test ends: Send returns by its
+	// timeout or not at all.
 	_, err := sendReply(context.Background(), s, "16505551234", bot.Reply{Text: "hi"})
 	if !errors.Is(err, bot.ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Send took %v with a 50ms timeout", d)
 	}
 }
 
