@@ -150,12 +150,7 @@ type templateRequest struct {
 // Graph's paging when Meta sends it.
 type templatePageAnswer struct {
 	bot.TemplateResult
-	Paging *struct {
-		Cursors struct {
-			After string `json:"after"`
-		} `json:"cursors"`
-		Next string `json:"next"`
-	} `json:"paging"`
+	Paging *paging `json:"paging"`
 }
 
 // MigrateTemplates copies the templates of source into dest page by page
@@ -223,10 +218,9 @@ func (c *Client) MigrateTemplates(ctx context.Context, dest, source string) (bot
 			res.Failed[id] = reason
 		}
 		if out.Paging != nil {
-			if out.Paging.Next == "" || out.Paging.Cursors.After == "" {
+			if after = out.Paging.after(); after == "" {
 				break
 			}
-			after = out.Paging.Cursors.After
 		} else if len(out.Migrated)+len(out.Failed) < asked {
 			break
 		}
@@ -271,38 +265,13 @@ const maxPhonePages = 50
 // in this WABA).
 func (c *Client) PhoneNumbers(ctx context.Context, waba string) ([]bot.PhoneNumber, error) {
 	var all []bot.PhoneNumber
-	after := ""
-	for range maxPhonePages {
-		var out struct {
-			Data   []bot.PhoneNumber `json:"data"`
-			Paging struct {
-				Cursors struct {
-					After string `json:"after"`
-				} `json:"cursors"`
-				Next string `json:"next"`
-			} `json:"paging"`
-		}
-		query := map[string]string{"fields": phoneFields, "limit": "100"}
-		if after != "" {
-			query["after"] = after
-		}
-		err := c.do(ctx, request{
-			op:     "list_phone_numbers",
-			method: http.MethodGet,
-			path:   "/{waba}/phone_numbers",
-			ids:    map[string]string{"waba": waba},
-			query:  query,
-			out:    &out,
-			retry:  true,
-		})
-		if err != nil {
-			return all, err
-		}
-		all = append(all, out.Data...)
-		if out.Paging.Next == "" || out.Paging.Cursors.After == "" {
-			break
-		}
-		after = out.Paging.Cursors.After
-	}
-	return all, nil
+	err := readPages(ctx, c, request{
+		op:     "list_phone_numbers",
+		method: http.MethodGet,
+		path:   "/{waba}/phone_numbers",
+		ids:    map[string]string{"waba": waba},
+		query:  map[string]string{"fields": phoneFields, "limit": "100"},
+		retry:  true,
+	}, maxPhonePages, func(p []bot.PhoneNumber) { all = append(all, p...) })
+	return all, err
 }

@@ -99,49 +99,27 @@ const maxTemplateListPages = 50
 // APPROVED templates of quality GREEN or UNKNOWN move (Meta:
 // templates/template-migration).
 func (c *Client) Templates(ctx context.Context, source string) (eligible, total int, err error) {
-	after := ""
-	for range maxTemplateListPages {
-		var out struct {
-			Data []struct {
-				Status  string `json:"status"`
-				Quality struct {
-					Score string `json:"score"`
-				} `json:"quality_score"`
-			} `json:"data"`
-			Paging struct {
-				Cursors struct {
-					After string `json:"after"`
-				} `json:"cursors"`
-				Next string `json:"next"`
-			} `json:"paging"`
-		}
-		query := map[string]string{"fields": "id,status,quality_score", "limit": "100"}
-		if after != "" {
-			query["after"] = after
-		}
-		err := c.do(ctx, request{
-			op:     "message_templates",
-			method: http.MethodGet,
-			path:   "/{waba}/message_templates",
-			ids:    map[string]string{"waba": source},
-			query:  query,
-			out:    &out,
-			retry:  true,
-		})
-		if err != nil {
-			return eligible, total, err
-		}
-		for _, t := range out.Data {
+	type template struct {
+		Status  string `json:"status"`
+		Quality struct {
+			Score string `json:"score"`
+		} `json:"quality_score"`
+	}
+	err = readPages(ctx, c, request{
+		op:     "message_templates",
+		method: http.MethodGet,
+		path:   "/{waba}/message_templates",
+		ids:    map[string]string{"waba": source},
+		query:  map[string]string{"fields": "id,status,quality_score", "limit": "100"},
+		retry:  true,
+	}, maxTemplateListPages, func(p []template) {
+		for _, t := range p {
 			total++
 			q := strings.ToUpper(t.Quality.Score)
 			if strings.EqualFold(t.Status, "APPROVED") && (q == "" || q == "GREEN" || q == "UNKNOWN") {
 				eligible++
 			}
 		}
-		if out.Paging.Next == "" || out.Paging.Cursors.After == "" {
-			break
-		}
-		after = out.Paging.Cursors.After
-	}
-	return eligible, total, nil
+	})
+	return eligible, total, err
 }
