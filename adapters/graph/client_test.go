@@ -473,19 +473,21 @@ func TestPhoneNumberWaitsForRetryAfter(t *testing.T) {
 	if n := len(f.requests()); n != 2 {
 		t.Errorf("got %d requests, want 2", n)
 	}
-	if elapsed < 900*time.Millisecond || elapsed > 1900*time.Millisecond {
-		t.Errorf("retried after %v, want about the 1s Meta asked for", elapsed)
+	// A busy machine only makes the wait longer: it is never shorter than
+	// what Meta asked.
+	if elapsed < 900*time.Millisecond {
+		t.Errorf("retried after %v, before the 1s Meta asked for", elapsed)
 	}
 }
 
 func TestLongRetryAfterIsReportedNotSlept(t *testing.T) {
 	f, c, _ := newGraph(t, reply{status: 429, header: map[string]string{"Retry-After": "120"},
 		body: `{"error":{"message":"(#4) Application request limit reached","type":"OAuthException","code":4}}`})
-	start := time.Now()
-	_, err := c.PhoneNumber(t.Context(), "106540352242922")
-	if time.Since(start) > time.Second {
-		t.Errorf("call took %v; a wait beyond the retry budget should return at once", time.Since(start))
-	}
+	// Had the client slept the 2 minutes Meta asked, this deadline would end
+	// the call with no GraphError to read.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	_, err := c.PhoneNumber(ctx, "106540352242922")
 	var ge *bot.GraphError
 	if !errors.As(err, &ge) || ge.RetryAfter != 2*time.Minute {
 		t.Fatalf("got %v, want a GraphError asking to wait 2m", err)
@@ -648,13 +650,11 @@ func TestContext(t *testing.T) {
 		c := graph.New(graph.Config{BaseURL: srv.URL, Token: token, RetryWait: time.Millisecond, RetryMaxWait: 5 * time.Millisecond})
 		ctx, cancel := context.WithTimeout(t.Context(), 150*time.Millisecond)
 		defer cancel()
-		start := time.Now()
+		// The server answers only once the test ends: the call returns
+		// by the deadline or not at all.
 		_, err := c.PhoneNumber(ctx, "106540352242922")
 		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, bot.ErrUnavailable) {
 			t.Errorf("got %v, want a deadline error wrapping bot.ErrUnavailable", err)
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("returned after %v, want soon after the 150ms deadline", d)
 		}
 	})
 }

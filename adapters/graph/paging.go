@@ -33,10 +33,13 @@ type page[T any] struct {
 // readPages makes the list read q page by page, adding Meta's cursor to
 // q.query as after, and hands each page's items to each as they arrive, so
 // that on an error the caller still holds what earlier pages said. It stops
-// when Meta says there is no more or after maxPages pages, so a server that
-// never stops paging cannot keep the caller busy forever.
+// when Meta says there is no more, when it hands back a cursor it gave
+// before (the pages from there on were read already), or after maxPages
+// pages, so a server that never stops paging cannot keep the caller busy
+// forever.
 func readPages[T any](ctx context.Context, c *Client, q request, maxPages int, each func([]T)) error {
 	first, after := q.query, ""
+	seen := map[string]bool{}
 	for range maxPages {
 		// A fresh answer each page: a field the next page leaves out must
 		// not keep the value of the one before.
@@ -52,9 +55,10 @@ func readPages[T any](ctx context.Context, c *Client, q request, maxPages int, e
 			return err
 		}
 		each(out.Data)
-		if after = out.Paging.after(); after == "" {
+		if after = out.Paging.after(); after == "" || seen[after] {
 			return nil
 		}
+		seen[after] = true
 	}
 	return nil
 }
