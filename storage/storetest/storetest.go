@@ -1191,224 +1191,27 @@ func RunQueue(t *testing.T, open func(t *testing.T) QueueBackend) {
 		WantStats(t, s, 6, 0, 0, 0)
 	})
 
-	t.Run("ClaimOutboundOneRowPerClientInOrder", func(t *testing.T) {
-		s := open(t)
-		a, b := "5511987654321", "5521912345678"
-		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1"), Outbound(a, "a2")}})
-		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(b, ""), Outbox: []bot.Outbound{Outbound(b, "b1")}})
-		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a3")}})
-		now := At(10)
-
-		rows, release := MustClaimOutbound(t, s, now, 10)
-		if got := Texts(rows); !sameSet(got, []string{"a1", "b1"}) {
-			t.Fatalf("ClaimOutbound() = %v, want the oldest row of each client [a1 b1]", got)
-		}
-		if more, rel := MustClaimOutbound(t, s, now, 10); len(more) != 0 {
-			t.Errorf("ClaimOutbound() while both clients are held = %v, want none", Texts(more))
-		} else {
-			rel()
-		}
-		release()
-		rows, release = MustClaimOutbound(t, s, now, 10)
-		if got := Texts(rows); !sameSet(got, []string{"a1", "b1"}) {
-			t.Fatalf("ClaimOutbound() after release = %v, want [a1 b1] again", got)
-		}
-		var a1 bot.Outbound
-		for _, r := range rows {
-			if r.To == a {
-				a1 = r
-			}
-		}
-		MarkSent(t, s, a1, "wamid.out.a1")
-		release()
-
-		// a1 went out: a2 is next for a, never a3 before it.
-		var order []string
-		for range 3 {
-			rows, release := MustClaimOutbound(t, s, now, 10)
-			for _, r := range rows {
-				if r.To == a {
-					order = append(order, r.Reply.Text)
-					MarkSent(t, s, r, "wamid.out."+r.Reply.Text)
-				}
-			}
-			release()
-		}
-		if want := []string{"a2", "a3"}; !slices.Equal(order, want) {
-			t.Errorf("a's rows went out as %v, want %v", order, want)
-		}
-		WantStats(t, s, 1, 3, 0, 0)
-	})
-
-	t.Run("ClaimOutboundLimit", func(t *testing.T) {
-		s := open(t)
-		for i := range 5 {
-			c := fmt.Sprintf("55119%08d", i)
-			MustCommit(t, s, bot.Turn{Conversation: SampleConversation(c, ""), Outbox: []bot.Outbound{Outbound(c, "hi")}})
-		}
-		seen := map[string]bool{}
-		for _, want := range []int{2, 2, 1, 0} {
-			rows, release := MustClaimOutbound(t, s, At(10), 2)
-			defer release()
-			if len(rows) != want {
-				t.Errorf("ClaimOutbound(n=2) = %d rows, want %d", len(rows), want)
-			}
-			for _, r := range rows {
-				if seen[r.To] {
-					t.Errorf("client %s claimed twice while held", r.To)
-				}
-				seen[r.To] = true
-			}
-		}
-		if rows, release := MustClaimOutbound(t, s, At(10), 0); len(rows) != 0 {
-			t.Errorf("ClaimOutbound(n=0) = %d rows, want none", len(rows))
-		} else {
-			release()
-		}
-	})
-
-	t.Run("ClaimOutboundWaitsForNextAttempt", func(t *testing.T) {
-		s := open(t)
-		ctx := t.Context()
-		a := "5511987654321"
-		first := Outbound(a, "a1")
-		first.NextAttempt = At(5)
-		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{first, Outbound(a, "a2")}})
-		// a2 was due long ago, but a1 is not yet, and a1 goes first.
-		if rows, release := MustClaimOutbound(t, s, At(4), 10); len(rows) != 0 {
-			t.Errorf("ClaimOutbound(before a1 is due) = %v, want none", Texts(rows))
-		} else {
-			release()
-		}
-		rows, release := MustClaimOutbound(t, s, At(5), 10)
-		if got := Texts(rows); !slices.Equal(got, []string{"a1"}) {
-			t.Fatalf("ClaimOutbound(when a1 is due) = %v, want [a1]", got)
-		}
-		// The send failed; retry in ten minutes.
-		r := rows[0]
-		r.Attempts, r.NextAttempt, r.Error = 1, At(15), "rate limited"
-		if err := s.MarkOutbound(ctx, r); err != nil {
-			t.Fatalf("MarkOutbound(retry) error = %v", err)
-		}
-		release()
-		if rows, release := MustClaimOutbound(t, s, At(14), 10); len(rows) != 0 {
-			t.Errorf("ClaimOutbound(before the retry is due) = %v, want none", Texts(rows))
-		} else {
-			release()
-		}
-		rows, release = MustClaimOutbound(t, s, At(15), 10)
-		defer release()
-		if len(rows) != 1 || rows[0].Reply.Text != "a1" || rows[0].Attempts != 1 || rows[0].Error != "rate limited" {
-			t.Errorf("ClaimOutbound(when the retry is due) = %+v, want a1 with its attempt recorded", rows)
-		}
-	})
-
-	t.Run("SettledRowsStaySettled", func(t *testing.T) {
-		s := open(t)
-		ctx := t.Context()
-		a := "5511987654321"
-		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{
-			Outbound(a, "sent"), Outbound(a, "parked"), Outbound(a, "failed"), Outbound(a, "last"),
-		}})
-		for _, st := range []bot.OutboundState{bot.OutboundSent, bot.OutboundParked, bot.OutboundFailed} {
-			rows, release := MustClaimOutbound(t, s, At(10), 10)
-			if len(rows) != 1 || rows[0].Reply.Text != string(st) {
-				t.Fatalf("ClaimOutbound() = %v, want [%s]", Texts(rows), st)
-			}
-			r := rows[0]
-			r.State, r.Attempts = st, 1
-			if st == bot.OutboundSent {
-				r.MetaID = "wamid.out.1"
-			}
-			if err := s.MarkOutbound(ctx, r); err != nil {
-				t.Fatalf("MarkOutbound(%s) error = %v", st, err)
-			}
-			release()
-		}
-		WantStats(t, s, 1, 1, 1, 1)
-		rows, release := MustClaimOutbound(t, s, At(10), 10)
-		if got := Texts(rows); !slices.Equal(got, []string{"last"}) {
-			t.Fatalf("ClaimOutbound() = %v, want [last]", got)
-		}
-		MarkSent(t, s, rows[0], "wamid.out.2")
-		release()
-		if rows, release := MustClaimOutbound(t, s, At(1000), 10); len(rows) != 0 {
-			t.Errorf("ClaimOutbound() with every row settled = %v, want none", Texts(rows))
-		} else {
-			release()
-		}
-		WantStats(t, s, 0, 2, 1, 1)
-	})
-
+	// What the two queues share is written once, in queue.go.
+	outbox := func(t *testing.T) queue[bot.Outbound] { return outboxQueue(open(t)) }
+	t.Run("ClaimOutboundOneRowPerClientInOrder", func(t *testing.T) { testClaimOnePerGroupInOrder(t, outbox(t)) })
+	t.Run("ClaimOutboundLimit", func(t *testing.T) { testClaimLimit(t, outbox(t)) })
+	t.Run("ClaimOutboundWaitsForNextAttempt", func(t *testing.T) { testClaimWaitsForNextAttempt(t, outbox(t)) })
+	t.Run("SettledRowsStaySettled", func(t *testing.T) { testSettledRowsStaySettled(t, outbox(t)) })
 	t.Run("MarkOutboundNeverUnsends", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
-		a := "5511987654321"
-		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1")}})
-		rows, release := MustClaimOutbound(t, s, At(10), 1)
-		release()
-		sent := MarkSent(t, s, rows[0], "wamid.out.1")
-		for _, st := range []bot.OutboundState{bot.OutboundPending, bot.OutboundParked, bot.OutboundFailed} {
-			r := sent
-			r.State = st
-			if err := s.MarkOutbound(ctx, r); err == nil {
-				t.Errorf("MarkOutbound(sent row -> %s) succeeded, want a refusal", st)
-			}
-		}
+		sent := testMarkNeverUnsends(t, outboxQueue(s))
 		r := sent
 		r.MetaID = "wamid.out.other"
 		if err := s.MarkOutbound(ctx, r); err == nil {
 			t.Error("MarkOutbound(sent row with another Meta id) succeeded, want a refusal")
 		}
-		r = sent
-		r.To = "5521912345678"
-		if err := s.MarkOutbound(ctx, r); err == nil {
-			t.Error("MarkOutbound(row moved to another client) succeeded, want a refusal")
-		}
-		if got, err := s.Outbound(ctx, sent.ID); err != nil || got.State != bot.OutboundSent || got.MetaID != "wamid.out.1" {
-			t.Errorf("row after refused marks = %+v, %v; want it sent as wamid.out.1", got, err)
-		}
-		if rows, release := MustClaimOutbound(t, s, At(1000), 10); len(rows) != 0 {
-			t.Errorf("ClaimOutbound() = %v after refused un-sends, want none", Texts(rows))
-		} else {
-			release()
-		}
-		for _, id := range []string{"", "nope", "00000000000000ff"} {
-			r := sent
-			r.ID = id
-			if err := s.MarkOutbound(ctx, r); !errors.Is(err, bot.ErrNotFound) {
-				t.Errorf("MarkOutbound(id %q) error = %v, want bot.ErrNotFound", id, err)
-			}
+		if got, err := s.Outbound(ctx, sent.ID); err != nil || got.State != bot.OutboundSent || got.MetaID != sent.MetaID {
+			t.Errorf("row after refused marks = %+v, %v; want it sent as %s", got, err, sent.MetaID)
 		}
 		WantStats(t, s, 0, 1, 0, 0)
 	})
-
-	t.Run("MarkOutboundEndsHold", func(t *testing.T) {
-		s := open(t)
-		ctx := t.Context()
-		a := "5511987654321"
-		MustCommit(t, s, bot.Turn{Conversation: SampleConversation(a, ""), Outbox: []bot.Outbound{Outbound(a, "a1")}})
-		rows, release1 := MustClaimOutbound(t, s, At(10), 1)
-		r := rows[0]
-		r.Attempts, r.NextAttempt = 1, At(10)
-		if err := s.MarkOutbound(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-		// Settled: another claim may take the row before the first claim
-		// is released ...
-		rows, release2 := MustClaimOutbound(t, s, At(10), 1)
-		if len(rows) != 1 {
-			t.Fatalf("ClaimOutbound() after MarkOutbound = %d rows, want the row again", len(rows))
-		}
-		// ... and the first claim's late release leaves the second's hold.
-		release1()
-		if more, rel := MustClaimOutbound(t, s, At(10), 1); len(more) != 0 {
-			t.Errorf("ClaimOutbound() = %v while a newer claim holds the client, want none", Texts(more))
-		} else {
-			rel()
-		}
-		release2()
-	})
+	t.Run("MarkOutboundEndsHold", func(t *testing.T) { testMarkEndsHold(t, outbox(t)) })
 
 	t.Run("OutboundStatus", func(t *testing.T) {
 		s := open(t)
@@ -1661,16 +1464,7 @@ func RunQueue(t *testing.T, open func(t *testing.T) QueueBackend) {
 		if _, _, _, ok, err := s.Claim(ctx); ok || !errors.Is(err, context.Canceled) {
 			t.Errorf("Claim(cancelled) = ok %v, %v; want context.Canceled", ok, err)
 		}
-		if rows, release, err := s.ClaimOutbound(ctx, At(10), 1); len(rows) != 0 || !errors.Is(err, context.Canceled) {
-			t.Errorf("ClaimOutbound(cancelled) = %d rows, %v; want context.Canceled", len(rows), err)
-		} else {
-			release()
-		}
-		r := rows[0]
-		r.State = bot.OutboundFailed
-		if err := s.MarkOutbound(ctx, r); !errors.Is(err, context.Canceled) {
-			t.Errorf("MarkOutbound(cancelled) error = %v, want context.Canceled", err)
-		}
+		wantCancelled(t, outboxQueue(s), ctx, rows[0], bot.OutboundFailed)
 		if err := s.OutboundStatus(ctx, bot.Receipt{MetaID: "wamid.x", Status: "read"}); !errors.Is(err, context.Canceled) {
 			t.Errorf("OutboundStatus(cancelled) error = %v, want context.Canceled", err)
 		}
@@ -1880,233 +1674,14 @@ func RunNotices(t *testing.T, open func(t *testing.T) NoticeBackend) {
 		WantNoticeStats(t, s, 0, 0, 0)
 	})
 
-	t.Run("ClaimNoticesOnePerCaseInOrder", func(t *testing.T) {
-		s := open(t)
-		a, b := OpenCase(t, s, 1), OpenCase(t, s, 2)
-		CommitNotices(t, s, a, Notice(a, "a1"), Notice(a, "a2"))
-		CommitNotices(t, s, b, Notice(b, "b1"))
-		CommitNotices(t, s, a, Notice(a, "a3"))
-		now := At(10)
-
-		rows, release := MustClaimNotices(t, s, now, 10)
-		if got := NoticeTexts(rows); !sameSet(got, []string{"a1", "b1"}) {
-			t.Fatalf("ClaimNotices() = %v, want the oldest notice of each case [a1 b1]", got)
-		}
-		if more, rel := MustClaimNotices(t, s, now, 10); len(more) != 0 {
-			t.Errorf("ClaimNotices() while both cases are held = %v, want none", NoticeTexts(more))
-		} else {
-			rel()
-		}
-		release()
-		rows, release = MustClaimNotices(t, s, now, 10)
-		if got := NoticeTexts(rows); !sameSet(got, []string{"a1", "b1"}) {
-			t.Fatalf("ClaimNotices() after release = %v, want [a1 b1] again", got)
-		}
-		var sent []bot.Notice
-		for _, n := range rows {
-			if n.CaseID == a {
-				sent = append(sent, MarkNoticeSent(t, s, n))
-			}
-		}
-		release()
-
-		// a1 went out: a2 is next for a, never a3 before it.
-		for range 3 {
-			rows, release := MustClaimNotices(t, s, now, 10)
-			for _, n := range rows {
-				if n.CaseID == a {
-					sent = append(sent, MarkNoticeSent(t, s, n))
-				}
-			}
-			release()
-		}
-		if got, want := NoticeTexts(sent), []string{"a1", "a2", "a3"}; !slices.Equal(got, want) {
-			t.Errorf("a's notices went out as %v, want %v", got, want)
-		}
-		if !slices.IsSortedFunc(sent, func(x, y bot.Notice) int { return strings.Compare(x.ID, y.ID) }) {
-			t.Errorf("a's notice ids %q are not in the order the notices were written", noticeIDs(sent))
-		}
-		WantNoticeStats(t, s, 1, 3, 0)
-	})
-
-	t.Run("ClaimNoticesLimit", func(t *testing.T) {
-		s := open(t)
-		for i := range 5 {
-			id := OpenCase(t, s, i)
-			CommitNotices(t, s, id, Notice(id, "n"+id))
-		}
-		seen := map[string]bool{}
-		for _, want := range []int{2, 2, 1, 0} {
-			rows, release := MustClaimNotices(t, s, At(10), 2)
-			defer release()
-			if len(rows) != want {
-				t.Errorf("ClaimNotices(n=2) = %d notices, want %d", len(rows), want)
-			}
-			for _, n := range rows {
-				if seen[n.CaseID] {
-					t.Errorf("case %s claimed twice while held", n.CaseID)
-				}
-				seen[n.CaseID] = true
-			}
-		}
-		for _, n := range []int{0, -1} {
-			if rows, release := MustClaimNotices(t, s, At(10), n); len(rows) != 0 {
-				t.Errorf("ClaimNotices(n=%d) = %d notices, want none", n, len(rows))
-			} else {
-				release()
-			}
-		}
-	})
-
-	t.Run("ClaimNoticesWaitsForNextAttempt", func(t *testing.T) {
-		s := open(t)
-		ctx := t.Context()
-		a := OpenCase(t, s, 1)
-		first := Notice(a, "a1")
-		first.NextAttempt = At(5)
-		CommitNotices(t, s, a, first, Notice(a, "a2"))
-		// a2 was due long ago, but a1 is not yet, and a1 goes first.
-		if rows, release := MustClaimNotices(t, s, At(4), 10); len(rows) != 0 {
-			t.Errorf("ClaimNotices(before a1 is due) = %v, want none", NoticeTexts(rows))
-		} else {
-			release()
-		}
-		rows, release := MustClaimNotices(t, s, At(5), 10)
-		if got := NoticeTexts(rows); !slices.Equal(got, []string{"a1"}) {
-			t.Fatalf("ClaimNotices(when a1 is due) = %v, want [a1]", got)
-		}
-		// Slack was down; retry in ten minutes.
-		n := rows[0]
-		n.Attempts, n.NextAttempt, n.Error = 1, At(15), "slack: 503"
-		if err := s.MarkNotice(ctx, n); err != nil {
-			t.Fatalf("MarkNotice(retry) error = %v", err)
-		}
-		release()
-		if rows, release := MustClaimNotices(t, s, At(14), 10); len(rows) != 0 {
-			t.Errorf("ClaimNotices(before the retry is due) = %v, want none", NoticeTexts(rows))
-		} else {
-			release()
-		}
-		rows, release = MustClaimNotices(t, s, At(15), 10)
-		defer release()
-		if len(rows) != 1 {
-			t.Fatalf("ClaimNotices(when the retry is due) = %v, want [a1]", NoticeTexts(rows))
-		}
-		if diff := cmp.Diff(n, rows[0]); diff != "" {
-			t.Errorf("ClaimNotices(when the retry is due) mismatch (-want +got):\n%s", diff)
-		}
-	})
-
-	t.Run("SettledNoticesStaySettled", func(t *testing.T) {
-		s := open(t)
-		ctx := t.Context()
-		a := OpenCase(t, s, 1)
-		CommitNotices(t, s, a, Notice(a, "sent"), Notice(a, "failed"), Notice(a, "last"))
-		for _, st := range []bot.OutboundState{bot.OutboundSent, bot.OutboundFailed} {
-			rows, release := MustClaimNotices(t, s, At(10), 10)
-			if len(rows) != 1 || rows[0].Text != string(st) {
-				t.Fatalf("ClaimNotices() = %v, want [%s]", NoticeTexts(rows), st)
-			}
-			n := rows[0]
-			n.State, n.Attempts = st, 1
-			if err := s.MarkNotice(ctx, n); err != nil {
-				t.Fatalf("MarkNotice(%s) error = %v", st, err)
-			}
-			release()
-		}
-		WantNoticeStats(t, s, 1, 1, 1)
-		rows, release := MustClaimNotices(t, s, At(10), 10)
-		if got := NoticeTexts(rows); !slices.Equal(got, []string{"last"}) {
-			t.Fatalf("ClaimNotices() = %v, want [last]", got)
-		}
-		MarkNoticeSent(t, s, rows[0])
-		release()
-		if rows, release := MustClaimNotices(t, s, At(100000), 10); len(rows) != 0 {
-			t.Errorf("ClaimNotices() with every notice settled = %v, want none", NoticeTexts(rows))
-		} else {
-			release()
-		}
-		WantNoticeStats(t, s, 0, 2, 1)
-	})
-
-	t.Run("MarkNoticeNeverUnsends", func(t *testing.T) {
-		s := open(t)
-		ctx := t.Context()
-		a, b := OpenCase(t, s, 1), OpenCase(t, s, 2)
-		CommitNotices(t, s, a, Notice(a, "a1"))
-		rows, release := MustClaimNotices(t, s, At(10), 1)
-		release()
-		sent := MarkNoticeSent(t, s, rows[0])
-		// The same mark again (a retried write) is fine.
-		if err := s.MarkNotice(ctx, sent); err != nil {
-			t.Errorf("MarkNotice(sent notice, sent again) error = %v", err)
-		}
-		for _, st := range []bot.OutboundState{bot.OutboundPending, bot.OutboundFailed} {
-			n := sent
-			n.State = st
-			if err := s.MarkNotice(ctx, n); err == nil {
-				t.Errorf("MarkNotice(sent notice -> %s) succeeded, want a refusal", st)
-			}
-		}
-		for _, st := range []bot.OutboundState{bot.OutboundParked, "", "bogus"} {
-			n := sent
-			n.State = st
-			if err := s.MarkNotice(ctx, n); err == nil {
-				t.Errorf("MarkNotice(state %q) succeeded, want a refusal", st)
-			}
-		}
-		n := sent
-		n.CaseID = b
-		if err := s.MarkNotice(ctx, n); err == nil {
-			t.Error("MarkNotice(notice moved to another case) succeeded, want a refusal")
-		}
-		if rows, release := MustClaimNotices(t, s, At(100000), 10); len(rows) != 0 {
-			t.Errorf("ClaimNotices() = %v after refused un-sends, want none", NoticeTexts(rows))
-		} else {
-			release()
-		}
-		for _, id := range []string{"", "nope", "00000000000000ff", "0000000000000001x"} {
-			n := sent
-			n.ID = id
-			if err := s.MarkNotice(ctx, n); !errors.Is(err, bot.ErrNotFound) {
-				t.Errorf("MarkNotice(id %q) error = %v, want bot.ErrNotFound", id, err)
-			}
-		}
-		WantNoticeStats(t, s, 0, 1, 0)
-	})
-
-	t.Run("MarkNoticeEndsHold", func(t *testing.T) {
-		s := open(t)
-		ctx := t.Context()
-		a := OpenCase(t, s, 1)
-		CommitNotices(t, s, a, Notice(a, "a1"))
-		rows, release1 := MustClaimNotices(t, s, At(10), 1)
-		n := rows[0]
-		n.Attempts, n.Error = 1, "timeout"
-		if err := s.MarkNotice(ctx, n); err != nil {
-			t.Fatal(err)
-		}
-		// Settled: another claim may take the notice before the first
-		// claim is released ...
-		rows, release2 := MustClaimNotices(t, s, At(10), 1)
-		if len(rows) != 1 {
-			t.Fatalf("ClaimNotices() after MarkNotice = %d notices, want the notice again", len(rows))
-		}
-		// ... and the first claim's late release leaves the second's hold.
-		release1()
-		if more, rel := MustClaimNotices(t, s, At(10), 1); len(more) != 0 {
-			t.Errorf("ClaimNotices() = %v while a newer claim holds the case, want none", NoticeTexts(more))
-		} else {
-			rel()
-		}
-		release2()
-		release2() // twice is harmless
-		if rows, rel := MustClaimNotices(t, s, At(10), 1); len(rows) != 1 {
-			t.Errorf("ClaimNotices() after every release = %d notices, want 1", len(rows))
-		} else {
-			rel()
-		}
-	})
+	// What the two queues share is written once, in queue.go.
+	notices := func(t *testing.T) queue[bot.Notice] { return noticeQueue(open(t)) }
+	t.Run("ClaimNoticesOnePerCaseInOrder", func(t *testing.T) { testClaimOnePerGroupInOrder(t, notices(t)) })
+	t.Run("ClaimNoticesLimit", func(t *testing.T) { testClaimLimit(t, notices(t)) })
+	t.Run("ClaimNoticesWaitsForNextAttempt", func(t *testing.T) { testClaimWaitsForNextAttempt(t, notices(t)) })
+	t.Run("SettledNoticesStaySettled", func(t *testing.T) { testSettledRowsStaySettled(t, notices(t)) })
+	t.Run("MarkNoticeNeverUnsends", func(t *testing.T) { testMarkNeverUnsends(t, notices(t)) })
+	t.Run("MarkNoticeEndsHold", func(t *testing.T) { testMarkEndsHold(t, notices(t)) })
 
 	t.Run("ConcurrentClaimersNeverShareACase", func(t *testing.T) {
 		s := open(t)
@@ -2282,16 +1857,7 @@ func RunNotices(t *testing.T, open func(t *testing.T) NoticeBackend) {
 		release()
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		if rows, release, err := s.ClaimNotices(ctx, At(10), 1); len(rows) != 0 || !errors.Is(err, context.Canceled) {
-			t.Errorf("ClaimNotices(cancelled) = %d notices, %v; want context.Canceled", len(rows), err)
-		} else {
-			release()
-		}
-		n := rows[0]
-		n.State = bot.OutboundSent
-		if err := s.MarkNotice(ctx, n); !errors.Is(err, context.Canceled) {
-			t.Errorf("MarkNotice(cancelled) error = %v, want context.Canceled", err)
-		}
+		wantCancelled(t, noticeQueue(s), ctx, rows[0], bot.OutboundSent)
 		if err := s.SetThread(ctx, a, "1715000000.000100"); !errors.Is(err, context.Canceled) {
 			t.Errorf("SetThread(cancelled) error = %v, want context.Canceled", err)
 		}
@@ -2393,14 +1959,6 @@ func NoticeTexts(rows []bot.Notice) []string {
 	var out []string
 	for _, n := range rows {
 		out = append(out, n.Text)
-	}
-	return out
-}
-
-func noticeIDs(rows []bot.Notice) []string {
-	var out []string
-	for _, n := range rows {
-		out = append(out, n.ID)
 	}
 	return out
 }
