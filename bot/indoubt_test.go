@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"portabot/bot"
@@ -150,9 +151,11 @@ func (w *claimWatch) lookedAt(at time.Time) bool {
 	return w.open == 0 && !w.looked.Before(at)
 }
 
+// newDispatcherRig's Meta is meta alone, so its harness needs no simulator
+// and the rig can run in a synctest bubble.
 func newDispatcherRig(t *testing.T, meta *fakeMeta) *dispatcherRig {
 	t.Helper()
-	h := newAgentHarness(t, options{})
+	h := newOfflineHarness(t)
 	return &dispatcherRig{h: h, meta: meta}
 }
 
@@ -250,23 +253,27 @@ func TestDispatcherResendsLostSendAfterGrace(t *testing.T) {
 	}
 }
 
+// The retry is found by the dispatcher's idle poll, which runs on the
+// bubble's clock.
 func TestDispatcherClearsDoubtWhenMetaAnswers(t *testing.T) {
-	const who = "5511977770003"
-	rig := newDispatcherRig(t, &fakeMeta{moves: []metaMove{metaRefuses}})
-	rig.reply(t, who, "welcome")
-	rig.start(t)
-	// The attempt is stored once before Meta hears of it, and again with
-	// Meta's refusal: the test is about the second write.
-	eventually.True(t, "the refused attempt to be recorded", func() bool {
+	synctest.Test(t, func(t *testing.T) {
+		const who = "5511977770003"
+		rig := newDispatcherRig(t, &fakeMeta{moves: []metaMove{metaRefuses}})
+		rig.reply(t, who, "welcome")
+		rig.start(t)
+		// The attempt is stored once before Meta hears of it, and again with
+		// Meta's refusal: the test is about the second write.
+		eventually.True(t, "the refused attempt to be recorded", func() bool {
+			r := rig.row(t, who)
+			return r.Attempts == 1 && r.Error != ""
+		})
 		r := rig.row(t, who)
-		return r.Attempts == 1 && r.Error != ""
+		if r.InDoubt() || r.NextAttempt.Sub(rig.h.clock.Now()) > 2*time.Second {
+			t.Fatalf("row after a 503 = %+v: Meta answered, so nothing is in doubt and the backoff applies, not the grace", r)
+		}
+		rig.h.clock.advance(2 * time.Second)
+		eventually.True(t, "the retry", func() bool { return rig.row(t, who).State == bot.OutboundSent })
 	})
-	r := rig.row(t, who)
-	if r.InDoubt() || r.NextAttempt.Sub(rig.h.clock.Now()) > 2*time.Second {
-		t.Fatalf("row after a 503 = %+v: Meta answered, so nothing is in doubt and the backoff applies, not the grace", r)
-	}
-	rig.h.clock.advance(2 * time.Second)
-	eventually.True(t, "the retry", func() bool { return rig.row(t, who).State == bot.OutboundSent })
 }
 
 // A process stopped while Meta had the request; the next one finds the row
@@ -319,27 +326,31 @@ func TestDispatcherAfterRestartWaitsForStatus(t *testing.T) {
 	}
 }
 
+// The rest of the reply is found by the dispatcher's idle poll, which runs
+// on the bubble's clock.
 func TestDispatcherResumesPartsAfterStatus(t *testing.T) {
-	const who = "5511977770005"
-	// Part 1 goes, part 2 reaches Meta but its answer is lost.
-	meta := &fakeMeta{moves: []metaMove{metaTakes, metaHangsUp}}
-	rig := newDispatcherRig(t, meta)
-	rig.reply(t, who, "one|two|three")
-	rig.start(t)
-	eventually.True(t, "the attempt in doubt", func() bool { r := rig.row(t, who); return r.InDoubt() && r.PartsSent == 1 })
-	meta.statuses(t, rig.h.db)
-	if r := rig.row(t, who); r.PartsSent != 2 || r.State != bot.OutboundPending || r.MetaID != "wamid.fake.1" {
-		t.Fatalf("row after the statuses = %+v, want pending with 2 parts out, the first as wamid.fake.1", r)
-	}
-	rig.h.clock.advance(2 * time.Minute)
-	eventually.True(t, "the rest sent", func() bool { return rig.row(t, who).State == bot.OutboundSent })
-	var texts []string
-	for _, m := range meta.messages() {
-		texts = append(texts, m.text)
-	}
-	if strings.Join(texts, "|") != "one|two|three" {
-		t.Errorf("the client received %q, want each part once, in order", texts)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const who = "5511977770005"
+		// Part 1 goes, part 2 reaches Meta but its answer is lost.
+		meta := &fakeMeta{moves: []metaMove{metaTakes, metaHangsUp}}
+		rig := newDispatcherRig(t, meta)
+		rig.reply(t, who, "one|two|three")
+		rig.start(t)
+		eventually.True(t, "the attempt in doubt", func() bool { r := rig.row(t, who); return r.InDoubt() && r.PartsSent == 1 })
+		meta.statuses(t, rig.h.db)
+		if r := rig.row(t, who); r.PartsSent != 2 || r.State != bot.OutboundPending || r.MetaID != "wamid.fake.1" {
+			t.Fatalf("row after the statuses = %+v, want pending with 2 parts out, the first as wamid.fake.1", r)
+		}
+		rig.h.clock.advance(2 * time.Minute)
+		eventually.True(t, "the rest sent", func() bool { return rig.row(t, who).State == bot.OutboundSent })
+		var texts []string
+		for _, m := range meta.messages() {
+			texts = append(texts, m.text)
+		}
+		if strings.Join(texts, "|") != "one|two|three" {
+			t.Errorf("the client received %q, want each part once, in order", texts)
+		}
+	})
 }
 
 // gatedMeta holds every send to one client until its gate opens, as Meta

@@ -112,43 +112,48 @@ func TestRunnerAnswersInOrder(t *testing.T) {
 	}
 }
 
+// The per-client limiter refills on the bubble's clock: the three seconds
+// the flood takes to drain at ten messages a second pass without being
+// waited out, and the other client's answer still comes while it drains.
 func TestFloodDoesNotStarveOthers(t *testing.T) {
-	rig := newServeRig(t, func(r *delivery.RunnerConfig) {
-		r.Rate = rate.Every(100 * time.Millisecond)
-		r.Burst = 3
-	})
-	const flooder, other = "5511922220000", "5511933330000"
-	var flood []bot.Inbound
-	for i := range 30 {
-		flood = append(flood, bot.Inbound{ID: fmt.Sprintf("wamid.flood.%d", i), From: flooder, Text: "help", At: time.Now()})
-	}
-	rig.enqueue(t, flood...)
-	rig.enqueue(t, bot.Inbound{ID: "wamid.other", From: other, Text: "hi", At: time.Now()})
-
-	eventually.True(t, "the other client's answer", func() bool { return len(rig.sender.to(other)) >= 1 })
-	if n, _ := rig.db.InboxDepth(context.Background()); n == 0 {
-		t.Fatal("the flood was fully processed before the other client was answered: nothing was limited")
-	}
-	eventually.True(t, "the whole flood processed", func() bool {
-		n, err := rig.db.InboxDepth(context.Background())
-		return err == nil && n == 0
-	})
-	eventually.True(t, "all replies sent", func() bool {
-		pending, _, _, _, err := rig.db.OutboxStats(context.Background())
-		return err == nil && pending == 0
-	})
-	slow := 0
-	for _, r := range rig.sender.to(flooder) {
-		if strings.Contains(r, "faster than I can read") {
-			slow++
+	synctest.Test(t, func(t *testing.T) {
+		rig := newServeRig(t, func(r *delivery.RunnerConfig) {
+			r.Rate = rate.Every(100 * time.Millisecond)
+			r.Burst = 3
+		})
+		const flooder, other = "5511922220000", "5511933330000"
+		var flood []bot.Inbound
+		for i := range 30 {
+			flood = append(flood, bot.Inbound{ID: fmt.Sprintf("wamid.flood.%d", i), From: flooder, Text: "help", At: time.Now()})
 		}
-	}
-	if slow != 1 {
-		t.Errorf("the flooding client got %d slow-down replies, want exactly 1", slow)
-	}
-	if n := len(rig.sender.to(flooder)); n < 30 {
-		t.Errorf("the flooding client got %d replies for 30 messages: some were lost", n)
-	}
+		rig.enqueue(t, flood...)
+		rig.enqueue(t, bot.Inbound{ID: "wamid.other", From: other, Text: "hi", At: time.Now()})
+
+		eventually.True(t, "the other client's answer", func() bool { return len(rig.sender.to(other)) >= 1 })
+		if n, _ := rig.db.InboxDepth(context.Background()); n == 0 {
+			t.Fatal("the flood was fully processed before the other client was answered: nothing was limited")
+		}
+		eventually.True(t, "the whole flood processed", func() bool {
+			n, err := rig.db.InboxDepth(context.Background())
+			return err == nil && n == 0
+		})
+		eventually.True(t, "all replies sent", func() bool {
+			pending, _, _, _, err := rig.db.OutboxStats(context.Background())
+			return err == nil && pending == 0
+		})
+		slow := 0
+		for _, r := range rig.sender.to(flooder) {
+			if strings.Contains(r, "faster than I can read") {
+				slow++
+			}
+		}
+		if slow != 1 {
+			t.Errorf("the flooding client got %d slow-down replies, want exactly 1", slow)
+		}
+		if n := len(rig.sender.to(flooder)); n < 30 {
+			t.Errorf("the flooding client got %d replies for 30 messages: some were lost", n)
+		}
+	})
 }
 
 // arrivals calls Arriving every few milliseconds until stop is closed, as
@@ -190,18 +195,22 @@ func TestRepliesWaitForABurstToPause(t *testing.T) {
 	})
 }
 
+// MaxDefer is kept by the runner's timers, here on the bubble's clock, so
+// three bursts that never pause cost no wall-clock time.
 func TestEndlessBurstStillGetsAnswers(t *testing.T) {
-	rig := newServeRig(t, func(r *delivery.RunnerConfig) {
-		r.Quiet = 100 * time.Millisecond
-		r.MaxDefer = 300 * time.Millisecond
+	synctest.Test(t, func(t *testing.T) {
+		rig := newServeRig(t, func(r *delivery.RunnerConfig) {
+			r.Quiet = 100 * time.Millisecond
+			r.MaxDefer = 300 * time.Millisecond
+		})
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() { defer close(done); arrivals(rig.runner, stop) }()
+		defer func() { close(stop); <-done }()
+		for i := range 3 {
+			who := fmt.Sprintf("55119555500%02d", i)
+			rig.enqueue(t, bot.Inbound{ID: "wamid.endless." + who, From: who, Text: "hi", At: time.Now()})
+			eventually.True(t, "an answer while webhooks never pause", func() bool { return len(rig.sender.to(who)) == 1 })
+		}
 	})
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { defer close(done); arrivals(rig.runner, stop) }()
-	defer func() { close(stop); <-done }()
-	for i := range 3 {
-		who := fmt.Sprintf("55119555500%02d", i)
-		rig.enqueue(t, bot.Inbound{ID: "wamid.endless." + who, From: who, Text: "hi", At: time.Now()})
-		eventually.True(t, "an answer while webhooks never pause", func() bool { return len(rig.sender.to(who)) == 1 })
-	}
 }
