@@ -10,7 +10,6 @@ import (
 
 	"portabot/adapters/metasim"
 	"portabot/bot"
-	"portabot/faq"
 	"portabot/fsm"
 )
 
@@ -31,22 +30,9 @@ var (
 func newAgentHarness(t *testing.T, opts options) *harness {
 	t.Helper()
 	h := newHarness(t, opts)
-	dest := metasim.SandboxWABA
-	if opts.destWABA != "" {
-		dest = opts.destWABA
-	}
-	if opts.noDestWABA {
-		dest = ""
-	}
-	h.bot = bot.New(h.db, h.graph, faq.Default(), bot.Config{
-		DestWABA:       dest,
-		Region:         h.opts.region,
-		Lang:           h.opts.lang,
-		ResendCooldown: h.opts.cooldown,
-		Now:            h.clock.Now,
-		Outbox:         true,
-		Notify:         true,
-	}, debugLogger(h.logs))
+	cfg := h.config()
+	cfg.Outbox, cfg.Notify = true, true
+	h.bot = h.engine(cfg)
 	return h
 }
 

@@ -53,6 +53,11 @@ type options struct {
 	// destWABA is the destination WABA of new cases; the sandbox's when
 	// empty.
 	destWABA string
+	// offline leaves out the simulated Meta and the Graph client, for
+	// tests whose Meta is a fake Sender: with nothing listening on a
+	// socket, a synctest bubble's clock can run (a server's accepting
+	// goroutine would hold it still).
+	offline bool
 }
 
 // harness is one client talking to a real engine over a real bbolt file,
@@ -143,6 +148,16 @@ func newHarness(t *testing.T, opts options) *harness {
 		logs:  &syncBuffer{},
 		glogs: &syncBuffer{},
 	}
+	if !opts.offline {
+		h.startMeta()
+	}
+	h.open()
+	return h
+}
+
+// startMeta starts the simulated Meta and the Graph client that calls it.
+func (h *harness) startMeta() {
+	t, opts := h.t, h.opts
 	simOpts := metasim.Options{
 		Token: token,
 		OTP:   otp,
@@ -176,8 +191,6 @@ func newHarness(t *testing.T, opts options) *harness {
 		RetryMaxWait: 5 * time.Millisecond,
 		Logger:       debugLogger(h.glogs),
 	})
-	h.open()
-	return h
 }
 
 // open opens the store and builds an engine over it, as a process start does.
@@ -189,6 +202,11 @@ func (h *harness) open() {
 	}
 	h.db = db
 	h.t.Cleanup(func() { db.Close() })
+	h.bot = h.engine(h.config())
+}
+
+// config is the engine's configuration for the harness's options.
+func (h *harness) config() bot.Config {
 	dest := metasim.SandboxWABA
 	if h.opts.destWABA != "" {
 		dest = h.opts.destWABA
@@ -196,7 +214,7 @@ func (h *harness) open() {
 	if h.opts.noDestWABA {
 		dest = ""
 	}
-	h.bot = bot.New(db, h.graph, faq.Default(), bot.Config{
+	return bot.Config{
 		DestWABA:       dest,
 		Region:         h.opts.region,
 		Lang:           h.opts.lang,
@@ -204,7 +222,16 @@ func (h *harness) open() {
 		Now:            h.clock.Now,
 		OnAnswer:       h.opts.onAnswer,
 		NoAgents:       h.opts.noAgents,
-	}, debugLogger(h.logs))
+	}
+}
+
+// engine is an engine over the harness's store and Meta with cfg.
+func (h *harness) engine(cfg bot.Config) *bot.Bot {
+	var g bot.Graph // nil offline, not a nil *graph.Client
+	if h.graph != nil {
+		g = h.graph
+	}
+	return bot.New(h.db, g, faq.Default(), cfg, debugLogger(h.logs))
 }
 
 // restart closes the store and opens it again with a new engine: what a

@@ -155,7 +155,7 @@ func (w *claimWatch) lookedAt(at time.Time) bool {
 // and the rig can run in a synctest bubble.
 func newDispatcherRig(t *testing.T, meta *fakeMeta) *dispatcherRig {
 	t.Helper()
-	h := newOfflineHarness(t)
+	h := newAgentHarness(t, options{offline: true})
 	return &dispatcherRig{h: h, meta: meta}
 }
 
