@@ -53,8 +53,15 @@ type DB struct {
 	// by it.
 	holder string
 
-	inMu     sync.Mutex
-	inCursor string // the conversation claimed last, for round-robin
+	// claiming is held (a token in a channel of one, so that a wait for it
+	// ends with the caller's context) by the one claim of this DB that is
+	// looking for a conversation and leasing it, with inCursor, the
+	// conversation claimed last, for round-robin. Workers that looked at
+	// once would all find the same conversation and queue on its lease's
+	// row lock, each claim waiting for the others: the claim ran five times
+	// a message, nearly all of it waiting (docs/scaling.md).
+	claiming chan struct{}
+	inCursor string
 
 	fences fences // the claims this DB holds, by owner: see fence.go
 
@@ -144,7 +151,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{pool: pool, sealer: sealer, now: o.now, ttl: o.ttl, holder: newToken(), beatDone: make(chan struct{}),
-		created: len(applied) > 0 && applied[0].Version == 1}
+		claiming: make(chan struct{}, 1),
+		created:  len(applied) > 0 && applied[0].Version == 1}
 	if sealer != nil {
 		db.pkey = bot.PseudonymKey(o.sealKey)
 	}

@@ -131,31 +131,11 @@ func (db *DB) Claim(ctx context.Context) (key string, msgs []bot.Inbound, releas
 	if err := ctx.Err(); err != nil {
 		return "", nil, noop, false, fmt.Errorf("postgres: claim: %w", err)
 	}
-	db.inMu.Lock()
-	cursor := db.inCursor
-	db.inMu.Unlock()
 	token := newToken()
-	// Another replica may take the conversation found between the look
-	// and the lease; the look is made again, a few times, before giving
-	// up on finding work now.
-	for range 3 {
-		key, err = db.takeConversation(ctx, cursor, token)
-		if err != nil {
-			return "", nil, noop, false, fmt.Errorf("postgres: claim: %w", err)
-		}
-		if key != "" {
-			break
-		}
-		if idle, err := db.nothingWaits(ctx); err != nil || idle {
-			return "", nil, noop, false, err
-		}
+	key, err = db.lease(ctx, token)
+	if err != nil || key == "" {
+		return "", nil, noop, false, err
 	}
-	if key == "" {
-		return "", nil, noop, false, nil
-	}
-	db.inMu.Lock()
-	db.inCursor = key
-	db.inMu.Unlock()
 	db.fences.hold(leaseInbox, key, token)
 	release = db.releaser(token)
 	msgs, err = db.waiting(ctx, key)
@@ -164,6 +144,35 @@ func (db *DB) Claim(ctx context.Context) (key string, msgs []bot.Inbound, releas
 		return "", nil, noop, false, err
 	}
 	return key, msgs, release, true, nil
+}
+
+// lease leases the next waiting conversation no replica holds for token,
+// and returns its key, or "" when there is none. This DB's claims lease one
+// at a time: each starts after the conversation the one before took.
+func (db *DB) lease(ctx context.Context, token string) (string, error) {
+	select {
+	case db.claiming <- struct{}{}:
+	case <-ctx.Done():
+		return "", fmt.Errorf("postgres: claim: %w", ctx.Err())
+	}
+	defer func() { <-db.claiming }()
+	// Another replica may take the conversation found between the look
+	// and the lease; the look is made again, a few times, before giving
+	// up on finding work now.
+	for range 3 {
+		key, err := db.takeConversation(ctx, db.inCursor, token)
+		if err != nil {
+			return "", fmt.Errorf("postgres: claim: %w", err)
+		}
+		if key != "" {
+			db.inCursor = key
+			return key, nil
+		}
+		if idle, err := db.nothingWaits(ctx); err != nil || idle {
+			return "", err
+		}
+	}
+	return "", nil
 }
 
 // takeConversation leases the first conversation after cursor (wrapping

@@ -455,3 +455,45 @@ func TestStatusOnAnotherReplicaSettlesAReplyInDoubt(t *testing.T) {
 		t.Errorf("b.ClaimOutbound() after the status = %q, want only the second reply", texts)
 	}
 }
+
+// A replica's claims lease one at a time; a worker waiting its turn while
+// serve shuts down (its context ends) returns at once with the context's
+// error, not after the claim ahead of it.
+func TestClaimWaitingItsTurnEndsWithItsContext(t *testing.T) {
+	db := mustOpen(t, freshDatabase(t))
+	storetest.MustEnqueue(t, db, storetest.Inbound("5511900000001", 1))
+	db.claiming <- struct{}{} // another worker of this replica is leasing
+	parent, cancel := context.WithCancel(t.Context())
+	ctx := &doneWatch{Context: parent, asked: make(chan struct{})}
+	ended := make(chan error, 1)
+	go func() {
+		_, _, _, ok, err := db.Claim(ctx)
+		if ok {
+			err = errors.New("claimed")
+		}
+		ended <- err
+	}()
+	<-ctx.asked // the claim waits for its turn, listening to its context
+	cancel()
+	if err := <-ended; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Claim() while another claim leases = %v; want context.Canceled", err)
+	}
+	<-db.claiming
+	key, msgs, release, ok, err := db.Claim(t.Context())
+	if err != nil || !ok || key != "5511900000001" || len(msgs) != 1 {
+		t.Fatalf("Claim() after the other claim = %q, %d messages, ok %v, %v; want the waiting conversation", key, len(msgs), ok, err)
+	}
+	release()
+}
+
+// doneWatch tells, by closing asked, when someone first waits on its Done.
+type doneWatch struct {
+	context.Context
+	asked chan struct{}
+	once  sync.Once
+}
+
+func (d *doneWatch) Done() <-chan struct{} {
+	d.once.Do(func() { close(d.asked) })
+	return d.Context.Done()
+}
