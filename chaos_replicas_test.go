@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -84,50 +83,16 @@ func TestChaosReplicas(t *testing.T) {
 	lb := &balancer{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2)), client: &http.Client{Timeout: 5 * time.Second}}
 	lbSrv := httptest.NewServer(lb)
 	t.Cleanup(lbSrv.Close)
-	c := &chaos{t: t, base: lbSrv.URL, codes: map[string]int{}, stop: make(chan struct{}),
-		client: &http.Client{Timeout: 5 * time.Second}}
-	sim, err := metasim.New(metasim.Options{
-		Token: chaosToken,
-		OTP:   chaosOTP,
-		Deliver: func(phone, method, code string) {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			c.codes[phone]++
-		},
-		KeepMessages: 1 << 20,
-		Webhook: &metasim.Webhook{URL: lbSrv.URL + "/webhooks/whatsapp", AppSecret: testAppSecret,
-			Retry: 20 * time.Millisecond, MaxRetry: 200 * time.Millisecond, Workers: 16},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	simSrv := httptest.NewServer(sim)
-	t.Cleanup(simSrv.Close)
-	c.sim = sim
-	c.mail = &mailbox{sim: sim, by: map[string][]metasim.Message{}}
-
-	key := make([]byte, 32)
-	_, _ = crand.Read(key)
-	base := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PORTABOT_") })
-	for k, v := range map[string]string{
+	c := newChaos(t, lbSrv.URL, metasim.Options{Webhook: &metasim.Webhook{Workers: 16}})
+	sim := c.sim
+	base := c.serveEnv(map[string]string{
 		// A pool of 12 per replica keeps three replicas well inside the
 		// server's 100 connections, which other tests share.
-		"PORTABOT_DB":                 dbURL + "&pool_max_conns=12",
-		"PORTABOT_META_ACCESS_TOKEN":  chaosToken,
-		"PORTABOT_GRAPH_URL":          simSrv.URL,
-		"PORTABOT_META_APP_SECRET":    testAppSecret,
-		"PORTABOT_META_VERIFY_TOKEN":  "chaos-verify",
-		"PORTABOT_WA_PHONE_NUMBER_ID": fakePhoneID,
-		"PORTABOT_DB_KEY":             base64.StdEncoding.EncodeToString(key),
-		"PORTABOT_DEST_WABA_ID":       metasim.SandboxWABA,
-		"PORTABOT_SEND_GRACE":         replicaGrace.String(),
-		"PORTABOT_LEASE_TTL":          replicaLeaseTTL.String(),
-		"PORTABOT_WORKERS":            "8",
-		"PORTABOT_LOG_LEVEL":          "info",
-	} {
-		base = append(base, k+"="+v)
-	}
+		"PORTABOT_DB":         dbURL + "&pool_max_conns=12",
+		"PORTABOT_SEND_GRACE": replicaGrace.String(),
+		"PORTABOT_LEASE_TTL":  replicaLeaseTTL.String(),
+		"PORTABOT_WORKERS":    "8",
+	})
 	addrs := make([]string, replicas)
 	procs := make([][]*serveProcess, replicas) // every process each replica ran, the live one last
 	start := func(i, run int) *serveProcess {
@@ -160,16 +125,7 @@ func TestChaosReplicas(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	})
-	questions := faqQuestions(t)
-	c.faq = make([]*faqClient, faqClients)
-	for i := range c.faq {
-		fc := &faqClient{id: fmt.Sprintf("55219800%05d", i)}
-		c.faq[i] = fc
-		clients.Go(func() { c.runFAQ(ctx, fc, questions, rand.New(rand.NewPCG(uint64(i), 11))) })
-	}
-	for slot := range migrationSlots {
-		load.Go(func() { c.runMigrations(ctx, slot) })
-	}
+	c.startClients(ctx, &clients, &load, faqClients, migrationSlots, 11)
 
 	// The chaos: every 1 to 3 s a random replica dies and comes back.
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
@@ -266,7 +222,7 @@ func TestChaosReplicas(t *testing.T) {
 		}
 	}
 	sctx := context.Background()
-	st, err := postgres.Open(sctx, dbURL, postgres.WithSealKey(key))
+	st, err := postgres.Open(sctx, dbURL, postgres.WithSealKey(c.key))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -73,48 +74,12 @@ func TestChaos(t *testing.T) {
 	// ENOSPC, as on a full disk.
 	diskFull := filepath.Join(dir, "disk-full")
 	addr := freePort(t)
-	c := &chaos{t: t, base: "http://" + addr, codes: map[string]int{}, stop: make(chan struct{}),
-		client: &http.Client{Timeout: 5 * time.Second}}
-	sim, err := metasim.New(metasim.Options{
-		Token: chaosToken,
-		OTP:   chaosOTP,
-		Deliver: func(phone, method, code string) {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			c.codes[phone]++
-		},
-		StatePath:    filepath.Join(dir, "metasim.json"),
-		KeepMessages: 1 << 20,
-		Webhook: &metasim.Webhook{URL: c.base + "/webhooks/whatsapp", AppSecret: testAppSecret,
-			Retry: 20 * time.Millisecond, MaxRetry: 200 * time.Millisecond},
+	c := newChaos(t, "http://"+addr, metasim.Options{StatePath: filepath.Join(dir, "metasim.json")})
+	env := c.serveEnv(map[string]string{
+		"PORTABOT_ADDR":            addr,
+		"PORTABOT_SEND_GRACE":      chaosGrace.String(),
+		"PORTABOT_FAULT_DISK_FULL": diskFull,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	c.sim = sim
-	c.mail = &mailbox{sim: sim, by: map[string][]metasim.Message{}}
-
-	key := make([]byte, 32)
-	_, _ = crand.Read(key)
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PORTABOT_") })
-	for k, v := range map[string]string{
-		"PORTABOT_ADDR":               addr,
-		"PORTABOT_META_ACCESS_TOKEN":  chaosToken,
-		"PORTABOT_GRAPH_URL":          srv.URL,
-		"PORTABOT_META_APP_SECRET":    testAppSecret,
-		"PORTABOT_META_VERIFY_TOKEN":  "chaos-verify",
-		"PORTABOT_WA_PHONE_NUMBER_ID": fakePhoneID,
-		"PORTABOT_DB_KEY":             base64.StdEncoding.EncodeToString(key),
-		"PORTABOT_DEST_WABA_ID":       metasim.SandboxWABA,
-		"PORTABOT_SEND_GRACE":         chaosGrace.String(),
-		"PORTABOT_LOG_LEVEL":          "info",
-		"PORTABOT_FAULT_DISK_FULL":    diskFull,
-	} {
-		env = append(env, k+"="+v)
-	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var load sync.WaitGroup
@@ -126,16 +91,7 @@ func TestChaos(t *testing.T) {
 	})
 	load.Go(func() { c.mail.run(ctx) })
 
-	questions := faqQuestions(t)
-	c.faq = make([]*faqClient, faqClients)
-	for i := range c.faq {
-		fc := &faqClient{id: fmt.Sprintf("55219800%05d", i)}
-		c.faq[i] = fc
-		load.Go(func() { c.runFAQ(ctx, fc, questions, rand.New(rand.NewPCG(uint64(i), 7))) })
-	}
-	for slot := range migrationSlots {
-		load.Go(func() { c.runMigrations(ctx, slot) })
-	}
+	c.startClients(ctx, &load, &load, faqClients, migrationSlots, 7)
 
 	// The chaos: serve runs for 50 to 500 ms under load, then is killed.
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
@@ -152,7 +108,7 @@ func TestChaos(t *testing.T) {
 		}
 		<-p.done
 		p.done <- nil
-		inDoubtAtKill += c.inDoubt(t, db, key)
+		inDoubtAtKill += c.inDoubt(t, db, c.key)
 	}
 	killed := time.Since(began)
 
@@ -219,7 +175,7 @@ func TestChaos(t *testing.T) {
 			t.Errorf("FAQ client %s: %d messages acknowledged, %d replies; want one reply each", bot.MaskPhone(fc.id), fc.acked.Load(), n)
 		}
 	}
-	st := openStore(t, db, key)
+	st := openStore(t, db, c.key)
 	sctx := context.Background()
 	cases, err := st.Cases(sctx)
 	if err != nil {
@@ -240,7 +196,7 @@ func TestChaos(t *testing.T) {
 		if got := state[m.number]; got != fsm.Done {
 			t.Errorf("the case of %s stands at %q, want done", bot.MaskPhone(m.number), got)
 		}
-		rc, rg := sim.Calls(metasim.EndpointRequestCode, m.number), sim.Calls(metasim.EndpointRegister, m.number)
+		rc, rg := c.sim.Calls(metasim.EndpointRequestCode, m.number), c.sim.Calls(metasim.EndpointRegister, m.number)
 		requestCodes += rc
 		registers += rg
 		if rc > 1 || rg > 1 {
@@ -251,7 +207,7 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	// Every reply sent once: no outbox reference twice at Meta.
-	sent := sim.Sent()
+	sent := c.sim.Sent()
 	refs, dups := sentTwice(t, sent, func(ats []string) string {
 		return fmt.Sprintf("at %v (disk full from %s to %s)", ats, fullAt.Format("15:04:05.000"), freed.Format("15:04:05.000"))
 	})
@@ -265,7 +221,7 @@ func TestChaos(t *testing.T) {
 	if depth, err := st.InboxDepth(sctx); err != nil || depth != 0 {
 		t.Errorf("inbox depth %d, %v; want 0", depth, err)
 	}
-	if n := sim.PendingStatuses(); n != 0 {
+	if n := c.sim.PendingStatuses(); n != 0 {
 		t.Errorf("%d status webhooks never taken", n)
 	}
 	if n := strings.Count(last.logs(), "no space left on device"); n == 0 {
@@ -314,9 +270,82 @@ func waitServeReady(t *testing.T, base string, ready bool, timeout time.Duration
 }
 
 // chaos is the load side of TestChaos.
+// newChaos is what both chaos tests share: clients that post to base, and
+// the simulated Meta that answers serve, keeps every message and counts the
+// codes it sends. opts adds to the simulator's options (its state file,
+// how many status webhooks it sends at once).
+func newChaos(t *testing.T, base string, opts metasim.Options) *chaos {
+	c := &chaos{t: t, base: base, codes: map[string]int{}, stop: make(chan struct{}),
+		client: &http.Client{Timeout: 5 * time.Second}}
+	opts.Token, opts.OTP, opts.KeepMessages = chaosToken, chaosOTP, 1<<20
+	opts.Deliver = func(phone, method, code string) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.codes[phone]++
+	}
+	workers := 0
+	if opts.Webhook != nil {
+		workers = opts.Webhook.Workers
+	}
+	opts.Webhook = &metasim.Webhook{URL: base + "/webhooks/whatsapp", AppSecret: testAppSecret,
+		Retry: 20 * time.Millisecond, MaxRetry: 200 * time.Millisecond, Workers: workers}
+	sim, err := metasim.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	c.sim, c.simURL = sim, srv.URL
+	c.mail = &mailbox{sim: sim, by: map[string][]metasim.Message{}}
+	c.key = make([]byte, 32)
+	_, _ = crand.Read(c.key)
+	return c
+}
+
+// serveEnv is the environment of a serve under chaos: the test's own
+// without its PORTABOT_ settings, the simulated Meta, a store key of its
+// own for this test (c.key), and extra.
+func (c *chaos) serveEnv(extra map[string]string) []string {
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PORTABOT_") })
+	vars := map[string]string{
+		"PORTABOT_META_ACCESS_TOKEN":  chaosToken,
+		"PORTABOT_GRAPH_URL":          c.simURL,
+		"PORTABOT_META_APP_SECRET":    testAppSecret,
+		"PORTABOT_META_VERIFY_TOKEN":  "chaos-verify",
+		"PORTABOT_WA_PHONE_NUMBER_ID": fakePhoneID,
+		"PORTABOT_DB_KEY":             base64.StdEncoding.EncodeToString(c.key),
+		"PORTABOT_DEST_WABA_ID":       metasim.SandboxWABA,
+		"PORTABOT_LOG_LEVEL":          "info",
+	}
+	maps.Copy(vars, extra)
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// startClients starts n FAQ clients, on clients, each drawing its
+// questions from its own random stream of seed, and slots migration
+// runners on load.
+func (c *chaos) startClients(ctx context.Context, clients, load *sync.WaitGroup, n, slots int, seed uint64) {
+	questions := faqQuestions(c.t)
+	c.faq = make([]*faqClient, n)
+	for i := range c.faq {
+		fc := &faqClient{id: fmt.Sprintf("55219800%05d", i)}
+		c.faq[i] = fc
+		clients.Go(func() { c.runFAQ(ctx, fc, questions, rand.New(rand.NewPCG(uint64(i), seed))) })
+	}
+	for slot := range slots {
+		load.Go(func() { c.runMigrations(ctx, slot) })
+	}
+}
+
 type chaos struct {
 	t      *testing.T
 	sim    *metasim.Sim
+	simURL string
+	key    []byte // serve's store key
 	mail   *mailbox
 	base   string
 	client *http.Client
