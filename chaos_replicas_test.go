@@ -26,7 +26,6 @@ import (
 
 	"portabot/adapters/metasim"
 	"portabot/bot"
-	"portabot/fsm"
 	"portabot/storage/postgres"
 )
 
@@ -221,55 +220,12 @@ func TestChaosReplicas(t *testing.T) {
 			t.Errorf("FAQ client %s: %d messages acknowledged, %d answers; want one answer each", bot.MaskPhone(fc.id), fc.acked.Load(), answers)
 		}
 	}
-	sctx := context.Background()
-	st, err := postgres.Open(sctx, dbURL, postgres.WithSealKey(c.key))
+	st, err := postgres.Open(context.Background(), dbURL, postgres.WithSealKey(c.key))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	cases, err := st.Cases(sctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := map[string]fsm.State{}
-	for _, cs := range cases {
-		state[cs.Phone] = cs.State
-	}
-	c.mu.Lock()
-	migrations := slices.Clone(c.migrations)
-	c.mu.Unlock()
-	requestCodes, registers, done := 0, 0, 0
-	for _, m := range migrations {
-		if !m.done {
-			t.Errorf("migration of %s by %s never reached done", bot.MaskPhone(m.number), bot.MaskPhone(m.client))
-		} else {
-			done++
-		}
-		if got := state[m.number]; got != fsm.Done {
-			t.Errorf("the case of %s stands at %q, want done", bot.MaskPhone(m.number), got)
-		}
-		rc, rg := sim.Calls(metasim.EndpointRequestCode, m.number), sim.Calls(metasim.EndpointRegister, m.number)
-		requestCodes += rc
-		registers += rg
-		if rc != 1 || rg != 1 {
-			t.Errorf("%s: %d request_code and %d register calls, want one each", bot.MaskPhone(m.number), rc, rg)
-		}
-	}
-	sent := sim.Sent()
-	refs, dups := sentTwice(t, sent, func(ats []string) string { return fmt.Sprintf("at %v", ats) })
-	pending, sentRows, parked, failed, err := st.OutboxStats(sctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pending != 0 || parked != 0 || failed != 0 || sentRows != len(refs) {
-		t.Errorf("outbox: %d pending, %d sent, %d parked, %d failed; want all %d references sent", pending, sentRows, parked, failed, len(refs))
-	}
-	if depth, err := st.InboxDepth(sctx); err != nil || depth != 0 {
-		t.Errorf("inbox depth %d, %v; want 0", depth, err)
-	}
-	if n := sim.PendingStatuses(); n != 0 {
-		t.Errorf("%d status webhooks never taken", n)
-	}
+	end := c.checkSettled(t, st, func(ats []string) string { return fmt.Sprintf("at %v", ats) })
 	var inDoubt, resent, lost int
 	for _, ps := range procs {
 		for _, p := range ps {
@@ -283,8 +239,8 @@ func TestChaosReplicas(t *testing.T) {
 	t.Logf("chaos replicas: %d webhook POSTs, %d delivered to a second replica (%d of them at once)", lb.posts.Load(), lb.dups.Load(), lb.together.Load())
 	t.Logf("chaos replicas: at most %d status webhooks waiting at the simulated Meta at once", statusLag.Load())
 	t.Logf("chaos replicas: %d FAQ clients, %d messages acknowledged, %d answers, %d requests to slow down", len(c.faq), acked, replies, slowDowns)
-	t.Logf("chaos replicas: %d migrations, %d done; %d request_code and %d register calls", len(migrations), done, requestCodes, registers)
-	t.Logf("chaos replicas: %d messages at Meta, %d distinct outbox references, %d sent twice", len(sent), len(refs), dups)
+	t.Logf("chaos replicas: %d migrations, %d done; %d request_code and %d register calls", end.migrations, end.done, end.requestCodes, end.registers)
+	t.Logf("chaos replicas: %d messages at Meta, %d distinct outbox references, %d sent twice", end.sent, end.refs, end.dups)
 	t.Logf("chaos replicas: %d replies found in doubt by a replica before Meta's status came, %d sent again after the grace; %d writes refused for a lease lost",
 		inDoubt, resent, lost)
 	if t.Failed() {

@@ -175,55 +175,9 @@ func TestChaos(t *testing.T) {
 			t.Errorf("FAQ client %s: %d messages acknowledged, %d replies; want one reply each", bot.MaskPhone(fc.id), fc.acked.Load(), n)
 		}
 	}
-	st := openStore(t, db, c.key)
-	sctx := context.Background()
-	cases, err := st.Cases(sctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := map[string]fsm.State{}
-	for _, cs := range cases {
-		state[cs.Phone] = cs.State
-	}
-	c.mu.Lock()
-	migrations := slices.Clone(c.migrations)
-	c.mu.Unlock()
-	requestCodes, registers := 0, 0
-	for _, m := range migrations {
-		if !m.done {
-			t.Errorf("migration of %s by %s never reached done", bot.MaskPhone(m.number), bot.MaskPhone(m.client))
-		}
-		if got := state[m.number]; got != fsm.Done {
-			t.Errorf("the case of %s stands at %q, want done", bot.MaskPhone(m.number), got)
-		}
-		rc, rg := c.sim.Calls(metasim.EndpointRequestCode, m.number), c.sim.Calls(metasim.EndpointRegister, m.number)
-		requestCodes += rc
-		registers += rg
-		if rc > 1 || rg > 1 {
-			t.Errorf("%s: %d request_code and %d register calls, want at most one each", bot.MaskPhone(m.number), rc, rg)
-		}
-		if m.done && (rc != 1 || rg != 1) {
-			t.Errorf("%s is done with %d request_code and %d register calls, want one each", bot.MaskPhone(m.number), rc, rg)
-		}
-	}
-	// Every reply sent once: no outbox reference twice at Meta.
-	sent := c.sim.Sent()
-	refs, dups := sentTwice(t, sent, func(ats []string) string {
+	end := c.checkSettled(t, openStore(t, db, c.key), func(ats []string) string {
 		return fmt.Sprintf("at %v (disk full from %s to %s)", ats, fullAt.Format("15:04:05.000"), freed.Format("15:04:05.000"))
 	})
-	pending, sentRows, parked, failed, err := st.OutboxStats(sctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pending != 0 || parked != 0 || failed != 0 || sentRows != len(refs) {
-		t.Errorf("outbox: %d pending, %d sent, %d parked, %d failed; want all %d references sent", pending, sentRows, parked, failed, len(refs))
-	}
-	if depth, err := st.InboxDepth(sctx); err != nil || depth != 0 {
-		t.Errorf("inbox depth %d, %v; want 0", depth, err)
-	}
-	if n := c.sim.PendingStatuses(); n != 0 {
-		t.Errorf("%d status webhooks never taken", n)
-	}
 	if n := strings.Count(last.logs(), "no space left on device"); n == 0 {
 		t.Error("the disk-full phase refused no write: it tested nothing")
 	} else {
@@ -235,16 +189,10 @@ func TestChaos(t *testing.T) {
 		inDoubt += strings.Count(logs, "reply in doubt: its send was cut off")
 		resent += strings.Count(logs, "sending a reply again")
 	}
-	done := 0
-	for _, m := range migrations {
-		if m.done {
-			done++
-		}
-	}
 	t.Logf("chaos: %d cycles of SIGKILL in %v, drained in %v", cycles, killed.Round(time.Millisecond), time.Since(drained).Round(time.Millisecond))
 	t.Logf("chaos: %d FAQ clients, %d messages acknowledged, %d replies", len(c.faq), acked, replies)
-	t.Logf("chaos: %d migrations, %d done; %d request_code and %d register calls (at most one per number)", len(migrations), done, requestCodes, registers)
-	t.Logf("chaos: %d messages at Meta, %d distinct outbox references, %d sent twice", len(sent), len(refs), dups)
+	t.Logf("chaos: %d migrations, %d done; %d request_code and %d register calls (at most one per number)", end.migrations, end.done, end.requestCodes, end.registers)
+	t.Logf("chaos: %d messages at Meta, %d distinct outbox references, %d sent twice", end.sent, end.refs, end.dups)
 	t.Logf("chaos: %d replies in doubt in the db right after a kill; %d found so by a restarted serve before Meta's status came, %d sent again after the grace",
 		inDoubtAtKill, inDoubt, resent)
 	if t.Failed() {
@@ -323,6 +271,79 @@ func (c *chaos) serveEnv(extra map[string]string) []string {
 		env = append(env, k+"="+v)
 	}
 	return env
+}
+
+// settledStore is what the end of a chaos run reads of serve's store, on
+// bbolt or PostgreSQL.
+type settledStore interface {
+	Cases(ctx context.Context) ([]bot.Case, error)
+	OutboxStats(ctx context.Context) (pending, sent, parked, failed int, err error)
+	InboxDepth(ctx context.Context) (int, error)
+}
+
+// settled is what the end of a chaos run counted.
+type settled struct {
+	migrations, done, requestCodes, registers int
+	sent, refs, dups                          int // messages at Meta, distinct outbox references, references sent twice
+}
+
+// checkSettled checks what every chaos run ends with once it has drained:
+// each migration done, its case too, after one request_code and one
+// register (never more, even for one a kill cut short); every reply sent
+// once, with an outbox row sent for each reference; the inbox empty; no
+// status webhook left at Meta. when describes a reference sent twice.
+func (c *chaos) checkSettled(t *testing.T, st settledStore, when func(ats []string) string) settled {
+	t.Helper()
+	ctx := context.Background()
+	cases, err := st.Cases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := map[string]fsm.State{}
+	for _, cs := range cases {
+		state[cs.Phone] = cs.State
+	}
+	c.mu.Lock()
+	migrations := slices.Clone(c.migrations)
+	c.mu.Unlock()
+	s := settled{migrations: len(migrations)}
+	for _, m := range migrations {
+		if m.done {
+			s.done++
+		} else {
+			t.Errorf("migration of %s by %s never reached done", bot.MaskPhone(m.number), bot.MaskPhone(m.client))
+		}
+		if got := state[m.number]; got != fsm.Done {
+			t.Errorf("the case of %s stands at %q, want done", bot.MaskPhone(m.number), got)
+		}
+		rc, rg := c.sim.Calls(metasim.EndpointRequestCode, m.number), c.sim.Calls(metasim.EndpointRegister, m.number)
+		s.requestCodes += rc
+		s.registers += rg
+		if rc > 1 || rg > 1 {
+			t.Errorf("%s: %d request_code and %d register calls, want at most one each", bot.MaskPhone(m.number), rc, rg)
+		}
+		if m.done && (rc != 1 || rg != 1) {
+			t.Errorf("%s is done with %d request_code and %d register calls, want one each", bot.MaskPhone(m.number), rc, rg)
+		}
+	}
+	// Every reply sent once: no outbox reference twice at Meta.
+	sent := c.sim.Sent()
+	refs, dups := sentTwice(t, sent, when)
+	s.sent, s.refs, s.dups = len(sent), len(refs), dups
+	pending, sentRows, parked, failed, err := st.OutboxStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending != 0 || parked != 0 || failed != 0 || sentRows != len(refs) {
+		t.Errorf("outbox: %d pending, %d sent, %d parked, %d failed; want all %d references sent", pending, sentRows, parked, failed, len(refs))
+	}
+	if depth, err := st.InboxDepth(ctx); err != nil || depth != 0 {
+		t.Errorf("inbox depth %d, %v; want 0", depth, err)
+	}
+	if n := c.sim.PendingStatuses(); n != 0 {
+		t.Errorf("%d status webhooks never taken", n)
+	}
+	return s
 }
 
 // startClients starts n FAQ clients, on clients, each drawing its

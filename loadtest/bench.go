@@ -453,6 +453,27 @@ func (b *bench) reference(ctx context.Context, kind string) (*Server, error) {
 	return s, nil
 }
 
+// serveEnv is the environment of a serve the bench starts: listening on
+// addr, its store at db sealed with key, Meta mode against the fake Graph,
+// then the bench's own settings.
+func (b *bench) serveEnv(addr, db string, key []byte) []string {
+	env := append([]string{
+		"PORTABOT_ADDR=" + addr,
+		"PORTABOT_DB=" + db,
+		"PORTABOT_META_ACCESS_TOKEN=" + b.token,
+		"PORTABOT_GRAPH_URL=" + b.graph.URL,
+		"PORTABOT_META_APP_SECRET=" + b.secret,
+		"PORTABOT_META_VERIFY_TOKEN=" + randomHex(8),
+		"PORTABOT_WA_PHONE_NUMBER_ID=" + benchPhoneID,
+		"PORTABOT_DB_KEY=" + base64.StdEncoding.EncodeToString(key),
+		"PORTABOT_DEST_WABA_ID=" + benchWABA,
+	}, b.cfg.Env...)
+	if b.cfg.Workers > 0 {
+		env = append(env, "PORTABOT_WORKERS="+strconv.Itoa(b.cfg.Workers))
+	}
+	return env
+}
+
 // portabot measures serve, started as a child process on a fresh
 // database, in Meta mode against the fake Graph.
 func (b *bench) portabot(ctx context.Context) (*Server, error) {
@@ -465,20 +486,7 @@ func (b *bench) portabot(ctx context.Context) (*Server, error) {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	dbPath := filepath.Join(b.dir, "portabot.db")
-	env := append([]string{
-		"PORTABOT_ADDR=" + b.addr,
-		"PORTABOT_DB=" + dbPath,
-		"PORTABOT_META_ACCESS_TOKEN=" + b.token,
-		"PORTABOT_GRAPH_URL=" + g.URL,
-		"PORTABOT_META_APP_SECRET=" + b.secret,
-		"PORTABOT_META_VERIFY_TOKEN=" + randomHex(8),
-		"PORTABOT_WA_PHONE_NUMBER_ID=" + benchPhoneID,
-		"PORTABOT_DB_KEY=" + base64.StdEncoding.EncodeToString(key),
-		"PORTABOT_DEST_WABA_ID=" + benchWABA,
-	}, b.cfg.Env...)
-	if b.cfg.Workers > 0 {
-		env = append(env, "PORTABOT_WORKERS="+strconv.Itoa(b.cfg.Workers))
-	}
+	env := b.serveEnv(b.addr, dbPath, key)
 	p, err := startProcess(ctx, b.cfg.Exe, []string{"serve"}, env, b.dir, filepath.Join(b.dir, "serve.log"), "http://"+b.addr)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -220,20 +219,7 @@ func (b *bench) replicas(ctx context.Context, server string, n, warmup int) (Rep
 		if err != nil {
 			return l, "", err
 		}
-		env := append([]string{
-			"PORTABOT_ADDR=" + addr,
-			"PORTABOT_DB=" + dbURL + sep + pool,
-			"PORTABOT_META_ACCESS_TOKEN=" + b.token,
-			"PORTABOT_GRAPH_URL=" + b.graph.URL,
-			"PORTABOT_META_APP_SECRET=" + b.secret,
-			"PORTABOT_META_VERIFY_TOKEN=" + randomHex(8),
-			"PORTABOT_WA_PHONE_NUMBER_ID=" + benchPhoneID,
-			"PORTABOT_DB_KEY=" + base64.StdEncoding.EncodeToString(key),
-			"PORTABOT_DEST_WABA_ID=" + benchWABA,
-		}, b.cfg.Env...)
-		if b.cfg.Workers > 0 {
-			env = append(env, "PORTABOT_WORKERS="+strconv.Itoa(b.cfg.Workers))
-		}
+		env := b.serveEnv(addr, dbURL+sep+pool, key)
 		p, err := startProcess(ctx, b.cfg.Exe, []string{"serve"}, env, b.dir,
 			filepath.Join(b.dir, fmt.Sprintf("serve-%d-%d.log", n, i)), "http://"+addr)
 		if err != nil {

@@ -190,16 +190,9 @@ func (w *writer) write(ctx context.Context, what string, op writeOp) error {
 		return fmt.Errorf("storage: %s: %w", what, err)
 	}
 	r := &writeReq{op: op, done: make(chan error, 1)}
-	w.mu.Lock()
-	if w.closing {
-		w.mu.Unlock()
-		return fmt.Errorf("storage: %s: %w", what, ErrClosed)
+	if err := w.submit(what, r); err != nil {
+		return err
 	}
-	w.queue = append(w.queue, r)
-	w.eager++
-	w.cond.Signal()
-	w.mu.Unlock()
-
 	var err error
 	select {
 	case err = <-r.done:
@@ -221,20 +214,28 @@ func (w *writer) write(ctx context.Context, what string, op writeOp) error {
 	return err
 }
 
-// runAlone runs fn on the writer, after the writes submitted before and
-// before those submitted after, outside any transaction of the writer's, and
-// returns its result. fn may open its own transactions of the file.
-func (w *writer) runAlone(ctx context.Context, what string, fn func() error) error {
-	r := &writeReq{alone: fn, done: make(chan error, 1)}
+// submit queues r, which someone waits for, and wakes the writer; after
+// Close it refuses.
+func (w *writer) submit(what string, r *writeReq) error {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.closing {
-		w.mu.Unlock()
 		return fmt.Errorf("storage: %s: %w", what, ErrClosed)
 	}
 	w.queue = append(w.queue, r)
 	w.eager++
 	w.cond.Signal()
-	w.mu.Unlock()
+	return nil
+}
+
+// runAlone runs fn on the writer, after the writes submitted before and
+// before those submitted after, outside any transaction of the writer's, and
+// returns its result. fn may open its own transactions of the file.
+func (w *writer) runAlone(ctx context.Context, what string, fn func() error) error {
+	r := &writeReq{alone: fn, done: make(chan error, 1)}
+	if err := w.submit(what, r); err != nil {
+		return err
+	}
 	select {
 	case err := <-r.done:
 		return err
