@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,14 +64,7 @@ func TestChaosReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills its replicas over and over")
 	}
-	cycles := 20
-	if v := os.Getenv("PORTABOT_CHAOS_CYCLES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("PORTABOT_CHAOS_CYCLES=%q: want a number of cycles", v)
-		}
-		cycles = n
-	}
+	cycles := chaosCycles(t)
 	const replicas, faqClients, migrationSlots = 3, 32, 4
 	dbURL := chaosDatabase(t)
 

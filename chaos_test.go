@@ -54,14 +54,7 @@ func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it over and over")
 	}
-	cycles := 20
-	if v := os.Getenv("PORTABOT_CHAOS_CYCLES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("PORTABOT_CHAOS_CYCLES=%q: want a number of cycles", v)
-		}
-		cycles = n
-	}
+	cycles := chaosCycles(t)
 	// The load per cycle: a busy enough serve to be killed in the middle
 	// of things, light enough for the 2-core machine CI runs on.
 	const faqClients, migrationSlots = 64, 4
@@ -271,6 +264,20 @@ func (c *chaos) serveEnv(extra map[string]string) []string {
 		env = append(env, k+"="+v)
 	}
 	return env
+}
+
+// chaosCycles is how many kills a chaos test makes: PORTABOT_CHAOS_CYCLES,
+// 20 by default.
+func chaosCycles(t *testing.T) int {
+	v := os.Getenv("PORTABOT_CHAOS_CYCLES")
+	if v == "" {
+		return 20
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("PORTABOT_CHAOS_CYCLES=%q: want a number of cycles", v)
+	}
+	return n
 }
 
 // settledStore is what the end of a chaos run reads of serve's store, on

@@ -317,26 +317,37 @@ func (db *DB) CasesByNumber(ctx context.Context, id string) ([]bot.Case, error) 
 	}
 	prefix := append([]byte(n), 0)
 	var out []bot.Case
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		cases := tx.Bucket(bucketCases)
-		cur := tx.Bucket(bucketCasesByNumber).Cursor()
-		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
-			if len(k) != len(prefix)+caseKeyLen {
-				continue
-			}
-			ck := k[len(prefix):]
-			c, err := storedCase(cases, ck)
-			if err != nil {
-				return err
-			}
-			if c != nil {
-				c.Thread = caseThread(tx, ck)
-				out = append(out, *c)
-			}
-		}
-		return nil
+	err := db.bolt.View(func(tx *bolt.Tx) (err error) {
+		out, err = indexedCases(tx, bucketCasesByNumber, prefix, len(prefix),
+			func(k []byte) bool { return bytes.HasPrefix(k, prefix) })
+		return err
 	})
 	return out, err
+}
+
+// indexedCases reads the cases the index bucket names from key start on,
+// while in holds for the key: each key of the index is head bytes, then
+// the case's key. Keys of another length are not the index's and are
+// passed over.
+func indexedCases(tx *bolt.Tx, index, start []byte, head int, in func(k []byte) bool) ([]bot.Case, error) {
+	cases := tx.Bucket(bucketCases)
+	cur := tx.Bucket(index).Cursor()
+	var out []bot.Case
+	for k, _ := cur.Seek(start); k != nil && in(k); k, _ = cur.Next() {
+		if len(k) != head+caseKeyLen {
+			continue
+		}
+		ck := k[head:]
+		c, err := storedCase(cases, ck)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			c.Thread = caseThread(tx, ck)
+			out = append(out, *c)
+		}
+	}
+	return out, nil
 }
 
 // CaseCounts returns the counts kept beside the state index.
@@ -363,24 +374,9 @@ func (db *DB) CasesClosedSince(ctx context.Context, since time.Time) ([]bot.Case
 		return nil, fmt.Errorf("storage: cases closed since: %w", err)
 	}
 	var out []bot.Case
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		cases := tx.Bucket(bucketCases)
-		cur := tx.Bucket(bucketCasesClosed).Cursor()
-		for k, _ := cur.Seek(unixNano(since)); k != nil; k, _ = cur.Next() {
-			if len(k) != 8+caseKeyLen {
-				continue
-			}
-			ck := k[8:]
-			c, err := storedCase(cases, ck)
-			if err != nil {
-				return err
-			}
-			if c != nil {
-				c.Thread = caseThread(tx, ck)
-				out = append(out, *c)
-			}
-		}
-		return nil
+	err := db.bolt.View(func(tx *bolt.Tx) (err error) {
+		out, err = indexedCases(tx, bucketCasesClosed, unixNano(since), 8, func([]byte) bool { return true })
+		return err
 	})
 	return out, err
 }
